@@ -1,0 +1,41 @@
+"""incentsim: Monte Carlo engine for sales and marketing target and incentive design.
+
+Public API::
+
+    from incentsim import load_scenario, simulate, compare
+    scenario = load_scenario("scenarios/separate-vs-shared.toml")
+    comparison = compare(scenario, ["separate", "shared"], replications=10_000)
+    print(comparison.verdict)
+    df = comparison.to_frame()
+"""
+
+from __future__ import annotations
+
+from . import _numba_env
+
+_numba_env.configure()
+
+__version__ = "0.1.0"
+
+from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
+
+
+def __getattr__(name: str):
+    # Heavy parts (numba, pandas, scipy) load on first use, so `import incentsim` stays fast.
+    # Modules are named simulation / comparison so these functions are never shadowed by them.
+    if name == "simulate":
+        from .simulation import simulate
+
+        return simulate
+    if name in ("compare", "Comparison"):
+        from . import comparison
+
+        return getattr(comparison, name)
+    if name == "Results":
+        from .results import Results
+
+        return Results
+    raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
+
+
+__all__ = ["Scenario", "ScenarioError", "__version__", "compare", "load_scenario", "scenario_from_dict", "simulate"]

@@ -1,0 +1,1 @@
+"""Command-line interface (click). Thin: each command parses options and calls the library."""

@@ -1,0 +1,320 @@
+"""Compare schemes on common random numbers (DESIGN §3).
+
+Every scheme is simulated from the same root seed, so replication i of each scheme shares its
+abilities, arrivals, conversions and deal values (streams by purpose keep them aligned when a
+scheme changes how many draws a week needs). Differences are paired by replication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .kernels import layout as L
+from .results import HIGHER_IS_BETTER, METRICS, Results
+from .scenario.schema import Scenario
+from .simulation import ProgressFn, simulate
+from .stats import PairedDifference, Summary, budget_quantiles, gini, paired_difference, summarize
+
+
+@dataclass
+class HRView:
+    """What HR needs of one scheme's pay (issue: scheme language and the HR view).
+
+    Attributes
+    ----------
+    rep_payout, marketing_payout : Summary
+        Distribution of one person's annual bonus (over person-years).
+    zero_bonus_share : float
+        Share of person-years with no bonus at all (reps, and marketing by headcount).
+    capped_share : float
+        Share of person-years with at least one period paid at the curve's maximum.
+    payout_gini : float
+        Mean Gini of bonus across reps within a year.
+    bonus_budget : dict
+        Total bonus cost at ``p50``, ``p90``, ``p95``.
+    p_over_budget : float or None
+        Probability that the year's bonus cost exceeds the stated budget.
+    luck_share_of_payout_variance : float
+        Share of the variance of rep bonuses not explained by ability level.
+    by_ability : list of dict
+        Mean rep bonus, attainment and bookings per ability level.
+    """
+
+    rep_payout: Summary
+    marketing_payout: Summary
+    zero_bonus_share: float
+    capped_share: float
+    payout_gini: float
+    bonus_budget: dict[str, float]
+    p_over_budget: float | None
+    luck_share_of_payout_variance: float
+    by_ability: list[dict] = field(default_factory=list)
+
+
+def hr_view(res: Results, budget: float | None = None) -> HRView:
+    """Pay distribution figures of one scheme's results."""
+    p = res.person
+    reps = res.reps
+    rep_pay = p[:, :, :reps, L.P_PAY]
+    mkt_pay = p[:, :, reps, L.P_PAY]
+    m = max(res.marketing_headcount, 0) if res.marketing_paid else 0
+    zero_reps = (rep_pay <= 0).sum()
+    zero_mkt = (mkt_pay <= 0).sum() * m
+    people = rep_pay.size + mkt_pay.size * m
+    capped_reps = (p[:, :, :reps, L.P_CAPPED] > 0).sum()
+    capped_mkt = (p[:, :, reps, L.P_CAPPED] > 0).sum() * m
+    bonus = res.metrics["bonus_cost"]
+    # Luck versus ability: between-level variance of the rep bonus over its total variance.
+    ability = np.repeat(res.ability[:, None, :], res.horizon_years, axis=1).reshape(-1)
+    flat = rep_pay.reshape(-1)
+    total_var = flat.var()
+    between = 0.0
+    rows = []
+    for k, level in enumerate(res.ability_levels):
+        sel = ability == k
+        if not sel.any():
+            continue
+        mean_k = flat[sel].mean()
+        between += sel.mean() * (mean_k - flat.mean()) ** 2
+        rows.append(
+            {
+                "ability": float(level),
+                "share_of_reps": float(sel.mean()),
+                "mean_bonus": float(mean_k),
+                "mean_attainment": float(p[:, :, :reps, L.P_ATTAIN].reshape(-1)[sel].mean()),
+                "mean_bookings": float(p[:, :, :reps, L.P_BOOKINGS].reshape(-1)[sel].mean()),
+            }
+        )
+    luck = float(1.0 - between / total_var) if total_var > 0 else float("nan")
+    g = gini(rep_pay, axis=2) if reps > 1 else np.full(rep_pay.shape[:2], np.nan)
+    return HRView(
+        rep_payout=summarize(rep_pay) if res.sales_paid else summarize(np.array([])),
+        marketing_payout=summarize(mkt_pay) if res.marketing_paid else summarize(np.array([])),
+        zero_bonus_share=float((zero_reps + zero_mkt) / people) if people else float("nan"),
+        capped_share=float((capped_reps + capped_mkt) / people) if people else float("nan"),
+        payout_gini=float(np.nanmean(g)) if np.isfinite(g).any() else float("nan"),
+        bonus_budget=budget_quantiles(bonus),
+        p_over_budget=None if budget is None else float((bonus.reshape(-1) > budget).mean()),
+        luck_share_of_payout_variance=luck,
+        by_ability=rows,
+    )
+
+
+@dataclass
+class Difference:
+    """One metric's paired difference ``a - b`` (``b`` is the baseline scheme)."""
+
+    a: str
+    b: str
+    metric: str
+    stats: PairedDifference
+
+
+@dataclass
+class Comparison:
+    """Schemes compared on common random numbers.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    results : dict of str to Results
+        In the order given; the first is the baseline.
+    summaries : dict
+        ``{scheme: {metric: Summary}}``.
+    differences : list of Difference
+        Each scheme against the baseline, every metric.
+    hr : dict of str to HRView
+    budget : float or None
+        The stated bonus budget, if any.
+    """
+
+    scenario: Scenario
+    results: dict[str, Results]
+    summaries: dict[str, dict[str, Summary]]
+    differences: list[Difference]
+    hr: dict[str, HRView]
+    budget: float | None = None
+
+    @property
+    def schemes(self) -> list[str]:
+        """Scheme names, baseline first."""
+        return list(self.results)
+
+    @property
+    def baseline(self) -> str:
+        """The first scheme: differences are measured against it."""
+        return self.schemes[0]
+
+    @property
+    def replications(self) -> int:
+        """Replications per scheme."""
+        return next(iter(self.results.values())).replications
+
+    def difference(self, a: str, metric: str, b: str | None = None) -> PairedDifference:
+        """The paired difference of ``metric`` between scheme ``a`` and ``b`` (default baseline)."""
+        b = b or self.baseline
+        for d in self.differences:
+            if d.a == a and d.b == b and d.metric == metric:
+                return d.stats
+        ra, rb = self.results[a], self.results[b]
+        return paired_difference(ra.metrics[metric], rb.metrics[metric], metric in HIGHER_IS_BETTER)
+
+    @property
+    def verdict(self) -> str:
+        """One or two lines on profit after bonuses, with its interval and its main drivers."""
+        return verdict(self)
+
+    def to_frame(self):
+        """All schemes' replication-years in one tidy pandas DataFrame."""
+        import pandas as pd
+
+        return pd.concat([r.to_frame() for r in self.results.values()], ignore_index=True)
+
+    def to_json(self) -> dict:
+        """The JSON contract of ``compare --json`` (see README)."""
+        from .report.json import comparison_json
+
+        return comparison_json(self)
+
+
+def compare(
+    scenario: Scenario,
+    schemes: Sequence[str] | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    behaviour: str | None = None,
+    budget: float | None = None,
+    progress: ProgressFn | None = None,
+    key: tuple[int, ...] = (),
+) -> Comparison:
+    """Simulate schemes on common random numbers and compare them.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    schemes : sequence of str, optional
+        Scheme names, baseline first (default: all, in file order).
+    replications, seed : int, optional
+        Override the scenario's settings.
+    behaviour : str, optional
+        ``"fixed"`` or ``"optimising"`` (default: the scenario's).
+    budget : float, optional
+        Bonus budget per year, for the probability of exceeding it.
+    progress : callable, optional
+        Called with replications finished (summed over schemes).
+    key : tuple of int
+        Spawn-key prefix (sweeps pass the cell).
+
+    Returns
+    -------
+    Comparison
+    """
+    names = list(schemes) if schemes else list(scenario.schemes)
+    for name in names:
+        scenario.scheme(name)  # KeyError naming the known schemes
+    if len(set(names)) != len(names):
+        pass  # comparing a scheme with itself is allowed (a check of common random numbers)
+    results: dict[str, Results] = {}
+    for name in names:
+        label = name
+        i = 2
+        while label in results:
+            label = f"{name}#{i}"
+            i += 1
+        results[label] = simulate(
+            scenario, name, replications=replications, seed=seed, behaviour=behaviour, progress=progress, key=key
+        )
+    return build_comparison(scenario, results, budget)
+
+
+def build_comparison(scenario: Scenario, results: dict[str, Results], budget: float | None = None) -> Comparison:
+    """Summaries, paired differences and HR figures from already simulated results."""
+    summaries = {
+        name: {metric: summarize(values) for metric, values in res.metrics.items()} for name, res in results.items()
+    }
+    names = list(results)
+    base = names[0]
+    diffs = []
+    for name in names[1:]:
+        for metric in METRICS:
+            diffs.append(
+                Difference(
+                    name,
+                    base,
+                    metric,
+                    paired_difference(
+                        results[name].metrics[metric], results[base].metrics[metric], metric in HIGHER_IS_BETTER
+                    ),
+                )
+            )
+    hr = {name: hr_view(res, budget) for name, res in results.items()}
+    return Comparison(scenario, results, summaries, diffs, hr, budget)
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{x:,.0f} {currency}"
+
+
+def verdict(cmp: Comparison) -> str:
+    """Plain-language verdict on profit after bonuses (and why) for the director."""
+    cur = cmp.scenario.currency
+    n = cmp.replications
+    if len(cmp.schemes) == 1:
+        s = cmp.summaries[cmp.baseline]["profit_after_bonus"]
+        return (
+            f"{cmp.baseline}: profit after bonuses {_money(s.mean, cur)} a year on average "
+            f"(P5 {_money(s.p5, cur)}, P95 {_money(s.p95, cur)}; {n:,} replications)."
+        )
+    # Rank by mean profit; compare the best with the baseline (or the runner-up if the best is it).
+    ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
+    best = ranked[0]
+    other = cmp.baseline if best != cmp.baseline else ranked[1]
+    d = cmp.difference(best, "profit_after_bonus", other)
+    lo, hi = d.ci95
+    if not d.significant:
+        head = (
+            f"No clear winner on profit after bonuses: {best} vs {other} differs by "
+            f"{_money(d.mean, cur)} a year (95% CI {_money(lo, cur)} to {_money(hi, cur)}), "
+            f"within simulation noise at {n:,} replications."
+        )
+    else:
+        head = (
+            f"{best} beats {other} on profit after bonuses by {_money(d.mean, cur)} a year "
+            f"(95% CI {_money(lo, cur)} to {_money(hi, cur)}); better in {d.p_a_beats_b:.0%} of years."
+        )
+    return head + " " + _why(cmp, best, other)
+
+
+def _why(cmp: Comparison, a: str, b: str) -> str:
+    cur = cmp.scenario.currency
+    parts = []
+    rev = cmp.difference(a, "margin_in_year", b)
+    bon = cmp.difference(a, "bonus_cost", b)
+    if rev.significant:
+        parts.append(f"margin {'+' if rev.mean > 0 else '-'}{_money(abs(rev.mean), cur)}")
+    else:
+        parts.append("same margin")
+    if bon.significant:
+        parts.append(f"bonus cost {'+' if bon.mean > 0 else '-'}{_money(abs(bon.mean), cur)}")
+    else:
+        parts.append("same bonus cost")
+    extra = []
+    q = cmp.difference(a, "marketing_quality", b)
+    if q.significant and abs(q.mean) > 0.02:
+        extra.append(f"marketing quality focus {q.mean:+.2f}")
+    e = cmp.difference(a, "mean_effort", b)
+    if e.significant and abs(e.mean) > 0.01:
+        extra.append(f"rep effort {e.mean:+.2f}")
+    wr = cmp.difference(a, "appointment_win_rate", b)
+    if wr.significant and abs(wr.mean) > 0.001:
+        extra.append(f"appointment win rate {wr.mean * 100:+.1f} pts")
+    text = "Why: " + ", ".join(parts)
+    if extra:
+        text += "; behaviour: " + ", ".join(extra)
+    elif cmp.results[a].behaviour == "fixed":
+        text += " (behaviour fixed: schemes only move money)"
+    return text + "."

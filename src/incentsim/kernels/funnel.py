@@ -1,0 +1,534 @@
+"""The simulation kernel: weekly funnel flow, choices, deal timing and pay (DESIGN §2, §4).
+
+Private, ``@njit(cache=True)``; arrays and scalars in, preallocated output arrays out. One call
+simulates replications ``first_rep .. first_rep + n - 1`` (global indices: the seed of a
+replication depends only on its index, so chunking and thread count never change results).
+``prange`` runs over replications; every replication writes only its own rows, and nothing is
+summed across replications here (sums across threads are not bit-stable; the caller reduces).
+
+See :mod:`incentsim.model.funnel` for the model the kernel implements, step by step, and its
+closed-form steady state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .rng import (
+    N_PURPOSES,
+    PURPOSE_ABILITY,
+    PURPOSE_ALLOCATION,
+    PURPOSE_ARRIVALS,
+    PURPOSE_CONVERSIONS,
+    PURPOSE_TIMING,
+    PURPOSE_VALUES,
+    _binomial,
+    _lognormal,
+    _poisson,
+    _seed_stream,
+    _uniform,
+)
+
+from .layout import (
+    P_ATTAIN,
+    P_BOOKINGS,
+    P_CAPPED,
+    P_EFFORT,
+    P_PAY,
+    P_WINS,
+    P_ZERO,
+    TIMING_HOLD,
+    TIMING_PULL,
+    WEEKS,
+    Y_APPOINTMENTS,
+    Y_BONUS_MKT,
+    Y_BONUS_SALES,
+    Y_COLD,
+    Y_DISCOUNT,
+    Y_GENUINE,
+    Y_HELD,
+    Y_HELD_LOST,
+    Y_IGNORED,
+    Y_LEADS,
+    Y_MARGIN,
+    Y_MKT_EFFORT,
+    Y_MKT_WINS,
+    Y_PULLED,
+    Y_QUALITY,
+    Y_REVENUE,
+    Y_SALES_EFFORT,
+    Y_SELF_APPTS,
+    Y_SELF_WINS,
+    Y_SOURCED,
+    Y_WINS,
+    Y_WORKED,
+)
+
+
+@njit(cache=True)
+def _curve(sch, c, x):
+    """Payout multiple of component ``c`` at attainment ``x`` (see ``schema.curve_value``)."""
+    if x < sch.gate[c]:
+        return 0.0
+    n = sch.curve_n[c]
+    cx = sch.curve_x[c]
+    cy = sch.curve_y[c]
+    if x < cx[0]:
+        return 0.0
+    i = 0
+    for j in range(n):
+        if cx[j] <= x:
+            i = j
+        else:
+            break
+    if i == n - 1:
+        if sch.curve_extrapolate[c] == 1 and n >= 2 and cx[n - 1] > cx[n - 2]:
+            slope = (cy[n - 1] - cy[n - 2]) / (cx[n - 1] - cx[n - 2])
+            y = cy[n - 1] + slope * (x - cx[n - 1])
+        else:
+            y = cy[n - 1]
+    else:
+        x0 = cx[i]
+        x1 = cx[i + 1]
+        if x1 == x0:
+            y = cy[i + 1]
+        else:
+            y = cy[i] + (cy[i + 1] - cy[i]) * (x - x0) / (x1 - x0)
+    cap = sch.cap[c]
+    return y if y < cap else cap
+
+
+@njit(cache=True)
+def _grid_index(x, grid_max, grid_n):
+    if grid_n <= 1:
+        return 0
+    g = int(x / grid_max * (grid_n - 1) + 0.5)
+    if g < 0:
+        return 0
+    if g > grid_n - 1:
+        return grid_n - 1
+    return g
+
+
+@njit(cache=True)
+def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
+    """This week's value of measure ``code`` for person ``p`` (codes follow MEASURES order)."""
+    if code == 0:
+        return float(appts)
+    if code == 1:
+        return sourced
+    if code == 2:
+        return bk[p]
+    if code == 3:
+        return team_bk
+    if code == 4:
+        return mg[p]
+    if code == 5:
+        return team_mg
+    if code == 6:
+        return float(wn[p])
+    return float(team_wn)
+
+
+@njit(cache=True)
+def _replication(
+    model, sch, pol, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability
+):
+    R = model.n_reps
+    Km = model.mkt_hazard.shape[0]
+    Ks = model.sales_hazard.shape[0]
+    C = sch.n_comp
+    NPp = max(R, 1)
+    burn = model.burn_in_years
+    n_years = burn + model.horizon_years
+
+    # Streams: row agent * N_PURPOSES + purpose; agent 0 = company / marketing, 1..R = reps.
+    states = np.empty(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
+    for agent in range(R + 1):
+        for purpose in range(N_PURPOSES):
+            _seed_stream(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose)
+    s_arr0 = PURPOSE_ARRIVALS
+    s_conv0 = PURPOSE_CONVERSIONS
+    s_alloc = PURPOSE_ALLOCATION
+
+    # Abilities: one level per rep for the whole replication.
+    atype = np.zeros(R, dtype=np.int64)
+    K = model.ability_levels.shape[0]
+    for r in range(R):
+        u = _uniform(states, PURPOSE_ABILITY)
+        k = 0
+        while k < K - 1 and u >= model.ability_cum[k]:
+            k += 1
+        atype[r] = k
+        out_ability[i, r] = k
+
+    mstage = np.zeros(Km, dtype=np.int64)
+    queue = np.zeros(R, dtype=np.int64)
+    stage = np.zeros((R, 2, Ks), dtype=np.int64)
+    ring = np.zeros((R, WEEKS))
+    roll = np.zeros(R)
+    held = np.zeros((R, 2), dtype=np.int64)
+    recycled = 0
+
+    # Start with the pipeline at its stationary distribution (Poisson stocks at normal effort)
+    # so the burn-in does not start from an empty funnel.
+    for kk in range(Km):
+        mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
+    for r in range(R):
+        s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
+        queue[r] = _poisson(states, s_arr, model.init_queue)
+        for src in range(2):
+            for j in range(Ks):
+                stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
+
+    period_acc = np.zeros((C, NPp))
+    year_acc = np.zeros((C, NPp))
+    year_paid = np.zeros((C, NPp))
+    tscale = np.ones((C, NPp))
+
+    bk = np.zeros(R)
+    mg = np.zeros(R)
+    wn = np.zeros(R, dtype=np.int64)
+    act = np.zeros(R, dtype=np.int64)
+    tim = np.zeros(R, dtype=np.int64)
+    ym = np.zeros(out_year.shape[2])
+    month_bk = np.zeros(12)
+    person = np.zeros((R + 1, out_person.shape[3]))
+
+    gamma = model.conv_elasticity
+    work_base = 1.0 - model.ignored_share
+    cs_p = sch.primary_sales
+    cm_p = sch.primary_mkt
+
+    for t in range(n_years * WEEKS):
+        y = t // WEEKS
+        w = t - y * WEEKS
+        rec = y >= burn
+        if w == 0 and y == burn:
+            # Ratchets start from the base targets in the first recorded year.
+            for c in range(C):
+                for p in range(NPp):
+                    tscale[c, p] = 1.0
+        month = model.week_month[w]
+
+        # -- choices, from each agent's state at the start of the week -------------------------
+        gi = 0
+        if cm_p >= 0 and pol.grid_n > 1:
+            k = sch.week_period[cm_p, w]
+            x = period_acc[cm_p, 0] / (sch.target[cm_p, 0, k] * tscale[cm_p, 0])
+            gi = _grid_index(x, pol.grid_max, pol.grid_n)
+        ma = pol.mkt_action[w, gi]
+        e_m = pol.mkt_effort[ma]
+        qi = pol.mkt_quality[ma]
+        for r in range(R):
+            gi = 0
+            if cs_p >= 0 and pol.grid_n > 1:
+                k = sch.week_period[cs_p, w]
+                x = period_acc[cs_p, r] / (sch.target[cs_p, r, k] * tscale[cs_p, r])
+                gi = _grid_index(x, pol.grid_max, pol.grid_n)
+            act[r] = pol.sales_action[atype[r], w, gi]
+            tim[r] = pol.sales_timing[atype[r], w, gi]
+
+        # -- marketing: new leads and marketing stages ----------------------------------------
+        new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
+        appts = 0
+        for kk in range(Km - 1, -1, -1):
+            n = mstage[kk]
+            if n == 0:
+                continue
+            leave = _binomial(states, s_conv0, n, model.mkt_hazard[kk])
+            p = model.mkt_conv[kk]
+            if kk == Km - 1:
+                p *= model.quality_volume[qi]
+            adv = _binomial(states, s_conv0, leave, min(1.0, p))
+            mstage[kk] -= leave
+            if kk == Km - 1:
+                appts = adv
+            else:
+                mstage[kk + 1] += adv
+        mstage[0] += new_leads + recycled
+        recycled = 0
+
+        # -- hand-off: split among reps, genuine share by quality -----------------------------
+        remaining = appts
+        genuine_total = 0
+        for r in range(R):
+            if r == R - 1:
+                a_r = remaining
+            else:
+                a_r = _binomial(states, s_alloc, remaining, 1.0 / (R - r))
+            remaining -= a_r
+            g = _binomial(states, s_alloc, a_r, model.quality_genuine[qi])
+            queue[r] += g
+            genuine_total += g
+
+        # -- each rep -------------------------------------------------------------------------
+        team_bk = 0.0
+        team_mg = 0.0
+        team_wn = 0
+        sourced = 0.0
+        worked_total = 0
+        ignored_total = 0
+        cold_total = 0
+        self_total = 0
+        mkt_wins = 0
+        self_wins = 0
+        pulled_total = 0
+        held_total = 0
+        held_lost_total = 0
+        discount_total = 0.0
+        effort_total = 0.0
+        for r in range(R):
+            base = (r + 1) * N_PURPOSES
+            s_arr = base + PURPOSE_ARRIVALS
+            s_conv = base + PURPOSE_CONVERSIONS
+            s_val = base + PURPOSE_VALUES
+            s_tim = base + PURPOSE_TIMING
+            effort = pol.sales_effort[act[r]]
+            effort_total += effort
+            prod = model.ability_levels[atype[r]] * effort
+            mult = prod**gamma
+
+            # Follow-up of handed-over appointments.
+            n = queue[r]
+            fol = _binomial(states, s_conv, n, model.follow_hazard)
+            n -= fol
+            cold = _binomial(states, s_conv, n, model.decay)
+            queue[r] = n - cold
+            worked = _binomial(states, s_conv, fol, work_base * pol.sales_follow[act[r]])
+            ign = fol - worked
+            recycled += _binomial(states, s_conv, ign, model.recycle_share)
+            worked_total += worked
+            ignored_total += ign
+            cold_total += cold
+
+            # Self-prospecting.
+            selfa = _poisson(states, s_arr, model.self_appt_rate * prod)
+            self_total += selfa
+
+            # Sales stages, last first, per source (0: marketing, 1: self).
+            w0 = 0
+            w1 = 0
+            for src in range(2):
+                for j in range(Ks - 1, -1, -1):
+                    n = stage[r, src, j]
+                    if n == 0:
+                        continue
+                    leave = _binomial(states, s_conv, n, model.sales_hazard[j])
+                    p = model.sales_conv[j] * mult
+                    if src == 0 and j == 0:
+                        p *= model.conv_max
+                    adv = _binomial(states, s_conv, leave, min(1.0, p))
+                    stage[r, src, j] -= leave
+                    if j == Ks - 1:
+                        if src == 0:
+                            w0 += adv
+                        else:
+                            w1 += adv
+                    else:
+                        stage[r, src, j + 1] += adv
+            stage[r, 0, 0] += worked
+            stage[r, 1, 0] += selfa
+
+            # Deal timing at the primary sales period's boundaries.
+            pulled0 = 0
+            pulled1 = 0
+            if cs_p >= 0:
+                first_week = w == 0 or sch.week_end[cs_p, w - 1] == 1
+                if first_week:
+                    for src in range(2):
+                        h = held[r, src]
+                        if h > 0:
+                            lost = _binomial(states, s_tim, h, model.hold_loss)
+                            held_lost_total += lost
+                            if src == 0:
+                                w0 += h - lost
+                            else:
+                                w1 += h - lost
+                            held[r, src] = 0
+                if sch.week_end[cs_p, w] == 1:
+                    if tim[r] == TIMING_HOLD:
+                        held[r, 0] += w0
+                        held[r, 1] += w1
+                        held_total += w0 + w1
+                        w0 = 0
+                        w1 = 0
+                    elif tim[r] == TIMING_PULL:
+                        last = Ks - 1
+                        p_last = min(1.0, model.sales_conv[last] * mult)
+                        p0 = min(1.0, p_last * (model.conv_max if Ks == 1 else 1.0))
+                        pulled0 = _binomial(states, s_tim, stage[r, 0, last], model.sales_hazard[last] * p0)
+                        pulled1 = _binomial(states, s_tim, stage[r, 1, last], model.sales_hazard[last] * p_last)
+                        stage[r, 0, last] -= pulled0
+                        stage[r, 1, last] -= pulled1
+                        pulled_total += pulled0 + pulled1
+
+            # Book the deals: values drawn at booking, pulled deals at a discount.
+            v_rep = 0.0
+            for _ in range(w0):
+                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+                v_rep += v
+                sourced += v
+            for _ in range(w1):
+                v_rep += _lognormal(states, s_val, model.value_mu, model.value_sigma)
+            for _ in range(pulled0):
+                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+                discount_total += v * model.pull_discount
+                v *= 1.0 - model.pull_discount
+                v_rep += v
+                sourced += v
+            for _ in range(pulled1):
+                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+                discount_total += v * model.pull_discount
+                v_rep += v * (1.0 - model.pull_discount)
+            n_booked = w0 + w1 + pulled0 + pulled1
+            mkt_wins += w0 + pulled0
+            self_wins += w1 + pulled1
+
+            # Margin is recognised evenly over the 52 weeks after booking.
+            slot = t % WEEKS
+            mg[r] = roll[r] / WEEKS
+            roll[r] += v_rep - ring[r, slot]
+            ring[r, slot] = v_rep
+            bk[r] = v_rep
+            wn[r] = n_booked
+            team_bk += v_rep
+            team_mg += mg[r]
+            team_wn += n_booked
+            if rec:
+                person[r, P_BOOKINGS] += v_rep
+                person[r, P_WINS] += n_booked
+                person[r, P_EFFORT] += effort / WEEKS
+                out_effort_week[i, w] += effort / (R * model.horizon_years)
+
+        # -- company metrics ------------------------------------------------------------------
+        if rec:
+            ym[Y_REVENUE] += team_bk
+            ym[Y_MARGIN] += team_mg
+            ym[Y_WINS] += team_wn
+            ym[Y_LEADS] += new_leads
+            ym[Y_APPOINTMENTS] += appts
+            ym[Y_GENUINE] += genuine_total
+            ym[Y_WORKED] += worked_total
+            ym[Y_IGNORED] += ignored_total
+            ym[Y_COLD] += cold_total
+            ym[Y_SELF_APPTS] += self_total
+            ym[Y_MKT_WINS] += mkt_wins
+            ym[Y_SELF_WINS] += self_wins
+            ym[Y_SOURCED] += sourced
+            ym[Y_PULLED] += pulled_total
+            ym[Y_HELD] += held_total
+            ym[Y_HELD_LOST] += held_lost_total
+            ym[Y_QUALITY] += model.quality_value[qi] / WEEKS
+            ym[Y_MKT_EFFORT] += e_m / WEEKS
+            ym[Y_SALES_EFFORT] += effort_total / (R * WEEKS)
+            ym[Y_DISCOUNT] += discount_total
+            month_bk[month] += team_bk
+            person[R, P_BOOKINGS] += sourced
+            person[R, P_WINS] += mkt_wins
+            person[R, P_EFFORT] += e_m / WEEKS
+
+        # -- pay: accumulate measures, pay at period ends, true-up and ratchet at year end ------
+        for c in range(C):
+            code = sch.measure[c]
+            sales_role = sch.role[c] == 1
+            n_pers = R if sales_role else 1
+            for p in range(n_pers):
+                v = _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn)
+                period_acc[c, p] += v
+                year_acc[c, p] += v
+            if sch.week_end[c, w] == 1:
+                k = sch.week_period[c, w]
+                for p in range(n_pers):
+                    scale = tscale[c, p]
+                    att = period_acc[c, p] / (sch.target[c, p, k] * scale)
+                    mult = _curve(sch, c, att)
+                    money = sch.bonus[c, p, k]
+                    if sch.bonus_scales_with_target[c] == 1:
+                        money *= scale
+                    pay = money * mult
+                    year_paid[c, p] += pay
+                    period_acc[c, p] = 0.0
+                    pi = p if sales_role else R
+                    if rec:
+                        person[pi, P_PAY] += pay
+                        if mult >= sch.max_pay[c] - 1e-12:
+                            person[pi, P_CAPPED] += 1.0
+            if w == WEEKS - 1:
+                for p in range(n_pers):
+                    pi = p if sales_role else R
+                    scale = tscale[c, p]
+                    att = year_acc[c, p] / (sch.annual_target[c, p] * scale)
+                    if sch.true_up[c] == 1:
+                        money = sch.annual_bonus[c, p]
+                        if sch.bonus_scales_with_target[c] == 1:
+                            money *= scale
+                        extra = money * _curve(sch, c, att) - year_paid[c, p]
+                        if extra > 0.0 and rec:
+                            person[pi, P_PAY] += extra
+                    if rec and (c == cs_p or c == cm_p):
+                        person[pi, P_ATTAIN] = att
+                    if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
+                        if att >= 1.0:
+                            tscale[c, p] = scale * (1.0 + sch.ratchet_up[c] * (att - 1.0))
+                        else:
+                            tscale[c, p] = scale * (1.0 - sch.ratchet_down[c] * (1.0 - att))
+                    year_acc[c, p] = 0.0
+                    year_paid[c, p] = 0.0
+
+        # -- year end: write the replication-year's rows --------------------------------------
+        if w == WEEKS - 1:
+            if rec:
+                yi = y - burn
+                bonus_sales = 0.0
+                for r in range(R):
+                    bonus_sales += person[r, P_PAY]
+                ym[Y_BONUS_SALES] = bonus_sales
+                ym[Y_BONUS_MKT] = person[R, P_PAY] * model.mkt_headcount
+                for j in range(ym.shape[0]):
+                    out_year[i, yi, j] = ym[j]
+                for m in range(12):
+                    out_month[i, yi, m] = month_bk[m]
+                for pp in range(R + 1):
+                    person[pp, P_ZERO] = 1.0 if person[pp, P_PAY] <= 0.0 else 0.0
+                    for j in range(person.shape[1]):
+                        out_person[i, yi, pp, j] = person[pp, j]
+            ym[:] = 0.0
+            month_bk[:] = 0.0
+            person[:, :] = 0.0
+
+
+@njit(cache=True, parallel=True)
+def _simulate(model, sch, pol, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability):
+    """Simulate ``out_year.shape[0]`` replications starting at global index ``first_rep``.
+
+    Parameters
+    ----------
+    model : CompiledModel
+    sch : CompiledScheme
+    pol : CompiledPolicy
+    root : ndarray(uint64, ndim=1)
+        Root-seed entropy words (``rng.root_words``).
+    prefix : ndarray(uint64, ndim=1)
+        Spawn-key prefix words (``rng.key_words``; empty for a plain run).
+    first_rep : int
+        Global index of the first replication (its seed key).
+    out_year : ndarray(float64, (n, horizon_years, N_Y))
+        Company metrics per replication-year (filled).
+    out_person : ndarray(float64, (n, horizon_years, reps + 1, N_P))
+        Person metrics (filled).
+    out_month : ndarray(float64, (n, horizon_years, 12))
+        Bookings by month (filled).
+    out_effort_week : ndarray(float64, (n, 52))
+        Mean rep effort by week of the year, averaged over recorded years (filled).
+    out_ability : ndarray(int64, (n, reps))
+        Ability level index of each rep (filled).
+    """
+    n = out_year.shape[0]
+    for i in prange(n):
+        out_effort_week[i, :] = 0.0
+        _replication(
+            model, sch, pol, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week, out_ability
+        )
+

@@ -1,0 +1,43 @@
+"""Index layout of the kernels' output arrays (no numba import, so reports stay light)."""
+
+WEEKS = 52
+
+# Company metrics per replication-year (last axis of ``out_year``).
+Y_REVENUE = 0  # bookings: value of deals booked in the year
+Y_MARGIN = 1  # in-year recognised margin
+Y_WINS = 2  # deals booked
+Y_LEADS = 3  # new leads from campaigns
+Y_APPOINTMENTS = 4  # appointments marketing handed over
+Y_GENUINE = 5  # of which genuine prospects
+Y_WORKED = 6  # genuine appointments sales worked
+Y_IGNORED = 7  # genuine appointments followed up but ignored
+Y_COLD = 8  # genuine appointments that went cold waiting
+Y_SELF_APPTS = 9  # self-prospected appointments
+Y_MKT_WINS = 10  # deals booked from marketing's appointments
+Y_SELF_WINS = 11
+Y_SOURCED = 12  # bookings of deals from marketing's appointments
+Y_BONUS_SALES = 13  # total bonus paid to reps
+Y_BONUS_MKT = 14  # total bonus paid to marketing (all persons)
+Y_PULLED = 15  # deals pulled into an earlier period
+Y_HELD = 16  # deals held back into the next period
+Y_HELD_LOST = 17  # held deals lost
+Y_QUALITY = 18  # mean marketing quality focus over the weeks
+Y_MKT_EFFORT = 19  # mean marketing effort
+Y_SALES_EFFORT = 20  # mean rep effort
+Y_DISCOUNT = 21  # value given away by pull-in discounts
+N_Y = 22
+
+# Person metrics per replication-year (last axis of ``out_person``); persons 0..R-1 are reps,
+# person R is one marketing team member.
+P_PAY = 0  # bonus paid
+P_ATTAIN = 1  # annual attainment of the role's primary component
+P_CAPPED = 2  # periods paid at the curve's maximum
+P_BOOKINGS = 3  # own bookings (marketing: sourced bookings)
+P_WINS = 4  # own deals (marketing: deals from its appointments)
+P_EFFORT = 5  # mean effort over the year
+P_ZERO = 6  # 1 if no bonus at all in the year
+N_P = 7
+
+TIMING_NONE = 0
+TIMING_HOLD = 1
+TIMING_PULL = 2

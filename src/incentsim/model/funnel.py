@@ -1,0 +1,262 @@
+"""Funnel rates and their steady state in closed form (DESIGN §2.1).
+
+The kernel moves counts through the stages week by week; this module gives the same model's
+expected flows per year in closed form. They set automatic targets ("the expected annual
+measure at normal effort"), feed the policy solver's weekly output distributions, and are the
+analytic values the statistical tests check the kernel against.
+
+Model, per week (the kernel follows exactly this order):
+
+* marketing leads ~ Poisson(leads_per_week x season(month) x marketing effort);
+* each stage: leavers ~ Binomial(n, 1/dwell), of which Binomial(leavers, conversion) advance
+  (stages processed last-first, so an item spends at least one week in each stage);
+* the last marketing stage's conversion is scaled by volume(q); of the appointments created a
+  share conversion(q) / conversion_max are genuine prospects, the rest never convert;
+* genuine appointments wait for follow-up: each week followed with probability
+  1 / (1 + delay) (same week when the delay is 0), else gone cold with probability
+  ``response_decay_per_week``; a followed-up appointment is worked with probability
+  ``(1 - ignored_share) x follow share`` (the rest are ignored; a share recycles to leads);
+* each rep self-prospects: appointments ~ Poisson(calls x call_to_appointment x ability x effort);
+* sales-stage conversions are multiplied by (ability x effort) ** conversion_elasticity
+  (capped at 1); genuine marketing appointments convert at the hand-off stage with
+  conversion x conversion_max;
+* each won deal has a lognormal value; it is booked at close and recognised as margin evenly
+  over the following 52 weeks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..scenario.schema import WEEKS_PER_YEAR, Scenario
+
+
+def follow_hazard(delay_weeks: float) -> float:
+    """Weekly probability that a waiting appointment is followed up (mean wait = delay)."""
+    return 1.0 / (1.0 + delay_weeks)
+
+
+def followup_survival(delay_weeks: float, decay: float) -> float:
+    """Probability a handed-over appointment is still warm when sales gets to it."""
+    h = follow_hazard(delay_weeks)
+    return h / (1.0 - (1.0 - h) * (1.0 - decay))
+
+
+def conversion_max(scenario: Scenario) -> float:
+    """Largest hand-off conversion multiplier over quality focus (for genuine-share thinning)."""
+    q = scenario.marketing.quality
+    return max(1.0, q.conversion_at_zero, q.conversion_at_one)
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """Expected flows per year at given effort and quality (company totals unless noted).
+
+    Attributes
+    ----------
+    leads : float
+        New leads from campaigns (excluding recycled ones).
+    appointments : float
+        Appointments marketing hands over.
+    followed : float
+        Genuine appointments sales works.
+    ignored : float
+        Genuine appointments sales follows up but ignores.
+    self_appointments : float
+        Self-prospected appointments (all reps).
+    marketing_wins, self_wins, wins : float
+        Won deals by source.
+    bookings, sourced_bookings : float
+        Expected value booked (all deals; deals from marketing's appointments).
+    wins_per_rep, bookings_per_rep : float
+        Averages over reps (and over ability levels).
+    """
+
+    leads: float
+    appointments: float
+    followed: float
+    ignored: float
+    self_appointments: float
+    marketing_wins: float
+    self_wins: float
+    wins: float
+    bookings: float
+    sourced_bookings: float
+    wins_per_rep: float
+    bookings_per_rep: float
+
+
+def sales_conversion(scenario: Scenario, productivity: float) -> tuple[float, float]:
+    """Probability an appointment becomes a win, for a rep of given productivity.
+
+    Parameters
+    ----------
+    productivity : float
+        Ability x effort.
+
+    Returns
+    -------
+    (float, float)
+        For a genuine marketing appointment that is worked, and for a self-prospected one.
+    """
+    gamma = scenario.behaviour.conversion_elasticity
+    mult = productivity**gamma
+    stages = scenario.funnel.sales_stages
+    rest = 1.0
+    for s in stages[1:]:
+        rest *= min(1.0, s.conversion * mult)
+    first = stages[0].conversion
+    p_mkt = min(1.0, first * conversion_max(scenario) * mult) * rest
+    p_self = min(1.0, first * mult) * rest
+    return p_mkt, p_self
+
+
+def steady_state(
+    scenario: Scenario,
+    sales_effort: float = 1.0,
+    marketing_effort: float = 1.0,
+    quality: float | None = None,
+    follow_share: float = 1.0,
+) -> SteadyState:
+    """Expected annual flows in steady state.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    sales_effort, marketing_effort : float
+        Effort multipliers (1 = normal), the same every week.
+    quality : float, optional
+        Marketing's quality focus (default: the scenario's baseline).
+    follow_share : float
+        Share of followed-up genuine appointments sales chooses to work.
+
+    Returns
+    -------
+    SteadyState
+    """
+    m, s, h = scenario.marketing, scenario.sales, scenario.handoff
+    q = m.quality.baseline if quality is None else quality
+    through_mkt = 1.0
+    stages = scenario.funnel.marketing_stages
+    for i, st in enumerate(stages):
+        p = st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0)
+        through_mkt *= min(1.0, p)
+    genuine_share = m.quality.conversion(q) / conversion_max(scenario)
+    survive = followup_survival(h.delay_weeks, h.response_decay_per_week)
+    worked_share = (1.0 - h.ignored_share) * follow_share
+    # Recycled ignored appointments re-enter as leads: leads_total = L + r * ignored(leads_total).
+    loop = through_mkt * genuine_share * survive * (1.0 - worked_share) * h.recycle_share
+    new_leads = m.leads_per_week * marketing_effort * WEEKS_PER_YEAR
+    total_leads = new_leads / (1.0 - loop) if loop < 1 else float("inf")
+    appointments = total_leads * through_mkt
+    genuine = appointments * genuine_share * survive
+    followed = genuine * worked_share
+    ignored = genuine * (1.0 - worked_share)
+
+    levels, weights = s.ability.levels, s.ability.weights
+    mkt_wins = self_wins = self_appts = 0.0
+    for a, w in zip(levels, weights, strict=True):
+        prod = a * sales_effort
+        p_mkt, p_self = sales_conversion(scenario, prod)
+        rep_self = s.calls_per_week * s.call_to_appointment * prod * WEEKS_PER_YEAR
+        self_appts += w * rep_self * s.reps
+        self_wins += w * rep_self * p_self * s.reps
+        mkt_wins += w * followed * p_mkt
+    wins = mkt_wins + self_wins
+    v = scenario.deals.value_mean
+    return SteadyState(
+        leads=new_leads,
+        appointments=appointments,
+        followed=followed,
+        ignored=ignored,
+        self_appointments=self_appts,
+        marketing_wins=mkt_wins,
+        self_wins=self_wins,
+        wins=wins,
+        bookings=wins * v,
+        sourced_bookings=mkt_wins * v,
+        wins_per_rep=wins / s.reps,
+        bookings_per_rep=wins * v / s.reps,
+    )
+
+
+def expected_measure(scenario: Scenario, measure: str, role: str) -> float:
+    """Expected annual value of a measure for one person of ``role`` at normal effort.
+
+    Used for automatic targets (same target for every rep: the average rep's expectation).
+    """
+    ss = steady_state(scenario)
+    table = {
+        "appointments": ss.appointments,
+        "sourced_bookings": ss.sourced_bookings,
+        "own_bookings": ss.bookings_per_rep,
+        "team_bookings": ss.bookings,
+        "own_margin": ss.bookings_per_rep,
+        "team_margin": ss.bookings,
+        "own_wins": ss.wins_per_rep,
+        "team_wins": ss.wins,
+    }
+    return table[measure]
+
+
+@dataclass(frozen=True)
+class PipelineStock:
+    """Mean stock in each stage at a week boundary, in steady state at normal effort.
+
+    The kernel starts each replication with Poisson draws around these means (the stationary
+    distribution of an infinite-server network with Poisson inflow), so the burn-in starts
+    full instead of empty.
+
+    Attributes
+    ----------
+    marketing : tuple of float
+        Per marketing stage (company).
+    queue : float
+        Genuine appointments waiting for follow-up, per rep.
+    sales : tuple of tuple of tuple of float
+        ``[ability level][source][stage]`` per rep; source 0 marketing, 1 self-prospected.
+    """
+
+    marketing: tuple[float, ...]
+    queue: float
+    sales: tuple[tuple[tuple[float, ...], ...], ...]
+
+
+def pipeline_stock(scenario: Scenario) -> PipelineStock:
+    """Steady-state stocks (Little's law per stage: inflow per week x mean weeks in stage)."""
+    m, s, h = scenario.marketing, scenario.sales, scenario.handoff
+    q = m.quality.baseline
+    ss = steady_state(scenario)
+    # Lead inflow including recycled leads, per week.
+    flow = ss.appointments / WEEKS_PER_YEAR
+    stages = scenario.funnel.marketing_stages
+    through = 1.0
+    for i, st in enumerate(stages):
+        through *= min(1.0, st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0))
+    lead_flow = flow / through if through > 0 else 0.0
+    mk = []
+    inflow = lead_flow
+    for i, st in enumerate(stages):
+        mk.append(inflow * st.dwell_weeks)
+        p = st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0)
+        inflow *= min(1.0, p)
+    genuine_per_rep = flow * m.quality.conversion(q) / conversion_max(scenario) / s.reps
+    stay = (1.0 - follow_hazard(h.delay_weeks)) * (1.0 - h.response_decay_per_week)
+    queue = genuine_per_rep * stay / (1.0 - stay)
+    worked_per_rep = ss.followed / WEEKS_PER_YEAR / s.reps
+    gamma = scenario.behaviour.conversion_elasticity
+    cmax = conversion_max(scenario)
+    sales = []
+    for a in s.ability.levels:
+        mult = a**gamma
+        per_src = []
+        for src, rate in ((0, worked_per_rep), (1, s.calls_per_week * s.call_to_appointment * a)):
+            inflow = rate
+            stocks = []
+            for j, st in enumerate(scenario.funnel.sales_stages):
+                stocks.append(inflow * st.dwell_weeks)
+                p = st.conversion * mult * (cmax if (src == 0 and j == 0) else 1.0)
+                inflow *= min(1.0, p)
+            per_src.append(tuple(stocks))
+        sales.append(tuple(per_src))
+    return PipelineStock(tuple(mk), queue, tuple(sales))

@@ -1,0 +1,96 @@
+"""The JSON contract of ``compare --json`` (names are stable; new keys may be added)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ..stats import _json_float
+
+if TYPE_CHECKING:
+    from ..comparison import Comparison
+
+
+def comparison_json(cmp: Comparison) -> dict:
+    """The comparison as a JSON-ready dict.
+
+    Schema::
+
+        {"scenario": str, "scenario_hash": str, "version": str, "seed": int,
+         "replications": int, "years_per_replication": int, "behaviour": str,
+         "baseline": NAME,
+         "schemes": {NAME: {METRIC: {"mean", "std", "p5", "p50", "p95"}}},
+         "differences": [{"a": NAME, "b": NAME, "metric": METRIC, "mean": float,
+                          "ci95": [lo, hi], "p_a_beats_b": float,
+                          "variance_reduction": float | null, "ks": float}],
+         "hr": {NAME: {"bonus_budget_p50", "bonus_budget_p90", "bonus_budget_p95",
+                       "p_over_budget", "zero_bonus_share", "capped_share", "payout_gini",
+                       "luck_share_of_payout_variance", "rep_payout": {...},
+                       "marketing_payout": {...}, "by_ability": [...]}},
+         "solver": {NAME: {...}},
+         "verdict": str}
+
+    Differences are ``a - b`` with ``b`` the baseline (the first scheme). NaN (a metric that
+    does not apply, such as marketing attainment when marketing earns no bonus) is ``null``.
+    """
+    first = next(iter(cmp.results.values()))
+    out = {
+        "scenario": cmp.scenario.name,
+        "scenario_hash": cmp.scenario.hash,
+        "version": first.version,
+        "seed": first.seed,
+        "replications": first.replications,
+        "years_per_replication": first.horizon_years,
+        "behaviour": first.behaviour,
+        "currency": cmp.scenario.currency,
+        "baseline": cmp.baseline,
+        "schemes": {
+            name: {metric: s.as_dict() for metric, s in metrics.items()} for name, metrics in cmp.summaries.items()
+        },
+        "differences": [
+            {
+                "a": d.a,
+                "b": d.b,
+                "metric": d.metric,
+                "mean": _json_float(d.stats.mean),
+                "ci95": [_json_float(d.stats.ci95[0]), _json_float(d.stats.ci95[1])],
+                "p_a_beats_b": _json_float(d.stats.p_a_beats_b),
+                "variance_reduction": _json_float(d.stats.variance_reduction)
+                if d.stats.variance_reduction is not None
+                else None,
+                "ks": _json_float(d.stats.ks),
+            }
+            for d in cmp.differences
+        ],
+        "hr": {name: _hr_json(h) for name, h in cmp.hr.items()},
+        "solver": {name: r.solver for name, r in cmp.results.items() if r.solver},
+        "verdict": cmp.verdict,
+    }
+    return _clean(out)
+
+
+def _hr_json(h) -> dict:
+    return {
+        "bonus_budget_p50": h.bonus_budget["p50"],
+        "bonus_budget_p90": h.bonus_budget["p90"],
+        "bonus_budget_p95": h.bonus_budget["p95"],
+        "p_over_budget": h.p_over_budget,
+        "zero_bonus_share": h.zero_bonus_share,
+        "capped_share": h.capped_share,
+        "payout_gini": h.payout_gini,
+        "luck_share_of_payout_variance": h.luck_share_of_payout_variance,
+        "rep_payout": h.rep_payout.as_dict(),
+        "marketing_payout": h.marketing_payout.as_dict(),
+        "by_ability": h.by_ability,
+    }
+
+
+def _clean(x):
+    """Replace non-finite floats by None, recursively (strict JSON has no NaN)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x

@@ -1,0 +1,130 @@
+"""Human-readable comparison tables for the terminal (plain text, aligned, no colour codes)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ..results import METRICS
+
+if TYPE_CHECKING:
+    from ..comparison import Comparison
+
+#: Metrics shown by default in the terminal (JSON always has all of them).
+KEY_METRICS = (
+    "profit_after_bonus", "revenue", "margin_in_year", "bonus_cost", "cost_of_sales", "wins",
+    "appointments", "appointment_win_rate", "sales_attainment", "marketing_attainment",
+    "reps_on_target_share", "leads",
+)  # fmt: skip
+BEHAVIOUR_METRICS = (
+    "marketing_quality", "mean_effort", "appointments_ignored_share", "last_month_revenue_share",
+    "deals_pulled_in", "deals_held_back",
+)  # fmt: skip
+
+
+def fmt_value(x: float, unit: str, currency: str = "EUR", signed: bool = False) -> str:
+    """Format a number by unit: money with thousands separators, shares as %, counts."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    sign = "+" if signed else ""
+    if unit == "money":
+        return f"{x:{sign},.0f}"
+    if unit == "share":
+        return f"{x * 100:{sign}.1f}%"
+    if unit == "level":
+        return f"{x:{sign}.3f}"
+    return f"{x:{sign},.1f}"
+
+
+def unit_label(unit: str, currency: str) -> str:
+    """Unit shown after a metric's name."""
+    return {"money": f", {currency} per year", "share": "", "count": " per year", "level": ""}[unit]
+
+
+def comparison_text(cmp: Comparison, metrics: tuple[str, ...] | None = None, hr: bool = True) -> str:
+    """The full terminal report: header, one table per metric, HR view, verdict."""
+    cur = cmp.scenario.currency
+    first = next(iter(cmp.results.values()))
+    lines = [
+        f"Scenario: {cmp.scenario.name}  ({cmp.scenario.source})",
+        f"Schemes: {', '.join(cmp.schemes)} (baseline: {cmp.baseline})",
+        f"{first.replications:,} replications x {first.horizon_years} year(s), seed {first.seed}, "
+        f"behaviour {first.behaviour}, scenario hash {cmp.scenario.hash}, incentsim {first.version}",
+        "",
+    ]
+    if metrics is None:
+        metrics = KEY_METRICS + (BEHAVIOUR_METRICS if first.behaviour == "optimising" else ())
+    width = max(12, max(len(s) for s in cmp.schemes) + 4)
+    col = 13
+    head = f"{'':<{width}}" + "".join(f"{h:>{col}}" for h in ("mean", "P5", "P50", "P95"))
+    lines.append(head)
+    for metric in metrics:
+        label, unit = METRICS[metric]
+        summaries = [cmp.summaries[s][metric] for s in cmp.schemes]
+        if all(s.n == 0 for s in summaries):
+            continue
+        lines.append(f"{label}{unit_label(unit, cur)}")
+        for name, s in zip(cmp.schemes, summaries, strict=True):
+            vals = [fmt_value(v, unit, cur) for v in (s.mean, s.p5, s.p50, s.p95)]
+            lines.append(f"  {name:<{width - 2}}" + "".join(f"{v:>{col}}" for v in vals))
+        for name in cmp.schemes[1:]:
+            d = cmp.difference(name, metric)
+            if d.n == 0:
+                continue
+            diff = fmt_value(d.mean, unit, cur, signed=True)
+            lo = fmt_value(d.ci95[0], unit, cur, signed=True)
+            hi = fmt_value(d.ci95[1], unit, cur, signed=True)
+            lines.append(
+                f"  {name} - {cmp.baseline}: {diff}  (95% CI {lo} to {hi});"
+                f" {name} better in {d.p_a_beats_b:.0%} of years"
+            )
+    if hr:
+        lines += ["", hr_text(cmp)]
+    d = None
+    if len(cmp.schemes) > 1:
+        best = max(cmp.schemes, key=lambda s: cmp.summaries[s]["profit_after_bonus"].mean)
+        other = cmp.baseline if best != cmp.baseline else cmp.schemes[1]
+        d = cmp.difference(best, "profit_after_bonus", other)
+    lines.append("")
+    if d is not None:
+        lines.append(
+            f"Precision: {cmp.replications:,} replications; 95% CI half-width of the profit difference "
+            f"{fmt_value(d.half_width, 'money', cur)} {cur}."
+        )
+    lines.append(f"Verdict: {cmp.verdict}")
+    return "\n".join(lines)
+
+
+def hr_text(cmp: Comparison) -> str:
+    """The HR view: pay distribution per person, budget, fairness, luck, winners and losers."""
+    cur = cmp.scenario.currency
+    width = max(12, max(len(s) for s in cmp.schemes) + 2)
+    cols = (
+        ("rep bonus P5", 13), ("P50", 10), ("P95", 10), ("no bonus", 9), ("at cap", 8), ("Gini", 6),
+        ("budget P50", 12), ("P90", 12), ("P95", 12), ("luck", 6),
+    )  # fmt: skip
+    lines = [f"Pay (HR view), {cur}: bonus per rep per year; budget = total bonus cost per year"]
+    lines.append(f"{'':<{width}}" + "".join(f"{h:>{w}}" for h, w in cols))
+    for name in cmp.schemes:
+        h = cmp.hr[name]
+        vals = (
+            fmt_value(h.rep_payout.p5, "money"), fmt_value(h.rep_payout.p50, "money"),
+            fmt_value(h.rep_payout.p95, "money"), fmt_value(h.zero_bonus_share, "share"),
+            fmt_value(h.capped_share, "share"), f"{h.payout_gini:.2f}" if math.isfinite(h.payout_gini) else "n/a",
+            fmt_value(h.bonus_budget["p50"], "money"), fmt_value(h.bonus_budget["p90"], "money"),
+            fmt_value(h.bonus_budget["p95"], "money"), fmt_value(h.luck_share_of_payout_variance, "share"),
+        )  # fmt: skip
+        lines.append(f"{name:<{width}}" + "".join(f"{v:>{w}}" for v, (_, w) in zip(vals, cols, strict=True)))
+    if cmp.budget is not None:
+        probs = ", ".join(f"{n} {cmp.hr[n].p_over_budget:.0%}" for n in cmp.schemes)
+        lines.append(f"Probability the year's bonus cost exceeds the budget of {cmp.budget:,.0f} {cur}: {probs}")
+    base = cmp.hr[cmp.baseline].by_ability
+    if len(cmp.schemes) > 1 and len(base) > 1:
+        lines.append("Who gains and who loses (mean bonus per rep per year, by ability level):")
+        for name in cmp.schemes[1:]:
+            parts = []
+            for b, a in zip(base, cmp.hr[name].by_ability, strict=False):
+                delta = a["mean_bonus"] - b["mean_bonus"]
+                parts.append(f"ability {b['ability']:.2f}: {delta:+,.0f}")
+            lines.append(f"  {cmp.baseline} -> {name}: " + "; ".join(parts))
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""Typed simulation results with provenance, and the metrics derived from the kernel's arrays.
+
+:class:`Results` holds one scheme's raw arrays (per replication-year, per person) and the
+run's provenance (seed, scenario hash, version, behaviour). :meth:`Results.metrics` derives
+the named figures of DESIGN §3; :meth:`Results.to_frame` gives a tidy table (one row per
+replication-year) for pandas and Parquet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .kernels import layout as L
+
+if TYPE_CHECKING:
+    import pandas
+
+#: Metric name -> (label, unit) for reports. Order is the report order.
+METRICS: dict[str, tuple[str, str]] = {
+    "revenue": ("Revenue (bookings)", "money"),
+    "margin_in_year": ("Margin recognised in year", "money"),
+    "profit_after_bonus": ("Profit after bonuses", "money"),
+    "bonus_cost": ("Bonus cost", "money"),
+    "cost_of_sales": ("Cost of sales (pay / revenue)", "share"),
+    "wins": ("Won deals", "count"),
+    "leads": ("Leads", "count"),
+    "appointments": ("Appointments handed over", "count"),
+    "appointment_win_rate": ("Appointment-to-win rate", "share"),
+    "sales_attainment": ("Sales attainment (mean rep)", "share"),
+    "marketing_attainment": ("Marketing attainment", "share"),
+    "reps_on_target_share": ("Reps on target", "share"),
+    "marketing_quality": ("Marketing quality focus", "level"),
+    "mean_effort": ("Mean rep effort", "level"),
+    "marketing_effort": ("Marketing effort", "level"),
+    "appointments_ignored_share": ("Appointments ignored by sales", "share"),
+    "last_month_revenue_share": ("Revenue in last month of period", "share"),
+    "deals_pulled_in": ("Deals pulled in", "count"),
+    "deals_held_back": ("Deals held back", "count"),
+    "bonus_sales": ("Bonus paid to sales", "money"),
+    "bonus_marketing": ("Bonus paid to marketing", "money"),
+}
+
+#: Metrics where a higher value is better (for "probability that A beats B").
+HIGHER_IS_BETTER = {
+    "revenue", "margin_in_year", "profit_after_bonus", "wins", "leads", "appointments",
+    "appointment_win_rate", "sales_attainment", "marketing_attainment", "reps_on_target_share",
+}  # fmt: skip
+
+
+@dataclass
+class Results:
+    """One scheme's simulated company-years.
+
+    Attributes
+    ----------
+    scenario_name, scenario_hash, scheme : str
+        What was simulated.
+    seed : int
+        Root seed.
+    key : tuple of int
+        Spawn-key prefix (for example the sweep cell); empty for a plain run.
+    replications, horizon_years, reps, marketing_headcount : int
+    behaviour : str
+        ``"fixed"`` or ``"optimising"``.
+    version : str
+        incentsim version.
+    year : ndarray(float64, (replications, horizon_years, N_Y))
+        Company metrics (see ``kernels.layout``).
+    person : ndarray(float64, (replications, horizon_years, reps + 1, N_P))
+        Person metrics; the last person is one marketing team member.
+    month : ndarray(float64, (replications, horizon_years, 12))
+        Bookings by month.
+    effort_week : ndarray(float64, (replications, 52))
+        Mean rep effort by week of the year.
+    ability : ndarray(int64, (replications, reps))
+        Ability level index of each rep.
+    ability_levels : ndarray(float64, (K,))
+    base_cost : float
+        Base salaries of the commercial team per year.
+    last_month_mask : ndarray(bool, (12,))
+        Months that close a period of sales' primary target.
+    marketing_paid, sales_paid : bool
+        Whether the scheme pays each role.
+    solver : dict
+        Policy-solver diagnostics (rounds, last change), empty for fixed behaviour.
+    currency : str
+    """
+
+    scenario_name: str
+    scenario_hash: str
+    scheme: str
+    seed: int
+    key: tuple[int, ...]
+    replications: int
+    horizon_years: int
+    reps: int
+    marketing_headcount: int
+    behaviour: str
+    version: str
+    year: np.ndarray
+    person: np.ndarray
+    month: np.ndarray
+    effort_week: np.ndarray
+    ability: np.ndarray
+    ability_levels: np.ndarray
+    base_cost: float
+    last_month_mask: np.ndarray
+    marketing_paid: bool
+    sales_paid: bool
+    currency: str = "EUR"
+    solver: dict = field(default_factory=dict)
+
+    # -- derived metrics, each an array over replication-years (replications, horizon_years) --
+    @cached_property
+    def metrics(self) -> dict[str, np.ndarray]:
+        """All named metrics of :data:`METRICS`, each ``(replications, horizon_years)``."""
+        y = self.year
+        p = self.person
+        revenue = y[..., L.Y_REVENUE]
+        bonus = y[..., L.Y_BONUS_SALES] + y[..., L.Y_BONUS_MKT]
+        pay = bonus + self.base_cost
+        appts = y[..., L.Y_APPOINTMENTS]
+        followed = y[..., L.Y_WORKED] + y[..., L.Y_IGNORED]
+        reps_att = p[:, :, : self.reps, L.P_ATTAIN]
+        nan = np.full_like(revenue, np.nan)
+        out = {
+            "revenue": revenue,
+            "margin_in_year": y[..., L.Y_MARGIN],
+            "profit_after_bonus": y[..., L.Y_MARGIN] - pay,
+            "bonus_cost": bonus,
+            "cost_of_sales": _ratio(pay, revenue),
+            "wins": y[..., L.Y_WINS],
+            "leads": y[..., L.Y_LEADS],
+            "appointments": appts,
+            "appointment_win_rate": _ratio(y[..., L.Y_MKT_WINS], appts),
+            "sales_attainment": reps_att.mean(axis=2) if self.sales_paid else nan,
+            "marketing_attainment": p[:, :, self.reps, L.P_ATTAIN] if self.marketing_paid else nan,
+            "reps_on_target_share": (reps_att >= 1.0 - 1e-12).mean(axis=2) if self.sales_paid else nan,
+            "marketing_quality": y[..., L.Y_QUALITY],
+            "mean_effort": y[..., L.Y_SALES_EFFORT],
+            "marketing_effort": y[..., L.Y_MKT_EFFORT],
+            "appointments_ignored_share": _ratio(y[..., L.Y_IGNORED], followed),
+            "last_month_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
+            "deals_pulled_in": y[..., L.Y_PULLED],
+            "deals_held_back": y[..., L.Y_HELD],
+            "bonus_sales": y[..., L.Y_BONUS_SALES],
+            "bonus_marketing": y[..., L.Y_BONUS_MKT],
+        }
+        return out
+
+    def metric(self, name: str) -> np.ndarray:
+        """One metric flattened over replication-years, ``(replications * horizon_years,)``."""
+        return self.metrics[name].reshape(-1)
+
+    @property
+    def provenance(self) -> dict:
+        """Seed, replications, scenario hash, version: enough to reproduce the run."""
+        return {
+            "scenario": self.scenario_name,
+            "scenario_hash": self.scenario_hash,
+            "scheme": self.scheme,
+            "seed": self.seed,
+            "key": list(self.key),
+            "replications": self.replications,
+            "horizon_years": self.horizon_years,
+            "behaviour": self.behaviour,
+            "version": self.version,
+        }
+
+    def to_frame(self) -> pandas.DataFrame:
+        """Tidy table: one row per replication-year with every metric.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``scheme, replication, year`` then the metrics of :data:`METRICS`.
+        """
+        import pandas as pd
+
+        n, h = self.replications, self.horizon_years
+        data = {
+            "scheme": np.repeat(self.scheme, n * h),
+            "replication": np.repeat(np.arange(n), h),
+            "year": np.tile(np.arange(1, h + 1), n),
+        }
+        for name, values in self.metrics.items():
+            data[name] = values.reshape(-1)
+        return pd.DataFrame(data)
+
+    def person_frame(self) -> pandas.DataFrame:
+        """One row per person-year: role, rep index, ability, payout, attainment, bookings."""
+        import pandas as pd
+
+        n, h, persons = self.replications, self.horizon_years, self.reps + 1
+        p = self.person
+        role = np.array(["sales"] * self.reps + ["marketing"])
+        ability = np.concatenate([self.ability_levels[self.ability], np.full((n, 1), np.nan)], axis=1)
+        return pd.DataFrame(
+            {
+                "scheme": self.scheme,
+                "replication": np.repeat(np.arange(n), h * persons),
+                "year": np.tile(np.repeat(np.arange(1, h + 1), persons), n),
+                "role": np.tile(role, n * h),
+                "person": np.tile(np.arange(persons), n * h),
+                "ability": np.repeat(ability, h, axis=0).reshape(-1),
+                "payout": p[..., L.P_PAY].reshape(-1),
+                "attainment": p[..., L.P_ATTAIN].reshape(-1),
+                "bookings": p[..., L.P_BOOKINGS].reshape(-1),
+                "wins": p[..., L.P_WINS].reshape(-1),
+                "effort": p[..., L.P_EFFORT].reshape(-1),
+                "capped_periods": p[..., L.P_CAPPED].reshape(-1),
+            }
+        )
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out

@@ -1,0 +1,515 @@
+"""The scenario as frozen, typed objects (DESIGN §2).
+
+Build them with :func:`incentsim.scenario.load_scenario` (from a TOML file) or
+:func:`incentsim.scenario.scenario_from_dict` (from Python); both validate. Units: time in weeks
+(52 a year), money in the scenario's currency, rates per week, probabilities in [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+WEEKS_PER_YEAR = 52
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+#: Measures a scheme component can pay on, and the roles that may use each.
+MEASURES: dict[str, tuple[str, ...]] = {
+    "appointments": ("marketing",),  # appointments marketing hands over to sales (team count)
+    "sourced_bookings": ("marketing",),  # bookings of deals that came from marketing's appointments
+    "own_bookings": ("sales",),  # the rep's own bookings (deal value at close)
+    "team_bookings": ("marketing", "sales"),  # bookings of the whole company
+    "own_margin": ("sales",),  # the rep's in-year recognised margin
+    "team_margin": ("marketing", "sales"),  # in-year recognised margin of the whole company
+    "own_wins": ("sales",),  # the rep's number of won deals
+    "team_wins": ("marketing", "sales"),  # won deals of the whole company
+}
+#: Target periods and how many there are in a year.
+PERIODS: dict[str, int] = {"month": 12, "quarter": 4, "half": 2, "year": 1}
+ROLES = ("marketing", "sales")
+BEHAVIOURS = ("optimising", "fixed")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One funnel stage.
+
+    Attributes
+    ----------
+    name : str
+        Stage name, e.g. ``"quote"``.
+    owner : str
+        ``"marketing"`` or ``"sales"``.
+    dwell_weeks : float
+        Mean time an item spends in the stage before it leaves (weeks, >= 1; geometric).
+    conversion : float
+        Probability that a leaving item advances to the next stage (else it is lost).
+    """
+
+    name: str
+    owner: str
+    dwell_weeks: float
+    conversion: float
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """The chain of stages: marketing-owned first, then sales-owned; the last advances to won.
+
+    Attributes
+    ----------
+    stages : tuple of Stage
+        In flow order. The first sales stage is the hand-off (``appointment`` by default).
+    """
+
+    stages: tuple[Stage, ...]
+
+    @property
+    def marketing_stages(self) -> tuple[Stage, ...]:
+        """Stages owned by marketing (leads before the hand-off)."""
+        return tuple(s for s in self.stages if s.owner == "marketing")
+
+    @property
+    def sales_stages(self) -> tuple[Stage, ...]:
+        """Stages owned by sales, from the hand-off to the last before won."""
+        return tuple(s for s in self.stages if s.owner == "sales")
+
+    @property
+    def handoff(self) -> str:
+        """Name of the hand-off stage (the first sales stage)."""
+        return self.sales_stages[0].name
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Marketing's volume-versus-quality trade-off (DESIGN §2.2).
+
+    Quality focus q in [0, 1]. ``volume(q)`` multiplies the number of appointments handed over,
+    ``conversion(q)`` each appointment's chance to convert at the hand-off stage. Both are
+    piecewise linear through ``(0, *_at_zero)``, ``(baseline, 1)`` and ``(1, *_at_one)``, so
+    today's focus (``baseline``) reproduces the funnel as entered.
+    """
+
+    baseline: float = 0.5
+    volume_at_zero: float = 1.4
+    volume_at_one: float = 0.7
+    conversion_at_zero: float = 0.6
+    conversion_at_one: float = 1.35
+
+    def volume(self, q: float) -> float:
+        """Appointment volume multiplier at quality focus ``q``."""
+        return _through(q, self.baseline, self.volume_at_zero, self.volume_at_one)
+
+    def conversion(self, q: float) -> float:
+        """Hand-off stage conversion multiplier at quality focus ``q``."""
+        return _through(q, self.baseline, self.conversion_at_zero, self.conversion_at_one)
+
+
+def _through(q: float, q0: float, at_zero: float, at_one: float) -> float:
+    if q <= q0:
+        return at_zero + (1.0 - at_zero) * (q / q0) if q0 > 0 else 1.0
+    return 1.0 + (at_one - 1.0) * (q - q0) / (1.0 - q0) if q0 < 1 else 1.0
+
+
+@dataclass(frozen=True)
+class Marketing:
+    """The marketing team.
+
+    Attributes
+    ----------
+    headcount : int
+        People paid under marketing's scheme (0: no marketing bonus).
+    leads_per_week : float
+        Mean new leads per week at normal effort (Poisson), before seasonality.
+    seasonality : tuple of float
+        12 monthly multipliers of the lead rate, normalised to mean 1.
+    bonus_at_target : float
+        Bonus per person per year at 100 % attainment (currency), unless a scheme overrides it.
+    base_salary : float
+        Fixed pay per person per year (currency; counts in cost of sales).
+    quality : Quality
+        Volume-versus-quality trade-off.
+    """
+
+    headcount: int = 0
+    leads_per_week: float = 0.0
+    seasonality: tuple[float, ...] = (1.0,) * 12
+    bonus_at_target: float = 0.0
+    base_salary: float = 0.0
+    quality: Quality = field(default_factory=Quality)
+
+
+@dataclass(frozen=True)
+class Ability:
+    """Spread of rep ability: discrete levels (productivity multipliers) and their probabilities.
+
+    Each rep in each replication draws one level (from its own stream), kept for the whole
+    replication. A lognormal spread is discretised into equally likely quantile levels.
+    """
+
+    levels: tuple[float, ...] = (1.0,)
+    weights: tuple[float, ...] = (1.0,)
+
+
+@dataclass(frozen=True)
+class Sales:
+    """The sales team.
+
+    Attributes
+    ----------
+    reps : int
+        Number of sales reps (>= 1).
+    calls_per_week : float
+        Self-prospecting contacts per rep per week at normal effort.
+    call_to_appointment : float
+        Probability a contact becomes an appointment (prospect visited).
+    ability : Ability
+        Ability levels of reps.
+    bonus_at_target, base_salary : float
+        Per rep per year (currency), unless a scheme overrides them.
+    """
+
+    reps: int = 1
+    calls_per_week: float = 0.0
+    call_to_appointment: float = 0.25
+    ability: Ability = field(default_factory=Ability)
+    bonus_at_target: float = 0.0
+    base_salary: float = 0.0
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """How marketing's appointments reach sales (DESIGN §2.1, §2.4).
+
+    Attributes
+    ----------
+    delay_weeks : float
+        Mean wait before sales follows up a handed-over appointment (0: same week).
+    response_decay_per_week : float
+        Probability per week of waiting that the prospect goes cold (is lost).
+    ignored_share : float
+        Share of appointments sales never follows up (before behaviour adds its own choice).
+    recycle_share : float
+        Share of ignored appointments that fall back to marketing as leads (else lost).
+    sla_weeks : float or None
+        Follow-up service level: maximum wait; ``None`` for no service level.
+    """
+
+    delay_weeks: float = 1.0
+    response_decay_per_week: float = 0.0
+    ignored_share: float = 0.0
+    recycle_share: float = 0.0
+    sla_weeks: float | None = None
+
+
+@dataclass(frozen=True)
+class Deals:
+    """Won-deal value: gross margin of the first 12 months, lognormal.
+
+    Attributes
+    ----------
+    value_mean : float
+        Mean value per won deal (currency).
+    value_cv : float
+        Coefficient of variation of the value (0: every deal has the mean value).
+    """
+
+    value_mean: float = 5000.0
+    value_cv: float = 0.0
+
+
+@dataclass(frozen=True)
+class BehaviourParams:
+    """How people respond to the scheme (DESIGN §2.2).
+
+    Attributes
+    ----------
+    effort_levels : tuple of float
+        Effort grid (1.0 = today's normal effort).
+    conversion_elasticity : float
+        Sales-stage conversion multiplier is ``(ability * effort) ** conversion_elasticity``;
+        self-prospecting contacts scale linearly with ability * effort.
+    quality_levels : tuple of float
+        Marketing's quality-focus grid in [0, 1].
+    effort_cost_sales, effort_cost_marketing : float or None
+        Money-equivalent cost per year of effort 2 versus 1 (convex, quadratic); ``None`` to
+        calibrate so that, under the baseline scheme, average chosen effort is 1.
+    baseline_scheme : str or None
+        Scheme against which the effort cost is calibrated (default: the first scheme).
+    pull_in_discount : float
+        Price discount on a deal closed early at a period end.
+    hold_back_loss : float
+        Probability a deal held back into the next period is lost.
+    grid_points : int
+        Points on the attainment grid of the policy solver.
+    max_rounds : int
+        Maximum best-response rounds between marketing and sales.
+    """
+
+    effort_levels: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4)
+    conversion_elasticity: float = 0.5
+    quality_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    effort_cost_sales: float | None = None
+    effort_cost_marketing: float | None = None
+    baseline_scheme: str | None = None
+    pull_in_discount: float = 0.1
+    hold_back_loss: float = 0.05
+    grid_points: int = 161
+    max_rounds: int = 8
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Run settings.
+
+    Attributes
+    ----------
+    replications : int
+        Simulated company histories.
+    horizon_years : int
+        Recorded years per replication (after the burn-in).
+    burn_in_years : int
+        Unrecorded years that fill the pipeline first.
+    seed : int
+        Root seed (non-negative).
+    behaviour : str
+        ``"optimising"`` (people respond to the scheme) or ``"fixed"`` (everyone at normal
+        effort and quality: the mechanical baseline).
+    """
+
+    replications: int = 10000
+    horizon_years: int = 1
+    burn_in_years: int = 1
+    seed: int = 12345
+    behaviour: str = "fixed"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Payout curve on attainment (measure / target), as a multiple of the bonus at target.
+
+    Attributes
+    ----------
+    points : tuple of (float, float)
+        Piecewise-linear points, x non-decreasing; two points at the same x make a step
+        (the later y applies from that x on). Below the first point the curve is 0.
+    extrapolate : bool
+        Beyond the last point, continue the last segment's slope (uncapped) instead of
+        holding the last value (capped).
+    gate : float
+        Threshold: nothing is paid below this attainment.
+    cap : float or None
+        Maximum payout multiple (``None``: no explicit cap).
+    """
+
+    points: tuple[tuple[float, float], ...]
+    extrapolate: bool = False
+    gate: float = 0.0
+    cap: float | None = None
+
+    def __call__(self, x: float) -> float:
+        """Evaluate the curve at attainment ``x`` (reference implementation, plain Python)."""
+        return curve_value(self, x)
+
+    @property
+    def max_payout(self) -> float | None:
+        """Highest payout multiple the curve can reach, or ``None`` when unbounded."""
+        if self.extrapolate and self._last_slope() > 0:
+            return self.cap
+        top = max(y for _, y in self.points)
+        return top if self.cap is None else min(top, self.cap)
+
+    def _last_slope(self) -> float:
+        pts = self.points
+        if len(pts) < 2 or pts[-1][0] == pts[-2][0]:
+            return 0.0
+        return (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
+
+
+def curve_value(curve: Curve, x: float) -> float:
+    """Plain-Python evaluation of a payout curve (the reference the kernel is tested against)."""
+    y = _curve_raw(curve, x)
+    return y if curve.cap is None else min(y, curve.cap)
+
+
+def _curve_raw(curve: Curve, x: float) -> float:
+    if x < curve.gate:
+        return 0.0
+    pts = curve.points
+    if x < pts[0][0]:
+        return 0.0
+    # Last index whose x <= attainment (right-continuous steps).
+    i = 0
+    for j in range(len(pts)):
+        if pts[j][0] <= x:
+            i = j
+    if i == len(pts) - 1:
+        if curve.extrapolate and len(pts) >= 2 and pts[-1][0] > pts[-2][0]:
+            slope = (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
+            return pts[-1][1] + slope * (x - pts[-1][0])
+        return pts[-1][1]
+    x0, y0 = pts[i]
+    x1, y1 = pts[i + 1]
+    if x1 == x0:
+        return y1
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One pay component of a role.
+
+    Attributes
+    ----------
+    measure : str
+        One of :data:`MEASURES`.
+    period : str
+        One of :data:`PERIODS`.
+    weight : float
+        Share of the role's bonus at target paid through this component.
+    target : tuple of float or None
+        Annual target per person (one value per rep for sales, one for marketing);
+        ``None`` for automatic: the expected annual measure at normal effort.
+    target_level : float
+        Multiplier on the automatic target (1.1 = a stretch of 10 %).
+    phasing : tuple of float
+        Share of the annual target (and of the bonus) in each period; sums to 1.
+    curve : Curve
+        Payout curve on period attainment.
+    payout : str
+        How the curve was written: ``linear``, ``step``, ``commission`` or ``curve``.
+    commission_rate : float or None
+        Straight commission at an explicit rate: pay this rate times the measure (the curve is
+        in units of rate x target, and the component's bonus at target is rate x target).
+        ``None`` otherwise, including commission at ``rate = "auto"`` (the rate that pays the
+        bonus at target at 100 %).
+    true_up : bool
+        At year end, pay the annual curve on annual attainment minus what the periods paid,
+        when positive (a missed quarter recovered when the year is hit).
+    ratchet_up, ratchet_down : float
+        Next year's target moves toward this year's result by ``ratchet_up`` of the gap after
+        a beat and by ``ratchet_down`` after a miss (0: no ratchet).
+    """
+
+    measure: str
+    period: str = "year"
+    weight: float = 1.0
+    target: tuple[float, ...] | None = None
+    target_level: float = 1.0
+    phasing: tuple[float, ...] = (1.0,)
+    curve: Curve = field(default_factory=lambda: Curve(((0.0, 0.0), (1.0, 1.0)), extrapolate=True))
+    payout: str = "linear"
+    commission_rate: float | None = None
+    true_up: bool = False
+    ratchet_up: float = 0.0
+    ratchet_down: float = 0.0
+
+    @property
+    def n_periods(self) -> int:
+        """Number of target periods in a year."""
+        return PERIODS[self.period]
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    """What one role is paid under a scheme.
+
+    Attributes
+    ----------
+    bonus_at_target : float
+        Bonus per person per year at 100 % on every component (currency).
+    base_salary : float
+        Fixed pay per person per year (currency).
+    components : tuple of Component
+        Weighted components (weights of non-commission components sum to 1).
+    """
+
+    bonus_at_target: float
+    base_salary: float
+    components: tuple[Component, ...]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A target and bonus scheme: a plan per role.
+
+    Attributes
+    ----------
+    name : str
+        Key under ``[schemes]``.
+    description : str
+        One line for reports.
+    marketing, sales : RolePlan or None
+        ``None`` when the role earns no bonus under this scheme.
+    preset : str or None
+        The preset it was built from, if any.
+    """
+
+    name: str
+    description: str
+    marketing: RolePlan | None
+    sales: RolePlan | None
+    preset: str | None = None
+
+    def plan(self, role: str) -> RolePlan | None:
+        """The plan of ``role`` (``"marketing"`` or ``"sales"``)."""
+        return self.marketing if role == "marketing" else self.sales
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario: the company, its funnel and the schemes to compare.
+
+    Attributes
+    ----------
+    name, description : str
+        For reports.
+    currency : str
+        Currency label (money is in units of it).
+    source : str
+        File the scenario came from (``"<dict>"`` from Python).
+    funnel, marketing, sales, handoff, deals, behaviour, simulation
+        The model's parts.
+    schemes : dict of str to Scheme
+        In file order.
+    """
+
+    name: str
+    description: str
+    currency: str
+    source: str
+    funnel: Funnel
+    marketing: Marketing
+    sales: Sales
+    handoff: Handoff
+    deals: Deals
+    behaviour: BehaviourParams
+    simulation: Simulation
+    schemes: dict[str, Scheme]
+
+    def with_simulation(self, **changes) -> Scenario:
+        """A copy with some simulation settings changed (replications, seed, behaviour...)."""
+        return dataclasses.replace(self, simulation=dataclasses.replace(self.simulation, **changes))
+
+    def scheme(self, name: str) -> Scheme:
+        """The scheme called ``name``; ``KeyError`` with the known names otherwise."""
+        try:
+            return self.schemes[name]
+        except KeyError:
+            raise KeyError(f"no scheme {name!r}; the scenario has {', '.join(self.schemes)}") from None
+
+    def to_dict(self) -> dict:
+        """Plain nested dict of every input (for reports and provenance)."""
+        d = dataclasses.asdict(self)
+        d.pop("source", None)
+        return d
+
+    @property
+    def hash(self) -> str:
+        """Short SHA-256 of all inputs except the run settings (seed, replications)."""
+        d = self.to_dict()
+        d.pop("simulation", None)
+        text = json.dumps(d, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

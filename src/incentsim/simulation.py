@@ -1,0 +1,169 @@
+"""simulate(): one scheme of a scenario -> Results (seeding, chunking, allocation; DESIGN §4).
+
+The kernel runs in chunks of replications so a caller can show progress; every replication is
+seeded from its global index, so chunk size and thread count never change a result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from . import __version__
+from .compile import CompiledPolicy, compile_model, compile_scheme, fixed_policy
+from .kernels import layout as L
+from .results import Results
+from .scenario.schema import PERIODS, Scenario, Scheme
+
+ProgressFn = Callable[[int], None]
+
+
+def _kernel():
+    # Imported lazily: importing numba and loading the cache costs ~0.5 s.
+    from .kernels.funnel import _simulate
+
+    return _simulate
+
+
+def last_month_mask(scheme: Scheme) -> np.ndarray:
+    """Months that close a period of the scheme's primary sales target (all Decembers at least)."""
+    mask = np.zeros(12, dtype=bool)
+    period = "year"
+    if scheme.sales is not None:
+        comp = max(scheme.sales.components, key=lambda c: 1.0 if c.commission_rate is not None else c.weight)
+        period = comp.period
+    per = 12 // PERIODS[period]
+    mask[per - 1 :: per] = True
+    return mask
+
+
+def simulate(
+    scenario: Scenario,
+    scheme: str | Scheme,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    key: tuple[int, ...] = (),
+    first_replication: int = 0,
+    policy: CompiledPolicy | None = None,
+    behaviour: str | None = None,
+    progress: ProgressFn | None = None,
+    chunk: int | None = None,
+    solver_info: dict | None = None,
+) -> Results:
+    """Simulate one scheme of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    scheme : str or Scheme
+        The scheme (by name, or an object).
+    replications, seed : int, optional
+        Override the scenario's ``[simulation]`` settings.
+    key : tuple of int
+        Spawn-key prefix for all streams (a sweep passes ``(cell,)``).
+    first_replication : int
+        Global index of the first replication (for batched runs: replications
+        ``first .. first + n - 1`` equal the same rows of one long run).
+    policy : CompiledPolicy, optional
+        What agents do; default: solved from the scheme when behaviour is optimising, the
+        fixed policy otherwise.
+    behaviour : str, optional
+        ``"fixed"`` or ``"optimising"`` (default: the scenario's).
+    progress : callable, optional
+        Called with the number of replications finished after each chunk.
+    chunk : int, optional
+        Replications per kernel call (default: sized for about 0.2 s per call).
+    solver_info : dict, optional
+        Diagnostics of the policy solver to store in the results.
+
+    Returns
+    -------
+    Results
+    """
+    sim = scenario.simulation
+    n = sim.replications if replications is None else int(replications)
+    seed = sim.seed if seed is None else int(seed)
+    behaviour = behaviour or sim.behaviour
+    if n < 1:
+        raise ValueError("replications must be at least 1")
+    if isinstance(scheme, str):
+        scheme = scenario.scheme(scheme)
+    if policy is None:
+        if behaviour == "fixed":
+            policy = fixed_policy(scenario)
+        else:
+            from .model.policy import solve_policy
+
+            solved = solve_policy(scenario, scheme)
+            policy = solved.policy
+            solver_info = solved.info
+    model = compile_model(scenario)
+    sch = compile_scheme(scenario, scheme)
+    from .kernels.rng import key_words, root_words
+
+    root = root_words(seed)
+    prefix = key_words(key)
+    h = sim.horizon_years
+    r = scenario.sales.reps
+    out_year = np.zeros((n, h, L.N_Y))
+    out_person = np.zeros((n, h, r + 1, L.N_P))
+    out_month = np.zeros((n, h, 12))
+    out_effort = np.zeros((n, L.WEEKS))
+    out_ability = np.zeros((n, r), dtype=np.int64)
+    kernel = _kernel()
+
+    done = 0
+    size = chunk or min(n, 64)  # a small first chunk measures the speed
+    while done < n:
+        stop = min(n, done + size)
+        started = time.perf_counter()
+        kernel(
+            model,
+            sch,
+            policy,
+            root,
+            prefix,
+            first_replication + done,
+            out_year[done:stop],
+            out_person[done:stop],
+            out_month[done:stop],
+            out_effort[done:stop],
+            out_ability[done:stop],
+        )
+        elapsed = time.perf_counter() - started
+        if progress is not None:
+            progress(stop - done)
+        if chunk is None:
+            per_rep = elapsed / max(1, stop - done)
+            size = int(min(max(64, 0.2 / max(per_rep, 1e-9)), 1 << 20))
+        done = stop
+
+    base = r * sch.base_sales + scenario.marketing.headcount * sch.base_mkt
+    return Results(
+        scenario_name=scenario.name,
+        scenario_hash=scenario.hash,
+        scheme=scheme.name,
+        seed=seed,
+        key=tuple(key),
+        replications=n,
+        horizon_years=h,
+        reps=r,
+        marketing_headcount=scenario.marketing.headcount,
+        behaviour=behaviour,
+        version=__version__,
+        year=out_year,
+        person=out_person,
+        month=out_month,
+        effort_week=out_effort,
+        ability=out_ability,
+        ability_levels=np.asarray(scenario.sales.ability.levels),
+        base_cost=float(base),
+        last_month_mask=last_month_mask(scheme),
+        marketing_paid=scheme.marketing is not None and scenario.marketing.headcount > 0,
+        sales_paid=scheme.sales is not None,
+        currency=scenario.currency,
+        solver=solver_info or {},
+    )
