@@ -88,6 +88,10 @@ class Table:
         self._read.add(name)
         if name not in self.data:
             if default is MISSING:
+                # A misspelling of a required key is the likelier mistake: say that.
+                close = difflib.get_close_matches(name, [str(k) for k in self.data], n=1, cutoff=0.75)
+                if close:
+                    raise self.error(close[0], f'unknown key (did you mean "{name}"?)')
                 raise self.error(name, "is required")
             return default
         return self.data[name]

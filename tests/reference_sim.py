@@ -1,0 +1,221 @@
+"""A plain-Python reference implementation of the simulation, for equivalence tests.
+
+It follows the model of ``incentsim.model.funnel`` step by step with Python lists and dicts, in
+the same order of random draws as the kernel (same streams, same samplers), but with its own
+bookkeeping: per-deal margin schedules instead of a rolling sum, payouts computed from stored
+weekly measures with ``schema.curve_value``, attainment from totals. On a tiny scenario the
+kernel must give identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from incentsim.compile import compile_model, fixed_policy, resolved_targets
+from incentsim.kernels import rng
+from incentsim.kernels.rng import (
+    N_PURPOSES,
+    PURPOSE_ABILITY,
+    PURPOSE_ALLOCATION,
+    PURPOSE_ARRIVALS,
+    PURPOSE_CONVERSIONS,
+    PURPOSE_TIMING,
+    PURPOSE_VALUES,
+)
+from incentsim.scenario.schema import PERIODS, Scenario, curve_value
+from incentsim.schemes.calendar import WEEK_MONTH
+
+W = 52
+
+
+def _curve_ref(curve, x):
+    return curve_value(curve, x)
+
+
+def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed: int) -> list[dict]:
+    """Simulate with fixed behaviour; one dict per replication-year of the main figures."""
+    model = compile_model(scenario)
+    pol = fixed_policy(scenario)
+    scheme = scenario.schemes[scheme_name]
+    targets = resolved_targets(scenario, scheme)
+    R = scenario.sales.reps
+    mstages = scenario.funnel.marketing_stages
+    sstages = scenario.funnel.sales_stages
+    root = rng.root_words(seed)
+    prefix = rng.key_words(())
+    qi = int(pol.mkt_quality[0])
+    comps = []
+    for role in ("marketing", "sales"):
+        plan = scheme.plan(role)
+        if plan is None:
+            continue
+        for i, c in enumerate(plan.components):
+            comps.append((role, i, plan, c))
+    rows = []
+    for rep in range(replications):
+        st = np.empty(((R + 1) * N_PURPOSES, 4), np.uint64)
+        for agent in range(R + 1):
+            for purpose in range(N_PURPOSES):
+                rng._stream_states(root, prefix, rep, purpose, agent, st[agent * N_PURPOSES + purpose : agent * N_PURPOSES + purpose + 1])
+
+        def S(agent, purpose):
+            return agent * N_PURPOSES + purpose
+
+        def binom(s, n, p):
+            return int(rng._binomial(st, s, n, p))
+
+        def pois(s, lam):
+            return int(rng._poisson(st, s, lam))
+
+        def unif(s):
+            return float(rng._uniform(st, s))
+
+        def value(s):
+            return float(rng._lognormal(st, s, model.value_mu, model.value_sigma))
+
+        ability = []
+        for _ in range(R):
+            u = unif(S(0, PURPOSE_ABILITY))
+            k = 0
+            while k < len(model.ability_cum) - 1 and u >= model.ability_cum[k]:
+                k += 1
+            ability.append(k)
+        leads_stock = [pois(S(0, PURPOSE_ARRIVALS), m) for m in model.init_mkt]
+        queue, pipe = [], []
+        for r in range(R):
+            queue.append(pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue))
+            pipe.append(
+                [[pois(S(r + 1, PURPOSE_ARRIVALS), model.init_sales[ability[r], src, j]) for j in range(len(sstages))] for src in range(2)]
+            )
+        recycled = 0
+        # Each deal: (rep, week booked, value, source) -> margin over weeks booked+1 .. booked+52.
+        deals = []
+        weekly = []  # per week: dict of measures
+        n_weeks = (scenario.simulation.burn_in_years + scenario.simulation.horizon_years) * W
+        for t in range(n_weeks):
+            w = t % W
+            lead_new = pois(S(0, PURPOSE_ARRIVALS), model.lead_rate_week[w] * 1.0)
+            appts = 0
+            for k in reversed(range(len(mstages))):
+                n = leads_stock[k]
+                if n == 0:
+                    continue
+                leave = binom(S(0, PURPOSE_CONVERSIONS), n, 1.0 / mstages[k].dwell_weeks)
+                p = mstages[k].conversion * (model.quality_volume[qi] if k == len(mstages) - 1 else 1.0)
+                adv = binom(S(0, PURPOSE_CONVERSIONS), leave, min(1.0, p))
+                leads_stock[k] -= leave
+                if k == len(mstages) - 1:
+                    appts = adv
+                else:
+                    leads_stock[k + 1] += adv
+            leads_stock[0] += lead_new + recycled
+            recycled = 0
+            remaining = appts
+            for r in range(R):
+                a_r = remaining if r == R - 1 else binom(S(0, PURPOSE_ALLOCATION), remaining, 1.0 / (R - r))
+                remaining -= a_r
+                queue[r] += binom(S(0, PURPOSE_ALLOCATION), a_r, model.quality_genuine[qi])
+            booked = [0.0] * R
+            nbooked = [0] * R
+            sourced = 0.0
+            for r in range(R):
+                mult = model.ability_levels[ability[r]] ** model.conv_elasticity
+                n = queue[r]
+                fol = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.follow_hazard)
+                n -= fol
+                cold = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.decay)
+                queue[r] = n - cold
+                worked = binom(S(r + 1, PURPOSE_CONVERSIONS), fol, 1.0 - model.ignored_share)
+                recycled += binom(S(r + 1, PURPOSE_CONVERSIONS), fol - worked, model.recycle_share)
+                selfa = pois(S(r + 1, PURPOSE_ARRIVALS), model.self_appt_rate * model.ability_levels[ability[r]])
+                wins = [0, 0]
+                for src in range(2):
+                    for j in reversed(range(len(sstages))):
+                        n = pipe[r][src][j]
+                        if n == 0:
+                            continue
+                        leave = binom(S(r + 1, PURPOSE_CONVERSIONS), n, 1.0 / sstages[j].dwell_weeks)
+                        p = sstages[j].conversion * mult * (model.conv_max if src == 0 and j == 0 else 1.0)
+                        adv = binom(S(r + 1, PURPOSE_CONVERSIONS), leave, min(1.0, p))
+                        pipe[r][src][j] -= leave
+                        if j == len(sstages) - 1:
+                            wins[src] += adv
+                        else:
+                            pipe[r][src][j + 1] += adv
+                pipe[r][0][0] += worked
+                pipe[r][1][0] += selfa
+                for src in range(2):
+                    for _ in range(wins[src]):
+                        v = value(S(r + 1, PURPOSE_VALUES))
+                        deals.append((r, t, v, src))
+                        booked[r] += v
+                        if src == 0:
+                            sourced += v
+                nbooked[r] = wins[0] + wins[1]
+            weekly.append({"appts": appts, "booked": booked, "nbooked": nbooked, "sourced": sourced, "leads": lead_new})
+        _ = PURPOSE_TIMING  # no deal timing under the fixed policy
+
+        # Margin recognised per rep per week: each deal's value / 52 in the 52 weeks after booking.
+        margin = np.zeros((n_weeks, R))
+        for r, t0, v, _src in deals:
+            for t in range(t0 + 1, min(n_weeks, t0 + 53)):
+                margin[t, r] += v / W
+
+        def measure(name, t, p):
+            wk = weekly[t]
+            if name == "appointments":
+                return float(wk["appts"])
+            if name == "sourced_bookings":
+                return wk["sourced"]
+            if name == "own_bookings":
+                return wk["booked"][p]
+            if name == "team_bookings":
+                return sum(wk["booked"])
+            if name == "own_margin":
+                return margin[t, p]
+            if name == "team_margin":
+                return float(margin[t].sum())
+            if name == "own_wins":
+                return float(wk["nbooked"][p])
+            return float(sum(wk["nbooked"]))
+
+        burn = scenario.simulation.burn_in_years
+        for y in range(burn, burn + scenario.simulation.horizon_years):
+            weeks = range(y * W, (y + 1) * W)
+            pay_rep = [0.0] * R
+            pay_mkt = 0.0
+            for role, i, plan, c in comps:
+                n_p = PERIODS[c.period]
+                months_per = 12 // n_p
+                persons = R if role == "sales" else 1
+                for p in range(persons):
+                    annual_t = targets[(role, i)][p]
+                    money = (c.commission_rate * annual_t) if c.commission_rate is not None else plan.bonus_at_target * c.weight
+                    paid = 0.0
+                    for k in range(n_p):
+                        in_period = [t for t in weeks if WEEK_MONTH[t % W] // months_per == k]
+                        total = sum(measure(c.measure, t, p) for t in in_period)
+                        att = total / (annual_t * c.phasing[k])
+                        paid += money * c.phasing[k] * _curve_ref(c.curve, att)
+                    if c.true_up:
+                        year_total = sum(measure(c.measure, t, p) for t in weeks)
+                        extra = money * _curve_ref(c.curve, year_total / annual_t) - paid
+                        paid += max(0.0, extra)
+                    if role == "sales":
+                        pay_rep[p] += paid
+                    else:
+                        pay_mkt += paid
+            wins = sum(sum(weekly[t]["nbooked"]) for t in weeks)
+            rows.append(
+                {
+                    "revenue": sum(sum(weekly[t]["booked"]) for t in weeks),
+                    "margin_in_year": float(margin[y * W : (y + 1) * W].sum()),
+                    "wins": float(wins),
+                    "appointments": float(sum(weekly[t]["appts"] for t in weeks)),
+                    "leads": float(sum(weekly[t]["leads"] for t in weeks)),
+                    "bonus_sales": sum(pay_rep),
+                    "bonus_marketing": pay_mkt * scenario.marketing.headcount,
+                    "pay_rep": pay_rep,
+                }
+            )
+    return rows

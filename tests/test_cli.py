@@ -1,0 +1,134 @@
+"""Tier: CLI through click's CliRunner (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SCENARIOS
+
+from incentsim.cli.main import cli
+
+CONTRACT_METRICS = {
+    "revenue", "margin_in_year", "wins", "leads", "appointments", "appointment_win_rate", "bonus_cost",
+    "profit_after_bonus", "cost_of_sales", "sales_attainment", "marketing_attainment", "reps_on_target_share",
+}  # fmt: skip
+
+
+def _one_line_error(result, fragment):
+    assert result.exit_code == 2, result.output
+    out = result.stderr.strip() if hasattr(result, "stderr") else result.output.strip()
+    assert out.startswith("error: ") and "\n" not in out, out
+    assert fragment in out, out
+    assert "Traceback" not in result.output
+
+
+def test_help_lists_commands(runner):
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in ("compare", "run", "validate", "scenarios"):
+        assert name in result.output
+
+
+def test_scenarios_lists_bundled(runner):
+    result = runner.invoke(cli, ["scenarios"])
+    assert result.exit_code == 0
+    assert "separate-vs-shared" in result.output and "new-business-plan" in result.output
+
+
+def test_validate_ok(runner):
+    result = runner.invoke(cli, ["validate", str(SCENARIOS / "separate-vs-shared.toml")])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: ") and "scheme shared" in result.output
+
+
+def test_compare_json_contract(runner):
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "300", "--seed", "5", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["scenario"] == "new-business-plan" and data["seed"] == 5 and data["replications"] == 300
+    assert data["years_per_replication"] == 1
+    assert set(data["schemes"]) == {"step-at-10", "per-client"}
+    for metrics in data["schemes"].values():
+        assert CONTRACT_METRICS <= set(metrics)
+        for summary in metrics.values():
+            assert set(summary) == {"mean", "std", "p5", "p50", "p95"}
+    diff = data["differences"][0]
+    assert {"a", "b", "metric", "mean", "ci95", "p_a_beats_b", "variance_reduction"} <= set(diff)
+    assert diff["b"] == "step-at-10" and diff["a"] == "per-client"
+    for key in ("bonus_budget_p90", "zero_bonus_share", "capped_share", "payout_gini", "luck_share_of_payout_variance"):
+        assert key in data["hr"]["per-client"]
+    assert isinstance(data["verdict"], str) and "profit after bonuses" in data["verdict"]
+
+
+def test_compare_human_output(runner):
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "300"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Profit after bonuses" in out and "per-client - step-at-10" in out and "95% CI" in out
+    assert out.strip().splitlines()[-1].startswith("Verdict: ")
+
+
+def test_compare_twice_is_identical(runner):
+    a = runner.invoke(cli, ["compare", "new-business-plan", "-n", "200", "--json", "-"]).stdout
+    b = runner.invoke(cli, ["compare", "new-business-plan", "-n", "200", "--json", "-"]).stdout
+    assert a == b
+
+
+def test_compare_json_file_and_schemes(runner, tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(
+        cli, ["compare", "new-business-plan", "-n", "100", "--schemes", "per-client", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(out.read_text())["schemes"]) == {"per-client"}
+
+
+def _write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.fixture
+def valid_text():
+    return (SCENARIOS / "new-business-plan.toml").read_text()
+
+
+def test_misspelt_key(runner, tmp_path, valid_text):
+    path = _write(tmp_path, valid_text.replace("dwell_weeks = 4.0", "dwel_weeks = 4.0"))
+    result = runner.invoke(cli, ["compare", path, "-n", "10", "--json", str(tmp_path / "o.json")])
+    _one_line_error(result, 'funnel.quote.dwel_weeks: unknown key (did you mean "dwell_weeks"?)')
+    assert not (tmp_path / "o.json").exists()  # no partial output
+
+
+def test_probability_out_of_range(runner, tmp_path, valid_text):
+    path = _write(tmp_path, valid_text.replace("conversion = 0.50", "conversion = 1.5"))
+    _one_line_error(runner.invoke(cli, ["validate", path]), "funnel.quote.conversion: must be a probability in [0, 1]")
+
+
+def test_not_toml(runner, tmp_path):
+    path = _write(tmp_path, "this is { not toml")
+    _one_line_error(runner.invoke(cli, ["compare", path]), "is not valid TOML")
+
+
+def test_missing_file_and_unknown_scheme(runner, tmp_path):
+    _one_line_error(runner.invoke(cli, ["compare", str(tmp_path / "nope.toml")]), "file not found")
+    _one_line_error(runner.invoke(cli, ["compare", "new-business-plan", "--schemes", "per-clint"]), 'did you mean "per-client"')
+
+
+def test_unwritable_json_path(runner, tmp_path):
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "20", "--json", str(tmp_path / "no" / "x.json")])
+    _one_line_error(result, "cannot be written")
+
+
+def test_run_writes_parquet(runner, tmp_path):
+    import pandas as pd
+
+    years, people = tmp_path / "y.parquet", tmp_path / "p.csv"
+    result = runner.invoke(cli, ["run", "new-business-plan", "-n", "50", "--out", str(years), "--people", str(people)])
+    assert result.exit_code == 0, result.output
+    df = pd.read_parquet(years)
+    assert len(df) == 100 and {"scheme", "replication", "revenue", "profit_after_bonus"} <= set(df.columns)
+    p = pd.read_csv(people)
+    assert {"payout", "attainment", "ability", "role"} <= set(p.columns) and len(p) == 200

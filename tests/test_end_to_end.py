@@ -1,0 +1,57 @@
+"""Tier: end-to-end runs of the installed ``incentsim`` command in fresh processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SCENARIOS
+
+
+def _command() -> list[str]:
+    exe = Path(sys.executable).parent / "incentsim"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("incentsim")
+    return [found] if found else [sys.executable, "-m", "incentsim.cli.main"]
+
+
+def _run(args, threads=None, check=True):
+    env = dict(os.environ)
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
+    proc = subprocess.run(_command() + args, capture_output=True, text=True, env=env, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.mark.slow
+def test_installed_command_compares_and_is_thread_count_independent():
+    args = ["compare", str(SCENARIOS / "separate-vs-shared.toml"), "-n", "2000", "--json", "-"]
+    one = _run(args, threads=1).stdout
+    two = _run(args, threads=2).stdout
+    assert one == two
+    data = json.loads(one)
+    assert data["replications"] == 2000 and set(data["schemes"]) == {"separate", "shared"}
+
+
+@pytest.mark.slow
+def test_installed_command_bad_input(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((SCENARIOS / "new-business-plan.toml").read_text().replace("conversion = 0.50", "conversion = 1.5"))
+    proc = _run(["compare", str(bad)], check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert "funnel.quote.conversion" in proc.stderr
+
+
+def test_help_is_fast_and_does_not_import_numba():
+    code = "import sys; from incentsim.cli.main import cli; print('numba' in sys.modules, 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
