@@ -83,7 +83,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
         leads_stock = [pois(S(0, PURPOSE_ARRIVALS), m) for m in model.init_mkt]
         queue, pipe = [], []
         for r in range(R):
-            queue.append(pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue))
+            queue.append([pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue[0]), pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue[1])])
             pipe.append(
                 [[pois(S(r + 1, PURPOSE_ARRIVALS), model.init_sales[ability[r], src, j]) for j in range(len(sstages))] for src in range(2)]
             )
@@ -114,20 +114,29 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
             for r in range(R):
                 a_r = remaining if r == R - 1 else binom(S(0, PURPOSE_ALLOCATION), remaining, 1.0 / (R - r))
                 remaining -= a_r
-                queue[r] += binom(S(0, PURPOSE_ALLOCATION), a_r, model.quality_genuine[qi])
+                g = binom(S(0, PURPOSE_ALLOCATION), a_r, model.quality_genuine[qi])
+                queue[r][0] += g
+                queue[r][1] += a_r - g
             booked = [0.0] * R
             nbooked = [0] * R
             sourced = 0.0
             for r in range(R):
                 mult = model.ability_levels[ability[r]] ** model.conv_elasticity
-                n = queue[r]
-                fol = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.follow_hazard)
-                n -= fol
-                cold = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.decay)
-                queue[r] = n - cold
-                worked = binom(S(r + 1, PURPOSE_CONVERSIONS), fol, 1.0 - model.ignored_share)
-                recycled += binom(S(r + 1, PURPOSE_CONVERSIONS), fol - worked, model.recycle_share)
-                selfa = pois(S(r + 1, PURPOSE_ARRIVALS), model.self_appt_rate * model.ability_levels[ability[r]])
+                ignored = 0
+                for kind in (0, 1):
+                    n = queue[r][kind]
+                    fol = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.follow_hazard)
+                    n -= fol
+                    cold = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.decay)
+                    queue[r][kind] = n - cold
+                    wk = binom(S(r + 1, PURPOSE_CONVERSIONS), fol, 1.0 - model.ignored_share)
+                    recycled += binom(S(r + 1, PURPOSE_CONVERSIONS), fol - wk, model.recycle_share)
+                    ignored += fol - wk
+                    if kind == 0:
+                        worked = wk  # only genuine appointments enter the pipeline
+                a_r = model.ability_levels[ability[r]]
+                lam = model.self_appt_rate * a_r + ignored * scenario.sales.calls_per_followup * scenario.sales.call_to_appointment * a_r
+                selfa = pois(S(r + 1, PURPOSE_ARRIVALS), lam)
                 wins = [0, 0]
                 for src in range(2):
                     for j in reversed(range(len(sstages))):

@@ -38,7 +38,7 @@ def test_installed_command_compares_and_is_thread_count_independent():
     two = _run(args, threads=2).stdout
     assert one == two
     data = json.loads(one)
-    assert data["replications"] == 2000 and set(data["schemes"]) == {"separate", "shared"}
+    assert data["replications"] == 2000 and set(data["schemes"]) == {"separate", "shared", "hybrid"}
 
 
 @pytest.mark.slow

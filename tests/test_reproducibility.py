@@ -75,9 +75,9 @@ def test_common_random_numbers_reduce_variance(sc):
 # from this version. Our own samplers (kernels/rng.py) keep them fixed across numpy/numba
 # releases: a change here means the model or the draw order changed, on purpose or not.
 REGRESSION = {
-    "wins": [51.0, 48.0, 60.0],
+    "wins": [50.0, 43.0, 45.0],
     "appointments": [263.0, 263.0, 262.0],
-    "revenue": [234930.21, 259512.96, 308736.72],
+    "revenue": [229782.5, 222646.02, 225437.34],
 }
 
 

@@ -37,6 +37,7 @@ class CompiledModel(NamedTuple):
     sales_conv: np.ndarray  # (Ks,)
     lead_rate_week: np.ndarray  # (52,) mean new leads per week, seasonality applied
     self_appt_rate: float  # self-prospected appointments per rep-week at productivity 1
+    extra_appt_per_ignored: float  # self appointments per ignored appointment (freed time), ability 1
     ability_levels: np.ndarray  # (K,)
     ability_cum: np.ndarray  # (K,) cumulative probabilities
     conv_elasticity: float
@@ -57,7 +58,7 @@ class CompiledModel(NamedTuple):
     mkt_headcount: int
     week_month: np.ndarray  # (52,) int64
     init_mkt: np.ndarray  # (Km,) mean starting stock of each marketing stage
-    init_queue: float  # mean starting follow-up queue per rep
+    init_queue: np.ndarray  # (2,) mean starting follow-up queue per rep: genuine, not genuine
     init_sales: np.ndarray  # (K, 2, Ks) mean starting stock per rep by ability, source, stage
 
 
@@ -126,6 +127,7 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         sales_conv=np.array([st.conversion for st in sk]),
         lead_rate_week=np.array([m.leads_per_week * m.seasonality[WEEK_MONTH[w]] for w in range(WEEKS_PER_YEAR)]),
         self_appt_rate=s.calls_per_week * s.call_to_appointment,
+        extra_appt_per_ignored=s.calls_per_followup * s.call_to_appointment,
         ability_levels=levels,
         ability_cum=cum,
         conv_elasticity=b.conversion_elasticity,
@@ -146,7 +148,7 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         mkt_headcount=m.headcount,
         week_month=np.asarray(WEEK_MONTH, dtype=np.int64),
         init_mkt=np.asarray(stock.marketing, dtype=np.float64),
-        init_queue=float(stock.queue),
+        init_queue=np.asarray(stock.queue, dtype=np.float64),
         init_sales=np.asarray(stock.sales, dtype=np.float64),
     )
 

@@ -164,7 +164,7 @@ def _replication(
         out_ability[i, r] = k
 
     mstage = np.zeros(Km, dtype=np.int64)
-    queue = np.zeros(R, dtype=np.int64)
+    queue = np.zeros((R, 2), dtype=np.int64)  # waiting appointments: 0 genuine, 1 not genuine
     stage = np.zeros((R, 2, Ks), dtype=np.int64)
     ring = np.zeros((R, WEEKS))
     roll = np.zeros(R)
@@ -177,7 +177,8 @@ def _replication(
         mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
     for r in range(R):
         s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
-        queue[r] = _poisson(states, s_arr, model.init_queue)
+        queue[r, 0] = _poisson(states, s_arr, model.init_queue[0])
+        queue[r, 1] = _poisson(states, s_arr, model.init_queue[1])
         for src in range(2):
             for j in range(Ks):
                 stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
@@ -260,7 +261,8 @@ def _replication(
                 a_r = _binomial(states, s_alloc, remaining, 1.0 / (R - r))
             remaining -= a_r
             g = _binomial(states, s_alloc, a_r, model.quality_genuine[qi])
-            queue[r] += g
+            queue[r, 0] += g
+            queue[r, 1] += a_r - g
             genuine_total += g
 
         # -- each rep -------------------------------------------------------------------------
@@ -290,21 +292,30 @@ def _replication(
             prod = model.ability_levels[atype[r]] * effort
             mult = prod**gamma
 
-            # Follow-up of handed-over appointments.
-            n = queue[r]
-            fol = _binomial(states, s_conv, n, model.follow_hazard)
-            n -= fol
-            cold = _binomial(states, s_conv, n, model.decay)
-            queue[r] = n - cold
-            worked = _binomial(states, s_conv, fol, work_base * pol.sales_follow[act[r]])
-            ign = fol - worked
-            recycled += _binomial(states, s_conv, ign, model.recycle_share)
-            worked_total += worked
+            # Follow-up of handed-over appointments (genuine ones, then the others: sales cannot
+            # tell them apart before the visit, so both take time; only genuine ones convert).
+            worked = 0
+            ign = 0
+            work_p = work_base * pol.sales_follow[act[r]]
+            for kind in range(2):
+                n = queue[r, kind]
+                fol = _binomial(states, s_conv, n, model.follow_hazard)
+                n -= fol
+                cold = _binomial(states, s_conv, n, model.decay)
+                queue[r, kind] = n - cold
+                wk = _binomial(states, s_conv, fol, work_p)
+                ig = fol - wk
+                recycled += _binomial(states, s_conv, ig, model.recycle_share)
+                if kind == 0:
+                    worked = wk
+                worked_total += wk
+                ign += ig
+                cold_total += cold
             ignored_total += ign
-            cold_total += cold
 
-            # Self-prospecting.
-            selfa = _poisson(states, s_arr, model.self_appt_rate * prod)
+            # Self-prospecting, plus cold calls in the time freed by ignored appointments.
+            lam_self = model.self_appt_rate * prod + ign * model.extra_appt_per_ignored * model.ability_levels[atype[r]]
+            selfa = _poisson(states, s_arr, lam_self)
             self_total += selfa
 
             # Sales stages, last first, per source (0: marketing, 1: self).

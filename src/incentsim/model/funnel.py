@@ -11,12 +11,15 @@ Model, per week (the kernel follows exactly this order):
 * each stage: leavers ~ Binomial(n, 1/dwell), of which Binomial(leavers, conversion) advance
   (stages processed last-first, so an item spends at least one week in each stage);
 * the last marketing stage's conversion is scaled by volume(q); of the appointments created a
-  share conversion(q) / conversion_max are genuine prospects, the rest never convert;
-* genuine appointments wait for follow-up: each week followed with probability
-  1 / (1 + delay) (same week when the delay is 0), else gone cold with probability
-  ``response_decay_per_week``; a followed-up appointment is worked with probability
-  ``(1 - ignored_share) x follow share`` (the rest are ignored; a share recycles to leads);
-* each rep self-prospects: appointments ~ Poisson(calls x call_to_appointment x ability x effort);
+  share conversion(q) / conversion_max are genuine prospects, the rest never convert (sales
+  cannot tell them apart before the visit);
+* appointments wait for follow-up: each week followed with probability 1 / (1 + delay) (same
+  week when the delay is 0), else gone cold with probability ``response_decay_per_week``; a
+  followed-up appointment is worked with probability ``(1 - ignored_share) x follow share``
+  (the rest are ignored; a share recycles to leads);
+* each rep self-prospects: appointments ~ Poisson(calls x call_to_appointment x ability x effort
+  + ignored x calls_per_followup x call_to_appointment x ability): time not spent on ignored
+  appointments goes to cold calls;
 * sales-stage conversions are multiplied by (ability x effort) ** conversion_elasticity
   (capped at 1); genuine marketing appointments convert at the hand-off stage with
   conversion x conversion_max;
@@ -58,10 +61,12 @@ class SteadyState:
         New leads from campaigns (excluding recycled ones).
     appointments : float
         Appointments marketing hands over.
+    worked : float
+        Appointments sales works (visits), genuine or not.
     followed : float
-        Genuine appointments sales works.
+        Genuine appointments sales works (the ones that can convert).
     ignored : float
-        Genuine appointments sales follows up but ignores.
+        Appointments sales gets to but ignores.
     self_appointments : float
         Self-prospected appointments (all reps).
     marketing_wins, self_wins, wins : float
@@ -74,6 +79,7 @@ class SteadyState:
 
     leads: float
     appointments: float
+    worked: float
     followed: float
     ignored: float
     self_appointments: float
@@ -145,20 +151,23 @@ def steady_state(
     survive = followup_survival(h.delay_weeks, h.response_decay_per_week)
     worked_share = (1.0 - h.ignored_share) * follow_share
     # Recycled ignored appointments re-enter as leads: leads_total = L + r * ignored(leads_total).
-    loop = through_mkt * genuine_share * survive * (1.0 - worked_share) * h.recycle_share
+    loop = through_mkt * survive * (1.0 - worked_share) * h.recycle_share
     new_leads = m.leads_per_week * marketing_effort * WEEKS_PER_YEAR
     total_leads = new_leads / (1.0 - loop) if loop < 1 else float("inf")
     appointments = total_leads * through_mkt
-    genuine = appointments * genuine_share * survive
-    followed = genuine * worked_share
-    ignored = genuine * (1.0 - worked_share)
+    reached = appointments * survive
+    worked = reached * worked_share
+    followed = worked * genuine_share
+    ignored = reached * (1.0 - worked_share)
 
     levels, weights = s.ability.levels, s.ability.weights
     mkt_wins = self_wins = self_appts = 0.0
+    ignored_per_rep = ignored / s.reps
     for a, w in zip(levels, weights, strict=True):
         prod = a * sales_effort
         p_mkt, p_self = sales_conversion(scenario, prod)
         rep_self = s.calls_per_week * s.call_to_appointment * prod * WEEKS_PER_YEAR
+        rep_self += ignored_per_rep * s.calls_per_followup * s.call_to_appointment * a
         self_appts += w * rep_self * s.reps
         self_wins += w * rep_self * p_self * s.reps
         mkt_wins += w * followed * p_mkt
@@ -167,6 +176,7 @@ def steady_state(
     return SteadyState(
         leads=new_leads,
         appointments=appointments,
+        worked=worked,
         followed=followed,
         ignored=ignored,
         self_appointments=self_appts,
@@ -211,14 +221,14 @@ class PipelineStock:
     ----------
     marketing : tuple of float
         Per marketing stage (company).
-    queue : float
-        Genuine appointments waiting for follow-up, per rep.
+    queue : tuple of float
+        Appointments waiting for follow-up per rep: genuine ones, and the others.
     sales : tuple of tuple of tuple of float
         ``[ability level][source][stage]`` per rep; source 0 marketing, 1 self-prospected.
     """
 
     marketing: tuple[float, ...]
-    queue: float
+    queue: tuple[float, float]
     sales: tuple[tuple[tuple[float, ...], ...], ...]
 
 
@@ -240,17 +250,20 @@ def pipeline_stock(scenario: Scenario) -> PipelineStock:
         mk.append(inflow * st.dwell_weeks)
         p = st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0)
         inflow *= min(1.0, p)
-    genuine_per_rep = flow * m.quality.conversion(q) / conversion_max(scenario) / s.reps
+    genuine = m.quality.conversion(q) / conversion_max(scenario)
     stay = (1.0 - follow_hazard(h.delay_weeks)) * (1.0 - h.response_decay_per_week)
-    queue = genuine_per_rep * stay / (1.0 - stay)
+    waiting = flow / s.reps * stay / (1.0 - stay)
+    queue = (waiting * genuine, waiting * (1.0 - genuine))
     worked_per_rep = ss.followed / WEEKS_PER_YEAR / s.reps
+    ignored_per_rep = ss.ignored / WEEKS_PER_YEAR / s.reps
     gamma = scenario.behaviour.conversion_elasticity
     cmax = conversion_max(scenario)
     sales = []
     for a in s.ability.levels:
         mult = a**gamma
         per_src = []
-        for src, rate in ((0, worked_per_rep), (1, s.calls_per_week * s.call_to_appointment * a)):
+        self_rate = (s.calls_per_week + ignored_per_rep * s.calls_per_followup) * s.call_to_appointment * a
+        for src, rate in ((0, worked_per_rep), (1, self_rate)):
             inflow = rate
             stocks = []
             for j, st in enumerate(scenario.funnel.sales_stages):

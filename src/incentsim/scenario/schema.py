@@ -165,6 +165,9 @@ class Sales:
         Self-prospecting contacts per rep per week at normal effort.
     call_to_appointment : float
         Probability a contact becomes an appointment (prospect visited).
+    calls_per_followup : float
+        Contacts a rep could make in the time one handed-over appointment takes to follow up:
+        an ignored appointment frees that time for self-prospecting.
     ability : Ability
         Ability levels of reps.
     bonus_at_target, base_salary : float
@@ -174,6 +177,7 @@ class Sales:
     reps: int = 1
     calls_per_week: float = 0.0
     call_to_appointment: float = 0.25
+    calls_per_followup: float = 3.0
     ability: Ability = field(default_factory=Ability)
     bonus_at_target: float = 0.0
     base_salary: float = 0.0
@@ -234,8 +238,23 @@ class BehaviourParams:
     quality_levels : tuple of float
         Marketing's quality-focus grid in [0, 1].
     effort_cost_sales, effort_cost_marketing : float or None
-        Money-equivalent cost per year of effort 2 versus 1 (convex, quadratic); ``None`` to
-        calibrate so that, under the baseline scheme, average chosen effort is 1.
+        Money-equivalent cost per year of effort 2 versus effort 1; the cost of effort e is
+        ``cost x (e^n - 1) / (2^n - 1)`` with n = ``effort_cost_exponent``. ``None`` to calibrate
+        so that, under the baseline scheme, the funnel is as entered (reps' expected output at
+        today's level, marketing's average effort 1).
+    effort_cost_exponent : float
+        Convexity n of the effort cost (> 1). Effort then moves with the marginal reward to the
+        power 1 / (n - 1): 2 is very responsive, 3 (default) moderate, 5 sluggish.
+    quality_cost_marketing : float or None
+        Marketing's cost of a low-quality focus q, ``quality_cost x (1 - q)^2`` per year (sales
+        complaints, management pressure); ``None`` to calibrate so that, under the baseline
+        scheme, marketing keeps today's focus (``marketing.quality.baseline``).
+    implicit_incentive : float
+        Share of today's incentive to perform that does not come from the bonus (career,
+        recognition, the manager's review of one's own results) and so stays whatever the
+        scheme: each person values their own results (a rep's bookings, the bookings marketing's
+        appointments bring) at this share of today's total marginal reward. 0: all effort above
+        the minimum is bought by the bonus (free-riding under team targets is then strongest).
     baseline_scheme : str or None
         Scheme against which the effort cost is calibrated (default: the first scheme).
     pull_in_discount : float
@@ -253,6 +272,9 @@ class BehaviourParams:
     quality_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     effort_cost_sales: float | None = None
     effort_cost_marketing: float | None = None
+    effort_cost_exponent: float = 3.0
+    quality_cost_marketing: float | None = None
+    implicit_incentive: float = 0.0
     baseline_scheme: str | None = None
     pull_in_discount: float = 0.1
     hold_back_loss: float = 0.05
