@@ -52,6 +52,7 @@ class CompiledModel(NamedTuple):
     quality_value: np.ndarray  # (Q,) the quality focus q of each level
     conv_max: float
     pull_discount: float
+    pull_weeks: int  # deals closing within this many weeks can be pulled in
     hold_loss: float
     burn_in_years: int
     horizon_years: int
@@ -92,7 +93,8 @@ class CompiledScheme(NamedTuple):
 
 
 class CompiledPolicy(NamedTuple):
-    """Actions by state. G attainment grid points on [0, grid_max]; K ability levels."""
+    """Actions by state. G attainment grid points on [0, grid max] (per sales ability level and for
+    marketing, in multiples of the period target); K ability levels."""
 
     sales_effort: np.ndarray  # (A,) effort of each sales action
     sales_follow: np.ndarray  # (A,) share of followed-up appointments worked
@@ -101,7 +103,8 @@ class CompiledPolicy(NamedTuple):
     mkt_effort: np.ndarray  # (B,)
     mkt_quality: np.ndarray  # (B,) quality-level index of each marketing action
     mkt_action: np.ndarray  # (52, G) int64
-    grid_max: float
+    sales_grid_max: np.ndarray  # (K,)
+    mkt_grid_max: float
     grid_n: int
 
 
@@ -142,6 +145,7 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         quality_value=np.array(qualities, dtype=np.float64),
         conv_max=cmax,
         pull_discount=b.pull_in_discount,
+        pull_weeks=b.pull_in_weeks,
         hold_loss=b.hold_back_loss,
         burn_in_years=scenario.simulation.burn_in_years,
         horizon_years=scenario.simulation.horizon_years,
@@ -272,6 +276,7 @@ def fixed_policy(scenario: Scenario) -> CompiledPolicy:
         mkt_effort=np.array([1.0]),
         mkt_quality=np.array([baseline_q], np.int64),
         mkt_action=np.zeros((WEEKS_PER_YEAR, 1), np.int64),
-        grid_max=1.0,
+        sales_grid_max=np.ones(k),
+        mkt_grid_max=1.0,
         grid_n=1,
     )

@@ -76,8 +76,12 @@ def _expect_next(Pt, support, V, i, G):
 
 
 @njit(cache=True)
-def _bellman(P, support, cost, tie, week_end, week_period, payout, final_adj, cont0, V, policy):
+def _bellman(P, support, cost, tie, week_end, week_period, payout, final_adj, cont0, disc, V, policy):
     """Backward induction over the 52 weeks of a year.
+
+    Effort costs are paid in the week; everything that follows (next week's value, a payout at
+    the end of this week's period) is discounted by ``disc`` per week, so a bonus paid in
+    December is worth less to January's effort than to December's.
 
     Parameters
     ----------
@@ -101,6 +105,8 @@ def _bellman(P, support, cost, tie, week_end, week_period, payout, final_adj, co
     cont0 : float
         Value of starting next year (a constant: it cannot depend on this year's actions
         except through ``final_adj``).
+    disc : float
+        Weekly discount factor (1: patient).
     V : ndarray(float64, (53, G))
         Filled: value at the start of each week (row 52 = the year end continuation).
     policy : ndarray(int64, (52, G))
@@ -131,7 +137,7 @@ def _bellman(P, support, cost, tie, week_end, week_period, payout, final_adj, co
                     s += V[t + 1, 0]
                 else:
                     s = _expect_next(Pt, support[t, a], V[t + 1], i, G)
-                q = s - cost[t, a] - tie[a]
+                q = disc * s - cost[t, a] - tie[a]
                 if q > best:
                     best = q
                     best_a = a
@@ -153,17 +159,23 @@ def _interp(V, y):
 
 
 @njit(cache=True)
-def _timing(P, support, Ppull, pull_support, week_end, week_period, payout, final_adj, V, cont, next_ratio, policy, hold_loss, timing):
+def _timing(
+    P, support, Ppull, pull_support, Pz, z_support, week_end, week_period, payout, final_adj, V, cont,
+    next_ratio, policy, hold_loss, timing,
+):  # fmt: skip
     """Deal timing at the last week of each period: none (0), hold (1) or pull (2).
 
     Hold: this week's deals count in the next period instead (each lost with ``hold_loss``).
-    Pull: next week's expected deals (``Ppull[t, a]``: own deals, discounted, combined with
-    this week's increment) close now; the next period loses them.
+    Pull: deals expected in the next weeks close now at a discount (``Ppull[t, a]``: this week's
+    increment plus the discounted pulled deals); the next period loses them (``Pz[t, a]``: the
+    pulled deals at full value, in this period's grid steps).
 
     Parameters
     ----------
     Ppull : ndarray(float64, (52, A, S2))
         pmf of this week's increment plus discounted pulled deals.
+    Pz : ndarray(float64, (52, A, S3))
+        pmf of the pulled deals' full value.
     cont : ndarray(float64, (G,))
         Value of starting next year at each January state (for holding past the year end).
     next_ratio : ndarray(float64, (52,))
@@ -179,12 +191,15 @@ def _timing(P, support, Ppull, pull_support, week_end, week_period, payout, fina
         k = week_period[t]
         nxt = V[t + 1] if t < 51 else cont
         ratio = next_ratio[t]
+        top = 0.0
         for i in range(G):
+            if payout[k, i] > top:
+                top = payout[k, i]
+        for i in range(G - 1):  # the last grid cell lumps everything above it: no timing there
             a = policy[t, i]
             Pt = P[t, a]
             q_none = 0.0
             q_hold_next = 0.0
-            q_lost_next = 0.0
             for j in range(support[t, a]):
                 p = Pt[j]
                 if p == 0.0:
@@ -193,10 +208,14 @@ def _timing(P, support, Ppull, pull_support, week_end, week_period, payout, fina
                 extra = final_adj[m] if t == 51 else 0.0
                 q_none += p * (payout[k, m] + extra)
                 q_hold_next += p * _interp(nxt, (1.0 - hold_loss) * j * ratio)
-                # Pulling next week's deals moves them out of the next period: that period
-                # loses what this week's increment would have given it, approximately.
-                q_lost_next += p * (_interp(nxt, j * ratio) - nxt[0])
             q_none += nxt[0]
+            # The pulled deals would have counted in the next period: it starts without them.
+            q_lost_next = 0.0
+            Pzt = Pz[t, a]
+            for z in range(z_support[t, a]):
+                p = Pzt[z]
+                if p != 0.0:
+                    q_lost_next += p * (_interp(nxt, z * ratio) - nxt[0])
             q_hold = payout[k, i] + (final_adj[i] if t == 51 else 0.0) + q_hold_next
             Pp = Ppull[t, a]
             q_pull = 0.0
@@ -208,7 +227,8 @@ def _timing(P, support, Ppull, pull_support, week_end, week_period, payout, fina
                 extra = final_adj[m] if t == 51 else 0.0
                 q_pull += p * (payout[k, m] + extra)
             q_pull += nxt[0] - q_lost_next
-            eps = 1e-9 * (1.0 + abs(q_none))
+            # Move deals only for a clear gain (0.1 % of the period's top payout), not on ties.
+            eps = 1e-3 * top + 1e-9 * abs(q_none)
             best = 0
             if q_hold > q_none + eps and q_hold >= q_pull:
                 best = 1

@@ -218,7 +218,7 @@ def _replication(
         if cm_p >= 0 and pol.grid_n > 1:
             k = sch.week_period[cm_p, w]
             x = period_acc[cm_p, 0] / (sch.target[cm_p, 0, k] * tscale[cm_p, 0])
-            gi = _grid_index(x, pol.grid_max, pol.grid_n)
+            gi = _grid_index(x, pol.mkt_grid_max, pol.grid_n)
         ma = pol.mkt_action[w, gi]
         e_m = pol.mkt_effort[ma]
         qi = pol.mkt_quality[ma]
@@ -227,7 +227,7 @@ def _replication(
             if cs_p >= 0 and pol.grid_n > 1:
                 k = sch.week_period[cs_p, w]
                 x = period_acc[cs_p, r] / (sch.target[cs_p, r, k] * tscale[cs_p, r])
-                gi = _grid_index(x, pol.grid_max, pol.grid_n)
+                gi = _grid_index(x, pol.sales_grid_max[atype[r]], pol.grid_n)
             act[r] = pol.sales_action[atype[r], w, gi]
             tim[r] = pol.sales_timing[atype[r], w, gi]
 
@@ -366,11 +366,13 @@ def _replication(
                         w0 = 0
                         w1 = 0
                     elif tim[r] == TIMING_PULL:
+                        # Quotes that would be won within pull_weeks close now, at a discount.
                         last = Ks - 1
                         p_last = min(1.0, model.sales_conv[last] * mult)
                         p0 = min(1.0, p_last * (model.conv_max if Ks == 1 else 1.0))
-                        pulled0 = _binomial(states, s_tim, stage[r, 0, last], model.sales_hazard[last] * p0)
-                        pulled1 = _binomial(states, s_tim, stage[r, 1, last], model.sales_hazard[last] * p_last)
+                        reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
+                        pulled0 = _binomial(states, s_tim, stage[r, 0, last], reach * p0)
+                        pulled1 = _binomial(states, s_tim, stage[r, 1, last], reach * p_last)
                         stage[r, 0, last] -= pulled0
                         stage[r, 1, last] -= pulled1
                         pulled_total += pulled0 + pulled1

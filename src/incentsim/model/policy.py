@@ -34,8 +34,7 @@ from ..scenario.schema import WEEKS_PER_YEAR, Component, RolePlan, Scenario, Sch
 from ..schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
 from .funnel import conversion_max, followup_survival, sales_conversion
 
-GRID_MAX = 2.5  # the grid spans 0 .. 2.5 x the period target
-BETA = 0.9  # yearly discount of the future (continuation values)
+GRID_MAX = 3.0  # the grid spans at least 0 .. 3 x the period target (more for high output)
 FOLLOW_LEVELS = (0.0, 0.5, 1.0)
 TOL = 2e-3  # equilibrium: stop when weekly mean effort, quality and follow-up move less
 _CALIBRATION_CACHE: dict[tuple, dict[str, float]] = {}
@@ -43,10 +42,28 @@ _CALIBRATION_CACHE: dict[tuple, dict[str, float]] = {}
 
 @dataclass
 class SolvedPolicy:
-    """A compiled policy and the solver's diagnostics (rounds, last change, calibration)."""
+    """A compiled policy, the solver's diagnostics, and the equilibrium's expected profiles.
+
+    Attributes
+    ----------
+    policy : CompiledPolicy
+        What the kernel looks up each week.
+    info : dict
+        Rounds, last change, convergence, cost scales, equilibrium means (JSON-ready).
+    sales_effort_week : ndarray(float, (K, 52))
+        Expected effort of a rep of each ability level by week (from the forward pass).
+    follow_week : ndarray(float, (52,))
+        Expected share of handed-over appointments sales works, by week.
+    marketing_effort_week, marketing_quality_week : ndarray(float, (52,))
+        Marketing's expected effort and quality focus by week.
+    """
 
     policy: CompiledPolicy
     info: dict = field(default_factory=dict)
+    sales_effort_week: np.ndarray | None = None
+    follow_week: np.ndarray | None = None
+    marketing_effort_week: np.ndarray | None = None
+    marketing_quality_week: np.ndarray | None = None
 
 
 # -- the company's weekly rates -----------------------------------------------------------------
@@ -83,7 +100,13 @@ class _Company:
         sigma2 = math.log1p(sc.deals.value_cv**2)
         self.value_mu = math.log(sc.deals.value_mean) - 0.5 * sigma2
         self.value_sigma = math.sqrt(sigma2)
+        self.annual_discount = b.annual_discount
+        self.weekly_discount = b.annual_discount ** (1.0 / WEEKS_PER_YEAR)
         self.pull_discount = b.pull_in_discount
+        # Pulled deals: the last stage's wins of the next pull_in_weeks weeks, as a multiple of one
+        # week's wins (sum of the geometric closing chances).
+        h_last = 1.0 / sc.funnel.sales_stages[-1].dwell_weeks
+        self.pull_weeks_equivalent = (1.0 - (1.0 - h_last) ** b.pull_in_weeks) / h_last
         self.hold_loss = b.hold_back_loss
         # Marketing actions (effort, quality index) and sales actions (effort, follow share).
         self.mkt_actions = [(e, qi) for e in self.efforts for qi in range(len(self.qualities))]
@@ -203,9 +226,12 @@ class _RoleProblem:
     payout: np.ndarray  # (n_periods, G)
     targets: np.ndarray  # (n_periods,) mean period target
     counts: bool  # measure counts deals/appointments (jump of 1) rather than money
+    grid_max: float  # the grid spans 0 .. grid_max x the period target
 
 
-def _role_problem(sc: Scenario, scheme: Scheme, role: str, G: int) -> tuple[_RoleProblem, list[tuple[Component, float]]]:
+def _role_problem(
+    sc: Scenario, scheme: Scheme, role: str, G: int, grid_max: float = GRID_MAX
+) -> tuple[_RoleProblem, list[tuple[Component, float]]]:
     """The main component's grid problem, and the secondary components' linear values.
 
     Returns
@@ -217,7 +243,7 @@ def _role_problem(sc: Scenario, scheme: Scheme, role: str, G: int) -> tuple[_Rol
     targets = resolved_targets(sc, scheme)
     weight = [1.0 if c.commission_rate is not None else c.weight for c in plan.components]
     main = int(np.argmax(weight))
-    dx = GRID_MAX / (G - 1)
+    dx = grid_max / (G - 1)
     xs = np.arange(G) * dx
     secondary = []
     problem = None
@@ -238,6 +264,7 @@ def _role_problem(sc: Scenario, scheme: Scheme, role: str, G: int) -> tuple[_Rol
                 payout=pay,
                 targets=tk,
                 counts=c.measure in ("appointments", "own_wins", "team_wins"),
+                grid_max=grid_max,
             )
         else:
             slope = curve_value(c.curve, 1.5) - curve_value(c.curve, 0.5)
@@ -247,8 +274,30 @@ def _role_problem(sc: Scenario, scheme: Scheme, role: str, G: int) -> tuple[_Rol
 
 def _week_grid_scale(problem: _RoleProblem, G: int) -> list[float]:
     """Grid steps per unit of measure, per period."""
-    dx = GRID_MAX / (G - 1)
+    dx = problem.grid_max / (G - 1)
     return [1.0 / (t * dx) for t in problem.targets]
+
+
+def _grid_max_for(problem: _RoleProblem, weekly_rate: np.ndarray, co: _Company) -> float:
+    """A grid top that the agent's period measure rarely reaches even at its highest output.
+
+    ``weekly_rate``: (52,) expected weekly number of jumps (deals or appointments) at the most
+    productive action. The top is at least :data:`GRID_MAX` and the period total's mean plus
+    four standard deviations (compound Poisson) plus the deals a pull-in could add, in
+    attainment units, so a head start or a pulled deal is never valued at a clamped edge.
+    """
+    if problem.counts:
+        m1, m2 = 1.0, 1.0
+    else:
+        m1 = co.value_mean
+        m2 = co.value_mean**2 * math.exp(co.value_sigma**2)
+    top = 0.0
+    for k, target in enumerate(problem.targets):
+        n = float(weekly_rate[problem.week_k == k].sum())
+        week_n = float(weekly_rate[problem.week_k == k].max()) if n > 0 else 0.0
+        total = n * m1 + 4.0 * math.sqrt(n * m2) + co.pull_weeks_equivalent * week_n * m1
+        top = max(top, total / target)
+    return float(max(GRID_MAX, top))
 
 
 def _effort_cost(kappa: float, effort: float, exponent: float) -> float:
@@ -258,13 +307,16 @@ def _effort_cost(kappa: float, effort: float, exponent: float) -> float:
 
 @dataclass
 class _Solution:
+    grid_max: float
     policy: np.ndarray  # (52, G)
     timing: np.ndarray  # (52, G)
     mean: np.ndarray  # (52, Q) forward means
     final: np.ndarray  # (52, G)
 
 
-def _solve_sales_level(co, sc, problem, secondary, kappa, level, mkt, others, G, timing_on, final_dist, psi=0.0) -> _Solution:
+def _solve_sales_level(
+    co, sc, scheme, problem, secondary, kappa, level, mkt, others, G, timing_on, final_dist, psi=0.0
+) -> _Solution:
     """Best response of a rep of one ability level."""
     acts = co.sales_actions
     A = len(acts)
@@ -277,6 +329,9 @@ def _solve_sales_level(co, sc, problem, secondary, kappa, level, mkt, others, G,
     lam = rates[:, :, 0].copy()
     if measure.startswith("team_"):
         lam += (co.R - 1) * others.own_wins[:, None]
+    gmax = _grid_max_for(problem, lam.max(axis=1), co)
+    if gmax != problem.grid_max:
+        problem, secondary = _role_problem(sc, scheme, "sales", G, gmax)
     scale = _week_grid_scale(problem, G)
     jumps = [_jump_pmf(co, s, problem.counts, G) for s in scale]
     P, support = _increments(lam, jumps, problem.week_k, G)
@@ -288,35 +343,42 @@ def _solve_sales_level(co, sc, problem, secondary, kappa, level, mkt, others, G,
         cost -= per_unit * per_week
     cost -= psi * rates[:, :, 0] * co.value_mean  # implicit value of own bookings
     tie = np.array([1e-9 * (abs(e - 1.0) + abs(f - 1.0)) for e, f in acts])
-    final_adj = _ratchet_adjustment(problem, final_dist, G)
+    final_adj = _ratchet_adjustment(problem, final_dist, G, co.annual_discount)
     V = np.zeros((53, G))
     pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, V, pol)
+    dp._bellman(
+        P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, co.weekly_discount, V, pol
+    )
     tim = np.zeros((52, G), dtype=np.int64)
     if timing_on:
         pull_jumps = [_jump_pmf(co, s, problem.counts, G, discount=co.pull_discount) for s in scale]
         Ppull = np.zeros_like(P)
+        Pz = np.zeros_like(P)
         tmp = np.zeros(G)
         for t in np.nonzero(problem.week_end)[0]:
             for a in range(A):
-                dp._panjer(float(rates[t, a, 0]), pull_jumps[problem.week_k[t]], tmp)
+                lam_pull = float(rates[t, a, 0] * co.pull_weeks_equivalent)
+                dp._panjer(lam_pull, pull_jumps[problem.week_k[t]], tmp)
                 dp._convolve(P[t, a, : support[t, a]], tmp, Ppull[t, a])
+                dp._panjer(lam_pull, jumps[problem.week_k[t]], Pz[t, a])
         pull_support = np.zeros((52, A), dtype=np.int64)
         dp._support(Ppull, 1e-13, pull_support)
+        z_support = np.zeros((52, A), dtype=np.int64)
+        dp._support(Pz, 1e-13, z_support)
         nk = len(problem.targets)
         ratio = np.ones(52)
         for t in np.nonzero(problem.week_end)[0]:
             k = problem.week_k[t]
             ratio[t] = problem.targets[k] / problem.targets[(k + 1) % nk]
-        cont = BETA * V[0]
+        cont = V[0]  # next year's value at each January state (already discounted week by week)
         dp._timing(
-            P, support, Ppull, pull_support, problem.week_end, problem.week_k, problem.payout, final_adj, V, cont,
-            ratio, pol, co.hold_loss, tim,
+            P, support, Ppull, pull_support, Pz, z_support, problem.week_end, problem.week_k, problem.payout,
+            final_adj, V, cont, ratio, pol, co.hold_loss, tim,
         )  # fmt: skip
     mean = np.zeros((52, rates.shape[2]))
     final = np.zeros((52, G))
     dp._forward(P, support, pol, problem.week_end, rates, mean, final)
-    return _Solution(pol, tim, mean, final)
+    return _Solution(problem.grid_max, pol, tim, mean, final)
 
 
 def _secondary_rate(measure: str, rates: np.ndarray, others: _SalesField, co: _Company) -> np.ndarray:
@@ -335,17 +397,19 @@ def _secondary_rate(measure: str, rates: np.ndarray, others: _SalesField, co: _C
     }[measure]
 
 
-def _ratchet_adjustment(problem: _RoleProblem, final_dist: np.ndarray | None, G: int) -> np.ndarray:
+def _ratchet_adjustment(
+    problem: _RoleProblem, final_dist: np.ndarray | None, G: int, discount: float
+) -> np.ndarray:
     """Year-end value of the final attainment when an annual ratchet moves next year's target.
 
     v(s) = expected annual payout if the target is scaled by s, from the distribution of the final
-    attainment under the current policy; the adjustment is BETA * (v(s'(x)) - v(1)).
+    attainment under the current policy; the adjustment is discount * (v(s'(x)) - v(1)).
     """
     c = problem.comp
     adj = np.zeros(G)
     if c.period != "year" or (c.ratchet_up == 0 and c.ratchet_down == 0) or final_dist is None:
         return adj
-    dx = GRID_MAX / (G - 1)
+    dx = problem.grid_max / (G - 1)
     xs = np.arange(G) * dx
     dist = final_dist / max(final_dist.sum(), 1e-300)
     pay = problem.payout[0]
@@ -356,7 +420,7 @@ def _ratchet_adjustment(problem: _RoleProblem, final_dist: np.ndarray | None, G:
     base = v(1.0)
     for i, x in enumerate(xs):
         s = 1.0 + c.ratchet_up * (x - 1.0) if x >= 1.0 else 1.0 - c.ratchet_down * (1.0 - x)
-        adj[i] = BETA * (v(max(s, 0.05)) - base)
+        adj[i] = discount * (v(max(s, 0.05)) - base)
     return adj
 
 
@@ -366,7 +430,9 @@ def _solve_sales(co, sc, scheme, kappa, mkt, others, G, prev_final, psi=0.0):
     sols = []
     for k, level in enumerate(co.levels):
         fd = None if prev_final is None else prev_final[k]
-        sols.append(_solve_sales_level(co, sc, problem, secondary, kappa, level, mkt, others, G, timing_on, fd, psi))
+        sols.append(
+            _solve_sales_level(co, sc, scheme, problem, secondary, kappa, level, mkt, others, G, timing_on, fd, psi)
+        )
     return problem, sols
 
 
@@ -391,6 +457,9 @@ def _solve_marketing(co, sc, scheme, kappa, sales, G, prev_final, kappa_q=0.0, p
         lam = rates[:, :, 2]
     else:  # team measures: marketing's sourced wins plus the reps' self-sourced wins
         lam = rates[:, :, 2] + co.R * sales.self_wins[:, None]
+    gmax = _grid_max_for(problem, lam.max(axis=1), co)
+    if gmax != problem.grid_max:
+        problem, secondary = _role_problem(sc, scheme, "marketing", G, gmax)
     scale = _week_grid_scale(problem, G)
     jumps = [_jump_pmf(co, s, problem.counts, G) for s in scale]
     P, support = _increments(np.ascontiguousarray(lam), jumps, problem.week_k, G)
@@ -412,14 +481,16 @@ def _solve_marketing(co, sc, scheme, kappa, sales, G, prev_final, kappa_q=0.0, p
         cost -= per_unit * amount
     cost -= psi * rates[:, :, 2] * v  # implicit value of the bookings marketing's appointments bring
     tie = np.array([1e-9 * (abs(e - 1.0) + abs(co.qualities[qi] - co.q0)) for e, qi in acts])
-    final_adj = _ratchet_adjustment(problem, prev_final, G)
+    final_adj = _ratchet_adjustment(problem, prev_final, G, co.annual_discount)
     V = np.zeros((53, G))
     pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, V, pol)
+    dp._bellman(
+        P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, co.weekly_discount, V, pol
+    )
     mean = np.zeros((52, 5))
     final = np.zeros((52, G))
     dp._forward(P, support, pol, problem.week_end, rates, mean, final)
-    return problem, _Solution(pol, np.zeros((52, G), np.int64), mean, final)
+    return problem, _Solution(problem.grid_max, pol, np.zeros((52, G), np.int64), mean, final)
 
 
 def _mkt_field(co: _Company, sol: _Solution) -> _MktField:
@@ -648,7 +719,18 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
         "mean_marketing_effort": float(mkt.effort.mean()),
         "mean_marketing_quality": float(mkt.quality.mean()),
     }
-    return SolvedPolicy(policy, info)
+    if sales_sols is not None:
+        effort_week = np.stack([sol.mean[:, 5] for sol in sales_sols])
+    else:
+        effort_week = np.ones((len(co.levels), 52))
+    return SolvedPolicy(
+        policy,
+        info,
+        sales_effort_week=effort_week,
+        follow_week=np.asarray(sales.follow, dtype=float),
+        marketing_effort_week=np.asarray(mkt.effort, dtype=float),
+        marketing_quality_week=np.asarray(mkt.quality, dtype=float),
+    )
 
 
 def _sales_field_from(co: _Company, sols: list[_Solution], mkt: _MktField) -> _SalesField:
@@ -672,19 +754,23 @@ def _compile(co: _Company, sc: Scenario, mkt_sol, sales_sols, G: int) -> Compile
         s_eff, s_fol = np.array([1.0]), np.array([1.0])
         s_act = np.zeros((K, 52, G), np.int64)
         s_tim = np.zeros((K, 52, G), np.int64)
+        s_gmax = np.full(K, GRID_MAX)
     else:
         s_eff = np.array([e for e, _ in co.sales_actions])
         s_fol = np.array([f for _, f in co.sales_actions])
         s_act = np.stack([s.policy for s in sales_sols])
         s_tim = np.stack([s.timing for s in sales_sols])
+        s_gmax = np.array([s.grid_max for s in sales_sols])
     if mkt_sol is None:
         m_eff = np.array([1.0])
         m_q = np.array([len(co.qualities)], np.int64)  # the appended baseline level
         m_act = np.zeros((52, G), np.int64)
+        m_gmax = GRID_MAX
     else:
         m_eff = np.array([e for e, _ in co.mkt_actions])
         m_q = np.array([qi for _, qi in co.mkt_actions], np.int64)
         m_act = mkt_sol.policy.copy()
+        m_gmax = mkt_sol.grid_max
     return CompiledPolicy(
         sales_effort=s_eff,
         sales_follow=s_fol,
@@ -693,6 +779,7 @@ def _compile(co: _Company, sc: Scenario, mkt_sol, sales_sols, G: int) -> Compile
         mkt_effort=m_eff,
         mkt_quality=m_q,
         mkt_action=np.ascontiguousarray(m_act),
-        grid_max=GRID_MAX,
+        sales_grid_max=s_gmax,
+        mkt_grid_max=float(m_gmax),
         grid_n=G,
     )

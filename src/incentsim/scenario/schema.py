@@ -257,8 +257,15 @@ class BehaviourParams:
         the minimum is bought by the bonus (free-riding under team targets is then strongest).
     baseline_scheme : str or None
         Scheme against which the effort cost is calibrated (default: the first scheme).
+    annual_discount : float
+        How much a bonus paid a year from now is worth to a person today (impatience; compounded
+        weekly). Bonuses are paid at the end of their period, effort costs now, so annual pay
+        back-loads effort towards the deadline and monthly pay does not.
     pull_in_discount : float
         Price discount on a deal closed early at a period end.
+    pull_in_weeks : int
+        How far ahead a rep can pull deals at a period end: quotes that would close within this
+        many weeks can be closed now (at the discount).
     hold_back_loss : float
         Probability a deal held back into the next period is lost.
     grid_points : int
@@ -276,7 +283,9 @@ class BehaviourParams:
     quality_cost_marketing: float | None = None
     implicit_incentive: float = 0.0
     baseline_scheme: str | None = None
+    annual_discount: float = 0.8
     pull_in_discount: float = 0.1
+    pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
     grid_points: int = 161
     max_rounds: int = 8
