@@ -17,6 +17,7 @@ COMMANDS = {
     "run": ("incentsim.cli.run", "run_cmd"),
     "validate": ("incentsim.cli.validate", "validate_cmd"),
     "scenarios": ("incentsim.cli.scenarios", "scenarios_cmd"),
+    "policy": ("incentsim.cli.policy", "policy_cmd"),
 }
 
 

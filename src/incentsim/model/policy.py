@@ -741,11 +741,14 @@ def _sales_field_from(co: _Company, sols: list[_Solution], mkt: _MktField) -> _S
 
 
 def _damp(old, new, rounds: int):
-    """Average successive mean fields from the third round on, against oscillation."""
+    """Fictitious play from the third round on: the field each side responds to is the running
+    average of the other's best responses (weight 1/k on the newest), which settles cycles such
+    as marketing switching to volume and sales answering by ignoring its appointments."""
     if rounds < 3:
         return new
+    w = 1.0 / (rounds - 1)
     cls = type(new)
-    return cls(**{k: 0.5 * getattr(old, k) + 0.5 * getattr(new, k) for k in new.__dataclass_fields__})
+    return cls(**{k: (1.0 - w) * getattr(old, k) + w * getattr(new, k) for k in new.__dataclass_fields__})
 
 
 def _compile(co: _Company, sc: Scenario, mkt_sol, sales_sols, G: int) -> CompiledPolicy:

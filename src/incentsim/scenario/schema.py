@@ -288,7 +288,7 @@ class BehaviourParams:
     pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
     grid_points: int = 161
-    max_rounds: int = 8
+    max_rounds: int = 20
 
 
 @dataclass(frozen=True)
