@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": ("incentsim.cli.validate", "validate_cmd"),
     "scenarios": ("incentsim.cli.scenarios", "scenarios_cmd"),
     "policy": ("incentsim.cli.policy", "policy_cmd"),
+    "payout": ("incentsim.cli.payout", "payout_cmd"),
 }
 
 

@@ -95,6 +95,8 @@ def _curve(sch, c, x):
             y = cy[i + 1]
         else:
             y = cy[i] + (cy[i + 1] - cy[i]) * (x - x0) / (x1 - x0)
+    if y < 0.0:
+        y = 0.0  # a falling extrapolated segment never pays negative
     cap = sch.cap[c]
     return y if y < cap else cap
 

@@ -361,7 +361,7 @@ class Curve:
 
 def curve_value(curve: Curve, x: float) -> float:
     """Plain-Python evaluation of a payout curve (the reference the kernel is tested against)."""
-    y = _curve_raw(curve, x)
+    y = max(0.0, _curve_raw(curve, x))  # a falling extrapolated segment never pays negative
     return y if curve.cap is None else min(y, curve.cap)
 
 

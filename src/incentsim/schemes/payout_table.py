@@ -1,0 +1,130 @@
+"""Payout tables: what each component of a scheme pays from 0 % to 200 % attainment.
+
+HR writes a plan; this shows it back as numbers so they can check it against their intent
+(the way QuotaPath exports an earnings-versus-attainment table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compile import resolved_targets
+from ..scenario.schema import PERIODS, Scenario, Scheme, curve_value
+
+ATTAINMENTS = tuple(round(0.1 * i, 2) for i in range(21))  # 0 % .. 200 %
+
+
+@dataclass(frozen=True)
+class ComponentTable:
+    """One component's payout by attainment.
+
+    Attributes
+    ----------
+    role, measure, period, payout : str
+    index : int
+        Component index within the role's plan.
+    weight : float
+    annual_target : float
+        Mean annual target per person (currency or count).
+    bonus_at_target : float
+        Money per person per year at 100 % (rate x target for explicit commission).
+    attainment : ndarray(float, (21,))
+    multiple : ndarray(float, (21,))
+        Payout as a multiple of the bonus at target.
+    per_period, per_year : ndarray(float, (21,))
+        Money per person for one period (even phasing) and for a year at that attainment.
+    notes : str
+        Threshold, cap, true-up, ratchet.
+    """
+
+    role: str
+    index: int
+    measure: str
+    period: str
+    payout: str
+    weight: float
+    annual_target: float
+    bonus_at_target: float
+    attainment: np.ndarray
+    multiple: np.ndarray
+    per_period: np.ndarray
+    per_year: np.ndarray
+    notes: str
+
+
+def payout_tables(scenario: Scenario, scheme: Scheme, attainments=ATTAINMENTS) -> list[ComponentTable]:
+    """Payout tables of every component of a scheme (marketing first, then sales)."""
+    targets = resolved_targets(scenario, scheme)
+    out = []
+    x = np.asarray(attainments, dtype=float)
+    for role in ("marketing", "sales"):
+        plan = scheme.plan(role)
+        if plan is None:
+            continue
+        for i, c in enumerate(plan.components):
+            annual = float(np.mean(targets[(role, i)]))
+            money = c.commission_rate * annual if c.commission_rate is not None else plan.bonus_at_target * c.weight
+            mult = np.array([curve_value(c.curve, v) for v in x])
+            n = PERIODS[c.period]
+            notes = []
+            if c.curve.gate > 0:
+                notes.append(f"nothing below {c.curve.gate:.0%}")
+            top = c.curve.max_payout
+            notes.append("uncapped" if top is None else f"capped at {top:.0%} of bonus at target")
+            if c.commission_rate is not None:
+                notes.append(f"commission rate {c.commission_rate:g} per unit")
+            if c.true_up:
+                notes.append("year-end true-up")
+            if c.ratchet_up or c.ratchet_down:
+                notes.append(f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss")
+            out.append(
+                ComponentTable(
+                    role=role, index=i, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
+                    annual_target=annual, bonus_at_target=money, attainment=x, multiple=mult,
+                    per_period=money * mult / n, per_year=money * mult, notes="; ".join(notes),
+                )
+            )  # fmt: skip
+    return out
+
+
+def tables_text(scenario: Scenario, scheme: Scheme, tables: list[ComponentTable]) -> str:
+    """The tables side by side, one column per component."""
+    cur = scenario.currency
+    lines = [f"Payout of scheme {scheme.name!r}: {scheme.description}".rstrip(": ")]
+    for t in tables:
+        plan = scheme.plan(t.role)
+        lines.append(
+            f"  {t.role} component {t.index + 1}: {t.weight:.0%} on {t.measure} per {t.period}, {t.payout}; "
+            f"annual target {t.annual_target:,.0f} per person; bonus at target {t.bonus_at_target:,.0f} {cur} a year"
+            f" (base salary {plan.base_salary:,.0f}); {t.notes}"
+        )
+    head = f"{'attainment':>10}" + "".join(f"{f'{t.role} {t.index + 1}: % / {cur} a year':>24}" for t in tables)
+    lines += ["", head]
+    for j, a in enumerate(tables[0].attainment if tables else []):
+        row = f"{a * 100:9.0f}%"
+        for t in tables:
+            row += f"{t.multiple[j] * 100:>11.0f}% {t.per_year[j]:>11,.0f}"
+        lines.append(row)
+    lines.append("")
+    lines.append("Money per year assumes the same attainment in every period of the year.")
+    return "\n".join(lines)
+
+
+def tables_frame(scheme: Scheme, tables: list[ComponentTable]):
+    """Tidy pandas table: one row per component and attainment level."""
+    import pandas as pd
+
+    rows = []
+    for t in tables:
+        for j, a in enumerate(t.attainment):
+            rows.append(
+                {
+                    "scheme": scheme.name, "role": t.role, "component": t.index + 1, "measure": t.measure,
+                    "period": t.period, "payout": t.payout, "attainment": a, "payout_multiple": t.multiple[j],
+                    "payout_per_period": t.per_period[j], "payout_per_year": t.per_year[j],
+                    "annual_target": t.annual_target, "bonus_at_target": t.bonus_at_target,
+                }
+            )  # fmt: skip
+    return pd.DataFrame(rows)
