@@ -25,7 +25,11 @@ from .options import (
 @click.option("--budget", type=click.FloatRange(0, None), default=None, help="Bonus budget per year, for P(over budget).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the comparison as JSON (- for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only the key ones.")
-def compare_cmd(scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics):
+@click.option("--plot", "plot_path", metavar="PATH.png", help="Write one summary figure (.png, .svg or .pdf).")
+@click.option("--markdown", "markdown_path", metavar="PATH|-", help="Write the comparison as Markdown (- for stdout).")
+def compare_cmd(
+    scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, plot_path, markdown_path
+):
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
     Prints, per metric, the mean and P5/P50/P95 of each scheme, the paired difference against
@@ -38,7 +42,17 @@ def compare_cmd(scenario, schemes_text, replications, seed, behaviour, budget, j
     from ..comparison import compare
     from ..report.text import comparison_text
     from ..results import METRICS
+    from ..scenario.errors import ScenarioError
 
+    if json_path == "-" and markdown_path == "-":
+        raise click.UsageError("--json - and --markdown - cannot both write to stdout")
+    if plot_path:
+        from ..report.plots import plot_format
+
+        try:
+            plot_format(plot_path)
+        except ValueError as exc:
+            raise ScenarioError(plot_path, "", str(exc)) from None
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
     total = sc.simulation.replications * len(names)
@@ -46,5 +60,16 @@ def compare_cmd(scenario, schemes_text, replications, seed, behaviour, budget, j
         cmp = compare(sc, names, budget=budget, progress=progress)
     if json_path:
         write_output(json_path, json.dumps(cmp.to_json(), indent=2))
-    if json_path != "-":
+    if plot_path:
+        from ..report.plots import save_figure, summary_figure
+
+        try:
+            save_figure(summary_figure(cmp), plot_path)
+        except OSError as exc:
+            raise ScenarioError(plot_path, "", f"cannot be written ({exc.strerror or exc})") from None
+    if markdown_path:
+        from ..report.markdown import comparison_markdown
+
+        write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
+    if "-" not in (json_path, markdown_path):
         click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None))

@@ -22,6 +22,7 @@ COMMANDS = {
     "replay": ("incentsim.cli.replay", "replay_cmd"),
     "policy": ("incentsim.cli.policy", "policy_cmd"),
     "payout": ("incentsim.cli.payout", "payout_cmd"),
+    "report": ("incentsim.cli.report", "report_cmd"),
 }
 
 

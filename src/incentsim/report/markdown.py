@@ -1,0 +1,426 @@
+"""A comparison as Markdown for a wiki or a notebook, and the director's summary it shares with HTML.
+
+:func:`director_summary` answers the four questions a commercial director asks of a comparison
+(which scheme, by how much, how sure, at what bonus cost) as plain sentences and a small table;
+:func:`comparison_markdown` wraps it with the key figures, the HR view and the provenance.
+Nothing heavy is imported here: no matplotlib, no numba.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..results import METRICS
+from .text import BEHAVIOUR_METRICS, KEY_METRICS, fmt_value, unit_label
+
+if TYPE_CHECKING:
+    from ..comparison import Comparison
+
+
+def money(x: float, currency: str = "", signed: bool = False) -> str:
+    """Money with thousands separators and the currency: ``1,234,567 EUR`` (``n/a`` for NaN)."""
+    text = fmt_value(x, "money", signed=signed)
+    return f"{text} {currency}".rstrip() if text != "n/a" else text
+
+
+def share_text(p: float) -> str:
+    """A probability as a whole percentage that never rounds to a false certainty (">99%")."""
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    if 0.995 <= p < 1.0:
+        return ">99%"
+    if 0.0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
+def diff_value(x: float, unit: str) -> str:
+    """A signed difference; differences of shares are in percentage points (``+4.1 pts``)."""
+    if unit == "share" and x is not None and math.isfinite(x):
+        return f"{x * 100:+.1f} pts"
+    return fmt_value(x, unit, signed=True)
+
+
+@dataclass
+class SchemeRow:
+    """One scheme's line of the director's summary table (money per year, in the scenario's currency).
+
+    Attributes
+    ----------
+    scheme : str
+    profit, revenue : float
+        Means over simulated years.
+    lead_mean : float or None
+        Mean profit of the best scheme minus this one; ``None`` for the best itself.
+    lead_ci95 : (float, float) or None
+        95 % confidence interval of ``lead_mean``.
+    best_ahead_share : float or None
+        Share of simulated years in which the best scheme makes more profit than this one.
+    bonus_p50, bonus_p90 : float
+        Bonus budget needed in a median year and in 9 years out of 10.
+    reps_on_target : float
+        Mean share of reps on target (NaN when sales is unpaid).
+    """
+
+    scheme: str
+    profit: float
+    revenue: float
+    lead_mean: float | None
+    lead_ci95: tuple[float, float] | None
+    best_ahead_share: float | None
+    bonus_p50: float
+    bonus_p90: float
+    reps_on_target: float
+
+
+@dataclass
+class DirectorSummary:
+    """Which scheme, by how much, how sure, at what bonus cost.
+
+    Attributes
+    ----------
+    best : str
+        The scheme with the highest mean profit after bonuses.
+    runner_up : str or None
+        The next best (``None`` with one scheme).
+    clear : bool
+        Whether the best scheme's lead over the runner-up is outside simulation noise (95 %).
+    which, how_much, how_sure, bonus_cost : str
+        One plain sentence each (no markup).
+    rows : list of SchemeRow
+        In scheme order.
+    """
+
+    best: str
+    runner_up: str | None
+    clear: bool
+    which: str
+    how_much: str
+    how_sure: str
+    bonus_cost: str
+    rows: list[SchemeRow] = field(default_factory=list)
+
+    @property
+    def sentences(self) -> list[str]:
+        """The four answers in reading order."""
+        return [self.which, self.how_much, self.how_sure, self.bonus_cost]
+
+
+def _mean_profit(cmp: Comparison, scheme: str) -> float:
+    m = cmp.summaries[scheme]["profit_after_bonus"].mean
+    return m if math.isfinite(m) else -math.inf
+
+
+def director_summary(cmp: Comparison) -> DirectorSummary:
+    """Answer which scheme, by how much, how sure and at what bonus cost.
+
+    Parameters
+    ----------
+    cmp : Comparison
+
+    Returns
+    -------
+    DirectorSummary
+        The best scheme is the one with the highest mean profit after bonuses; its lead over
+        each other scheme is a paired difference on common random numbers.
+    """
+    cur = cmp.scenario.currency
+    ranked = sorted(cmp.schemes, key=lambda s: -_mean_profit(cmp, s))
+    best = ranked[0]
+    runner = ranked[1] if len(ranked) > 1 else None
+    n_years = cmp.replications * next(iter(cmp.results.values())).horizon_years
+    rows = []
+    for s in cmp.schemes:
+        sm = cmp.summaries[s]
+        budget = cmp.hr[s].bonus_budget
+        lead = lead_ci = ahead = None
+        if s != best:
+            d = cmp.difference(best, "profit_after_bonus", s)
+            lead, lead_ci, ahead = d.mean, d.ci95, d.p_a_beats_b
+        rows.append(
+            SchemeRow(
+                scheme=s,
+                profit=sm["profit_after_bonus"].mean,
+                revenue=sm["revenue"].mean,
+                lead_mean=lead,
+                lead_ci95=lead_ci,
+                best_ahead_share=ahead,
+                bonus_p50=budget["p50"],
+                bonus_p90=budget["p90"],
+                reps_on_target=sm["reps_on_target_share"].mean,
+            )
+        )
+    b = cmp.summaries[best]["profit_after_bonus"]
+    budget = cmp.hr[best].bonus_budget
+    bonus = (
+        f"{best} needs a bonus budget of {money(budget['p50'], cur)} in a typical year (P50) and "
+        f"{money(budget['p90'], cur)} to be covered 9 years out of 10 (P90)"
+    )
+    if runner is None:
+        return DirectorSummary(
+            best=best,
+            runner_up=None,
+            clear=False,
+            which=f"One scheme only: {best}.",
+            how_much=(
+                f"It makes {money(b.mean, cur)} profit after bonuses a year on average "
+                f"(P5 {money(b.p5, cur)}, P95 {money(b.p95, cur)})."
+            ),
+            how_sure=f"Based on {n_years:,} simulated company-years.",
+            bonus_cost=bonus + ".",
+            rows=rows,
+        )
+    d = cmp.difference(best, "profit_after_bonus", runner)
+    lo, hi = d.ci95
+    clear = bool(d.significant)
+    if clear:
+        which = f"{best} makes the most profit after bonuses of the {len(ranked)} schemes compared."
+        others = [f"{money(r.lead_mean, cur)} more than {r.scheme}" for r in rows if r.lead_mean is not None]
+        how_much = (
+            f"Its profit after bonuses averages {money(b.mean, cur)} a year: " + ", ".join(others) + "."
+        )
+        how_sure = (
+            f"Its lead over {runner} is between {money(lo, cur)} and {money(hi, cur)} a year (95% confidence), "
+            f"and it comes out ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years "
+            f"(every scheme lives through the same years)."
+        )
+    else:
+        which = f"No clear winner on profit after bonuses between {best} and {runner}."
+        how_much = (
+            f"{best} averages {money(b.mean, cur)} a year, {money(d.mean, cur)} more than {runner}, "
+            f"which is within simulation noise."
+        )
+        how_sure = (
+            f"The 95% confidence interval of the difference, {money(lo, cur)} to {money(hi, cur)}, includes zero; "
+            f"{best} is ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years. "
+            f"More replications (--replications) narrow the interval."
+        )
+    bc = cmp.difference(best, "bonus_cost", runner)
+    if math.isfinite(bc.mean):
+        word = "more" if bc.mean > 0 else "less"
+        bonus += f": on average {money(abs(bc.mean), cur)} a year {word} in bonuses than {runner}."
+    else:
+        bonus += "."
+    return DirectorSummary(best, runner, clear, which, how_much, how_sure, bonus, rows)
+
+
+def summary_table_rows(
+    cmp: Comparison, summary: DirectorSummary | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the director's table (plain text cells, money with separators)."""
+    cur = cmp.scenario.currency
+    summary = summary or director_summary(cmp)
+    header = [
+        "Scheme", f"Profit after bonuses, {cur}/yr", f"Lead of {summary.best} (95% CI)",
+        f"{summary.best} ahead in", f"Revenue, {cur}/yr", f"Bonus budget P50, {cur}", f"Bonus budget P90, {cur}",
+        "Reps on target",
+    ]  # fmt: skip
+    rows = []
+    for r in summary.rows:
+        if r.lead_mean is None:
+            lead, ahead = "best", "-"
+        else:
+            lo, hi = r.lead_ci95
+            lead = f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
+            ahead = f"{share_text(r.best_ahead_share)} of years"
+        rows.append(
+            [
+                r.scheme, fmt_value(r.profit, "money"), lead, ahead, fmt_value(r.revenue, "money"),
+                fmt_value(r.bonus_p50, "money"), fmt_value(r.bonus_p90, "money"), fmt_value(r.reps_on_target, "share"),
+            ]
+        )  # fmt: skip
+    return header, rows
+
+
+def report_metrics(cmp: Comparison) -> tuple[str, ...]:
+    """Metrics shown in reports: the key ones, plus behaviour when people respond to the scheme."""
+    behaviour = any(r.behaviour == "optimising" for r in cmp.results.values())
+    metrics = KEY_METRICS + (BEHAVIOUR_METRICS if behaviour else ())
+    return tuple(m for m in metrics if any(cmp.summaries[s][m].n for s in cmp.schemes))
+
+
+def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Key figures: per metric, each scheme's mean [P5 to P95] (header, rows)."""
+    cur = cmp.scenario.currency
+    header = ["Metric"] + list(cmp.schemes)
+    rows = []
+    for metric in report_metrics(cmp):
+        label, unit = METRICS[metric]
+        cells = [f"{label}{unit_label(unit, cur)}"]
+        for s in cmp.schemes:
+            sm = cmp.summaries[s][metric]
+            if sm.n == 0:
+                cells.append("n/a")
+            else:
+                cells.append(
+                    f"{fmt_value(sm.mean, unit)} [{fmt_value(sm.p5, unit)} to {fmt_value(sm.p95, unit)}]"
+                )
+        rows.append(cells)
+    return header, rows
+
+
+def difference_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Paired differences against the baseline: mean (95% CI) and P(better) per metric and scheme."""
+    cur = cmp.scenario.currency
+    others = cmp.schemes[1:]
+    header = ["Metric"] + [f"{s} - {cmp.baseline}" for s in others]
+    rows = []
+    for metric in report_metrics(cmp):
+        label, unit = METRICS[metric]
+        cells = [f"{label}{unit_label(unit, cur)}"]
+        for s in others:
+            d = cmp.difference(s, metric)
+            if d.n == 0:
+                cells.append("n/a")
+                continue
+            cells.append(
+                f"{diff_value(d.mean, unit)} ({diff_value(d.ci95[0], unit)} to {diff_value(d.ci95[1], unit)}); "
+                f"better in {share_text(d.p_a_beats_b)} of years"
+            )
+        rows.append(cells)
+    return header, rows
+
+
+def hr_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The HR view: one person's bonus and the bonus budget per scheme (header, rows)."""
+    cur = cmp.scenario.currency
+    header = [
+        "Scheme", f"Rep bonus P5, {cur}", "P50", "P95", "No bonus", "At cap", "Gini (reps)",
+        f"Budget P50, {cur}", "P90", "P95", "Luck share",
+    ]  # fmt: skip
+    rows = []
+    for s in cmp.schemes:
+        h = cmp.hr[s]
+        gini = f"{h.payout_gini:.2f}" if math.isfinite(h.payout_gini) else "n/a"
+        rows.append(
+            [
+                s, fmt_value(h.rep_payout.p5, "money"), fmt_value(h.rep_payout.p50, "money"),
+                fmt_value(h.rep_payout.p95, "money"), fmt_value(h.zero_bonus_share, "share"),
+                fmt_value(h.capped_share, "share"), gini, fmt_value(h.bonus_budget["p50"], "money"),
+                fmt_value(h.bonus_budget["p90"], "money"), fmt_value(h.bonus_budget["p95"], "money"),
+                fmt_value(h.luck_share_of_payout_variance, "share"),
+            ]
+        )  # fmt: skip
+    return header, rows
+
+
+def provenance_rows(cmp: Comparison) -> list[tuple[str, str]]:
+    """Everything needed to reproduce the run, as (label, value) pairs."""
+    first = next(iter(cmp.results.values()))
+    p = first.provenance
+    rows = [
+        ("Scenario", f"{cmp.scenario.name} ({cmp.scenario.source})"),
+        ("Schemes", ", ".join(cmp.schemes) + f" (baseline: {cmp.baseline})"),
+        ("Seed", str(p["seed"])),
+        ("Replications", f"{p['replications']:,} per scheme x {p['horizon_years']} recorded year(s)"),
+        ("Behaviour", p["behaviour"]),
+        ("Scenario hash", p["scenario_hash"]),
+        ("incentsim version", p["version"]),
+    ]
+    if p.get("key"):
+        rows.append(("Spawn key", ", ".join(str(k) for k in p["key"])))
+    rows.append(("Reproduce with", reproduce_command(cmp)))
+    return rows
+
+
+def reproduce_command(cmp: Comparison, command: str = "report", out: str = "report.html") -> str:
+    """The command line that reruns this comparison bit for bit."""
+    first = next(iter(cmp.results.values()))
+    schemes = ",".join(r.scheme for r in cmp.results.values())
+    args = [
+        "incentsim", command, cmp.scenario.source, "--schemes", schemes, "--replications", str(first.replications),
+        "--seed", str(first.seed), "--behaviour", first.behaviour,
+    ]  # fmt: skip
+    if cmp.budget is not None:
+        args += ["--budget", f"{cmp.budget:g}"]
+    if command == "report":
+        args += ["--out", out]
+    return shlex.join(args)
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table (first column left-aligned, the others right-aligned)."""
+    align = [":---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def comparison_markdown(
+    cmp: Comparison, image: str | os.PathLike | None = None, path: str | None = None
+) -> str:
+    """The comparison as Markdown: the answer, key figures, differences, HR view, provenance.
+
+    Parameters
+    ----------
+    cmp : Comparison
+    image : path, optional
+        A summary figure to embed (``compare --plot``); linked relative to ``path``.
+    path : str, optional
+        Where the Markdown will be written (for the relative image link).
+
+    Returns
+    -------
+    str
+    """
+    summary = director_summary(cmp)
+    first = next(iter(cmp.results.values()))
+    lines = [
+        f"# {cmp.scenario.name}: {' vs '.join(cmp.schemes)}",
+        "",
+    ]
+    if cmp.scenario.description:
+        lines += [f"> {cmp.scenario.description}", ""]
+    lines += [
+        f"{first.replications:,} simulated company histories x {first.horizon_years} year(s) per scheme, "
+        f"on common random numbers; behaviour {first.behaviour}; money in {cmp.scenario.currency} per year.",
+        "",
+        "## The answer",
+        "",
+    ]
+    lines += [f"- **{s}**" if i == 0 else f"- {s}" for i, s in enumerate(summary.sentences)]
+    lines += ["", md_table(*summary_table_rows(cmp, summary)), "", f"**Verdict:** {cmp.verdict}", ""]
+    if image is not None:
+        target = Path(image)
+        if path and path != "-":
+            target = Path(os.path.relpath(Path(image).resolve(), Path(path).resolve().parent))
+        lines += [f"![Summary of the comparison]({target.as_posix()})", ""]
+    lines += [
+        "## Key figures",
+        "",
+        "Mean [P5 to P95] over simulated years.",
+        "",
+        md_table(*metric_table_rows(cmp)),
+        "",
+    ]
+    if len(cmp.schemes) > 1:
+        lines += [
+            f"## Differences against {cmp.baseline}",
+            "",
+            "Paired on the same simulated years: mean (95% confidence interval); share of years the scheme is better.",
+            "",
+            md_table(*difference_table_rows(cmp)),
+            "",
+        ]
+    lines += [
+        "## Pay (HR view)",
+        "",
+        "Bonus per rep per year; budget = total bonus cost per year; luck share = share of the variance of rep "
+        "bonuses not explained by ability.",
+        "",
+        md_table(*hr_table_rows(cmp)),
+        "",
+        "## Reproducibility",
+        "",
+    ]
+    lines += [f"- {label}: `{value}`" for label, value in provenance_rows(cmp)]
+    return "\n".join(lines) + "\n"
