@@ -470,3 +470,35 @@ def test_commands_are_listed_and_help_is_fast(runner):
     for name in ("calibrate", "synth-crm", "replay"):
         r = runner.invoke(cli, [name, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_without_self_prospecting_ability_comes_from_win_rates(tmp_path):
+    """No cold calls, 8 reps of ability cv 0.5 (3 levels), elasticity 0.5, seed 0, 3 years: the
+    spread of ability comes from per-rep win rates and its 95 % interval holds the reps' true spread."""
+    d = small(sales={"reps": 8, "calls_per_week": 0.0, "ability": {"cv": 0.5, "types": 3}},
+              marketing={"leads_per_week": 60.0}, behaviour={"conversion_elasticity": 0.5})  # fmt: skip
+    sc = scenario_from_dict(d)
+    syn = synthesize(sc, years=3, seed=0)
+    path = tmp_path / "e.csv"
+    syn.frame.to_csv(path, index=False)
+    cal = calibrate(read_export(path), elasticity=0.5)
+    assert cal.ability_method.startswith("per-rep win rates")
+    e = cal["sales.ability.spread"]
+    truth = syn.expected()["sales.ability.spread"]
+    assert e.contains(truth) and e.lo > 0.1, (e, truth)
+    assert "funnel.appointment.conversion.self" not in cal.estimates
+
+
+def test_without_followup_dates_the_handoff_is_immediate(runner, synthetic, tmp_path):
+    syn, path = synthetic
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["followup_date", "stage", "recycled_from"])
+    small_path = tmp_path / "min.csv"
+    df.to_csv(small_path, index=False)
+    out = tmp_path / "min.toml"
+    r = runner.invoke(cli, ["calibrate", str(small_path), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "no followup_date column" in r.output and "hand-off:" not in r.output
+    sc = load_scenario(out)
+    assert sc.handoff.delay_weeks == 0 and sc.handoff.response_decay_per_week == 0 and sc.handoff.ignored_share == 0
+    # The appointment stage now holds the wait too: slower than the 2 weeks entered.
+    assert sc.funnel.stages[1].dwell_weeks > 2.1

@@ -20,8 +20,8 @@ stage in week e may first leave it in week e + 1, and leaves a geometric number 
   ``response_decay_per_week`` (events: closed lost without follow-up, trials: waiting weeks not
   followed up). Followed up and closed lost the same week counts as ignored (a worked
   appointment stays at least a week); the recycled share is the ignored appointments a
-  ``recycled_from`` lead points to. Without the column the hand-off keeps its defaults and the
-  hand-off stage's dwell and conversion include the wait.
+  ``recycled_from`` lead points to. Without the column the hand-off is written as immediate
+  and the hand-off stage's dwell and conversion include the wait and the losses in it.
 * **Inflow.** New marketing leads (recycled ones excluded) per week, with an exact Poisson
   (chi-square) interval, and per model month, giving the 12 seasonality multipliers relative
   to the week-weighted mean; self-sourced appointments per rep per week likewise.
@@ -141,19 +141,24 @@ class Calibration:
             lines.append(f"  note: {n:,} {text}")
         lines.append(
             f"Window: {first} to {ex.as_of.date()} ({self.weeks:,} weeks, censored at the export date); "
-            f"{len(self.reps)} reps; funnel {' -> '.join(ex.stages)} -> won, hand-off at {ex.handoff}"
+            f"{len(self.reps)} rep{'s' if len(self.reps) != 1 else ''}; funnel {' -> '.join(ex.stages)} -> won, hand-off at {ex.handoff}"
         )
         lines.append("")
         w = max(len(e.label) for e in self.estimates.values())
         lines.append(f"{'estimate':<{w}}  {'value':>10}  {'95% CI':>23}  records")
         for e in self.estimates.values():
             lines.append(f"{e.label:<{w}}  {_num(e.value):>10}  {_ci(e):>23}  {e.n:,} {e.records}")
-        lines.append("")
-        lines.append("Lead seasonality (relative to the mean week; 95% CI):")
-        cells = [f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})" for i, e in enumerate(self.seasonality)]
-        for i in range(0, 12, 4):
-            lines.append("  " + "   ".join(f"{c:<24}" for c in cells[i : i + 4]).rstrip())
-        lines.append(f"Rep ability spread from {self.ability_method}.")
+        if any(e.n for e in self.seasonality):
+            lines.append("")
+            lines.append("Lead seasonality (relative to the mean week; 95% CI):")
+            cells = [
+                f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})" if e.n else f"{MONTHS[i]} (no data)"
+                for i, e in enumerate(self.seasonality)
+            ]
+            for i in range(0, 12, 4):
+                lines.append("  " + "   ".join(f"{c:<24}" for c in cells[i : i + 4]).rstrip())
+        if "sales.ability.spread" in self.estimates:
+            lines.append(f"Rep ability spread from {self.ability_method}.")
         for note in self.notes:
             lines.append(f"note: {note}")
         return "\n".join(lines)
@@ -325,10 +330,14 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         ext, adv = _exits(j, wk, cl, reached, won, lost, last)
         e, t, n, a, dec, sw = _stage_counts(ent, ext, adv, A)
         same_week += sw
+        if n == 0:
+            continue
         est[f"funnel.{S[j]}.dwell_weeks"] = dwell(f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n,
                                                   f"{S[j]}s")  # fmt: skip
-        est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion",
-                                                      f"{S[j]}: conversion to {S[j + 1]}", a, dec, f"{S[j]}s decided")  # fmt: skip
+        if dec:
+            est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion",
+                                                          f"{S[j]}: conversion to {S[j + 1]}", a, dec,
+                                                          f"{S[j]}s decided")  # fmt: skip
 
     # -- hand-off --------------------------------------------------------------------------------
     handed = is_mkt & (wk[k] >= 0)
@@ -370,8 +379,8 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
             notes.append("no recycled_from column: handoff.recycle_share not estimated (kept at 0)")
     elif handed.any():
         notes.append(
-            "no followup_date column: hand-off delay, decay and ignored share not estimated (defaults kept); "
-            f"the {S[k]} stage's dwell and conversion include the wait for follow-up"
+            "no followup_date column: the hand-off is written as immediate (delay 0, no decay, none ignored) and "
+            f"the {S[k]} stage's dwell and conversion include the wait for follow-up and the prospects lost in it"
         )
 
     # -- sales stages -----------------------------------------------------------------------------
@@ -384,10 +393,14 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         e, t, n, a, dec, sw = _stage_counts(ent, ext, adv, A)
         same_week += sw
         nxt = S[j + 1] if j < last else "won"
+        if n == 0:
+            continue
         est[f"funnel.{S[j]}.dwell_weeks"] = dwell(f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n,
                                                   f"{S[j]}s")  # fmt: skip
-        est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion", f"{S[j]}: conversion to {nxt}",
-                                                      a, dec, f"{S[j]}s decided")  # fmt: skip
+        if dec:
+            est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion",
+                                                          f"{S[j]}: conversion to {nxt}", a, dec,
+                                                          f"{S[j]}s decided")  # fmt: skip
         if j == k:
             for src, mask in (("marketing", is_mkt), ("self", ~is_mkt)):
                 _, _, _, a_s, dec_s, _ = _stage_counts(np.where(mask, ent, -1), ext, adv, A)

@@ -380,7 +380,7 @@ def _report(rp: Replay) -> str:
     L = [
         f"Replay of {rp.year} from {rp.export.source} under the schemes of {sc.name} ({sc.source})",
         f"Actual {rp.year}: revenue (bookings) {_money(rp.revenue, cur)} from {rp.wins:,} won deals by "
-        f"{len(rp.reps)} reps; in-year margin {_money(rp.margin_in_year, cur)}; {rp.appointments:,} appointments "
+        f"{len(rp.reps)} rep{'s' if len(rp.reps) != 1 else ''}; in-year margin {_money(rp.margin_in_year, cur)}; {rp.appointments:,} appointments "
         "handed over by marketing.",
     ]
     for note in rp.notes:
@@ -403,7 +403,7 @@ def _report(rp: Replay) -> str:
                 f"{_money(s.bonus_marketing, cur)}   [{comps}]"
             )
         if any(s.sales.values()):
-            L.append(f"  sales      {len(s.sales)} reps, {_money(s.bonus_sales, cur)}")
+            L.append(f"  sales      {len(s.sales)} rep{'s' if len(s.sales) != 1 else ''}, {_money(s.bonus_sales, cur)}")
             width = max(len(r) for r in s.sales)
             for rep, comps in s.sales.items():
                 L.append(f"    {rep:<{width}}  {s.rep_pay[rep]:>10,.0f} {cur}   [" + "; ".join(_comp_text(c) for c in comps) + "]")

@@ -371,10 +371,12 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
         if j == 0:
             p[0] = np.minimum(1.0, st.conversion * cmax * mult)
             p[1] = 0.0
-        out[f"funnel.{st.name}.conversion"] = float((flow * p).sum() / flow.sum())
+        if flow.sum() > 0:
+            out[f"funnel.{st.name}.conversion"] = float((flow * p).sum() / flow.sum())
         if j == 0:
-            out[f"funnel.{st.name}.conversion.marketing"] = float((flow[:2] * p[:2]).sum() / flow[:2].sum())
-            out[f"funnel.{st.name}.conversion.self"] = float((flow[2] * p[2]).sum() / flow[2].sum())
+            for key, rows in (("marketing", slice(0, 2)), ("self", slice(2, 3))):
+                if flow[rows].sum() > 0:
+                    out[f"funnel.{st.name}.conversion.{key}"] = float((flow[rows] * p[rows]).sum() / flow[rows].sum())
         flow = flow * p
     out["handoff.delay_weeks"] = h.delay_weeks
     out["handoff.response_decay_per_week"] = h.response_decay_per_week

@@ -182,7 +182,8 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "",
         "# --- Marketing ---",
         "[marketing]",
-        _line("headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme"),
+        _line("headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme")
+        if lpw else _line("headcount", "0", "no marketing leads in the export: no marketing team to pay"),
         _line("leads_per_week", _fmt(lpw.value if lpw else 0.0), _note(lpw) if lpw else "no marketing leads"),
         "# New leads by month (Jan..Dec), relative to the mean week, estimated from the leads created each",
         "# month (95% CIs: " + ", ".join(f"{x.label} {_fmt(x.lo, 2)}-{_fmt(x.hi, 2)}" for x in cal.seasonality
