@@ -293,6 +293,9 @@ def test_bad_rows_are_counted_by_reason_never_dropped_silently(runner, synthetic
     assert "set aside: 1 negative amount: line 304 (amount -500)" in r.output
     assert "set aside: 3 missing or unreadable date" in r.output and "won without quote_date" in r.output
     assert "set aside: 1 unknown stage: line 303 (stage 'negotiation')" in r.output
+    r = runner.invoke(cli, ["replay", str(path), "--scenario", str(BUNDLED), "-n", "0", "--year", "2022"])
+    assert r.exit_code == 0, r.output
+    assert "Read 308 rows, 300 used, 8 set aside:" in r.output and "set aside: 1 negative amount" in r.output
 
 
 @pytest.mark.parametrize(

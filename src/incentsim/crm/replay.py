@@ -383,6 +383,11 @@ def _report(rp: Replay) -> str:
         f"{len(rp.reps)} rep{'s' if len(rp.reps) != 1 else ''}; in-year margin {_money(rp.margin_in_year, cur)}; {rp.appointments:,} appointments "
         "handed over by marketing.",
     ]
+    ex = rp.export
+    if len(ex.bad) or ex.notes:
+        L.append(f"Read {ex.rows_read:,} rows, {len(ex.items):,} used, {len(ex.bad):,} set aside:")
+        L += [f"  set aside: {line}" for line in ex.bad_summary()]
+        L += [f"  note: {n:,} {text}" for text, n in ex.notes.items()]
     for note in rp.notes:
         L.append(f"note: {note}")
     if rp.simulated:
