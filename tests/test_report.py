@@ -282,21 +282,18 @@ def test_report_lists_every_input(cmp_optimising):
 
 
 def test_report_provenance_reproduces_the_file(runner, tmp_path):
-    out = tmp_path / "a.html"
-    result = runner.invoke(
-        cli, ["report", "new-business-plan", "-n", "150", "--seed", "3", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    text = out.read_text()
-    start = text.index("<dt>Reproduce with</dt><dd><code>") + len("<dt>Reproduce with</dt><dd><code>")
     from html import unescape
 
+    out = tmp_path / "a.html"
+    args = ["report", "new-business-plan", "-n", "150", "--seed", "3", "--budget", "8000", "--out", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "exceeds the stated budget of 8,000 EUR" in text
+    start = text.index("<dt>Reproduce with</dt><dd><code>") + len("<dt>Reproduce with</dt><dd><code>")
     command = shlex.split(unescape(text[start : text.index("</code>", start)]))
-    assert (
-        command[:2] == ["incentsim", "report"]
-        and "--seed" in command
-        and command[command.index("--seed") + 1] == "3"
-    )
+    assert command[:2] == ["incentsim", "report"]
+    assert command[command.index("--seed") + 1] == "3" and command[command.index("--budget") + 1] == "8000"
     again = tmp_path / "b.html"
     command[command.index("--out") + 1] = str(again)
     result = runner.invoke(cli, command[1:])
