@@ -30,9 +30,15 @@ CORE = [f"funnel.{s}.{w}" for s in ("lead", "appointment", "quote") for w in ("c
 CORE += ["deals.value_mean"]
 #: ... and the other estimates with a known truth.
 OTHER = [
-    "marketing.leads_per_week", "handoff.delay_weeks", "handoff.response_decay_per_week", "handoff.ignored_share",
-    "handoff.recycle_share", "sales.self_appointments_per_week", "deals.value_cv", "sales.ability.spread",
-]  # fmt: skip
+    "marketing.leads_per_week",
+    "handoff.delay_weeks",
+    "handoff.response_decay_per_week",
+    "handoff.ignored_share",
+    "handoff.recycle_share",
+    "sales.self_appointments_per_week",
+    "deals.value_cv",
+    "sales.ability.spread",
+]
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +93,21 @@ def test_round_trip_recovers_the_funnel_within_95pct_intervals(runner, tmp_path,
     checks that the estimators have no bias and honest intervals.
     """
     export, truth, out = tmp_path / "export.csv", tmp_path / "truth.json", tmp_path / "calibrated.toml"
-    r = runner.invoke(cli, ["synth-crm", str(BUNDLED), "--out", str(export), "--years", "3", "--seed", "0",
-                            "--truth", str(truth)])  # fmt: skip
+    r = runner.invoke(
+        cli,
+        [
+            "synth-crm",
+            str(BUNDLED),
+            "--out",
+            str(export),
+            "--years",
+            "3",
+            "--seed",
+            "0",
+            "--truth",
+            str(truth),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "calibrate it with: incentsim calibrate" in r.output
     r = runner.invoke(cli, ["calibrate", str(export), "--out", str(out)])
@@ -96,7 +115,9 @@ def test_round_trip_recovers_the_funnel_within_95pct_intervals(runner, tmp_path,
     assert "95% CI" in r.output and "0 set aside" in r.output and f"wrote {out}" in r.output
     expected = json.loads(truth.read_text())
     cal = calibrate(read_export(export), elasticity=bundled.behaviour.conversion_elasticity)
-    misses = {k: (expected[k], cal[k].lo, cal[k].hi) for k in CORE + OTHER if not cal[k].contains(expected[k])}
+    misses = {
+        k: (expected[k], cal[k].lo, cal[k].hi) for k in CORE + OTHER if not cal[k].contains(expected[k])
+    }
     assert not misses, misses
     # Each is printed with its interval and record count.
     for key in CORE:
@@ -163,7 +184,11 @@ def test_estimators_are_unbiased_over_seeds(bundled, tmp_path):
             e = cal[k]
             z[k].append((e.value - truth[k]) / ((e.hi - e.lo) / 2 / 1.96))
             cover[k] += e.contains(truth[k])
-    bad = {k: (round(float(np.mean(v)), 2), cover[k]) for k, v in z.items() if abs(np.mean(v)) > 0.75 or cover[k] < 15}
+    bad = {
+        k: (round(float(np.mean(v)), 2), cover[k])
+        for k, v in z.items()
+        if abs(np.mean(v)) > 0.75 or cover[k] < 15
+    }
     assert not bad, bad
 
 
@@ -218,16 +243,30 @@ def test_synthetic_export_follows_the_scenario(synthetic, bundled):
     syn, path = synthetic
     df = syn.frame
     assert list(df.columns) == [
-        "id", "owner", "source", "created_date", "appointment_date", "followup_date", "quote_date", "closed_date",
-        "stage", "outcome", "amount", "recycled_from",
-    ]  # fmt: skip
+        "id",
+        "owner",
+        "source",
+        "created_date",
+        "appointment_date",
+        "followup_date",
+        "quote_date",
+        "closed_date",
+        "stage",
+        "outcome",
+        "amount",
+        "recycled_from",
+    ]
     new_leads = df[(df.source == "marketing") & (df.recycled_from == "")]
     per_year = pd.to_datetime(new_leads.created_date).dt.year.value_counts()
     mu = bundled.marketing.leads_per_week * 52
     lo, hi = poisson.ppf(0.0005, mu), poisson.ppf(0.9995, mu)
     assert set(per_year.index) == {2022, 2023, 2024}
     assert all(lo <= v <= hi for v in per_year), per_year
-    assert df.id.is_unique and (df.created_date >= "2022-01-01").all() and (df.created_date <= "2024-12-31").all()
+    assert (
+        df.id.is_unique
+        and (df.created_date >= "2022-01-01").all()
+        and (df.created_date <= "2024-12-31").all()
+    )
     seq = ["created_date", "appointment_date", "followup_date", "quote_date", "closed_date"]
     d = df[seq].replace("", np.nan).apply(pd.to_datetime)
     filled = d.ffill(axis=1)
@@ -306,15 +345,21 @@ def test_bad_rows_are_counted_by_reason_never_dropped_silently(runner, synthetic
         (bytes(range(256)) * 8, "not a UTF-8 text file"),
         (b"id,owner\n", "has a header but no rows"),
         (b"a,b,c\n1,2,3\n", "missing column(s) id, owner, source, created_date"),
-        (b'id,owner,source,created_date,appointment_date,quote_date,closed_date,outcome,amount\n1,"x\n', "not a readable CSV"),
+        (
+            b'id,owner,source,created_date,appointment_date,quote_date,closed_date,outcome,amount\n1,"x\n',
+            "not a readable CSV",
+        ),
     ],
-)  # fmt: skip
+)
 def test_unreadable_exports_give_one_line_and_status_2(runner, tmp_path, content, fragment):
     path = tmp_path / "in.csv"
     if content is not None:
         path.write_bytes(content)
     out = tmp_path / "out.toml"
-    for args in (["calibrate", str(path), "--out", str(out)], ["replay", str(path), "--scenario", str(BUNDLED)]):
+    for args in (
+        ["calibrate", str(path), "--out", str(out)],
+        ["replay", str(path), "--scenario", str(BUNDLED)],
+    ):
         _one_line_error(runner.invoke(cli, args), fragment)
     assert not out.exists()
     assert not list(tmp_path.glob(".out.toml.*"))
@@ -327,8 +372,10 @@ def test_excel_needs_openpyxl_or_reads_the_same(runner, synthetic, tmp_path):
         import openpyxl  # noqa: F401
     except ImportError:
         xlsx.write_bytes(b"PK\x03\x04 not really a workbook")
-        _one_line_error(runner.invoke(cli, ["calibrate", str(xlsx), "--out", str(tmp_path / "o.toml")]),
-                        "pip install 'incentsim[excel]'")  # fmt: skip
+        _one_line_error(
+            runner.invoke(cli, ["calibrate", str(xlsx), "--out", str(tmp_path / "o.toml")]),
+            "pip install 'incentsim[excel]'",
+        )
         return
     syn.frame.to_excel(xlsx, index=False)
     a = calibrate(read_export(path))
@@ -342,18 +389,27 @@ def test_column_mapping_and_day_first_dates_read_the_same(runner, synthetic, tmp
     for col in ("created_date", "appointment_date", "followup_date", "quote_date", "closed_date"):
         d = pd.to_datetime(df[col].replace("", np.nan))
         df[col] = d.dt.strftime("%d/%m/%Y").fillna("")
-    df = df.rename(columns={"created_date": "CreatedDate", "closed_date": "Closed On", "amount": "Margin EUR"})
+    df = df.rename(
+        columns={"created_date": "CreatedDate", "closed_date": "Closed On", "amount": "Margin EUR"}
+    )
     other = tmp_path / "renamed.csv"
     df.to_csv(other, index=False, sep=";")
     a = calibrate(read_export(path))
-    b = calibrate(read_export(other, columns={"created": "CreatedDate", "closed": "Closed On", "amount": "Margin EUR"},
-                              dayfirst=True))  # fmt: skip
+    b = calibrate(
+        read_export(
+            other,
+            columns={"created": "CreatedDate", "closed": "Closed On", "amount": "Margin EUR"},
+            dayfirst=True,
+        )
+    )
     for key in CORE + OTHER:
         assert a[key].value == pytest.approx(b[key].value, rel=1e-9), key
     # Read month-first, 05/03 becomes 3 May: dates come out of order and those rows are set aside, reported.
     c = read_export(other, columns={"created": "CreatedDate", "closed": "Closed On", "amount": "Margin EUR"})
     assert len(c.bad) > 1000 and c.bad_counts["closed before created"] > 0
-    r = runner.invoke(cli, ["calibrate", str(other), "--out", str(tmp_path / "o.toml"), "--column", "created=Nope"])
+    r = runner.invoke(
+        cli, ["calibrate", str(other), "--out", str(tmp_path / "o.toml"), "--column", "created=Nope"]
+    )
     _one_line_error(r, "no column 'Nope' in the file (for created_date)")
     with pytest.raises(ScenarioError, match="unknown column 'bogus'"):
         read_export(other, columns={"bogus": "x"})
@@ -374,11 +430,34 @@ def _hand_export(tmp_path) -> Path:
     ]
     for i in range(7):
         month = "03" if i < 5 else "05"
-        rows.append((f"m{i}", "B", "marketing", f"2024-{month}-01", f"2024-{month}-10", "", f"2024-{month}-20",
-                     "lost", ""))  # fmt: skip
+        rows.append(
+            (
+                f"m{i}",
+                "B",
+                "marketing",
+                f"2024-{month}-01",
+                f"2024-{month}-10",
+                "",
+                f"2024-{month}-20",
+                "lost",
+                "",
+            )
+        )
     rows.append(("end", "A", "self", "2024-12-28", "2024-12-28", "", "", "open", ""))
-    df = pd.DataFrame(rows, columns=["id", "owner", "source", "created_date", "appointment_date", "quote_date",
-                                     "closed_date", "outcome", "amount"])  # fmt: skip
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "owner",
+            "source",
+            "created_date",
+            "appointment_date",
+            "quote_date",
+            "closed_date",
+            "outcome",
+            "amount",
+        ],
+    )
     path = tmp_path / "hand.csv"
     df.to_csv(path, index=False)
     return path
@@ -390,24 +469,42 @@ def test_replay_pays_by_the_scheme_rules_computed_by_hand(tmp_path):
         marketing={"headcount": 2, "bonus_at_target": 0.0},
         schemes={
             "quarterly": {
-                "sales": {"measure": "own_bookings", "period": "quarter", "target": 400.0, "payout": "linear",
-                          "cap": 1.5, "true_up": True},
-                "marketing": {"measure": "appointments", "period": "month", "target": 120.0, "payout": "commission",
-                              "rate": 10.0},
+                "sales": {
+                    "measure": "own_bookings",
+                    "period": "quarter",
+                    "target": 400.0,
+                    "payout": "linear",
+                    "cap": 1.5,
+                    "true_up": True,
+                },
+                "marketing": {
+                    "measure": "appointments",
+                    "period": "month",
+                    "target": 120.0,
+                    "payout": "commission",
+                    "rate": 10.0,
+                },
             },
-            "margin": {"sales": {"measure": "team_margin", "period": "year", "target": 1000.0, "payout": "step"}},
+            "margin": {
+                "sales": {"measure": "team_margin", "period": "year", "target": 1000.0, "payout": "step"}
+            },
         },
-    )  # fmt: skip
+    )
     sc = scenario_from_dict(d)
     rp = replay(read_export(_hand_export(tmp_path)), sc)
     assert rp.year == 2024 and rp.reps == ["A", "B"]
     q = rp.schemes["quarterly"]
     a, b = (q.sales[r][0] for r in ("A", "B"))
-    # A: quarters 150, 0, 100, 50 against 100 each -> 1.5, 0, 1.0, 0.5 x 250 = 750; year 300/400 -> 750, no true-up.
+    # A: quarters 150, 0, 100, 50 against 100 each -> 1.5, 0, 1.0, 0.5 x 250 = 750;
+    # year 300/400 -> 750, no true-up.
     assert [p[3] for p in a.periods] == pytest.approx([375.0, 0.0, 250.0, 125.0])
     assert a.true_up == 0.0 and a.pay == pytest.approx(750.0)
     # B: 300 in Q1 -> 3.0, capped at 1.5 -> 375; year 0.75 -> 750 - 375 = 375 true-up.
-    assert b.periods[0][3] == pytest.approx(375.0) and b.true_up == pytest.approx(375.0) and b.pay == pytest.approx(750.0)
+    assert (
+        b.periods[0][3] == pytest.approx(375.0)
+        and b.true_up == pytest.approx(375.0)
+        and b.pay == pytest.approx(750.0)
+    )
     # Marketing: 10 per appointment (rate x target x share x attainment) -> 70 each, 2 people.
     assert q.marketing_each == pytest.approx(70.0) and q.bonus_marketing == pytest.approx(140.0)
     assert q.bonus_cost == pytest.approx(1640.0)
@@ -420,12 +517,16 @@ def test_replay_pays_by_the_scheme_rules_computed_by_hand(tmp_path):
         expect += v * (pd.Timestamp("2025-01-01") - pd.Timestamp(day) - pd.Timedelta(days=1)).days / 364
     assert rp.margin_in_year == pytest.approx(expect)
     m = rp.schemes["margin"]
-    assert m.sales["A"][0].actual == pytest.approx(expect) and m.bonus_sales == 0.0  # step at 1000 not reached
+    assert (
+        m.sales["A"][0].actual == pytest.approx(expect) and m.bonus_sales == 0.0
+    )  # step at 1000 not reached
     assert not m.marketing
 
 
 def test_replay_rejects_per_rep_targets_that_do_not_match(tmp_path):
-    d = small(sales={"reps": 3}, schemes={"x": {"sales": {"measure": "own_bookings", "target": [1.0, 2.0, 3.0]}}})
+    d = small(
+        sales={"reps": 3}, schemes={"x": {"sales": {"measure": "own_bookings", "target": [1.0, 2.0, 3.0]}}}
+    )
     with pytest.raises(ScenarioError, match="lists 3 rep targets but .* has 2 active reps"):
         replay(read_export(_hand_export(tmp_path)), scenario_from_dict(d))
 
@@ -478,8 +579,11 @@ def test_commands_are_listed_and_help_is_fast(runner):
 def test_without_self_prospecting_ability_comes_from_win_rates(tmp_path):
     """No cold calls, 8 reps of ability cv 0.5 (3 levels), elasticity 0.5, seed 0, 3 years: the
     spread of ability comes from per-rep win rates and its 95 % interval holds the reps' true spread."""
-    d = small(sales={"reps": 8, "calls_per_week": 0.0, "ability": {"cv": 0.5, "types": 3}},
-              marketing={"leads_per_week": 60.0}, behaviour={"conversion_elasticity": 0.5})  # fmt: skip
+    d = small(
+        sales={"reps": 8, "calls_per_week": 0.0, "ability": {"cv": 0.5, "types": 3}},
+        marketing={"leads_per_week": 60.0},
+        behaviour={"conversion_elasticity": 0.5},
+    )
     sc = scenario_from_dict(d)
     syn = synthesize(sc, years=3, seed=0)
     path = tmp_path / "e.csv"
@@ -494,7 +598,9 @@ def test_without_self_prospecting_ability_comes_from_win_rates(tmp_path):
 
 def test_without_followup_dates_the_handoff_is_immediate(runner, synthetic, tmp_path):
     syn, path = synthetic
-    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["followup_date", "stage", "recycled_from"])
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(
+        columns=["followup_date", "stage", "recycled_from"]
+    )
     small_path = tmp_path / "min.csv"
     df.to_csv(small_path, index=False)
     out = tmp_path / "min.toml"
@@ -502,6 +608,10 @@ def test_without_followup_dates_the_handoff_is_immediate(runner, synthetic, tmp_
     assert r.exit_code == 0, r.output
     assert "no followup_date column" in r.output and "hand-off:" not in r.output
     sc = load_scenario(out)
-    assert sc.handoff.delay_weeks == 0 and sc.handoff.response_decay_per_week == 0 and sc.handoff.ignored_share == 0
+    assert (
+        sc.handoff.delay_weeks == 0
+        and sc.handoff.response_decay_per_week == 0
+        and sc.handoff.ignored_share == 0
+    )
     # The appointment stage now holds the wait too: slower than the 2 weeks entered.
     assert sc.funnel.stages[1].dwell_weeks > 2.1

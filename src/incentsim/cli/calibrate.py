@@ -15,19 +15,26 @@ def export_options(func):
     """Options describing a CRM export's columns, dates and funnel (see ``incentsim.crm.format``)."""
     decorators = [
         click.option(
-            "--column", "columns", multiple=True, metavar="NAME=HEADER",
+            "--column",
+            "columns",
+            multiple=True,
+            metavar="NAME=HEADER",
             help="Read format column NAME from the file's HEADER, e.g. --column created=CreatedDate "
             "(repeatable; NAME may drop _date).",
         ),
         click.option("--dayfirst", is_flag=True, help="Read non-ISO dates day-first (05/03/2024 = 5 March)."),
         click.option(
-            "--stages", "stages_text", metavar="A,B,C",
+            "--stages",
+            "stages_text",
+            metavar="A,B,C",
             help="Funnel stages in order (default lead,appointment,quote); each after the first has a "
             "<stage>_date column.",
         ),
         click.option("--handoff", default=None, help="First sales stage (default appointment)."),
-        click.option("--as-of", "as_of", metavar="DATE", help="The export's date (default: its latest date)."),
-    ]  # fmt: skip
+        click.option(
+            "--as-of", "as_of", metavar="DATE", help="The export's date (default: its latest date)."
+        ),
+    ]
     for dec in reversed(decorators):
         func = dec(func)
     return func
@@ -45,20 +52,29 @@ def read(export: str, columns, dayfirst, stages_text, handoff, as_of):
             raise ScenarioError(export, "--column", f"expects NAME=HEADER, got {item!r}")
         mapping[key.strip()] = header.strip()
     stages = tuple(s for s in stages_text.split(",")) if stages_text else None
-    return read_export(export, columns=mapping, stages=stages, handoff=handoff, dayfirst=dayfirst, as_of=as_of)
+    return read_export(
+        export, columns=mapping, stages=stages, handoff=handoff, dayfirst=dayfirst, as_of=as_of
+    )
 
 
 @click.command("calibrate")
 @click.argument("export", metavar="EXPORT")
 @click.option(
-    "-o", "--out", "out_path", required=True, metavar="SCENARIO.toml",
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    metavar="SCENARIO.toml",
     help="Scenario file to write (- for stdout).",
-)  # fmt: skip
+)
 @export_options
 @click.option(
-    "--template", default="separate-vs-shared", show_default=True, metavar="SCENARIO",
+    "--template",
+    default="separate-vs-shared",
+    show_default=True,
+    metavar="SCENARIO",
     help="Scenario supplying what an export cannot show: pay, marketing headcount, behaviour.",
-)  # fmt: skip
+)
 @click.option("--name", default=None, help="Scenario name (default: the output file's stem).")
 def calibrate_cmd(export, out_path, columns, dayfirst, stages_text, handoff, as_of, template, name):
     """Estimate the funnel from EXPORT (a CRM export, .csv or .xlsx) and write a scenario.

@@ -9,11 +9,21 @@ from .options import scenario_argument
 
 @click.command("synth-crm")
 @scenario_argument
-@click.option("-o", "--out", "out_path", required=True, metavar="EXPORT.csv", help="Export to write (.csv or .xlsx).")
-@click.option("--years", type=click.IntRange(1, 50), default=3, show_default=True, help="Calendar years of records.")
-@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Seed of the generator.")
-@click.option("--end-year", type=click.IntRange(1900, 2999), default=2024, show_default=True, help="Last year.")
-@click.option("--truth", "truth_path", metavar="PATH.json", help="Also write what calibration should recover.")
+@click.option(
+    "-o", "--out", "out_path", required=True, metavar="EXPORT.csv", help="Export to write (.csv or .xlsx)."
+)
+@click.option(
+    "--years", type=click.IntRange(1, 50), default=3, show_default=True, help="Calendar years of records."
+)
+@click.option(
+    "--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Seed of the generator."
+)
+@click.option(
+    "--end-year", type=click.IntRange(1900, 2999), default=2024, show_default=True, help="Last year."
+)
+@click.option(
+    "--truth", "truth_path", metavar="PATH.json", help="Also write what calibration should recover."
+)
 def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
     """Write a realistic CRM export of a company that follows SCENARIO exactly.
 
@@ -39,7 +49,8 @@ def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
         f"by a company following {sc.name}"
     )
     click.echo(
-        f"  {len(syn.rep_names)} reps, ability " + ", ".join(f"{n} {a:.2f}" for n, a in zip(syn.rep_names, syn.abilities))
+        f"  {len(syn.rep_names)} reps, ability "
+        + ", ".join(f"{n} {a:.2f}" for n, a in zip(syn.rep_names, syn.abilities, strict=True))
     )
     stages = [s.name for s in sc.funnel.stages]
     extra = ""

@@ -133,7 +133,8 @@ class Calibration:
 
         first = week_span(np.array([self.first_week]))[0][0]
         lines = [
-            f"Calibrating from {ex.source}: {ex.rows_read:,} rows, {len(ex.items):,} used, {len(ex.bad):,} set aside",
+            f"Calibrating from {ex.source}: {ex.rows_read:,} rows, {len(ex.items):,} used, "
+            f"{len(ex.bad):,} set aside",
         ]
         for line in ex.bad_summary():
             lines.append(f"  set aside: {line}")
@@ -141,7 +142,8 @@ class Calibration:
             lines.append(f"  note: {n:,} {text}")
         lines.append(
             f"Window: {first} to {ex.as_of.date()} ({self.weeks:,} weeks, censored at the export date); "
-            f"{len(self.reps)} rep{'s' if len(self.reps) != 1 else ''}; funnel {' -> '.join(ex.stages)} -> won, hand-off at {ex.handoff}"
+            f"{_plural(len(self.reps), 'rep')}; funnel {' -> '.join(ex.stages)} -> won, "
+            f"hand-off at {ex.handoff}"
         )
         lines.append("")
         w = max(len(e.label) for e in self.estimates.values())
@@ -152,7 +154,9 @@ class Calibration:
             lines.append("")
             lines.append("Lead seasonality (relative to the mean week; 95% CI):")
             cells = [
-                f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})" if e.n else f"{MONTHS[i]} (no data)"
+                f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})"
+                if e.n
+                else f"{MONTHS[i]} (no data)"
                 for i, e in enumerate(self.seasonality)
             ]
             for i in range(0, 12, 4):
@@ -162,6 +166,10 @@ class Calibration:
         for note in self.notes:
             lines.append(f"note: {note}")
         return "\n".join(lines)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _num(x: float) -> str:
@@ -216,7 +224,9 @@ def dwell(key: str, label: str, events: int, trials: int, n: int, records: str) 
     if events == 0 or trials == 0:
         return Estimate(key, label, float("nan"), float("nan"), float("inf"), n, records)
     h_lo, h_hi = wilson(events, trials)
-    return Estimate(key, label, trials / events, 1.0 / h_hi, 1.0 / h_lo if h_lo > 0 else float("inf"), n, records)
+    return Estimate(
+        key, label, trials / events, 1.0 / h_hi, 1.0 / h_lo if h_lo > 0 else float("inf"), n, records
+    )
 
 
 def lognormal_fit(values: np.ndarray) -> tuple[float, float, tuple[float, float], tuple[float, float]]:
@@ -315,11 +325,23 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
     for mth in range(12):
         if seen[mth] and lpw > 0:
             r, lo, hi = poisson_rate(int(leads_m[mth]), float(weeks_m[mth]))
-            season.append(Estimate(f"marketing.seasonality[{mth}]", MONTHS[mth], r / lpw, lo / lpw, hi / lpw,
-                                   int(leads_m[mth]), "leads"))  # fmt: skip
+            season.append(
+                Estimate(
+                    f"marketing.seasonality[{mth}]",
+                    MONTHS[mth],
+                    r / lpw,
+                    lo / lpw,
+                    hi / lpw,
+                    int(leads_m[mth]),
+                    "leads",
+                )
+            )
         else:
-            season.append(Estimate(f"marketing.seasonality[{mth}]", MONTHS[mth], 1.0, float("nan"), float("nan"), 0,
-                                   "leads"))  # fmt: skip
+            season.append(
+                Estimate(
+                    f"marketing.seasonality[{mth}]", MONTHS[mth], 1.0, float("nan"), float("nan"), 0, "leads"
+                )
+            )
     if lpw > 0 and not seen.all():
         notes.append("the export covers less than a year: months without data get seasonality 1")
 
@@ -332,12 +354,13 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         same_week += sw
         if n == 0:
             continue
-        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n,
-                                                  f"{S[j]}s")  # fmt: skip
+        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(
+            f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n, f"{S[j]}s"
+        )
         if dec:
-            est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion",
-                                                          f"{S[j]}: conversion to {S[j + 1]}", a, dec,
-                                                          f"{S[j]}s decided")  # fmt: skip
+            est[f"funnel.{S[j]}.conversion"] = proportion(
+                f"funnel.{S[j]}.conversion", f"{S[j]}: conversion to {S[j + 1]}", a, dec, f"{S[j]}s decided"
+            )
 
     # -- hand-off --------------------------------------------------------------------------------
     handed = is_mkt & (wk[k] >= 0)
@@ -349,38 +372,56 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         cold = at_k & (fu < 0) & lost
         waiting = at_k & (fu < 0) & ~lost
         ignored = followed & at_k & lost & (cl == fu)
-        f_trials = int((fu - a0 + 1)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum())
+        f_trials = int(
+            (fu - a0 + 1)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum()
+        )
         c_trials = int((fu - a0)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum())
         nf, nh = int(followed.sum()), int(handed.sum())
         if nf:
             h_lo, h_hi = wilson(nf, f_trials)
             h = nf / f_trials
             est["handoff.delay_weeks"] = Estimate(
-                "handoff.delay_weeks", "hand-off: mean wait for follow-up (weeks)", 1 / h - 1, 1 / h_hi - 1,
-                (1 / h_lo - 1) if h_lo > 0 else float("inf"), nh, "appointments handed over",
-            )  # fmt: skip
+                "handoff.delay_weeks",
+                "hand-off: mean wait for follow-up (weeks)",
+                1 / h - 1,
+                1 / h_hi - 1,
+                (1 / h_lo - 1) if h_lo > 0 else float("inf"),
+                nh,
+                "appointments handed over",
+            )
         est["handoff.response_decay_per_week"] = proportion(
-            "handoff.response_decay_per_week", "hand-off: going cold per week waiting", int(cold.sum()), c_trials,
+            "handoff.response_decay_per_week",
+            "hand-off: going cold per week waiting",
+            int(cold.sum()),
+            c_trials,
             "appointments handed over",
-        )  # fmt: skip
+        )
         est["handoff.response_decay_per_week"] = _with_n(est["handoff.response_decay_per_week"], nh)
         est["handoff.ignored_share"] = proportion(
-            "handoff.ignored_share", "hand-off: ignored after follow-up", int(ignored.sum()), nf, "followed up"
+            "handoff.ignored_share",
+            "hand-off: ignored after follow-up",
+            int(ignored.sum()),
+            nf,
+            "followed up",
         )
         if export.has_recycled:
             pool = ignored & (fu < A)
             pool_ids = set(it.loc[pool, "id"])
             recycled = int(it["recycled_from"].isin(pool_ids).sum())
             est["handoff.recycle_share"] = proportion(
-                "handoff.recycle_share", "hand-off: ignored that return as leads", recycled, int(pool.sum()),
+                "handoff.recycle_share",
+                "hand-off: ignored that return as leads",
+                recycled,
+                int(pool.sum()),
                 "ignored appointments",
-            )  # fmt: skip
+            )
         else:
             notes.append("no recycled_from column: handoff.recycle_share not estimated (kept at 0)")
     elif handed.any():
         notes.append(
-            "no followup_date column: the hand-off is written as immediate (delay 0, no decay, none ignored) and "
-            f"the {S[k]} stage's dwell and conversion include the wait for follow-up and the prospects lost in it"
+            "no followup_date column: the hand-off is written as immediate (delay 0, no decay, none "
+            f"ignored) and the {S[k]} stage's dwell and conversion include the wait for follow-up and "
+            "the prospects lost in it"
         )
 
     # -- sales stages -----------------------------------------------------------------------------
@@ -395,22 +436,28 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         nxt = S[j + 1] if j < last else "won"
         if n == 0:
             continue
-        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n,
-                                                  f"{S[j]}s")  # fmt: skip
+        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(
+            f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n, f"{S[j]}s"
+        )
         if dec:
-            est[f"funnel.{S[j]}.conversion"] = proportion(f"funnel.{S[j]}.conversion",
-                                                          f"{S[j]}: conversion to {nxt}", a, dec,
-                                                          f"{S[j]}s decided")  # fmt: skip
+            est[f"funnel.{S[j]}.conversion"] = proportion(
+                f"funnel.{S[j]}.conversion", f"{S[j]}: conversion to {nxt}", a, dec, f"{S[j]}s decided"
+            )
         if j == k:
             for src, mask in (("marketing", is_mkt), ("self", ~is_mkt)):
                 _, _, _, a_s, dec_s, _ = _stage_counts(np.where(mask, ent, -1), ext, adv, A)
                 if dec_s:
                     est[f"funnel.{S[j]}.conversion.{src}"] = proportion(
-                        f"funnel.{S[j]}.conversion.{src}", f"  of which {src}-sourced", a_s, dec_s,
+                        f"funnel.{S[j]}.conversion.{src}",
+                        f"  of which {src}-sourced",
+                        a_s,
+                        dec_s,
                         f"{S[j]}s decided",
-                    )  # fmt: skip
+                    )
     if same_week:
-        notes.append(f"{same_week:,} stage exits in the week of entry counted as one week (the model's minimum)")
+        notes.append(
+            f"{same_week:,} stage exits in the week of entry counted as one week (the model's minimum)"
+        )
 
     # -- self-sourcing and reps -------------------------------------------------------------------
     reps = export.reps
@@ -419,9 +466,14 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
     n_self = int(self_items.sum())
     r, lo, hi = poisson_rate(n_self, float(R * W))
     est["sales.self_appointments_per_week"] = Estimate(
-        "sales.self_appointments_per_week", "self-sourced appointments per rep-week", r, lo, hi, n_self,
+        "sales.self_appointments_per_week",
+        "self-sourced appointments per rep-week",
+        r,
+        lo,
+        hi,
+        n_self,
         "self-sourced appointments",
-    )  # fmt: skip
+    )
     per_rep = _per_rep(it[reached >= k], reps)
     spread, method = _ability(per_rep, len(S) - k, elasticity)
     if spread is not None:
@@ -433,15 +485,24 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
     amounts = it.loc[won & (it["amount"] > 0).to_numpy(), "amount"].to_numpy(dtype=float)
     if amounts.size >= 3:
         mean, cv, mci, cci = lognormal_fit(amounts)
-        est["deals.value_mean"] = Estimate("deals.value_mean", "deal value: mean", mean, *mci, amounts.size,
-                                           "won deals with an amount")  # fmt: skip
-        est["deals.value_cv"] = Estimate("deals.value_cv", "deal value: coefficient of variation", cv, *cci,
-                                         amounts.size, "won deals with an amount")  # fmt: skip
+        est["deals.value_mean"] = Estimate(
+            "deals.value_mean", "deal value: mean", mean, *mci, amounts.size, "won deals with an amount"
+        )
+        est["deals.value_cv"] = Estimate(
+            "deals.value_cv",
+            "deal value: coefficient of variation",
+            cv,
+            *cci,
+            amounts.size,
+            "won deals with an amount",
+        )
     else:
         notes.append("fewer than 3 won deals with an amount: deal values not estimated")
 
     order = _report_order(S, k)
-    est = {key: est[key] for key in order if key in est} | {key: v for key, v in est.items() if key not in order}
+    est = {key: est[key] for key in order if key in est} | {
+        key: v for key, v in est.items() if key not in order
+    }
     return Calibration(export, est, season, reps, g0, A, per_rep, method, notes)
 
 
@@ -516,15 +577,27 @@ def _ability(per_rep: pd.DataFrame, sales_stages: int, elasticity: float) -> tup
         f"per-rep win rates (over-dispersion of wins over decided opportunities; ability moves them with "
         f"elasticity {elasticity:g} x {sales_stages} sales stages)"
     )
-    return Estimate("sales.ability.spread", "spread of rep ability (cv)", cv / eps, lo / eps, hi / eps, int(ok.sum()),
-                    "reps"), method  # fmt: skip
+    return Estimate(
+        "sales.ability.spread",
+        "spread of rep ability (cv)",
+        cv / eps,
+        lo / eps,
+        hi / eps,
+        int(ok.sum()),
+        "reps",
+    ), method
 
 
 def _report_order(S: tuple[str, ...], k: int) -> list[str]:
     keys = ["marketing.leads_per_week"]
     for j in range(k):
         keys += [f"funnel.{S[j]}.dwell_weeks", f"funnel.{S[j]}.conversion"]
-    keys += ["handoff.delay_weeks", "handoff.response_decay_per_week", "handoff.ignored_share", "handoff.recycle_share"]
+    keys += [
+        "handoff.delay_weeks",
+        "handoff.response_decay_per_week",
+        "handoff.ignored_share",
+        "handoff.recycle_share",
+    ]
     keys += ["sales.self_appointments_per_week"]
     for j in range(k, len(S)):
         keys += [f"funnel.{S[j]}.dwell_weeks", f"funnel.{S[j]}.conversion"]

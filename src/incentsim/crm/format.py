@@ -64,15 +64,27 @@ from ..scenario.errors import ScenarioError
 DEFAULT_STAGES: tuple[str, ...] = ("lead", "appointment", "quote")
 OUTCOMES = ("won", "lost", "open")
 _OUTCOME_ALIASES = {
-    "won": "won", "closed won": "won", "closed_won": "won", "closed-won": "won",
-    "lost": "lost", "closed lost": "lost", "closed_lost": "lost", "closed-lost": "lost",
+    "won": "won",
+    "closed won": "won",
+    "closed_won": "won",
+    "closed-won": "won",
+    "lost": "lost",
+    "closed lost": "lost",
+    "closed_lost": "lost",
+    "closed-lost": "lost",
     "open": "open",
-}  # fmt: skip
+}
 _SOURCE_ALIASES = {
-    "marketing": "marketing", "mkt": "marketing", "inbound": "marketing",
-    "self": "self", "self-sourced": "self", "self_sourced": "self", "self sourced": "self",
-    "outbound": "self", "sales": "self",
-}  # fmt: skip
+    "marketing": "marketing",
+    "mkt": "marketing",
+    "inbound": "marketing",
+    "self": "self",
+    "self-sourced": "self",
+    "self_sourced": "self",
+    "self sourced": "self",
+    "outbound": "self",
+    "sales": "self",
+}
 #: Reasons a row is set aside, in the order they are checked (a row gets the first that applies).
 REASONS = (
     "missing id",
@@ -164,7 +176,10 @@ class Export:
         out = []
         for reason, n in self.bad_counts.items():
             rows = self.bad[self.bad["reason"] == reason].head(examples)
-            ex = ", ".join(f"line {r}" + (f" ({d})" if d else "") for r, d in zip(rows["row"], rows["detail"]))
+            ex = ", ".join(
+                f"line {r}" + (f" ({d})" if d else "")
+                for r, d in zip(rows["row"], rows["detail"], strict=True)
+            )
             out.append(f"{n:,} {reason}: {ex}{', ...' if n > examples else ''}")
         return out
 
@@ -175,6 +190,7 @@ def model_week(dates) -> np.ndarray:
     Parameters
     ----------
     dates : pandas.Series or array-like of datetime
+        Dates (blank ones allowed).
 
     Returns
     -------
@@ -227,8 +243,19 @@ def resolve_columns(columns: dict[str, str] | None, stages: tuple[str, ...], sou
 def canonical_columns(stages: tuple[str, ...]) -> tuple[str, ...]:
     """All column names the format knows, for a funnel with these stages."""
     stage_cols = tuple(f"{s}_date" for s in stages[1:])
-    return ("id", "owner", "source", "created_date", *stage_cols, "followup_date", "closed_date",
-            "outcome", "stage", "amount", "recycled_from")  # fmt: skip
+    return (
+        "id",
+        "owner",
+        "source",
+        "created_date",
+        *stage_cols,
+        "followup_date",
+        "closed_date",
+        "outcome",
+        "stage",
+        "amount",
+        "recycled_from",
+    )
 
 
 def read_export(
@@ -269,7 +296,9 @@ def read_export(
     src = str(path)
     stages = tuple(s.strip().lower() for s in (stages or DEFAULT_STAGES))
     if len(stages) < 2 or len(set(stages)) != len(stages) or any(not s for s in stages):
-        raise ScenarioError(src, "--stages", "need at least two distinct stage names (for example lead,appointment)")
+        raise ScenarioError(
+            src, "--stages", "need at least two distinct stage names (for example lead,appointment)"
+        )
     if {"won", "lost", "open"} & set(stages):
         raise ScenarioError(src, "--stages", "won, lost and open are outcomes, not stages")
     if handoff is None:
@@ -302,14 +331,21 @@ def _read_table(path: Path) -> pd.DataFrame:
                 import openpyxl  # noqa: F401
             except ImportError:
                 raise ScenarioError(
-                    src, "", "reading Excel files needs openpyxl: pip install 'incentsim[excel]' (or save as CSV)"
+                    src,
+                    "",
+                    "reading Excel files needs openpyxl: pip install 'incentsim[excel]' (or save as CSV)",
                 ) from None
             df = pd.read_excel(path, dtype=str, keep_default_na=False)
         else:
             df = pd.read_csv(
-                path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig",
+                path,
+                dtype=str,
+                keep_default_na=False,
+                sep=None,
+                engine="python",
+                encoding="utf-8-sig",
                 skipinitialspace=True,
-            )  # fmt: skip
+            )
     except ScenarioError:
         raise
     except UnicodeDecodeError:
@@ -346,19 +382,31 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
     for key, header in mapping.items():
         if header not in headers:
             have = ", ".join(list(headers)[:12]) + (", ..." if len(headers) > 12 else "")
-            raise ScenarioError(src, "--column", f"no column {header!r} in the file (for {key}); it has {have}")
+            raise ScenarioError(
+                src, "--column", f"no column {header!r} in the file (for {key}); it has {have}"
+            )
         out[key] = df[headers[header]]
     normal = {_norm_header(c): c for c in df.columns}
     for key in canonical_columns(stages):
         if key not in out and key in normal:
             out[key] = df[normal[key]]
-    required = ["id", "owner", "source", "created_date", *[f"{s}_date" for s in stages[1:]], "closed_date",
-                "outcome", "amount"]  # fmt: skip
+    required = [
+        "id",
+        "owner",
+        "source",
+        "created_date",
+        *[f"{s}_date" for s in stages[1:]],
+        "closed_date",
+        "outcome",
+        "amount",
+    ]
     missing = [k for k in required if k not in out]
     if missing:
         have = ", ".join(map(str, list(df.columns)[:12])) + (", ..." if df.shape[1] > 12 else "")
         raise ScenarioError(
-            src, "", f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER; the file has {have})"
+            src,
+            "",
+            f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER; the file has {have})",
         )
     table = pd.DataFrame({k: v.astype(str).str.strip() for k, v in out.items()})
     table.insert(0, "row", np.arange(len(df)) + 2)  # line in the file (header is line 1)
@@ -378,7 +426,12 @@ def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
 
 
 def _validate(
-    raw: pd.DataFrame, src: str, stages: tuple[str, ...], handoff: str, dayfirst: bool, as_of: pd.Timestamp | None
+    raw: pd.DataFrame,
+    src: str,
+    stages: tuple[str, ...],
+    handoff: str,
+    dayfirst: bool,
+    as_of: pd.Timestamp | None,
 ) -> Export:
     n = len(raw)
     k = stages.index(handoff)
@@ -410,10 +463,16 @@ def _validate(
     closed = parse_dates(raw["closed_date"], dayfirst)
     sdates = {s: parse_dates(raw[f"{s}_date"], dayfirst) for s in stages[1:]}
     has_followup = "followup_date" in raw
-    followup = parse_dates(raw["followup_date"], dayfirst) if has_followup else pd.Series(pd.NaT, index=raw.index)
+    followup = (
+        parse_dates(raw["followup_date"], dayfirst) if has_followup else pd.Series(pd.NaT, index=raw.index)
+    )
     unreadable = np.zeros(n, dtype=bool)
     what = np.full(n, "", dtype=object)
-    cols = [("created_date", created), *[(f"{s}_date", sdates[s]) for s in stages[1:]], ("closed_date", closed)]
+    cols = [
+        ("created_date", created),
+        *[(f"{s}_date", sdates[s]) for s in stages[1:]],
+        ("closed_date", closed),
+    ]
     if has_followup:
         cols.append(("followup_date", followup))
     for col, parsed in cols:
@@ -463,11 +522,17 @@ def _validate(
         need_followup = mkt_sales & (reached > k) & followup.isna().to_numpy()
         what[need_followup & (what == "")] = "followup_date blank on an appointment that moved on"
     flag(
-        unreadable | blank_created.to_numpy() | gap | won_short | no_close | stage_undated | need_followup
+        unreadable
+        | blank_created.to_numpy()
+        | gap
+        | won_short
+        | no_close
+        | stage_undated
+        | need_followup
         | (~is_mkt & (reached < k) & (reason == "")),
         "missing or unreadable date",
         what,
-    )  # fmt: skip
+    )
 
     # Amounts.
     amount_s = raw["amount"].str.replace(r"[\s€$£]", "", regex=True)
@@ -479,11 +544,19 @@ def _validate(
     flag(
         (closed < created).fillna(False).to_numpy(),
         "closed before created",
-        "closed " + closed.dt.strftime("%Y-%m-%d").fillna("") + " < created " + created.dt.strftime("%Y-%m-%d").fillna(""),
+        "closed "
+        + closed.dt.strftime("%Y-%m-%d").fillna("")
+        + " < created "
+        + created.dt.strftime("%Y-%m-%d").fillna(""),
     )
     seq = [created] + [entry[s] for s in stages[1:]]
     if has_followup:
-        seq = [created] + [entry[s] for s in stages[1 : k + 1]] + [followup] + [entry[s] for s in stages[k + 1 :]]
+        seq = (
+            [created]
+            + [entry[s] for s in stages[1 : k + 1]]
+            + [followup]
+            + [entry[s] for s in stages[k + 1 :]]
+        )
     seq.append(closed)
     last = seq[0]
     disorder = np.zeros(n, dtype=bool)

@@ -179,12 +179,17 @@ class Replay:
         from ..comparison import compare
 
         cmp = compare(
-            self.scenario, list(self.schemes), replications=replications, seed=seed, behaviour="fixed",
+            self.scenario,
+            list(self.schemes),
+            replications=replications,
+            seed=seed,
+            behaviour="fixed",
             progress=progress,
-        )  # fmt: skip
+        )
         self.replications = replications
         self.simulated = {
-            name: {m: res.metric(m) for m in _SIM_METRICS} for name, res in zip(self.schemes, cmp.results.values())
+            name: {m: res.metric(m) for m in _SIM_METRICS}
+            for name, res in zip(self.schemes, cmp.results.values(), strict=True)
         }
 
     def report(self) -> str:
@@ -204,9 +209,11 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
     Parameters
     ----------
     export : Export
+        The export to replay.
     scenario : Scenario
         Supplies the schemes, automatic targets, bonus at target and marketing headcount.
     year : int, optional
+        Calendar year to replay.
 
     Returns
     -------
@@ -218,15 +225,18 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         year = last_complete_year(export)
         if year < first_created.year:
             raise ScenarioError(
-                export.source, "", f"covers no complete calendar year (from {first_created.date()} to "
-                f"{export.as_of.date()}); choose one with --year"
-            )  # fmt: skip
+                export.source,
+                "",
+                f"covers no complete calendar year (from {first_created.date()} to "
+                f"{export.as_of.date()}); choose one with --year",
+            )
     notes = []
     if year > export.as_of.year or (year == export.as_of.year and last_complete_year(export) < year):
         notes.append(f"{year} is not complete in the export (it ends {export.as_of.date()})")
     if first_created > pd.Timestamp(year, 1, 7):
         notes.append(
-            f"the export starts {first_created.date()}: deals and appointments of {year} created earlier are missing"
+            f"the export starts {first_created.date()}: deals and appointments of {year} created "
+            "earlier are missing"
         )
     start, end = pd.Timestamp(year, 1, 1), pd.Timestamp(year + 1, 1, 1)
     hand = f"date_{export.handoff}"
@@ -263,7 +273,10 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
                     sales[rep].append(_pay(comp, plan.bonus_at_target, per_rep[ri], row))
         schemes[name] = SchemeReplay(name, scheme.description, mkt, scenario.marketing.headcount, sales)
     if len(reps) != scenario.sales.reps:
-        notes.append(f"{len(reps)} reps were active in {year}; the scenario (and its simulation) has {scenario.sales.reps}")
+        notes.append(
+            f"{len(reps)} reps were active in {year}; the scenario (and its simulation) has "
+            f"{scenario.sales.reps}"
+        )
     return Replay(
         year=year,
         scenario=scenario,
@@ -278,15 +291,18 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
     )
 
 
-def _rep_targets(annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str) -> np.ndarray:
+def _rep_targets(
+    annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str
+) -> np.ndarray:
     if np.allclose(annual, annual[0]):
         return np.full(len(reps), float(annual[0]))
     if len(annual) == len(reps):
         return np.asarray(annual, dtype=float)
     raise ScenarioError(
-        scenario.source, f"schemes.{scheme}.sales.target",
+        scenario.source,
+        f"schemes.{scheme}.sales.target",
         f"lists {len(annual)} rep targets but {source} has {len(reps)} active reps; give one target for all",
-    )  # fmt: skip
+    )
 
 
 def _monthly(it: pd.DataFrame, export: Export, year: int, reps: list[str]) -> dict[str, np.ndarray]:
@@ -319,7 +335,9 @@ def _monthly(it: pd.DataFrame, export: Export, year: int, reps: list[str]) -> di
     np.add.at(appts, (0, np.asarray(hand.month.fillna(1), dtype=np.int64)[h_in] - 1), 1.0)
 
     # In-year margin: a deal's amount spread over the 364 days after it closes.
-    bounds = np.array([pd.Timestamp(year, mm, 1).value for mm in range(1, 13)] + [end.value]) // 86_400_000_000_000
+    bounds = (
+        np.array([pd.Timestamp(year, mm, 1).value for mm in range(1, 13)] + [end.value]) // 86_400_000_000_000
+    )
     recent = won & np.asarray((closed >= pd.Timestamp(year - 1, 1, 1)) & (closed < end))
     c_day = (closed[recent].asi8 // 86_400_000_000_000)[:, None]
     lo = np.maximum(c_day + 1, bounds[None, :-1])
@@ -348,7 +366,11 @@ def _pay(comp: Component, bonus_at_target: float, annual_target: float, monthly:
     per = 12 // n
     measure = monthly.reshape(n, per).sum(axis=1)
     annual_target = max(annual_target, 1e-9)
-    money = comp.commission_rate * annual_target if comp.commission_rate is not None else bonus_at_target * comp.weight
+    money = (
+        comp.commission_rate * annual_target
+        if comp.commission_rate is not None
+        else bonus_at_target * comp.weight
+    )
     phasing = np.asarray(comp.phasing, dtype=float)
     periods = []
     paid = 0.0
@@ -363,8 +385,9 @@ def _pay(comp: Component, bonus_at_target: float, annual_target: float, monthly:
     extra = 0.0
     if comp.true_up:
         extra = max(0.0, money * curve_value(comp.curve, att_year) - paid)
-    return ComponentPay(comp.measure, comp.period, comp.weight, total, annual_target, att_year, periods, extra,
-                        paid + extra)  # fmt: skip
+    return ComponentPay(
+        comp.measure, comp.period, comp.weight, total, annual_target, att_year, periods, extra, paid + extra
+    )
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -380,7 +403,8 @@ def _report(rp: Replay) -> str:
     L = [
         f"Replay of {rp.year} from {rp.export.source} under the schemes of {sc.name} ({sc.source})",
         f"Actual {rp.year}: revenue (bookings) {_money(rp.revenue, cur)} from {rp.wins:,} won deals by "
-        f"{len(rp.reps)} rep{'s' if len(rp.reps) != 1 else ''}; in-year margin {_money(rp.margin_in_year, cur)}; {rp.appointments:,} appointments "
+        f"{_plural(len(rp.reps), 'rep')}; in-year margin {_money(rp.margin_in_year, cur)}; "
+        f"{rp.appointments:,} appointments "
         "handed over by marketing.",
     ]
     ex = rp.export
@@ -394,7 +418,8 @@ def _report(rp: Replay) -> str:
         first = next(iter(rp.simulated))
         sim = rp.simulated[first]["revenue"]
         L.append(
-            f"Simulated revenue ({rp.replications:,} company-years, fixed behaviour): P5 {_money(np.percentile(sim, 5), cur)}, "
+            f"Simulated revenue ({rp.replications:,} company-years, fixed behaviour): "
+            f"P5 {_money(np.percentile(sim, 5), cur)}, "
             f"P50 {_money(np.percentile(sim, 50), cur)}, P95 {_money(np.percentile(sim, 95), cur)}; "
             f"{rp.year} is at the {_ordinal(rp.percentile(first, 'revenue'))} percentile."
         )
@@ -408,15 +433,20 @@ def _report(rp: Replay) -> str:
                 f"{_money(s.bonus_marketing, cur)}   [{comps}]"
             )
         if any(s.sales.values()):
-            L.append(f"  sales      {len(s.sales)} rep{'s' if len(s.sales) != 1 else ''}, {_money(s.bonus_sales, cur)}")
+            L.append(f"  sales      {_plural(len(s.sales), 'rep')}, {_money(s.bonus_sales, cur)}")
             width = max(len(r) for r in s.sales)
             for rep, comps in s.sales.items():
-                L.append(f"    {rep:<{width}}  {s.rep_pay[rep]:>10,.0f} {cur}   [" + "; ".join(_comp_text(c) for c in comps) + "]")
+                L.append(
+                    f"    {rep:<{width}}  {s.rep_pay[rep]:>10,.0f} {cur}   ["
+                    + "; ".join(_comp_text(c) for c in comps)
+                    + "]"
+                )
         line = f"  bonus cost {_money(s.bonus_cost, cur)}"
         if rp.simulated:
             sim = rp.simulated[name]["bonus_cost"]
             line += (
-                f"; simulated P5 {_money(np.percentile(sim, 5), cur)}, P50 {_money(np.percentile(sim, 50), cur)}, "
+                f"; simulated P5 {_money(np.percentile(sim, 5), cur)}, "
+                f"P50 {_money(np.percentile(sim, 50), cur)}, "
                 f"P95 {_money(np.percentile(sim, 95), cur)}: {rp.year} at the "
                 f"{_ordinal(rp.percentile(name, 'bonus_cost'))} percentile"
             )
@@ -435,6 +465,10 @@ def _report(rp: Replay) -> str:
             "on the scenario's funnel at normal effort."
         )
     return "\n".join(L)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _ordinal(p: float) -> str:

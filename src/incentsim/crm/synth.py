@@ -103,6 +103,7 @@ def synthesize(
     Parameters
     ----------
     scenario : Scenario
+        The company to follow.
     years : int
         Calendar years in the export (the last is ``end_year``).
     seed : int
@@ -187,10 +188,19 @@ def synthesize(
         np.add.at(ignored, (rep[ign], r[ign]), 1)
         rec = ign & (rng.random(n) < h.recycle_share) & (r + 1 < T)
         items.add(
-            index=index, source=np.zeros(n, dtype=np.int64), created=created, entry=entry, followup=followup,
-            closed=closed, outcome=outcome, final=final, rep=rep, genuine=genuine, recycled_from=recycled_from,
+            index=index,
+            source=np.zeros(n, dtype=np.int64),
+            created=created,
+            entry=entry,
+            followup=followup,
+            closed=closed,
+            outcome=outcome,
+            final=final,
+            rep=rep,
+            genuine=genuine,
+            recycled_from=recycled_from,
             sales_start=np.where(worked, r, -1),
-        )  # fmt: skip
+        )
         created, recycled_from = r[rec] + 1, index[rec]
 
     # -- self-prospecting, with the time freed by ignored appointments -------------------------
@@ -204,11 +214,19 @@ def synthesize(
     entry = np.full((n, n_st), -1)
     entry[:, km] = created
     items.add(
-        index=np.arange(next_index, next_index + n), source=np.ones(n, dtype=np.int64), created=created,
-        entry=entry, followup=np.full(n, -1), closed=np.full(n, -1), outcome=np.full(n, _OPEN),
-        final=np.full(n, km), rep=rep, genuine=np.ones(n, dtype=bool), recycled_from=np.full(n, -1),
+        index=np.arange(next_index, next_index + n),
+        source=np.ones(n, dtype=np.int64),
+        created=created,
+        entry=entry,
+        followup=np.full(n, -1),
+        closed=np.full(n, -1),
+        outcome=np.full(n, _OPEN),
+        final=np.full(n, km),
+        rep=rep,
+        genuine=np.ones(n, dtype=bool),
+        recycled_from=np.full(n, -1),
         sales_start=created,
-    )  # fmt: skip
+    )
     it = items.get()
 
     # -- sales stages, for every worked appointment and self-sourced prospect ------------------
@@ -252,8 +270,10 @@ def _today(scenario: Scenario) -> Scenario:
 
 
 def _genuine_multiplier(handoff, weeks: np.ndarray) -> np.ndarray:
-    """Duplication and feedback levers on the genuine share, by week since the history began
-    (1 when the scenario's hand-off has no such levers)."""
+    """Multiply the genuine share by the duplication and feedback levers, by week since the start.
+
+    1 when the scenario's hand-off has no such levers.
+    """
     dup = getattr(handoff, "duplicated_share", 0.0)
     gain = getattr(handoff, "feedback_gain", 0.0)
     return (1.0 - dup) * (1.0 + gain * (1.0 - np.exp(-np.asarray(weeks, dtype=float) / WEEKS_PER_YEAR)))
@@ -302,7 +322,9 @@ def _frame(it: dict, amount: np.ndarray, scenario: Scenario, rng, year0: int, w0
     rec = np.where(it["recycled_from"] >= 0, id_of[np.maximum(it["recycled_from"], 0)], "")
     stage_name = np.array(stages, dtype=object)[it["final"]]
     stage_name = np.where(it["outcome"] == _WON, "won", stage_name)
-    owner = np.where(it["rep"] >= 0, np.char.add("rep", np.char.zfill((it["rep"] + 1).astype(str), 2)), "marketing")
+    owner = np.where(
+        it["rep"] >= 0, np.char.add("rep", np.char.zfill((it["rep"] + 1).astype(str), 2)), "marketing"
+    )
     cols = {
         "id": id_of[it["index"]],
         "owner": owner,
@@ -335,6 +357,7 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
     Parameters
     ----------
     scenario : Scenario
+        The scenario the export was generated from.
     abilities : ndarray
         Ability of each rep.
     years : int
@@ -354,15 +377,21 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
         out[f"funnel.{st.name}.dwell_weeks"] = st.dwell_weeks
     vol = m.quality.volume(m.quality.baseline)
     for i, st in enumerate(f.marketing_stages):
-        out[f"funnel.{st.name}.conversion"] = min(1.0, st.conversion * (vol if i == len(f.marketing_stages) - 1 else 1))
+        out[f"funnel.{st.name}.conversion"] = min(
+            1.0, st.conversion * (vol if i == len(f.marketing_stages) - 1 else 1)
+        )
     ss = steady_state(scenario)
     ign_week = ss.ignored / WEEKS_PER_YEAR / R
     self_week = (s.calls_per_week + ign_week * s.calls_per_followup) * s.call_to_appointment * a
     worked_week = ss.worked / WEEKS_PER_YEAR / R
     window = np.arange(WEEKS_PER_YEAR, WEEKS_PER_YEAR * (1 + years))  # after the one warm-up year
-    gen = min(1.0, m.quality.conversion(m.quality.baseline) / conversion_max(scenario)
-              * float(_genuine_multiplier(h, window).mean()))  # fmt: skip
-    mult = a ** scenario.behaviour.conversion_elasticity
+    gen = min(
+        1.0,
+        m.quality.conversion(m.quality.baseline)
+        / conversion_max(scenario)
+        * float(_genuine_multiplier(h, window).mean()),
+    )
+    mult = a**scenario.behaviour.conversion_elasticity
     cmax = conversion_max(scenario)
     # Flows per (rep, kind): kind 0 genuine marketing, 1 other marketing, 2 self-sourced.
     flow = np.stack([np.full(R, worked_week * gen), np.full(R, worked_week * (1 - gen)), self_week])
@@ -376,7 +405,9 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
         if j == 0:
             for key, rows in (("marketing", slice(0, 2)), ("self", slice(2, 3))):
                 if flow[rows].sum() > 0:
-                    out[f"funnel.{st.name}.conversion.{key}"] = float((flow[rows] * p[rows]).sum() / flow[rows].sum())
+                    out[f"funnel.{st.name}.conversion.{key}"] = float(
+                        (flow[rows] * p[rows]).sum() / flow[rows].sum()
+                    )
         flow = flow * p
     out["handoff.delay_weeks"] = h.delay_weeks
     out["handoff.response_decay_per_week"] = h.response_decay_per_week
@@ -398,7 +429,9 @@ def write_export(frame: pd.DataFrame, path: str) -> None:
         try:
             import openpyxl  # noqa: F401
         except ImportError:
-            raise ScenarioError(path, "", "writing Excel files needs openpyxl: pip install 'incentsim[excel]'") from None
+            raise ScenarioError(
+                path, "", "writing Excel files needs openpyxl: pip install 'incentsim[excel]'"
+            ) from None
         with_atomic_file(path, lambda tmp: frame.to_excel(tmp, index=False, engine="openpyxl"))
     else:
         with_atomic_file(path, lambda tmp: frame.to_csv(tmp, index=False))

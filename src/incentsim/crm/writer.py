@@ -84,6 +84,7 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     Parameters
     ----------
     cal : Calibration
+        The estimates.
     template : Scenario
         Source of everything a CRM export cannot give (marked ``assumed`` in the file).
     name : str
@@ -119,7 +120,8 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "",
         "[scenario]",
         f"name = {_toml_str(name)}",
-        f"description = {_toml_str(f'Calibrated from {Path(ex.source).name}: the company funnel as its CRM shows it')}",
+        "description = "
+        + _toml_str(f"Calibrated from {Path(ex.source).name}: the company funnel as its CRM shows it"),
         f"currency = {_toml_str(t.currency)}",
         "",
         "[simulation]",
@@ -127,8 +129,11 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "horizon_years = 1",
         "burn_in_years = 1",
         f"seed = {t.simulation.seed}",
-        _line("behaviour", _toml_str(t.simulation.behaviour),
-              'people respond to the scheme ("fixed": everyone at normal effort)'),  # fmt: skip
+        _line(
+            "behaviour",
+            _toml_str(t.simulation.behaviour),
+            'people respond to the scheme ("fixed": everyone at normal effort)',
+        ),
         "",
         f"# --- The funnel: {' -> '.join(S)} -> won; hand-off to sales at {ex.handoff} ---",
         "# dwell_weeks: mean weeks in the stage (geometric, at least 1; open items counted as censored);",
@@ -137,13 +142,18 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     if ex.handoff != "appointment":
         L += ["[funnel]", f"handoff = {_toml_str(ex.handoff)}", ""]
     for j, s in enumerate(S):
-        L.append(f"[funnel.{s}]" + ("" if j != k or s != "appointment" else "      # the hand-off: from here on sales owns it"))
+        L.append(
+            f"[funnel.{s}]"
+            + ("" if j != k or s != "appointment" else "      # the hand-off: from here on sales owns it")
+        )
         d = e(f"funnel.{s}.dwell_weeks")
         template_stage = next((st for st in t.funnel.stages if st.name == s), None)
         if d is not None and math.isfinite(d.value):
             dw = max(1.0, d.value)
             if d.value < 1.0:
-                notes.append(f"funnel.{s}.dwell_weeks: estimate {d.value:.3g} raised to 1 (the model's minimum)")
+                notes.append(
+                    f"funnel.{s}.dwell_weeks: estimate {d.value:.3g} raised to 1 (the model's minimum)"
+                )
             L.append(_line("dwell_weeks", _fmt(dw), _note(d)))
         else:
             dw = template_stage.dwell_weeks if template_stage else 1.0
@@ -153,8 +163,11 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         if c is not None and math.isfinite(c.value):
             comment = _note(c)
             if j == k:
-                parts = [f"{src} {_fmt(x.value, 3)}" for src in ("marketing", "self")
-                         if (x := e(f"funnel.{s}.conversion.{src}")) is not None]  # fmt: skip
+                parts = [
+                    f"{src} {_fmt(x.value, 3)}"
+                    for src in ("marketing", "self")
+                    if (x := e(f"funnel.{s}.conversion.{src}")) is not None
+                ]
                 if parts:
                     comment += "; by source: " + ", ".join(parts)
             L.append(_line("conversion", _fmt(c.value), comment))
@@ -171,25 +184,39 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     last_mkt = conv.get(S[k - 1]) or 0.0
     if last_mkt > 0 and last_mkt * max(vol0, q.volume_at_one, 1.0) > 1.0:
         vol0 = math.floor(1000 / last_mkt) / 1000
-        notes.append(f"marketing.quality.volume_at_zero trimmed to {vol0:g} so that conversion x volume stays <= 1")
+        notes.append(
+            f"marketing.quality.volume_at_zero trimmed to {vol0:g} so that conversion x volume stays <= 1"
+        )
     conv1 = q.conversion_at_one
     first_sales = conv.get(S[k]) or 0.0
     if first_sales > 0 and first_sales * max(conv1, q.conversion_at_zero, 1.0) > 1.0:
         conv1 = max(1.0, math.floor(1000 / first_sales) / 1000)
-        notes.append(f"marketing.quality.conversion_at_one trimmed to {conv1:g} so that conversion stays <= 1")
+        notes.append(
+            f"marketing.quality.conversion_at_one trimmed to {conv1:g} so that conversion stays <= 1"
+        )
     season = [x.value for x in cal.seasonality]
     L += [
         "",
         "# --- Marketing ---",
         "[marketing]",
-        _line("headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme")
-        if lpw else _line("headcount", "0", "no marketing leads in the export: no marketing team to pay"),
+        _line(
+            "headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme"
+        )
+        if lpw
+        else _line("headcount", "0", "no marketing leads in the export: no marketing team to pay"),
         _line("leads_per_week", _fmt(lpw.value if lpw else 0.0), _note(lpw) if lpw else "no marketing leads"),
         "# New leads by month (Jan..Dec), relative to the mean week, estimated from the leads created each",
-        "# month (95% CIs: " + ", ".join(f"{x.label} {_fmt(x.lo, 2)}-{_fmt(x.hi, 2)}" for x in cal.seasonality
-                                         if math.isfinite(x.lo)) + ").",  # fmt: skip
+        "# month (95% CIs: "
+        + ", ".join(
+            f"{x.label} {_fmt(x.lo, 2)}-{_fmt(x.hi, 2)}" for x in cal.seasonality if math.isfinite(x.lo)
+        )
+        + ").",
         "seasonality = [" + ", ".join(_fmt(v, 3) for v in season) + "]",
-        _line("bonus_at_target", _fmt(t.marketing.bonus_at_target), f"assumed ({tpl}): per person per year at 100 %"),
+        _line(
+            "bonus_at_target",
+            _fmt(t.marketing.bonus_at_target),
+            f"assumed ({tpl}): per person per year at 100 %",
+        ),
         _line("base_salary", _fmt(t.marketing.base_salary), f"assumed ({tpl})"),
         "",
         f"[marketing.quality]       # assumed ({tpl}): marketing's volume-versus-quality trade-off",
@@ -205,7 +232,9 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     reps = max(1, len(cal.reps))
     self_rate = e("sales.self_appointments_per_week")
     ign = e("handoff.ignored_share")
-    ignored_per_rep_week = (ign.value * ign.n / (reps * cal.weeks)) if ign and math.isfinite(ign.value) else 0.0
+    ignored_per_rep_week = (
+        (ign.value * ign.n / (reps * cal.weeks)) if ign and math.isfinite(ign.value) else 0.0
+    )
     cta = s.call_to_appointment if s.call_to_appointment > 0 else 0.25
     rate = self_rate.value if self_rate else 0.0
     calls = max(0.0, (rate - ignored_per_rep_week * s.calls_per_followup * cta) / cta)
@@ -217,19 +246,32 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "# --- Sales ---",
         "[sales]",
         _line("reps", str(reps), "reps in the export (owners of sales opportunities)"),
-        _line("calls_per_week", _fmt(calls),
-              f"derived: self-sourced appointments per rep-week {_note(self_rate, '') if self_rate else '0'},"
-              " over call_to_appointment, less calls made in time freed by ignored appointments"),  # fmt: skip
-        _line("call_to_appointment", _fmt(cta),
-              "assumed: the export shows prospects, not calls; only calls x this rate matters"),  # fmt: skip
+        _line(
+            "calls_per_week",
+            _fmt(calls),
+            f"derived: self-sourced appointments per rep-week {_note(self_rate, '') if self_rate else '0'},"
+            " over call_to_appointment, less calls made in time freed by ignored appointments",
+        ),
+        _line(
+            "call_to_appointment",
+            _fmt(cta),
+            "assumed: the export shows prospects, not calls; only calls x this rate matters",
+        ),
         _line("calls_per_followup", _fmt(s.calls_per_followup), f"assumed ({tpl})"),
         _line("bonus_at_target", _fmt(s.bonus_at_target), f"assumed ({tpl}): per rep per year at 100 %"),
         _line("base_salary", _fmt(s.base_salary), f"assumed ({tpl})"),
         "",
         "[sales.ability]",
-        _line("cv", _fmt(cv), (f"spread of rep ability {_note(spread, '')}, from {cal.ability_method}; "
-                               f"cv is the lognormal spread whose {types} levels have that spread")
-              if spread else "one rep, or too little data: no spread"),  # fmt: skip
+        _line(
+            "cv",
+            _fmt(cv),
+            (
+                f"spread of rep ability {_note(spread, '')}, from {cal.ability_method}; "
+                f"cv is the lognormal spread whose {types} levels have that spread"
+            )
+            if spread
+            else "one rep, or too little data: no spread",
+        ),
         _line("types", str(types), "equally common ability levels"),
     ]
 
@@ -255,10 +297,16 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "",
         "# --- Deals: value of a won deal (gross margin of its first 12 months), lognormal ---",
         "[deals]",
-        _line("value_mean", _fmt(vm.value if vm else t.deals.value_mean, 6),
-              _note(vm) if vm else f"assumed ({tpl}): too few won deals with an amount"),  # fmt: skip
-        _line("value_cv", _fmt(min(10.0, vc.value) if vc else t.deals.value_cv),
-              _note(vc) if vc else f"assumed ({tpl})"),  # fmt: skip
+        _line(
+            "value_mean",
+            _fmt(vm.value if vm else t.deals.value_mean, 6),
+            _note(vm) if vm else f"assumed ({tpl}): too few won deals with an amount",
+        ),
+        _line(
+            "value_cv",
+            _fmt(min(10.0, vc.value) if vc else t.deals.value_cv),
+            _note(vc) if vc else f"assumed ({tpl})",
+        ),
     ]
 
     # Behaviour.
@@ -275,7 +323,11 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "effort_levels = [" + ", ".join(_fmt(x) for x in b.effort_levels) + "]",
         f"conversion_elasticity = {_fmt(b.conversion_elasticity)}",
         "quality_levels = [" + ", ".join(_fmt(x) for x in b.quality_levels) + "]",
-        _line("effort_cost_sales", cost(b.effort_cost_sales), "calibrated so that today's scheme gives today's funnel"),
+        _line(
+            "effort_cost_sales",
+            cost(b.effort_cost_sales),
+            "calibrated so that today's scheme gives today's funnel",
+        ),
         f"effort_cost_marketing = {cost(b.effort_cost_marketing)}",
         f"effort_cost_exponent = {_fmt(b.effort_cost_exponent)}",
         f"quality_cost_marketing = {cost(b.quality_cost_marketing)}",
