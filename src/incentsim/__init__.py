@@ -35,7 +35,15 @@ def __getattr__(name: str):
         from .results import Results
 
         return Results
+    if name == "sweep":
+        # The module incentsim.sweep is callable (forwards to incentsim.sweep.sweep): once it is
+        # imported, the import system makes this attribute the module, so both stay one object.
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
     raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
 
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "compare", "load_scenario", "scenario_from_dict", "simulate"]
+__all__ = [
+    "Scenario", "ScenarioError", "__version__", "compare", "load_scenario", "scenario_from_dict", "simulate", "sweep",
+]  # fmt: skip

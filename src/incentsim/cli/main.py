@@ -17,6 +17,7 @@ COMMANDS = {
     "run": ("incentsim.cli.run", "run_cmd"),
     "validate": ("incentsim.cli.validate", "validate_cmd"),
     "scenarios": ("incentsim.cli.scenarios", "scenarios_cmd"),
+    "sweep": ("incentsim.cli.sweep", "sweep_cmd"),
     "calibrate": ("incentsim.cli.calibrate", "calibrate_cmd"),
     "synth-crm": ("incentsim.cli.synth_crm", "synth_crm_cmd"),
     "replay": ("incentsim.cli.replay", "replay_cmd"),
