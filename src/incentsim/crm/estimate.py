@@ -404,8 +404,8 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
             nf,
             "followed up",
         )
-        if export.has_recycled:
-            pool = ignored & (fu < A)
+        pool = ignored & (fu < A)
+        if export.has_recycled and pool.any():
             pool_ids = set(it.loc[pool, "id"])
             recycled = int(it["recycled_from"].isin(pool_ids).sum())
             est["handoff.recycle_share"] = proportion(
@@ -415,7 +415,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
                 int(pool.sum()),
                 "ignored appointments",
             )
-        else:
+        elif not export.has_recycled:
             notes.append("no recycled_from column: handoff.recycle_share not estimated (kept at 0)")
     elif handed.any():
         notes.append(

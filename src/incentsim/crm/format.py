@@ -402,11 +402,18 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
     ]
     missing = [k for k in required if k not in out]
     if missing:
-        have = ", ".join(map(str, list(df.columns)[:12])) + (", ..." if df.shape[1] > 12 else "")
+        other = [
+            n[: -len("_date")]
+            for n in normal
+            if n.endswith("_date") and n not in ("created_date", "closed_date", "followup_date")
+        ]
+        if other and any(f"{s}_date" in missing for s in stages[1:]) and set(other) != set(stages[1:]):
+            hint = f"; its stage dates suggest --stages {stages[0]},{','.join(other)}"
+        else:
+            have = ", ".join(map(str, list(df.columns)[:12])) + (", ..." if df.shape[1] > 12 else "")
+            hint = f"; the file has {have}"
         raise ScenarioError(
-            src,
-            "",
-            f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER; the file has {have})",
+            src, "", f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER{hint})"
         )
     table = pd.DataFrame({k: v.astype(str).str.strip() for k, v in out.items()})
     table.insert(0, "row", np.arange(len(df)) + 2)  # line in the file (header is line 1)

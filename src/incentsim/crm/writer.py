@@ -35,6 +35,8 @@ _SCHEMES = (
 
 def _fmt(x: float, digits: int = 4) -> str:
     """A TOML float with up to ``digits`` significant decimals (always with a decimal point)."""
+    if not math.isfinite(x):
+        return "inf" if x > 0 else "nan"  # only ever in comments: values are checked finite first
     if x == 0:
         return "0.0"
     mag = math.floor(math.log10(abs(x)))
@@ -289,7 +291,7 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
             value = min(52.0, est.value) if key == "delay_weeks" else est.value
             L.append(_line(key, _fmt(value), f"{what}: {_note(est)}", 34))
         else:
-            L.append(_line(key, _fmt(default), f"{what}: not in the export (no follow-up data), assumed", 34))
+            L.append(_line(key, _fmt(default), f"{what}: not estimated from the export, assumed", 34))
 
     # Deals.
     vm, vc = e("deals.value_mean"), e("deals.value_cv")
