@@ -132,15 +132,14 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
-def _figure(figures: Mapping[str, bytes], key: str) -> str:
+def _figure(figures: Mapping[str, bytes], key: str, caption: str | None = None) -> str:
     from .plots import REPORT_FIGURES
 
     if key not in figures:
         return ""
     alt = REPORT_FIGURES[key][1] if key in REPORT_FIGURES else key
-    return (
-        f"<figure>{_img(figures[key], alt)}<figcaption>{escape(CAPTIONS.get(key, ''))}</figcaption></figure>"
-    )
+    caption = CAPTIONS.get(key, "") if caption is None else caption
+    return f"<figure>{_img(figures[key], alt)}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
 def _table(
@@ -255,7 +254,7 @@ def _inputs_html(scenario: Scenario) -> str:
     return f'<div class="inputs">{"".join(tables)}</div>'
 
 
-def _component_text(comp: Component, n: int) -> str:
+def _component_text(comp: Component, n: int, currency: str) -> str:
     parts = [f"{comp.measure.replace('_', ' ')} per {comp.period}"]
     if n > 1:
         parts[0] += f" ({comp.weight:.0%} of the bonus)"
@@ -268,10 +267,10 @@ def _component_text(comp: Component, n: int) -> str:
             + ", ".join(f"{t:,.10g}" for t in comp.target[:4])
             + (" ..." if len(comp.target) > 4 else "")
         )
-    payout = comp.payout
+    payout = f"{comp.payout} payout"
     if comp.commission_rate is not None:
-        payout += f" at {comp.commission_rate:,.10g} per unit"
-    parts.append(f"{payout} payout")
+        payout += f" of {comp.commission_rate:,.10g} {currency} per unit of the measure"
+    parts.append(payout)
     if comp.curve.gate > 0:
         parts.append(f"nothing below {comp.curve.gate:.0%}")
     top = comp.curve.max_payout
@@ -287,7 +286,7 @@ def _plan_text(role: str, plan: RolePlan | None, currency: str) -> str:
     who = "Sales (per rep)" if role == "sales" else "Marketing (per person)"
     if plan is None or not plan.components:
         return f"<b>{who}:</b> no bonus."
-    comps = "; ".join(escape(_component_text(c, len(plan.components))) for c in plan.components)
+    comps = "; ".join(escape(_component_text(c, len(plan.components), currency)) for c in plan.components)
     return (
         f"<b>{who}:</b> bonus at target {plan.bonus_at_target:,.0f} {escape(currency)}, base salary "
         f"{plan.base_salary:,.0f} {escape(currency)}. Paid on {comps}."
@@ -347,7 +346,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     str
         An HTML5 document with every image inline and no network reference.
     """
-    from .plots import report_figures, scheme_colors
+    from .plots import has_appointments, report_figures, scheme_colors
 
     if figures is None:
         figures = report_figures(cmp)
@@ -423,7 +422,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         "does not change with the scheme (run with <code>--behaviour optimising</code> to let people respond).</p>"
     )
     section("timing", _figure(figures, "months") + effort)
-    section("marketing", _figure(figures, "marketing"))
+    section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
     figures_body = "<p class='note'>Mean [P5 to P95] over simulated years.</p>" + _table(
         *metric_table_rows(cmp)

@@ -725,9 +725,7 @@ def marketing_figure(cmp: Comparison) -> Figure:
     colors = scheme_colors(cmp.schemes)
     if not has_appointments(cmp):
         fig = new_figure(10, 1.6)
-        _no_data(
-            fig.add_subplot(), "Marketing hands no appointments to sales in this scenario (no campaign leads)"
-        )
+        _no_data(fig.add_subplot(), "Marketing hands no appointments to sales in this scenario")
         return fig
     fig = new_figure(10, 3.8)
     axes = fig.subplots(1, len(_MARKETING_PANELS))
@@ -899,6 +897,14 @@ def _headline(cmp: Comparison) -> str:
     )
 
 
+def _balanced_wrap(text: str, width: int) -> str:
+    """Wrap ``text`` into as few lines as ``width`` allows, of about equal length."""
+    if len(text) <= width:
+        return text
+    lines = math.ceil(len(text) / width)
+    return "\n".join(textwrap.wrap(text, math.ceil(len(text) / lines) + 6))
+
+
 def _draw_budget_bars(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
     cur = cmp.scenario.currency
     k = len(cmp.schemes)
@@ -939,11 +945,11 @@ def summary_figure(cmp: Comparison) -> Figure:
     _draw_budget_bars(fig.add_subplot(gs[1, 0]), cmp, colors)
     _draw_monthly(fig.add_subplot(gs[1, 1]), cmp, colors)
     first = next(iter(cmp.results.values()))
-    fig.suptitle("\n".join(textwrap.wrap(_headline(cmp), 120)), fontsize=13, fontweight="bold")
+    fig.suptitle(_balanced_wrap(_headline(cmp), 115), fontsize=13, fontweight="bold")
     fig.text(
         0.99, 0.0,
         f"{cmp.scenario.name} · {first.replications:,} replications x {first.horizon_years} year(s) · seed {first.seed}"
-        f" · behaviour {first.behaviour} · scenario {cmp.scenario.hash} · incentsim {first.version}",
+        f" · behaviour {first.behaviour} · scenario {first.scenario_hash} · incentsim {first.version}",
         ha="right", va="bottom", fontsize=8, color=GREY,
     )  # fmt: skip
     return fig
