@@ -33,7 +33,10 @@ def _curve_ref(curve, x):
 
 
 def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed: int) -> list[dict]:
-    """Simulate with fixed behaviour; one dict per replication-year of the main figures."""
+    """Simulate with fixed behaviour; one dict per replication-year of the main figures.
+
+    The follow-up queue is one pool (no service level: waiting is memoryless).
+    """
     model = compile_model(scenario)
     pol = fixed_policy(scenario)
     scheme = scenario.schemes[scheme_name]
@@ -83,7 +86,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
         leads_stock = [pois(S(0, PURPOSE_ARRIVALS), m) for m in model.init_mkt]
         queue, pipe = [], []
         for r in range(R):
-            queue.append([pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue[0]), pois(S(r + 1, PURPOSE_ARRIVALS), model.init_queue[1])])
+            queue.append([sum(pois(S(r + 1, PURPOSE_ARRIVALS), m) for m in model.init_queue[kind]) for kind in (0, 1)])
             pipe.append(
                 [[pois(S(r + 1, PURPOSE_ARRIVALS), model.init_sales[ability[r], src, j]) for j in range(len(sstages))] for src in range(2)]
             )
@@ -114,7 +117,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
             for r in range(R):
                 a_r = remaining if r == R - 1 else binom(S(0, PURPOSE_ALLOCATION), remaining, 1.0 / (R - r))
                 remaining -= a_r
-                g = binom(S(0, PURPOSE_ALLOCATION), a_r, model.quality_genuine[qi])
+                g = binom(S(0, PURPOSE_ALLOCATION), a_r, min(1.0, model.quality_genuine[qi] * model.genuine_mult[t]))
                 queue[r][0] += g
                 queue[r][1] += a_r - g
             booked = [0.0] * R

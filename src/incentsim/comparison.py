@@ -129,6 +129,9 @@ class Comparison:
     hr : dict of str to HRView
     budget : float or None
         The stated bonus budget, if any.
+    precision : dict or None
+        When run to a precision: the target, the relative half-width achieved, whether it was
+        reached, and the replications it took.
     """
 
     scenario: Scenario
@@ -137,6 +140,7 @@ class Comparison:
     differences: list[Difference]
     hr: dict[str, HRView]
     budget: float | None = None
+    precision: dict | None = None
 
     @property
     def schemes(self) -> list[str]:
@@ -190,6 +194,8 @@ def compare(
     budget: float | None = None,
     progress: ProgressFn | None = None,
     key: tuple[int, ...] = (),
+    precision: float | None = None,
+    max_replications: int = 1_000_000,
 ) -> Comparison:
     """Simulate schemes on common random numbers and compare them.
 
@@ -208,6 +214,13 @@ def compare(
         Called with replications finished (summed over schemes).
     key : tuple of int
         Spawn-key prefix (sweeps pass the cell).
+    precision : float, optional
+        Run in growing batches until the 95 % interval of the profit difference between the best
+        scheme and the baseline (or the runner-up) is narrower than this share of the difference
+        (half-width / |difference|), or ``max_replications`` is reached. The first batch is
+        ``replications``; later batches continue the same sequence of replications.
+    max_replications : int
+        Cap for a run to a precision.
 
     Returns
     -------
@@ -218,17 +231,75 @@ def compare(
         scenario.scheme(name)  # KeyError naming the known schemes
     if len(set(names)) != len(names):
         pass  # comparing a scheme with itself is allowed (a check of common random numbers)
-    results: dict[str, Results] = {}
+    labels = []
     for name in names:
         label = name
         i = 2
-        while label in results:
+        while label in labels:
             label = f"{name}#{i}"
             i += 1
-        results[label] = simulate(
-            scenario, name, replications=replications, seed=seed, behaviour=behaviour, progress=progress, key=key
-        )
-    return build_comparison(scenario, results, budget)
+        labels.append(label)
+    behaviour = behaviour or scenario.simulation.behaviour
+    policies: dict[str, tuple] = {}
+    if behaviour == "optimising":
+        from .model.policy import solve_policy
+
+        for name in dict.fromkeys(names):
+            solved = solve_policy(scenario, scenario.scheme(name))
+            policies[name] = (solved.policy, solved.info)
+    n = scenario.simulation.replications if replications is None else int(replications)
+
+    def run(first: int, count: int) -> dict[str, Results]:
+        out = {}
+        for label, name in zip(labels, names, strict=True):
+            policy, info = policies.get(name, (None, None))
+            out[label] = simulate(
+                scenario, name, replications=count, seed=seed, behaviour=behaviour, progress=progress, key=key,
+                first_replication=first, policy=policy, solver_info=info,
+            )  # fmt: skip
+        return out
+
+    results = run(0, n)
+    cmp = build_comparison(scenario, results, budget)
+    if precision is None:
+        return cmp
+    from .results import concat_results
+
+    while True:
+        achieved, diff = _relative_half_width(cmp)
+        reached = achieved is not None and achieved <= precision
+        done = cmp.replications
+        if reached or done >= max_replications:
+            cmp.precision = {
+                "target": precision, "achieved": achieved, "reached": bool(reached),
+                "replications": done, "max_replications": max_replications,
+                "half_width": diff.half_width if diff is not None else None,
+            }  # fmt: skip
+            return cmp
+        # Estimate the replications needed (the half-width shrinks as 1/sqrt(n)), at least double.
+        grow = done if achieved is None else int(done * ((achieved / precision) ** 2 - 1)) + 1
+        more = min(max(grow, done), max_replications - done)
+        extra = run(done, more)
+        results = {k: concat_results(results[k], extra[k]) for k in results}
+        cmp = build_comparison(scenario, results, budget)
+
+
+def _relative_half_width(cmp: Comparison):
+    """(half-width / |difference|, the difference) of the profit comparison behind the verdict."""
+    if len(cmp.schemes) == 1:
+        s = cmp.summaries[cmp.baseline]["profit_after_bonus"]
+        from .stats import paired_difference
+
+        x = cmp.results[cmp.baseline].metrics["profit_after_bonus"]
+        d = paired_difference(x, np.zeros_like(x))
+        return (d.half_width / abs(s.mean) if s.mean else None), d
+    ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
+    best = ranked[0]
+    other = cmp.baseline if best != cmp.baseline else ranked[1]
+    d = cmp.difference(best, "profit_after_bonus", other)
+    if not np.isfinite(d.mean) or d.mean == 0:
+        return None, d
+    return d.half_width / abs(d.mean), d
 
 
 def build_comparison(scenario: Scenario, results: dict[str, Results], budget: float | None = None) -> Comparison:

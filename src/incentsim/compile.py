@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model.funnel import conversion_max, expected_measure, follow_hazard, pipeline_stock
+from .model.funnel import conversion_max, expected_measure, follow_hazard, genuine_multiplier, pipeline_stock
 from .scenario.schema import MEASURES, WEEKS_PER_YEAR, Scenario, Scheme
 from .schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
 
@@ -59,7 +59,9 @@ class CompiledModel(NamedTuple):
     mkt_headcount: int
     week_month: np.ndarray  # (52,) int64
     init_mkt: np.ndarray  # (Km,) mean starting stock of each marketing stage
-    init_queue: np.ndarray  # (2,) mean starting follow-up queue per rep: genuine, not genuine
+    init_queue: np.ndarray  # (2, A) mean starting follow-up queue per rep: genuine / not, by age
+    sla: int  # follow-up service level in weeks (-1: none); the queue has sla + 1 age buckets
+    genuine_mult: np.ndarray  # (weeks,) genuine-share multiplier (duplication, feedback) per week
     init_sales: np.ndarray  # (K, 2, Ks) mean starting stock per rep by ability, source, stage
 
 
@@ -153,6 +155,13 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         week_month=np.asarray(WEEK_MONTH, dtype=np.int64),
         init_mkt=np.asarray(stock.marketing, dtype=np.float64),
         init_queue=np.asarray(stock.queue, dtype=np.float64),
+        sla=-1 if h.sla_weeks is None else int(h.sla_weeks),
+        genuine_mult=np.array(
+            [
+                genuine_multiplier(h, w)
+                for w in range((scenario.simulation.burn_in_years + scenario.simulation.horizon_years) * WEEKS_PER_YEAR)
+            ]
+        ),
         init_sales=np.asarray(stock.sales, dtype=np.float64),
     )
 

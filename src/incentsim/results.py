@@ -88,6 +88,11 @@ class Results:
     solver : dict
         Policy-solver diagnostics (rounds, last change), empty for fixed behaviour.
     currency : str
+    pipeline : ndarray(float64, (replications, horizon_years, 13, F)) or None
+        Snapshots (revenue so far, stage counts) at the start of the year (slot 0) and at each
+        month end (slots 1-12), when recorded.
+    pipeline_fields : list of str
+        Names of the snapshot fields (``kernels.layout.pipeline_fields``).
     """
 
     scenario_name: str
@@ -113,6 +118,8 @@ class Results:
     sales_paid: bool
     currency: str = "EUR"
     solver: dict = field(default_factory=dict)
+    pipeline: np.ndarray | None = None
+    pipeline_fields: list[str] = field(default_factory=list)
 
     # -- derived metrics, each an array over replication-years (replications, horizon_years) --
     @cached_property
@@ -221,3 +228,28 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.full(np.broadcast(num, den).shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def concat_results(first: Results, more: Results) -> Results:
+    """Results of replications ``0..a-1`` and ``a..a+b-1`` as one run of ``a + b``.
+
+    Seeds depend only on the replication index, so this equals a single longer run.
+    """
+    import dataclasses
+
+    if (first.scheme, first.seed, first.key, first.scenario_hash) != (more.scheme, more.seed, more.key, more.scenario_hash):
+        raise ValueError("can only join batches of the same run")
+
+    def cat(a, b):
+        return None if a is None else np.concatenate([a, b], axis=0)
+
+    return dataclasses.replace(
+        first,
+        replications=first.replications + more.replications,
+        year=cat(first.year, more.year),
+        person=cat(first.person, more.person),
+        month=cat(first.month, more.month),
+        effort_week=cat(first.effort_week, more.effort_week),
+        ability=cat(first.ability, more.ability),
+        pipeline=cat(first.pipeline, more.pipeline),
+    )

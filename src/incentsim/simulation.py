@@ -52,6 +52,7 @@ def simulate(
     progress: ProgressFn | None = None,
     chunk: int | None = None,
     solver_info: dict | None = None,
+    record_pipeline: bool = False,
 ) -> Results:
     """Simulate one scheme of a scenario.
 
@@ -78,6 +79,8 @@ def simulate(
         Replications per kernel call (default: sized for about 0.2 s per call).
     solver_info : dict, optional
         Diagnostics of the policy solver to store in the results.
+    record_pipeline : bool
+        Also record the open pipeline and revenue so far at each month end (for forecasts).
 
     Returns
     -------
@@ -91,13 +94,15 @@ def simulate(
         raise ValueError("replications must be at least 1")
     if isinstance(scheme, str):
         scheme = scenario.scheme(scheme)
+    base_scenario = scenario
+    scenario = scenario.for_scheme(scheme)  # the scheme's own hand-off levers, if any
     if policy is None:
         if behaviour == "fixed":
             policy = fixed_policy(scenario)
         else:
             from .model.policy import solve_policy
 
-            solved = solve_policy(scenario, scheme)
+            solved = solve_policy(base_scenario, scheme)
             policy = solved.policy
             solver_info = solved.info
     model = compile_model(scenario)
@@ -113,6 +118,10 @@ def simulate(
     out_month = np.zeros((n, h, 12))
     out_effort = np.zeros((n, L.WEEKS))
     out_ability = np.zeros((n, r), dtype=np.int64)
+    fields = L.pipeline_fields(
+        [st.name for st in scenario.funnel.marketing_stages], [st.name for st in scenario.funnel.sales_stages]
+    )
+    out_pipe = np.zeros((n, h, 13, len(fields)) if record_pipeline else (0, 0, 0, 0))
     kernel = _kernel()
 
     done = 0
@@ -132,6 +141,7 @@ def simulate(
             out_month[done:stop],
             out_effort[done:stop],
             out_ability[done:stop],
+            out_pipe[done:stop] if record_pipeline else out_pipe,
         )
         elapsed = time.perf_counter() - started
         if progress is not None:
@@ -143,8 +153,8 @@ def simulate(
 
     base = r * sch.base_sales + scenario.marketing.headcount * sch.base_mkt
     return Results(
-        scenario_name=scenario.name,
-        scenario_hash=scenario.hash,
+        scenario_name=base_scenario.name,
+        scenario_hash=base_scenario.hash,
         scheme=scheme.name,
         seed=seed,
         key=tuple(key),
@@ -166,4 +176,6 @@ def simulate(
         sales_paid=scheme.sales is not None,
         currency=scenario.currency,
         solver=solver_info or {},
+        pipeline=out_pipe if record_pipeline else None,
+        pipeline_fields=fields if record_pipeline else [],
     )

@@ -27,9 +27,17 @@ from .options import (
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only the key ones.")
 @click.option("--plot", "plot_path", metavar="PATH.png", help="Write one summary figure (.png, .svg or .pdf).")
 @click.option("--markdown", "markdown_path", metavar="PATH|-", help="Write the comparison as Markdown (- for stdout).")
+@click.option(
+    "--precision", type=click.FloatRange(0, 1, min_open=True), default=None,
+    help="Add replications in batches until the 95% CI of the profit difference behind the verdict is "
+    "narrower than this share of the difference (e.g. 0.02), or --max-replications is reached.",
+)  # fmt: skip
+@click.option("--max-replications", type=click.IntRange(1, None), default=1_000_000, show_default=True,
+              help="Cap for --precision.")  # fmt: skip
 def compare_cmd(
-    scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, plot_path, markdown_path
-):
+    scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, plot_path, markdown_path,
+    precision, max_replications,
+):  # fmt: skip
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
     Prints, per metric, the mean and P5/P50/P95 of each scheme, the paired difference against
@@ -56,8 +64,13 @@ def compare_cmd(
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
     total = sc.simulation.replications * len(names)
-    with Progress(total) as progress:
-        cmp = compare(sc, names, budget=budget, progress=progress)
+    if precision is not None and replications is None:
+        sc = sc.with_simulation(replications=min(sc.simulation.replications, 1000))  # a first batch
+    with Progress(total if precision is None else 0) as progress:
+        cmp = compare(
+            sc, names, budget=budget, progress=progress if precision is None else None,
+            precision=precision, max_replications=max_replications,
+        )  # fmt: skip
     if json_path:
         write_output(json_path, json.dumps(cmp.to_json(), indent=2))
     if plot_path:

@@ -23,6 +23,7 @@ COMMANDS = {
     "replay": ("incentsim.cli.replay", "replay_cmd"),
     "policy": ("incentsim.cli.policy", "policy_cmd"),
     "payout": ("incentsim.cli.payout", "payout_cmd"),
+    "forecast": ("incentsim.cli.forecast", "forecast_cmd"),
     "report": ("incentsim.cli.report", "report_cmd"),
 }
 

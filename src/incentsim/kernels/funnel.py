@@ -134,8 +134,39 @@ def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
 
 
 @njit(cache=True)
+def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
+    """Write one pipeline snapshot (``layout.pipeline_fields``) into ``out_pipe[i, yi, slot]``."""
+    R = queue.shape[0]
+    A = queue.shape[2]
+    f = 0
+    out_pipe[i, yi, slot, f] = booked
+    f += 1
+    for kk in range(mstage.shape[0]):
+        out_pipe[i, yi, slot, f] = mstage[kk]
+        f += 1
+    for kind in range(2):
+        tot = 0
+        for r in range(R):
+            for age in range(A):
+                tot += queue[r, kind, age]
+        out_pipe[i, yi, slot, f] = tot
+        f += 1
+    for src in range(2):
+        for j in range(stage.shape[2]):
+            tot = 0
+            for r in range(R):
+                tot += stage[r, src, j]
+            out_pipe[i, yi, slot, f] = tot
+            f += 1
+    tot = 0
+    for r in range(R):
+        tot += held[r, 0] + held[r, 1]
+    out_pipe[i, yi, slot, f] = tot
+
+
+@njit(cache=True)
 def _replication(
-    model, sch, pol, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability
+    model, sch, pol, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
 ):
     R = model.n_reps
     Km = model.mkt_hazard.shape[0]
@@ -166,7 +197,10 @@ def _replication(
         out_ability[i, r] = k
 
     mstage = np.zeros(Km, dtype=np.int64)
-    queue = np.zeros((R, 2), dtype=np.int64)  # waiting appointments: 0 genuine, 1 not genuine
+    # Waiting appointments: [rep, 0 genuine / 1 not, age bucket]; under a service level of s
+    # weeks, bucket k holds those waiting k weeks and bucket s is followed up in full.
+    A = model.init_queue.shape[1]
+    queue = np.zeros((R, 2, A), dtype=np.int64)
     stage = np.zeros((R, 2, Ks), dtype=np.int64)
     ring = np.zeros((R, WEEKS))
     roll = np.zeros(R)
@@ -179,8 +213,9 @@ def _replication(
         mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
     for r in range(R):
         s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
-        queue[r, 0] = _poisson(states, s_arr, model.init_queue[0])
-        queue[r, 1] = _poisson(states, s_arr, model.init_queue[1])
+        for kind in range(2):
+            for age in range(A):
+                queue[r, kind, age] = _poisson(states, s_arr, model.init_queue[kind, age])
         for src in range(2):
             for j in range(Ks):
                 stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
@@ -214,6 +249,8 @@ def _replication(
                 for p in range(NPp):
                     tscale[c, p] = 1.0
         month = model.week_month[w]
+        if rec and w == 0 and out_pipe.shape[0] > 0:
+            _snapshot(out_pipe, i, y - burn, 0, 0.0, mstage, queue, stage, held)
 
         # -- choices, from each agent's state at the start of the week -------------------------
         gi = 0
@@ -262,9 +299,9 @@ def _replication(
             else:
                 a_r = _binomial(states, s_alloc, remaining, 1.0 / (R - r))
             remaining -= a_r
-            g = _binomial(states, s_alloc, a_r, model.quality_genuine[qi])
-            queue[r, 0] += g
-            queue[r, 1] += a_r - g
+            g = _binomial(states, s_alloc, a_r, min(1.0, model.quality_genuine[qi] * model.genuine_mult[t]))
+            queue[r, 0, 0] += g
+            queue[r, 1, 0] += a_r - g
             genuine_total += g
 
         # -- each rep -------------------------------------------------------------------------
@@ -300,11 +337,24 @@ def _replication(
             ign = 0
             work_p = work_base * pol.sales_follow[act[r]]
             for kind in range(2):
-                n = queue[r, kind]
-                fol = _binomial(states, s_conv, n, model.follow_hazard)
-                n -= fol
-                cold = _binomial(states, s_conv, n, model.decay)
-                queue[r, kind] = n - cold
+                fol = 0
+                for age in range(A - 1, -1, -1):
+                    n = queue[r, kind, age]
+                    if n == 0:
+                        continue
+                    queue[r, kind, age] = 0
+                    if model.sla >= 0 and age == A - 1:
+                        fol += n  # the service level: everything still waiting is followed up now
+                        continue
+                    f = _binomial(states, s_conv, n, model.follow_hazard)
+                    n -= f
+                    fol += f
+                    cold = _binomial(states, s_conv, n, model.decay)
+                    cold_total += cold
+                    if A == 1:
+                        queue[r, kind, 0] = n - cold
+                    else:
+                        queue[r, kind, age + 1] += n - cold
                 wk = _binomial(states, s_conv, fol, work_p)
                 ig = fol - wk
                 recycled += _binomial(states, s_conv, ig, model.recycle_share)
@@ -312,7 +362,6 @@ def _replication(
                     worked = wk
                 worked_total += wk
                 ign += ig
-                cold_total += cold
             ignored_total += ign
 
             # Self-prospecting, plus cold calls in the time freed by ignored appointments.
@@ -444,6 +493,10 @@ def _replication(
             person[R, P_WINS] += mkt_wins
             person[R, P_EFFORT] += e_m / WEEKS
 
+        # -- pipeline snapshot at month ends (only when the caller asked for it) ---------------
+        if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
+            _snapshot(out_pipe, i, y - burn, month + 1, ym[Y_REVENUE], mstage, queue, stage, held)
+
         # -- pay: accumulate measures, pay at period ends, true-up and ratchet at year end ------
         for c in range(C):
             code = sch.measure[c]
@@ -515,7 +568,9 @@ def _replication(
 
 
 @njit(cache=True, parallel=True)
-def _simulate(model, sch, pol, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability):
+def _simulate(
+    model, sch, pol, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
+):
     """Simulate ``out_year.shape[0]`` replications starting at global index ``first_rep``.
 
     Parameters
@@ -539,11 +594,15 @@ def _simulate(model, sch, pol, root, prefix, first_rep, out_year, out_person, ou
         Mean rep effort by week of the year, averaged over recorded years (filled).
     out_ability : ndarray(int64, (n, reps))
         Ability level index of each rep (filled).
+    out_pipe : ndarray(float64, (n, horizon_years, 13, F)) or an empty (0, 0, 0, 0) array
+        Pipeline snapshots (``layout.pipeline_fields``): slot 0 at the start of the year, slot
+        m at the end of month m (1-12); filled when not empty.
     """
     n = out_year.shape[0]
     for i in prange(n):
         out_effort_week[i, :] = 0.0
         _replication(
-            model, sch, pol, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week, out_ability
-        )
+            model, sch, pol, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week,
+            out_ability, out_pipe,
+        )  # fmt: skip
 

@@ -41,3 +41,19 @@ N_P = 7
 TIMING_NONE = 0
 TIMING_HOLD = 1
 TIMING_PULL = 2
+
+# Pipeline snapshot at each month end (last axis of ``out_pipe``), when recorded:
+# [booked so far this year, marketing stage counts (Km), waiting genuine, waiting other,
+#  sales stage counts from marketing's appointments (Ks), from self-prospecting (Ks), held deals]
+
+
+def pipeline_fields(marketing_stages: list[str], sales_stages: list[str]) -> list[str]:
+    """Names of the pipeline snapshot fields, in order."""
+    return (
+        ["booked"]
+        + [f"marketing:{s}" for s in marketing_stages]
+        + ["waiting:genuine", "waiting:other"]
+        + [f"marketing_sourced:{s}" for s in sales_stages]
+        + [f"self_sourced:{s}" for s in sales_stages]
+        + ["held"]
+    )

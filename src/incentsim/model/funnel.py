@@ -14,9 +14,12 @@ Model, per week (the kernel follows exactly this order):
   share conversion(q) / conversion_max are genuine prospects, the rest never convert (sales
   cannot tell them apart before the visit);
 * appointments wait for follow-up: each week followed with probability 1 / (1 + delay) (same
-  week when the delay is 0), else gone cold with probability ``response_decay_per_week``; a
+  week when the delay is 0), else gone cold with probability ``response_decay_per_week``; under
+  a service level of s weeks, whatever still waits after s weeks is followed up then; a
   followed-up appointment is worked with probability ``(1 - ignored_share) x follow share``
   (the rest are ignored; a share recycles to leads);
+* the genuine share is further multiplied by ``1 - duplicated_share`` (accounts sales already
+  works) and by the feedback multiplier ``1 + feedback_gain (1 - exp(-weeks / 52))``;
 * each rep self-prospects: appointments ~ Poisson(calls x call_to_appointment x ability x effort
   + ignored x calls_per_followup x call_to_appointment x ability): time not spent on ignored
   appointments goes to cold calls;
@@ -29,6 +32,7 @@ Model, per week (the kernel follows exactly this order):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..scenario.schema import WEEKS_PER_YEAR, Scenario
@@ -39,10 +43,45 @@ def follow_hazard(delay_weeks: float) -> float:
     return 1.0 / (1.0 + delay_weeks)
 
 
-def followup_survival(delay_weeks: float, decay: float) -> float:
-    """Probability a handed-over appointment is still warm when sales gets to it."""
+def followup_survival(delay_weeks: float, decay: float, sla_weeks: int | None = None) -> float:
+    """Probability a handed-over appointment is still warm when sales gets to it.
+
+    Each week of waiting it is followed up with the follow-up hazard, or goes cold with
+    probability ``decay``; under a service level of ``sla_weeks`` it is followed up at the latest
+    after that many weeks.
+    """
     h = follow_hazard(delay_weeks)
-    return h / (1.0 - (1.0 - h) * (1.0 - decay))
+    r = (1.0 - h) * (1.0 - decay)
+    if sla_weeks is None:
+        return h / (1.0 - r)
+    return sum(h * r**a for a in range(sla_weeks)) + r**sla_weeks
+
+
+def waiting_stock(delay_weeks: float, decay: float, sla_weeks: int | None) -> list[float]:
+    """Mean number waiting in each age bucket at a week's start, per appointment arriving a week.
+
+    Bucket k holds appointments that arrived k weeks ago (k = 1 .. sla); without a service level
+    one bucket holds them all.
+    """
+    h = follow_hazard(delay_weeks)
+    r = (1.0 - h) * (1.0 - decay)
+    if sla_weeks is None:
+        return [r / (1.0 - r) if r < 1 else 0.0]
+    return [0.0] + [r**k for k in range(1, sla_weeks + 1)]
+
+
+def genuine_multiplier(handoff, week: float) -> float:
+    """Multiplier of the genuine share at a week since the start of a history (duplication and
+    feedback levers)."""
+    return (1.0 - handoff.duplicated_share) * (1.0 + handoff.feedback_gain * (1.0 - math.exp(-week / 52.0)))
+
+
+def mean_genuine_multiplier(scenario: Scenario) -> float:
+    """The genuine-share multiplier averaged over the recorded years."""
+    sim = scenario.simulation
+    start = sim.burn_in_years * WEEKS_PER_YEAR
+    weeks = range(start, start + sim.horizon_years * WEEKS_PER_YEAR)
+    return sum(genuine_multiplier(scenario.handoff, w) for w in weeks) / len(weeks)
 
 
 def conversion_max(scenario: Scenario) -> float:
@@ -147,8 +186,8 @@ def steady_state(
     for i, st in enumerate(stages):
         p = st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0)
         through_mkt *= min(1.0, p)
-    genuine_share = m.quality.conversion(q) / conversion_max(scenario)
-    survive = followup_survival(h.delay_weeks, h.response_decay_per_week)
+    genuine_share = min(1.0, m.quality.conversion(q) / conversion_max(scenario) * mean_genuine_multiplier(scenario))
+    survive = followup_survival(h.delay_weeks, h.response_decay_per_week, h.sla_weeks)
     worked_share = (1.0 - h.ignored_share) * follow_share
     # Recycled ignored appointments re-enter as leads: leads_total = L + r * ignored(leads_total).
     loop = through_mkt * survive * (1.0 - worked_share) * h.recycle_share
@@ -221,14 +260,14 @@ class PipelineStock:
     ----------
     marketing : tuple of float
         Per marketing stage (company).
-    queue : tuple of float
-        Appointments waiting for follow-up per rep: genuine ones, and the others.
+    queue : tuple of tuple of float
+        Appointments waiting for follow-up per rep, by age bucket: genuine ones, and the others.
     sales : tuple of tuple of tuple of float
         ``[ability level][source][stage]`` per rep; source 0 marketing, 1 self-prospected.
     """
 
     marketing: tuple[float, ...]
-    queue: tuple[float, float]
+    queue: tuple[tuple[float, ...], tuple[float, ...]]
     sales: tuple[tuple[tuple[float, ...], ...], ...]
 
 
@@ -250,10 +289,10 @@ def pipeline_stock(scenario: Scenario) -> PipelineStock:
         mk.append(inflow * st.dwell_weeks)
         p = st.conversion * (m.quality.volume(q) if i == len(stages) - 1 else 1.0)
         inflow *= min(1.0, p)
-    genuine = m.quality.conversion(q) / conversion_max(scenario)
-    stay = (1.0 - follow_hazard(h.delay_weeks)) * (1.0 - h.response_decay_per_week)
-    waiting = flow / s.reps * stay / (1.0 - stay)
-    queue = (waiting * genuine, waiting * (1.0 - genuine))
+    genuine = min(1.0, m.quality.conversion(q) / conversion_max(scenario) * genuine_multiplier(h, 0.0))
+    per_rep = flow / s.reps
+    waiting = [per_rep * w for w in waiting_stock(h.delay_weeks, h.response_decay_per_week, h.sla_weeks)]
+    queue = (tuple(w * genuine for w in waiting), tuple(w * (1.0 - genuine) for w in waiting))
     worked_per_rep = ss.followed / WEEKS_PER_YEAR / s.reps
     ignored_per_rep = ss.ignored / WEEKS_PER_YEAR / s.reps
     gamma = scenario.behaviour.conversion_elasticity

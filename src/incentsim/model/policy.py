@@ -32,7 +32,7 @@ from ..compile import CompiledPolicy, resolved_targets
 from ..kernels import dp
 from ..scenario.schema import WEEKS_PER_YEAR, Component, RolePlan, Scenario, Scheme, curve_value
 from ..schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
-from .funnel import conversion_max, followup_survival, sales_conversion
+from .funnel import conversion_max, followup_survival, mean_genuine_multiplier, sales_conversion
 
 GRID_MAX = 3.0  # the grid spans at least 0 .. 3 x the period target (more for high output)
 FOLLOW_LEVELS = (0.0, 0.5, 1.0)
@@ -91,8 +91,11 @@ class _Company:
             through.append(t)
         self.through = np.asarray(through)  # last entry: baseline quality
         cmax = conversion_max(sc)
-        self.genuine = np.asarray([m.quality.conversion(q) / cmax for q in list(self.qualities) + [self.q0]])
-        self.survive = followup_survival(h.delay_weeks, h.response_decay_per_week)
+        gm = mean_genuine_multiplier(sc)  # duplication and feedback levers
+        self.genuine = np.asarray(
+            [min(1.0, m.quality.conversion(q) / cmax * gm) for q in list(self.qualities) + [self.q0]]
+        )
+        self.survive = followup_survival(h.delay_weeks, h.response_decay_per_week, h.sla_weeks)
         self.work_base = 1.0 - h.ignored_share
         self.call_rate = s.calls_per_week * s.call_to_appointment
         self.extra_per_ignored = s.calls_per_followup * s.call_to_appointment
@@ -593,8 +596,9 @@ def calibrate(sc: Scenario, G: int | None = None) -> dict[str, float]:
     if stored is not None:
         _CALIBRATION_CACHE[key] = stored
         return dict(stored)
-    co = _Company(sc)
     base = sc.schemes[base_name]
+    sc = sc.for_scheme(base)  # calibrate under the baseline scheme's hand-off levers
+    co = _Company(sc)
     mkt = _fixed_mkt(co)
     sales = _fixed_sales(co, mkt)
     entered_output = float(sales.own_wins.sum())
@@ -669,8 +673,9 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
         effort, quality and follow-up share.
     """
     G = sc.behaviour.grid_points
-    co = _Company(sc)
     kappa = kappa or calibrate(sc)
+    sc = sc.for_scheme(scheme)  # the scheme's own hand-off levers, if any
+    co = _Company(sc)
     mkt_paid = scheme.marketing is not None and sc.marketing.headcount > 0
     sales_paid = scheme.sales is not None
     mkt = _fixed_mkt(co)

@@ -64,6 +64,7 @@ def comparison_json(cmp: Comparison) -> dict:
         ],
         "hr": {name: _hr_json(h) for name, h in cmp.hr.items()},
         "solver": {name: r.solver for name, r in cmp.results.items() if r.solver},
+        "precision": cmp.precision,
         "verdict": cmp.verdict,
     }
     return _clean(out)

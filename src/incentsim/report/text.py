@@ -86,7 +86,21 @@ def comparison_text(cmp: Comparison, metrics: tuple[str, ...] | None = None, hr:
         other = cmp.baseline if best != cmp.baseline else cmp.schemes[1]
         d = cmp.difference(best, "profit_after_bonus", other)
     lines.append("")
-    if d is not None:
+    if len(cmp.schemes) > 2:
+        for metric in ("profit_after_bonus", "revenue"):
+            order = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s][metric].mean)
+            label = METRICS[metric][0].lower()
+            ranked = ", ".join(f"{s} ({fmt_value(cmp.summaries[s][metric].mean, 'money', cur)})" for s in order)
+            lines.append(f"Ranking by {label}: {ranked}")
+    if cmp.precision is not None:
+        p = cmp.precision
+        got = "n/a" if p["achieved"] is None else f"{p['achieved']:.1%}"
+        state = "reached" if p["reached"] else f"not reached (stopped at the maximum of {p['max_replications']:,})"
+        lines.append(
+            f"Precision: target {p['target']:.1%} of the profit difference {state} after {cmp.replications:,} "
+            f"replications; 95% CI half-width {fmt_value(p['half_width'], 'money', cur)} {cur} = {got} of the difference."
+        )
+    elif d is not None:
         lines.append(
             f"Precision: {cmp.replications:,} replications; 95% CI half-width of the profit difference "
             f"{fmt_value(d.half_width, 'money', cur)} {cur}."

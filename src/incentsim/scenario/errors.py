@@ -21,4 +21,9 @@ class ScenarioError(ValueError):
         self.key = key
         self.reason = reason
         where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {reason}")
+        super().__init__(_one_line(f"{where}: {reason}"))
+
+
+def _one_line(text: str) -> str:
+    """Escape newlines and other unprintable characters (keys and values come from the file)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -102,7 +102,7 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
     handoff = _handoff(top.table("handoff"))
     deals = _deals(top.table("deals"))
     schemes_table = top.table("schemes", required=True)
-    schemes = _schemes(schemes_table, marketing, sales)
+    schemes = _schemes(schemes_table, marketing, sales, handoff)
     behaviour = _behaviour(top.table("behaviour"), schemes)
     _check_flows(top, funnel, marketing, sales)
     top.finish()
@@ -270,15 +270,31 @@ def _sales(t: Table, funnel: Funnel) -> Sales:
     return s
 
 
-def _handoff(t: Table) -> Handoff:
-    d = Handoff()
-    sla = t.raw("sla_weeks", None)
+def _handoff(t: Table, base: Handoff | None = None) -> Handoff:
+    """Read hand-off levers; ``base`` gives the defaults (the scenario's, for a scheme's table).
+
+    A ``relationship`` key applies a relationship-type preset first; other keys override it.
+    """
+    from .relationships import RELATIONSHIPS
+
+    d = base or Handoff()
+    relationship = d.relationship
+    if t.has("relationship"):
+        relationship = t.string("relationship", choices=list(RELATIONSHIPS))
+        preset = RELATIONSHIPS[relationship][1]
+        d = Handoff(response_decay_per_week=d.response_decay_per_week, relationship=relationship, **preset)
+    sla = t.raw("sla_weeks", d.sla_weeks)
+    if isinstance(sla, str) and sla == "none":
+        sla = None
     h = Handoff(
         delay_weeks=t.number("delay_weeks", d.delay_weeks, lo=0.0, hi=52.0),
         response_decay_per_week=t.probability("response_decay_per_week", d.response_decay_per_week),
         ignored_share=t.probability("ignored_share", d.ignored_share),
         recycle_share=t.probability("recycle_share", d.recycle_share),
-        sla_weeks=None if sla is None else t.number("sla_weeks", lo=0.0, hi=52.0),
+        sla_weeks=None if sla is None else t.integer("sla_weeks", lo=0, hi=26) if t.has("sla_weeks") else sla,
+        duplicated_share=t.number("duplicated_share", d.duplicated_share, lo=0.0, hi=1.0, hi_open=True),
+        feedback_gain=t.number("feedback_gain", d.feedback_gain, lo=0.0, hi=3.0),
+        relationship=relationship,
     )
     t.finish()
     return h
@@ -348,7 +364,7 @@ def _check_flows(top: Table, funnel: Funnel, marketing: Marketing, sales: Sales)
 # -- schemes ----------------------------------------------------------------------------------
 
 
-def _schemes(t: Table, marketing: Marketing, sales: Sales) -> dict[str, Scheme]:
+def _schemes(t: Table, marketing: Marketing, sales: Sales, handoff: Handoff) -> dict[str, Scheme]:
     names = t.keys()
     if not names:
         raise t.error(None, "no schemes: add at least one [schemes.NAME] table")
@@ -357,12 +373,12 @@ def _schemes(t: Table, marketing: Marketing, sales: Sales) -> dict[str, Scheme]:
         raw = t.raw(name)
         if not isinstance(raw, dict):
             raise t.error(name, "must be a table [schemes.NAME]")
-        out[name] = _scheme(Table(raw, t.key(name), t.source), name, marketing, sales)
+        out[name] = _scheme(Table(raw, t.key(name), t.source), name, marketing, sales, handoff)
     t.finish()
     return out
 
 
-def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales) -> Scheme:
+def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales, handoff: Handoff) -> Scheme:
     preset = None
     data = t.data
     if "preset" in data:
@@ -371,6 +387,18 @@ def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales) -> Scheme:
         t = Table(data, t.path, t.source)
         t.raw("preset", None)
     description = t.string("description", preset_description(preset) if preset else "")
+    scheme_handoff = None
+    if t.has("relationship") or t.has("handoff"):
+        # A relationship type (or hand-off levers) that comes with this scheme.
+        levers = dict(t.raw("handoff", {}))
+        if not isinstance(levers, dict):
+            raise t.error("handoff", "must be a table of hand-off levers")
+        if t.has("relationship"):
+            if "relationship" in levers:
+                raise t.error("relationship", "give the relationship once, here or in the handoff table")
+            levers["relationship"] = t.raw("relationship")
+        ht = Table(levers, t.key("handoff"), t.source)
+        scheme_handoff = _handoff(ht, handoff)
     plans = {}
     for role, defaults in (("marketing", marketing), ("sales", sales)):
         if t.has(role):
@@ -380,7 +408,7 @@ def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales) -> Scheme:
     if plans["marketing"] is None and plans["sales"] is None:
         raise t.error(None, "pays nobody: give a [marketing] or [sales] table, or a preset")
     t.finish()
-    return Scheme(name, description, plans["marketing"], plans["sales"], preset)
+    return Scheme(name, description, plans["marketing"], plans["sales"], preset, scheme_handoff)
 
 
 _COMPONENT_KEYS = (

@@ -185,7 +185,8 @@ class Sales:
 
 @dataclass(frozen=True)
 class Handoff:
-    """How marketing's appointments reach sales (DESIGN §2.1, §2.4).
+    """How marketing's appointments reach sales: the alignment levers that are not pay
+    (DESIGN §2.1, §2.4).
 
     Attributes
     ----------
@@ -197,15 +198,28 @@ class Handoff:
         Share of appointments sales never follows up (before behaviour adds its own choice).
     recycle_share : float
         Share of ignored appointments that fall back to marketing as leads (else lost).
-    sla_weeks : float or None
-        Follow-up service level: maximum wait; ``None`` for no service level.
+    sla_weeks : int or None
+        Follow-up service level: an appointment is followed up at the latest after this many
+        weeks of waiting (0: the week it arrives); ``None`` for no service level.
+    duplicated_share : float
+        Share of marketing's appointments that duplicate accounts sales already works (both
+        teams on the same accounts): they take follow-up time but never convert.
+    feedback_gain : float
+        Sales-to-marketing feedback: marketing's targeting improves the genuine share of its
+        appointments by up to this fraction, learning with a time constant of a year
+        (multiplier ``1 + gain (1 - exp(-weeks / 52))`` from the start of each history).
+    relationship : str or None
+        The relationship-type preset these levers came from, if any.
     """
 
     delay_weeks: float = 1.0
     response_decay_per_week: float = 0.0
     ignored_share: float = 0.0
     recycle_share: float = 0.0
-    sla_weeks: float | None = None
+    sla_weeks: int | None = None
+    duplicated_share: float = 0.0
+    feedback_gain: float = 0.0
+    relationship: str | None = None
 
 
 @dataclass(frozen=True)
@@ -476,6 +490,9 @@ class Scheme:
         ``None`` when the role earns no bonus under this scheme.
     preset : str or None
         The preset it was built from, if any.
+    handoff : Handoff or None
+        Alignment levers that come with this scheme (a relationship type, a service level),
+        replacing the scenario's ``[handoff]``; ``None``: the scenario's.
     """
 
     name: str
@@ -483,6 +500,7 @@ class Scheme:
     marketing: RolePlan | None
     sales: RolePlan | None
     preset: str | None = None
+    handoff: Handoff | None = None
 
     def plan(self, role: str) -> RolePlan | None:
         """The plan of ``role`` (``"marketing"`` or ``"sales"``)."""
@@ -523,6 +541,14 @@ class Scenario:
     def with_simulation(self, **changes) -> Scenario:
         """A copy with some simulation settings changed (replications, seed, behaviour...)."""
         return dataclasses.replace(self, simulation=dataclasses.replace(self.simulation, **changes))
+
+    def for_scheme(self, scheme: Scheme | str) -> Scenario:
+        """The scenario as simulated under a scheme: its own hand-off levers, if it has any."""
+        if isinstance(scheme, str):
+            scheme = self.scheme(scheme)
+        if scheme.handoff is None:
+            return self
+        return dataclasses.replace(self, handoff=scheme.handoff)
 
     def scheme(self, name: str) -> Scheme:
         """The scheme called ``name``; ``KeyError`` with the known names otherwise."""
