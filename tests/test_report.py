@@ -376,7 +376,7 @@ def test_compare_plot_bad_format_or_folder(runner, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_compare_svg_plot_is_offline(runner, tmp_path):
+def test_compare_plot_as_svg(runner, tmp_path):
     out = tmp_path / "s.svg"
     result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "50", "--plot", str(out)])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
@@ -128,8 +129,14 @@ CAPTIONS = {
 
 
 def _img(png: bytes, alt: str) -> str:
+    from .plots import REPORT_DPI
+
     data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+    size = ""
+    if png[12:16] == b"IHDR":  # shown at 100 dpi whatever the resolution rendered
+        w, h = struct.unpack(">II", png[16:24])
+        size = f' width="{round(w * 100 / REPORT_DPI)}" height="{round(h * 100 / REPORT_DPI)}"'
+    return f'<img src="data:image/png;base64,{data}"{size} alt="{escape(alt)}">'
 
 
 def _figure(figures: Mapping[str, bytes], key: str, caption: str | None = None) -> str:

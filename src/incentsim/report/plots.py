@@ -502,7 +502,7 @@ def attainment_figure(cmp: Comparison) -> Figure:
                 continue
             share = float((att >= 1.0 - 1e-9).mean())
             ax_share.bar(x, share, width * 0.92, color=colors[s])
-            ax_share.text(x, share + 0.01, f"{share:.0%}", ha="center", va="bottom", fontsize=8.5)
+            ax_share.text(x, share + 0.01, share_text(share), ha="center", va="bottom", fontsize=8.5)
             p5, p50, p95 = np.percentile(att, [5, 50, 95])
             ymax = max(ymax, p95)
             ax_spread.errorbar(
@@ -972,7 +972,11 @@ REPORT_FIGURES: dict[str, tuple[Callable[[Comparison], Figure], str]] = {
 }
 
 
-def report_figures(cmp: Comparison, dpi: int = 100) -> dict[str, bytes]:
+#: Resolution of the report's PNGs: shown at 100 dots per inch, sharp on high-density screens and projectors.
+REPORT_DPI = 150
+
+
+def report_figures(cmp: Comparison, dpi: int = REPORT_DPI) -> dict[str, bytes]:
     """Every figure of the HTML report rendered as PNG bytes, keyed as :data:`REPORT_FIGURES`.
 
     The effort figure is left out when behaviour is fixed (effort is 1 every week).
