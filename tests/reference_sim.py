@@ -113,13 +113,12 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                     leads_stock[k + 1] += adv
             leads_stock[0] += lead_new + recycled
             recycled = 0
-            remaining = appts
-            for r in range(R):
-                a_r = remaining if r == R - 1 else binom(S(0, PURPOSE_ALLOCATION), remaining, 1.0 / (R - r))
-                remaining -= a_r
-                g = binom(S(0, PURPOSE_ALLOCATION), a_r, min(1.0, model.quality_genuine[qi] * model.genuine_mult[t]))
-                queue[r][0] += g
-                queue[r][1] += a_r - g
+            p_gen = min(1.0, model.quality_genuine[qi] * model.genuine_mult[t])
+            for _ in range(appts):
+                # rep = floor(u R); genuine when the fractional part of u R is below the share
+                ur = unif(S(0, PURPOSE_ALLOCATION)) * R
+                r = min(int(ur), R - 1)
+                queue[r][0 if ur - r < p_gen else 1] += 1
             booked = [0.0] * R
             nbooked = [0] * R
             sourced = 0.0

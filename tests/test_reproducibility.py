@@ -75,9 +75,9 @@ def test_common_random_numbers_reduce_variance(sc):
 # from this version. Our own samplers (kernels/rng.py) keep them fixed across numpy/numba
 # releases: a change here means the model or the draw order changed, on purpose or not.
 REGRESSION = {
-    "wins": [50.0, 43.0, 45.0],
+    "wins": [56.0, 42.0, 65.0],
     "appointments": [263.0, 263.0, 262.0],
-    "revenue": [229782.5, 222646.02, 225437.34],
+    "revenue": [253921.12, 213977.41, 315718.67],
 }
 
 

@@ -289,3 +289,32 @@ def fixed_policy(scenario: Scenario) -> CompiledPolicy:
         mkt_grid_max=1.0,
         grid_n=1,
     )
+
+
+class ActionTables(NamedTuple):
+    """Per ability level and sales action, what the kernel would otherwise recompute weekly."""
+
+    conv: np.ndarray  # (K, A, 2, Ks) stage conversion; source 0 = marketing's (genuine) appointments
+    self_rate: np.ndarray  # (K, A) self-prospected appointments per week
+
+
+def action_tables(model: CompiledModel, policy: CompiledPolicy) -> ActionTables:
+    """Conversion probabilities min(1, p x (ability x effort)^gamma [x conversion_max]) and
+    self-prospecting rates for every ability level and sales action."""
+    levels = model.ability_levels
+    efforts = policy.sales_effort
+    K, A, Ks = len(levels), len(efforts), len(model.sales_conv)
+    conv = np.zeros((K, A, 2, Ks))
+    self_rate = np.zeros((K, A))
+    for k in range(K):
+        for a in range(A):
+            prod = levels[k] * efforts[a]
+            mult = prod**model.conv_elasticity
+            self_rate[k, a] = model.self_appt_rate * prod
+            for src in range(2):
+                for j in range(Ks):
+                    p = model.sales_conv[j] * mult
+                    if src == 0 and j == 0:
+                        p *= model.conv_max
+                    conv[k, a, src, j] = min(1.0, p)
+    return ActionTables(conv=conv, self_rate=self_rate)

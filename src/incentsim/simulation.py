@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import __version__
-from .compile import CompiledPolicy, compile_model, compile_scheme, fixed_policy
+from .compile import CompiledPolicy, action_tables, compile_model, compile_scheme, fixed_policy
 from .kernels import layout as L
 from .results import Results
 from .scenario.schema import PERIODS, Scenario, Scheme
@@ -107,6 +107,7 @@ def simulate(
             solver_info = solved.info
     model = compile_model(scenario)
     sch = compile_scheme(scenario, scheme)
+    tab = action_tables(model, policy)
     from .kernels.rng import key_words, root_words
 
     root = root_words(seed)
@@ -133,6 +134,7 @@ def simulate(
             model,
             sch,
             policy,
+            tab,
             root,
             prefix,
             first_replication + done,

@@ -166,7 +166,7 @@ def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
 
 @njit(cache=True)
 def _replication(
-    model, sch, pol, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
+    model, sch, pol, tab, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
 ):
     R = model.n_reps
     Km = model.mkt_hazard.shape[0]
@@ -234,7 +234,6 @@ def _replication(
     month_bk = np.zeros(12)
     person = np.zeros((R + 1, out_person.shape[3]))
 
-    gamma = model.conv_elasticity
     work_base = 1.0 - model.ignored_share
     cs_p = sch.primary_sales
     cm_p = sch.primary_mkt
@@ -291,18 +290,21 @@ def _replication(
         recycled = 0
 
         # -- hand-off: split among reps, genuine share by quality -----------------------------
-        remaining = appts
+        # Each appointment goes to a rep at random (equal shares) and is genuine with the
+        # genuine share: one uniform does both (floor(u R) picks the rep; the fractional part
+        # of u R is an independent uniform).
         genuine_total = 0
-        for r in range(R):
-            if r == R - 1:
-                a_r = remaining
+        p_gen = min(1.0, model.quality_genuine[qi] * model.genuine_mult[t])
+        for _ in range(appts):
+            ur = _uniform(states, s_alloc) * R
+            r = int(ur)
+            if r >= R:
+                r = R - 1
+            if ur - r < p_gen:
+                queue[r, 0, 0] += 1
+                genuine_total += 1
             else:
-                a_r = _binomial(states, s_alloc, remaining, 1.0 / (R - r))
-            remaining -= a_r
-            g = _binomial(states, s_alloc, a_r, min(1.0, model.quality_genuine[qi] * model.genuine_mult[t]))
-            queue[r, 0, 0] += g
-            queue[r, 1, 0] += a_r - g
-            genuine_total += g
+                queue[r, 1, 0] += 1
 
         # -- each rep -------------------------------------------------------------------------
         team_bk = 0.0
@@ -328,8 +330,8 @@ def _replication(
             s_tim = base + PURPOSE_TIMING
             effort = pol.sales_effort[act[r]]
             effort_total += effort
-            prod = model.ability_levels[atype[r]] * effort
-            mult = prod**gamma
+            ak = atype[r]
+            ar = act[r]
 
             # Follow-up of handed-over appointments (genuine ones, then the others: sales cannot
             # tell them apart before the visit, so both take time; only genuine ones convert).
@@ -365,7 +367,7 @@ def _replication(
             ignored_total += ign
 
             # Self-prospecting, plus cold calls in the time freed by ignored appointments.
-            lam_self = model.self_appt_rate * prod + ign * model.extra_appt_per_ignored * model.ability_levels[atype[r]]
+            lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
             selfa = _poisson(states, s_arr, lam_self)
             self_total += selfa
 
@@ -378,10 +380,7 @@ def _replication(
                     if n == 0:
                         continue
                     leave = _binomial(states, s_conv, n, model.sales_hazard[j])
-                    p = model.sales_conv[j] * mult
-                    if src == 0 and j == 0:
-                        p *= model.conv_max
-                    adv = _binomial(states, s_conv, leave, min(1.0, p))
+                    adv = _binomial(states, s_conv, leave, tab.conv[ak, ar, src, j])
                     stage[r, src, j] -= leave
                     if j == Ks - 1:
                         if src == 0:
@@ -419,8 +418,8 @@ def _replication(
                     elif tim[r] == TIMING_PULL:
                         # Quotes that would be won within pull_weeks close now, at a discount.
                         last = Ks - 1
-                        p_last = min(1.0, model.sales_conv[last] * mult)
-                        p0 = min(1.0, p_last * (model.conv_max if Ks == 1 else 1.0))
+                        p_last = tab.conv[ak, ar, 1, last]
+                        p0 = tab.conv[ak, ar, 0, last]
                         reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
                         pulled0 = _binomial(states, s_tim, stage[r, 0, last], reach * p0)
                         pulled1 = _binomial(states, s_tim, stage[r, 1, last], reach * p_last)
@@ -569,8 +568,9 @@ def _replication(
 
 @njit(cache=True, parallel=True)
 def _simulate(
-    model, sch, pol, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
-):
+    model, sch, pol, tab, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability,
+    out_pipe,
+):  # fmt: skip
     """Simulate ``out_year.shape[0]`` replications starting at global index ``first_rep``.
 
     Parameters
@@ -578,6 +578,8 @@ def _simulate(
     model : CompiledModel
     sch : CompiledScheme
     pol : CompiledPolicy
+    tab : ActionTables
+        Conversion probabilities and prospecting rates per ability level and sales action.
     root : ndarray(uint64, ndim=1)
         Root-seed entropy words (``rng.root_words``).
     prefix : ndarray(uint64, ndim=1)
@@ -602,7 +604,7 @@ def _simulate(
     for i in prange(n):
         out_effort_week[i, :] = 0.0
         _replication(
-            model, sch, pol, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week,
+            model, sch, pol, tab, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week,
             out_ability, out_pipe,
         )  # fmt: skip
 

@@ -44,6 +44,7 @@ PURPOSE_VALUES = 3
 PURPOSE_TIMING = 4
 PURPOSE_ALLOCATION = 5
 N_PURPOSES = 6
+_SMALL_N = 8  # binomials with at most this many trials are drawn as Bernoulli trials
 
 
 def int_to_words(n: int) -> list[int]:
@@ -268,7 +269,7 @@ def _loggam(x):
     return gl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _poisson(states, s, lam):
     """Poisson(lam): sequential inversion below 10, PTRS (Hörmann 1993) above.
 
@@ -276,19 +277,30 @@ def _poisson(states, s, lam):
     """
     if lam <= 0.0:
         return 0
-    if lam < 10.0:
-        # Inversion by sequential search: one uniform per call.
-        u = _uniform(states, s)
-        k = 0
-        p = math.exp(-lam)
-        c = p
-        while u > c:
-            k += 1
-            p *= lam / k
-            c += p
-            if p < 1e-300 and k > lam:
-                break
-        return k
+    if lam >= 10.0:
+        return _poisson_ptrs(states, s, lam)
+    return _poisson_small(states, s, lam)
+
+
+@njit(cache=True)
+def _poisson_small(states, s, lam):
+    """Poisson by sequential inversion (one uniform), for 0 < lam < 10."""
+    u = _uniform(states, s)
+    k = 0
+    p = math.exp(-lam)
+    c = p
+    while u > c:
+        k += 1
+        p *= lam / k
+        c += p
+        if p < 1e-300 and k > lam:
+            break
+    return k
+
+
+@njit(cache=True)
+def _poisson_ptrs(states, s, lam):
+    """Poisson by PTRS (Hörmann 1993), for lam >= 10."""
     slam = math.sqrt(lam)
     loglam = math.log(lam)
     b = 0.931 + 2.53 * slam
@@ -417,17 +429,26 @@ def _binomial_btpe(states, s, n, r):
             return y
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _binomial(states, s, n, p):
     """Binomial(n, p) for integer n >= 0 and p in [0, 1].
 
     Draws nothing when ``n == 0`` or ``p`` is 0 or 1 (so an empty stage costs no variates).
-    Uses the symmetry ``min(p, 1 - p)``; inversion when ``n * min(p, 1-p) <= 30``, BTPE above.
+    Counts Bernoulli trials for ``n <= 8``; otherwise uses the symmetry ``min(p, 1 - p)``, with
+    inversion when ``n * min(p, 1-p) <= 30`` and BTPE above.
     """
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
+    if n <= _SMALL_N:
+        # Counting Bernoulli successes: a few uniforms are cheaper than inversion's log and exp,
+        # and most stage stocks per rep are small.
+        k = 0
+        for _ in range(n):
+            if _uniform(states, s) < p:
+                k += 1
+        return k
     if p <= 0.5:
         if n * p <= 30.0:
             return _binomial_inversion(states, s, n, p)
