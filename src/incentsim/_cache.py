@@ -43,3 +43,50 @@ def save_json(name: str, data: dict) -> None:
         write_atomic(folder / name, json.dumps(data))
     except OSError:
         pass
+
+
+def source_hash(*relative_paths: str) -> str:
+    """Short hash of package source files (so cached results follow code changes)."""
+    import hashlib
+
+    root = Path(__file__).parent
+    h = hashlib.sha256(__version__.encode())
+    for rel in relative_paths:
+        try:
+            h.update((root / rel).read_bytes())
+        except OSError:
+            pass
+    return h.hexdigest()[:12]
+
+
+def load_arrays(name: str) -> dict | None:
+    """Arrays cached with :func:`save_arrays` (``None`` when absent or unreadable)."""
+    import numpy as np
+
+    folder = cache_dir()
+    if folder is None or os.environ.get("INCENTSIM_NO_CACHE"):
+        return None
+    try:
+        with np.load(folder / name, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def save_arrays(name: str, arrays: dict) -> None:
+    """Store named arrays as one ``.npz`` (atomically; failures are ignored)."""
+    import numpy as np
+
+    folder = cache_dir()
+    if folder is None or os.environ.get("INCENTSIM_NO_CACHE"):
+        return
+    from .io import with_atomic_file
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    try:
+        with_atomic_file(folder / name, write)
+    except OSError:
+        pass

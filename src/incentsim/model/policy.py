@@ -673,6 +673,15 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
         effort, quality and follow-up share.
     """
     G = sc.behaviour.grid_points
+    from .._cache import load_arrays, save_arrays, source_hash
+
+    cache_name = None
+    if kappa is None:
+        code = source_hash("model/policy.py", "model/funnel.py", "kernels/dp.py", "compile.py")
+        cache_name = f"policy-{sc.hash}-{_safe(scheme.name)}-{code}.npz"
+        stored = load_arrays(cache_name)
+        if stored is not None:
+            return _from_arrays(stored)
     kappa = kappa or calibrate(sc)
     sc = sc.for_scheme(scheme)  # the scheme's own hand-off levers, if any
     co = _Company(sc)
@@ -728,13 +737,53 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
         effort_week = np.stack([sol.mean[:, 5] for sol in sales_sols])
     else:
         effort_week = np.ones((len(co.levels), 52))
-    return SolvedPolicy(
+    solved = SolvedPolicy(
         policy,
         info,
         sales_effort_week=effort_week,
         follow_week=np.asarray(sales.follow, dtype=float),
         marketing_effort_week=np.asarray(mkt.effort, dtype=float),
         marketing_quality_week=np.asarray(mkt.quality, dtype=float),
+    )
+    if cache_name is not None:
+        save_arrays(cache_name, _to_arrays(solved))
+    return solved
+
+
+def _safe(name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
+def _to_arrays(solved: SolvedPolicy) -> dict:
+    import json
+
+    out = {f"policy_{k}": np.asarray(v) for k, v in solved.policy._asdict().items()}
+    out["info"] = np.array(json.dumps(solved.info))
+    out["sales_effort_week"] = solved.sales_effort_week
+    out["follow_week"] = solved.follow_week
+    out["marketing_effort_week"] = solved.marketing_effort_week
+    out["marketing_quality_week"] = solved.marketing_quality_week
+    return out
+
+
+def _from_arrays(d: dict) -> SolvedPolicy:
+    import json
+
+    fields = {}
+    for k in CompiledPolicy._fields:
+        v = d[f"policy_{k}"]
+        fields[k] = v.item() if v.ndim == 0 else np.ascontiguousarray(v)
+    fields["grid_n"] = int(fields["grid_n"])
+    fields["mkt_grid_max"] = float(fields["mkt_grid_max"])
+    return SolvedPolicy(
+        CompiledPolicy(**fields),
+        json.loads(str(d["info"])),
+        sales_effort_week=d["sales_effort_week"],
+        follow_week=d["follow_week"],
+        marketing_effort_week=d["marketing_effort_week"],
+        marketing_quality_week=d["marketing_quality_week"],
     )
 
 
