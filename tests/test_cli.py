@@ -132,3 +132,24 @@ def test_run_writes_parquet(runner, tmp_path):
     assert len(df) == 100 and {"scheme", "replication", "revenue", "profit_after_bonus"} <= set(df.columns)
     p = pd.read_csv(people)
     assert {"payout", "attainment", "ability", "role"} <= set(p.columns) and len(p) == 200
+
+
+def test_output_files_follow_the_umask(runner, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "50", "--json", str(out)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_share_text_never_rounds_to_certainty():
+    from incentsim.comparison import share_text
+
+    assert share_text(0.9964) == ">99%" and share_text(1.0) == "100%" and share_text(0.003) == "<1%"
+    assert share_text(0.5) == "50%" and share_text(0.0) == "0%"

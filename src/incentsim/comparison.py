@@ -326,6 +326,15 @@ def build_comparison(scenario: Scenario, results: dict[str, Results], budget: fl
     return Comparison(scenario, results, summaries, diffs, hr, budget)
 
 
+def share_text(p: float) -> str:
+    """A probability as a whole percentage, never rounding a near-certainty to 0 % or 100 %."""
+    if p > 0.995 and p < 1.0:
+        return ">99%"
+    if 0.0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
 def _money(x: float, currency: str) -> str:
     return f"{x:,.0f} {currency}"
 
@@ -355,7 +364,7 @@ def verdict(cmp: Comparison) -> str:
     else:
         head = (
             f"{best} beats {other} on profit after bonuses by {_money(d.mean, cur)} a year "
-            f"(95% CI {_money(lo, cur)} to {_money(hi, cur)}); better in {d.p_a_beats_b:.0%} of years."
+            f"(95% CI {_money(lo, cur)} to {_money(hi, cur)}); better in {share_text(d.p_a_beats_b)} of years."
         )
     return head + " " + _why(cmp, best, other)
 

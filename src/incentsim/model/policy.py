@@ -586,12 +586,13 @@ def calibrate(sc: Scenario, G: int | None = None) -> dict[str, float]:
     b = sc.behaviour
     G = min(G or b.grid_points, 81)
     base_name = b.baseline_scheme or next(iter(sc.schemes))
-    key = (sc.hash, base_name, G)
+    key = (sc.hash, base_name, G, sc.simulation.burn_in_years, sc.simulation.horizon_years)
     if key in _CALIBRATION_CACHE:
         return dict(_CALIBRATION_CACHE[key])
     from .._cache import load_json, save_json
 
-    cache_name = f"calibration-{sc.hash}-{base_name}-{G}.json"
+    sim = sc.simulation
+    cache_name = f"calibration-{sc.hash}-{_safe(base_name)}-{G}-{sim.burn_in_years}-{sim.horizon_years}.json"
     stored = load_json(cache_name)
     if stored is not None:
         _CALIBRATION_CACHE[key] = stored
@@ -678,7 +679,8 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
     cache_name = None
     if kappa is None:
         code = source_hash("model/policy.py", "model/funnel.py", "kernels/dp.py", "compile.py")
-        cache_name = f"policy-{sc.hash}-{_safe(scheme.name)}-{code}.npz"
+        sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
+        cache_name = f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.npz"
         stored = load_arrays(cache_name)
         if stored is not None:
             return _from_arrays(stored)

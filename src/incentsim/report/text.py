@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ..comparison import share_text
 from ..results import METRICS
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def comparison_text(cmp: Comparison, metrics: tuple[str, ...] | None = None, hr:
             hi = fmt_value(d.ci95[1], unit, cur, signed=True)
             lines.append(
                 f"  {name} - {cmp.baseline}: {diff}  (95% CI {lo} to {hi});"
-                f" {name} better in {d.p_a_beats_b:.0%} of years"
+                f" {name} better in {share_text(d.p_a_beats_b)} of years"
             )
     if hr:
         lines += ["", hr_text(cmp)]
