@@ -25,6 +25,7 @@ from .options import (
 @click.option("--budget", type=click.FloatRange(0, None), default=None, help="Bonus budget per year, for P(over budget).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the comparison as JSON (- for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only the key ones.")
+@click.option("--brief", is_flag=True, help="Show only the key figures and the verdict.")
 @click.option("--plot", "plot_path", metavar="PATH.png", help="Write one summary figure (.png, .svg or .pdf).")
 @click.option("--markdown", "markdown_path", metavar="PATH|-", help="Write the comparison as Markdown (- for stdout).")
 @click.option(
@@ -35,8 +36,8 @@ from .options import (
 @click.option("--max-replications", type=click.IntRange(1, None), default=1_000_000, show_default=True,
               help="Cap for --precision.")  # fmt: skip
 def compare_cmd(
-    scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, plot_path, markdown_path,
-    precision, max_replications,
+    scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, brief, plot_path,
+    markdown_path, precision, max_replications,
 ):  # fmt: skip
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
@@ -85,4 +86,4 @@ def compare_cmd(
 
         write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
     if "-" not in (json_path, markdown_path):
-        click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None))
+        click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None, brief=brief))

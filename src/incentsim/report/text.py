@@ -42,8 +42,36 @@ def unit_label(unit: str, currency: str) -> str:
     return {"money": f", {currency} per year", "share": "", "count": " per year", "level": ""}[unit]
 
 
-def comparison_text(cmp: Comparison, metrics: tuple[str, ...] | None = None, hr: bool = True) -> str:
-    """The full terminal report: header, one table per metric, HR view, verdict."""
+GLANCE = (
+    "profit_after_bonus", "revenue", "bonus_cost", "cost_of_sales", "reps_on_target_share",
+    "appointment_win_rate", "appointments_ignored_share", "mean_effort", "marketing_quality",
+)  # fmt: skip
+
+
+def glance_lines(cmp: Comparison) -> list[str]:
+    """One compact table: the mean of the key figures per scheme, side by side."""
+    cur = cmp.scenario.currency
+    first = next(iter(cmp.results.values()))
+    rows = [m for m in GLANCE if not (first.behaviour == "fixed" and m in ("mean_effort", "marketing_quality"))]
+    col = max(12, max(len(s) for s in cmp.schemes) + 2)
+    label_w = 34
+    out = ["At a glance (mean per simulated year):", f"{'':<{label_w}}" + "".join(f"{s:>{col}}" for s in cmp.schemes)]
+    for metric in rows:
+        label, unit = METRICS[metric]
+        vals = [cmp.summaries[s][metric].mean for s in cmp.schemes]
+        if all(not math.isfinite(v) for v in vals):
+            continue
+        unit_txt = f" ({cur})" if unit == "money" else ""
+        out.append(f"{(label + unit_txt)[:label_w]:<{label_w}}" + "".join(f"{fmt_value(v, unit, cur):>{col}}" for v in vals))
+    return out
+
+
+def comparison_text(
+    cmp: Comparison, metrics: tuple[str, ...] | None = None, hr: bool = True, brief: bool = False
+) -> str:
+    """The terminal report: header, key figures at a glance, the verdict, then one table per
+    metric, the HR view, and the verdict again with its precision (``brief``: stop after the
+    verdict)."""
     cur = cmp.scenario.currency
     first = next(iter(cmp.results.values()))
     lines = [
@@ -53,8 +81,13 @@ def comparison_text(cmp: Comparison, metrics: tuple[str, ...] | None = None, hr:
         f"behaviour {first.behaviour}, scenario hash {cmp.scenario.hash}, incentsim {first.version}",
         "",
     ]
+    lines += glance_lines(cmp)
+    lines += ["", f"Verdict: {cmp.verdict}", ""]
+    if brief:
+        return "\n".join(lines).rstrip()
     if metrics is None:
         metrics = KEY_METRICS + (BEHAVIOUR_METRICS if first.behaviour == "optimising" else ())
+    lines.append("Distributions per simulated year, and each scheme against the baseline:")
     width = max(12, max(len(s) for s in cmp.schemes) + 4)
     col = 13
     head = f"{'':<{width}}" + "".join(f"{h:>{col}}" for h in ("mean", "P5", "P50", "P95"))
