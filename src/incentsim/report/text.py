@@ -87,7 +87,10 @@ def comparison_text(
         return "\n".join(lines).rstrip()
     if metrics is None:
         metrics = KEY_METRICS + (BEHAVIOUR_METRICS if first.behaviour == "optimising" else ())
-    lines.append("Distributions per simulated year, and each scheme against the baseline:")
+    lines.append(
+        "Distributions per simulated year"
+        + (", and each scheme against the baseline:" if cmp.differences else " (no pairing: use compare for that):")
+    )
     width = max(12, max(len(s) for s in cmp.schemes) + 4)
     col = 13
     head = f"{'':<{width}}" + "".join(f"{h:>{col}}" for h in ("mean", "P5", "P50", "P95"))
@@ -101,7 +104,7 @@ def comparison_text(
         for name, s in zip(cmp.schemes, summaries, strict=True):
             vals = [fmt_value(v, unit, cur) for v in (s.mean, s.p5, s.p50, s.p95)]
             lines.append(f"  {name:<{width - 2}}" + "".join(f"{v:>{col}}" for v in vals))
-        for name in cmp.schemes[1:]:
+        for name in cmp.schemes[1:] if cmp.differences else []:
             d = cmp.difference(name, metric)
             if d.n == 0:
                 continue

@@ -396,7 +396,9 @@ def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales, handoff: Ha
         if t.has("relationship"):
             if "relationship" in levers:
                 raise t.error("relationship", "give the relationship once, here or in the handoff table")
-            levers["relationship"] = t.raw("relationship")
+            from .relationships import RELATIONSHIPS
+
+            levers["relationship"] = t.string("relationship", choices=list(RELATIONSHIPS))
         ht = Table(levers, t.key("handoff"), t.source)
         scheme_handoff = _handoff(ht, handoff)
     plans = {}
