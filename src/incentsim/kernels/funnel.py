@@ -26,7 +26,7 @@ from .rng import (
     _binomial,
     _lognormal,
     _poisson,
-    _seed_stream,
+    _seed_stream_into,
     _uniform,
 )
 
@@ -178,9 +178,17 @@ def _replication(
 
     # Streams: row agent * N_PURPOSES + purpose; agent 0 = company / marketing, 1..R = reps.
     states = np.empty(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
+    ent = np.empty(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
+    pool = np.empty(4, dtype=np.uint64)
     for agent in range(R + 1):
         for purpose in range(N_PURPOSES):
-            _seed_stream(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose)
+            # The company draws abilities, leads and allocations; reps draw arrivals, conversions,
+            # deal values and timing: seed only the streams that are used.
+            if agent == 0 and (purpose == PURPOSE_VALUES or purpose == PURPOSE_TIMING):
+                continue
+            if agent > 0 and (purpose == PURPOSE_ABILITY or purpose == PURPOSE_ALLOCATION):
+                continue
+            _seed_stream_into(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose, ent, pool)
     s_arr0 = PURPOSE_ARRIVALS
     s_conv0 = PURPOSE_CONVERSIONS
     s_alloc = PURPOSE_ALLOCATION

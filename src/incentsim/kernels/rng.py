@@ -125,6 +125,14 @@ def _mix(x, y):
 
 @njit(cache=True)
 def _seed_stream(root, prefix, replication, purpose, agent, states, s):
+    """Allocating convenience wrapper of :func:`_seed_stream_into` (see there)."""
+    ent = np.empty(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
+    pool = np.empty(_POOL, dtype=np.uint64)
+    _seed_stream_into(root, prefix, replication, purpose, agent, states, s, ent, pool)
+
+
+@njit(cache=True)
+def _seed_stream_into(root, prefix, replication, purpose, agent, states, s, ent, pool):
     """Write the state of stream ``(root, *prefix, replication, purpose, agent)`` into row ``s``.
 
     Bit-exact with ``SeedSequence(root, spawn_key=(*prefix, replication, purpose, agent))
@@ -142,11 +150,12 @@ def _seed_stream(root, prefix, replication, purpose, agent, states, s):
         ``(n_streams, 4)`` generator states; row ``s`` is overwritten.
     s : int
         Row to write.
+    ent, pool : ndarray(uint64, ndim=1)
+        Scratch of lengths ``len(root) + len(prefix) + 3`` and 4 (so seeding allocates nothing).
     """
     n_root = root.shape[0]
     n_prefix = prefix.shape[0]
     n_ent = n_root + n_prefix + 3
-    ent = np.empty(n_ent, dtype=np.uint64)
     for i in range(n_root):
         ent[i] = root[i]
     for i in range(n_prefix):
@@ -155,7 +164,6 @@ def _seed_stream(root, prefix, replication, purpose, agent, states, s):
     ent[n_root + n_prefix + 1] = np.uint64(purpose)
     ent[n_root + n_prefix + 2] = np.uint64(agent)
 
-    pool = np.empty(_POOL, dtype=np.uint64)
     hc = _INIT_A
     for i in range(_POOL):
         v = ent[i] if i < n_ent else np.uint64(0)
