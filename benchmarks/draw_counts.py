@@ -1,0 +1,307 @@
+"""Count the random variates the kernel draws, per call site, by running the real kernel in Python.
+
+Run in a fresh process (``python -m benchmarks.draw_counts``) with ``NUMBA_DISABLE_JIT=1``: the
+kernel (``incentsim.kernels.funnel``) is then plain Python, and every sampler it imported from
+``incentsim.kernels.rng`` (``_binomial``, ``_poisson``, ``_lognormal``, ``_uniform``, the stream
+seeding, whatever their exact names) is replaced by a counting wrapper that records, for every
+call, the kernel source line that made it, its parameters and how many raw 64-bit generator
+outputs (``rng._next_u64``; "uniforms" below) it consumed. Counting the kernel itself (not a
+replica) keeps the counts right when the kernel changes.
+
+The summary (JSON) gives per call site: the section of the kernel (its ``# -- ...`` comment), the
+statement, calls, calls that actually drew (``n > 0`` and ``0 < p < 1``; ``lam > 0``), uniforms
+consumed, and a stratified sample of the parameters of the drawing calls. :mod:`benchmarks.rng_bound`
+replays those counts and parameters with no bookkeeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+#: Sampler name fragments -> kind of draw (first match wins).
+_SAMPLER_KINDS = (
+    ("seed_stream", "seed"),
+    ("binomial", "binomial"),
+    ("poisson", "poisson"),
+    ("lognormal", "lognormal"),
+    ("normal", "normal"),
+    ("uniform", "uniform"),
+    ("next_u64", "uniform"),
+)
+
+#: Parameter pairs kept per call site (order statistics of the drawing calls, sorted by size).
+N_PARAMS = 64
+
+
+def _sections(source_lines: list[str]) -> dict[int, str]:
+    """Line number (1-based) -> the kernel section it belongs to.
+
+    The section is the kernel's last ``# -- name`` comment, refined by the last ordinary comment
+    line before the statement (for example ``each rep / Sales stages``).
+    """
+    out = {}
+    major, minor = "start", ""
+    for i, line in enumerate(source_lines, start=1):
+        s = line.strip()
+        if s.startswith("# --"):
+            major = s.strip("# -").split(":")[0].strip() or major
+            minor = ""
+        elif s.startswith("@njit") or s.startswith("def "):
+            major, minor = "start", ""
+        elif (
+            s.startswith("# ")
+            and not s.startswith("# fmt")
+            and not source_lines[i - 2].strip().startswith("#")
+        ):
+            words = s[2:].replace("(", ",").replace(":", ",").replace(";", ",").split(",")[0].split()
+            minor = " ".join(words[:4])
+        out[i] = f"{major} / {minor}" if minor and minor != major else major
+    return out
+
+
+def count(
+    scenario_path: str, scheme: str, replications: int, seed: int, policy=None, behaviour: str = "fixed"
+) -> dict:
+    """Run ``simulate`` with counting samplers (the process must have ``NUMBA_DISABLE_JIT=1``).
+
+    Parameters
+    ----------
+    scenario_path : str
+        Scenario file.
+    scheme : str
+        Scheme name.
+    replications, seed : int
+        Replications counted (burn-in included, as the kernel runs it) and root seed.
+    policy : CompiledPolicy, optional
+        A solved policy (optimising behaviour); default: the fixed policy.
+    behaviour : str
+        Label stored in the summary.
+
+    Returns
+    -------
+    dict
+        ``sites`` (list of per-call-site dicts), ``replications``, ``reps``, ``weeks``,
+        ``rep_weeks``, ``streams_per_replication``, ``uniforms_per_replication`` (list) and totals.
+    """
+    import numpy as np
+
+    from incentsim import load_scenario
+    from incentsim.kernels import funnel as F
+    from incentsim.kernels import rng as RNG
+    from incentsim.simulation import simulate
+
+    if not os.environ.get("NUMBA_DISABLE_JIT"):
+        raise RuntimeError("run with NUMBA_DISABLE_JIT=1 (python -m benchmarks.draw_counts does)")
+    warnings.filterwarnings("ignore")  # uint64 wrap-around in numpy scalars is intended
+    kernel_file = F.__file__
+    src = Path(kernel_file).read_text().splitlines()
+    section = _sections(src)
+
+    state = {"u": 0, "rep": -1}
+    per_rep_u: list[int] = []
+    sites: dict[int, dict] = {}
+
+    # Count raw 64-bit generator outputs: every sampler gets its bits from rng._next_u64.
+    orig_next = RNG._next_u64
+
+    def next_u64(states, s):
+        state["u"] += 1
+        return orig_next(states, s)
+
+    def site(kind: str, s: int) -> dict:
+        f = sys._getframe(2)
+        while f is not None and f.f_code.co_filename != kernel_file:
+            f = f.f_back
+        line = f.f_lineno if f is not None else -1
+        d = sites.get(line)
+        if d is None:
+            d = sites[line] = {
+                "line": line,
+                "kind": kind,
+                "section": section.get(line, "?"),
+                "code": src[line - 1].strip() if line > 0 else "?",
+                "stream": int(s),
+                "rows": set(),
+                "calls": 0,
+                "drawing_calls": 0,
+                "uniforms": 0,
+                "params": [],
+            }
+        return d
+
+    def wrap(kind, orig, params_of):
+        def wrapper(*args):
+            row = int(args[6] if kind == "seed" else args[1])
+            d = site(kind, row)
+            u0 = state["u"]
+            out = orig(*args)
+            used = state["u"] - u0
+            d["calls"] += 1
+            d["uniforms"] += used
+            if kind == "seed":
+                d["rows"].add(row)
+            if used > 0 or kind == "seed":
+                d["drawing_calls"] += 1
+                if kind != "seed":
+                    d["params"].append(params_of(args))
+            return out
+
+        return wrapper
+
+    RNG._next_u64 = next_u64
+    uniform = RNG._uniform  # counts through next_u64 (used below for the bound's replay)
+    # Wrap every sampler the kernel module imported from rng, whatever its name.
+    params_of = {
+        "seed": lambda a: (0.0, 0.0),
+        "binomial": lambda a: (float(a[2]), float(a[3])),
+        "poisson": lambda a: (float(a[2]), 0.0),
+        "lognormal": lambda a: (float(a[2]), float(a[3])),
+        "normal": lambda a: (0.0, 1.0),
+        "uniform": lambda a: (0.0, 0.0),
+    }
+    for name, obj in list(vars(F).items()):
+        if not callable(obj) or getattr(obj, "__module__", "") != RNG.__name__:
+            continue
+        kind = next(
+            (k for key, k in _SAMPLER_KINDS if key in name),
+            None,
+        )
+        if kind is not None:
+            setattr(F, name, wrap(kind, getattr(RNG, name), params_of[kind]))
+    orig_replication = F._replication
+
+    def replication(*args):
+        u0 = state["u"]
+        out = orig_replication(*args)
+        per_rep_u.append(state["u"] - u0)
+        return out
+
+    F._replication = replication
+
+    sc = load_scenario(scenario_path)
+    kw = {"policy": policy} if policy is not None else {"behaviour": "fixed"}
+    simulate(sc, scheme, replications=replications, seed=seed, chunk=replications, **kw)
+
+    sim = sc.simulation
+    weeks = (sim.burn_in_years + sim.horizon_years) * 52
+    R = sc.sales.reps
+    out_sites = []
+    for line in sorted(sites):
+        d = sites[line]
+        params = np.asarray(d.pop("params") or [(0.0, 0.0)], dtype=float)
+        order = np.argsort(
+            params[:, 0] * np.maximum(params[:, 1], 1e-300) if d["kind"] == "binomial" else params[:, 0],
+            kind="stable",
+        )
+        pick = order[np.linspace(0, len(order) - 1, min(N_PARAMS, len(order))).round().astype(int)]
+        chosen = params[pick]
+        if d["kind"] == "binomial":
+            n_, p_ = params[:, 0], params[:, 1]
+            pm = np.minimum(p_, 1.0 - p_)
+            d["mean_n"] = float(n_.mean()) if d["drawing_calls"] else 0.0
+            d["mean_np"] = float((n_ * pm).mean()) if d["drawing_calls"] else 0.0
+            d["btpe_share"] = float(np.mean(n_ * pm > 30.0)) if d["drawing_calls"] else 0.0
+        elif d["kind"] == "poisson":
+            d["mean_lambda"] = float(params[:, 0].mean()) if d["drawing_calls"] else 0.0
+            d["ptrs_share"] = float(np.mean(params[:, 0] >= 10.0)) if d["drawing_calls"] else 0.0
+        d["rows"] = sorted(d["rows"])
+        d["per_replication"] = d["drawing_calls"] / replications
+        d["calls_per_replication"] = d["calls"] / replications
+        d["uniforms_per_replication"] = d["uniforms"] / replications
+        d["param_sample"] = chosen.tolist()
+        out_sites.append(d)
+    u = np.asarray(per_rep_u, dtype=float)
+    summary = {
+        "scenario": str(scenario_path),
+        "scheme": scheme,
+        "behaviour": behaviour,
+        "replications": replications,
+        "seed": seed,
+        "reps": R,
+        "weeks": weeks,
+        "rep_weeks_per_replication": R * weeks,
+        "streams_per_replication": sum(d["calls"] for d in out_sites if d["kind"] == "seed") / replications,
+        "seed_rows": sorted({r for d in out_sites if d["kind"] == "seed" for r in d["rows"]}),
+        "uniforms_per_replication": float(u.mean()),
+        "uniforms_per_replication_cv": float(u.std() / u.mean()) if u.mean() > 0 else 0.0,
+        "variates_per_replication": sum(d["per_replication"] for d in out_sites if d["kind"] != "seed"),
+        "sites": out_sites,
+    }
+    # Replay the draws-only bound in Python with the same counting uniform: does it consume as
+    # many uniforms (that is, do the same sampler work) as the kernel?
+    from . import rng_bound
+
+    rng_bound._uniform = uniform  # (the other samplers reach rng._next_u64, which counts)
+    plan = rng_bound.plan_from_counts(summary)
+    n_check = min(5, replications)
+    u0 = state["u"]
+    rng_bound.run_bound(plan, n_check)
+    summary["bound_uniforms_per_replication"] = (state["u"] - u0) / n_check
+    return summary
+
+
+def count_in_subprocess(
+    scenario_path: str, scheme: str, replications: int, seed: int, policy=None, behaviour: str = "fixed"
+) -> dict:
+    """:func:`count` in a fresh ``NUMBA_DISABLE_JIT=1`` process (the policy goes by pickle)."""
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "counts.json"
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.draw_counts",
+            str(scenario_path),
+            scheme,
+            "--replications",
+            str(replications),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+            "--behaviour",
+            behaviour,
+        ]
+        if policy is not None:
+            pol = Path(tmp) / "policy.pkl"
+            pol.write_bytes(pickle.dumps(policy))
+            cmd += ["--policy", str(pol)]
+        env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+        env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"draw counting failed:\n{done.stderr[-3000:]}")
+        return json.loads(out.read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: count draws and write the JSON summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario")
+    ap.add_argument("scheme")
+    ap.add_argument("--replications", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--policy", help="pickled CompiledPolicy (optimising behaviour)")
+    ap.add_argument("--behaviour", default="fixed")
+    ap.add_argument("--out", default="-")
+    a = ap.parse_args(argv)
+    policy = pickle.loads(Path(a.policy).read_bytes()) if a.policy else None
+    res = count(a.scenario, a.scheme, a.replications, a.seed, policy, a.behaviour)
+    text = json.dumps(res, indent=1)
+    if a.out == "-":
+        print(text)
+    else:
+        Path(a.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

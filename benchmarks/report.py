@@ -1,0 +1,520 @@
+# ruff: noqa: E501  (long f-strings of the printed table read better unbroken)
+"""One table of incentsim's speed, with the ratios to the reference and to the limit.
+
+``python -m benchmarks.report [--out PATH] [--quick] [--skip-cli] [--skip-scaling] [--ablation]`` (or
+``make bench-report``) measures, once, on the bundled 8-rep company (fixed behaviour unless
+stated):
+
+* the kernel (``simulate``, after a warm-up call) on all cores and on one thread, with fixed and
+  with optimising behaviour (policy solved beforehand);
+* the vectorised-numpy reference on the same work, and whether its wins/revenue/... have the same
+  distribution as the kernel's;
+* the random-number bound (:mod:`benchmarks.rng_bound`: the kernel's draws, counted by
+  :mod:`benchmarks.draw_counts`, with no bookkeeping), on all cores and one thread, with the
+  stream seeding alone and each kernel section alone (where the time goes);
+* time and peak memory at 1k, 10k and 100k replications (fresh processes);
+* the policy solver per scheme and a cold calibration;
+* ``incentsim compare`` of 10,000 replications end to end, cold and warm caches.
+
+It prints the table with PASS/FAIL against each target (``configurations.TARGETS``) and writes
+every figure as JSON (default ``benchmarks/results/latest.json``; not committed). Timings are the
+best of a few runs; ``cpu_util`` (CPU seconds over wall seconds) and the load average are stored
+beside them because this machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import harness as H
+from .configurations import (
+    CHECK_REPLICATIONS,
+    CLI_REPLICATIONS,
+    COMPARE_REPLICATIONS,
+    COUNT_REPLICATIONS,
+    REPEAT,
+    SCENARIO,
+    SCHEME,
+    SEED,
+    SIZES,
+    TARGETS,
+)
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}"
+
+
+def measure(
+    quick: bool = False, skip_cli: bool = False, skip_scaling: bool = False, ablation: bool = False
+) -> dict:
+    """Run every measurement once; return the figures as a JSON-ready dict."""
+    from incentsim.simulation import simulate
+
+    from .draw_counts import count_in_subprocess
+    from .reference_numpy import compare_distributions, kernel_fields, simulate_numpy
+    from .rng_bound import plan_from_counts, time_bound
+
+    n = 400 if quick else COMPARE_REPLICATIONS
+    repeat = 1 if quick else REPEAT
+    sizes = {k: v // 100 for k, v in SIZES.items()} if quick else dict(SIZES)
+    sc = H.scenario()
+    out: dict = {
+        "environment": H.environment(),
+        "scenario": str(SCENARIO.relative_to(H.ROOT)),
+        "scheme": SCHEME,
+        "replications": n,
+        "work": H.work(sc, n),
+        "quick": quick,
+    }
+    fig: dict = {}
+    out["figures"] = fig
+
+    # -- draws the kernel makes (the real kernel, run in Python with counting samplers) --------
+    _log("counting the kernel's draws (NUMBA_DISABLE_JIT subprocess)")
+    counts = count_in_subprocess(str(SCENARIO), SCHEME, 4 if quick else COUNT_REPLICATIONS, SEED)
+    out["draws"] = counts
+    opt_policy = H.solved(SCHEME).policy
+    counts_opt = count_in_subprocess(
+        str(SCENARIO), SCHEME, 4 if quick else COUNT_REPLICATIONS, SEED, opt_policy, "optimising"
+    )
+    out["draws_optimising"] = counts_opt
+
+    # -- head to head, in turns: kernel, random-number bound, numpy reference ---------------------
+    from .harness import run_kernel
+    from .rng_bound import run_bound
+
+    plan = plan_from_counts(counts)
+    plan_opt = plan_from_counts(counts_opt)
+    zeros = np.zeros(plan.kind.shape[0], np.int64)
+    _log(
+        f"fixed behaviour, {n} replications, in turns: kernel and random-number bound on all cores and on "
+        f"1 thread, numpy reference; best of {repeat}"
+    )
+    cases = {
+        "kernel_fixed_all": (lambda: run_kernel(sc, n, "fixed"), None, lambda: run_kernel(sc, 64, "fixed")),
+        "rng_bound_all": (lambda: run_bound(plan, n), None, lambda: run_bound(plan, 8)),
+        "kernel_fixed_1thread": (lambda: run_kernel(sc, n, "fixed"), 1, None),
+        "rng_bound_1thread": (lambda: run_bound(plan, n), 1, None),
+        "numpy_reference": (lambda: simulate_numpy(sc, SCHEME, n, seed=SEED), None, None),
+        "rng_seeding_only": (lambda: run_bound(plan, n, active=zeros), None, None),
+    }
+    timings = H.interleaved(cases, repeat)
+    for name, (t, _v) in timings.items():
+        fig[name] = {"timing": t.to_dict(), **H.throughput(sc, n, t.best)}
+    res_k = timings["kernel_fixed_all"][1]
+    ref = timings["numpy_reference"][1]
+    t_k1 = timings["kernel_fixed_1thread"][0]
+    tb1 = timings["rng_bound_1thread"][0]
+
+    _log("optimising behaviour (policy solved beforehand), in turns: kernel and its random-number bound")
+    cases = {
+        "kernel_optimising_all": (
+            lambda: run_kernel(sc, n, "optimising"),
+            None,
+            lambda: run_kernel(sc, 64, "optimising"),
+        ),
+        "rng_bound_optimising_all": (lambda: run_bound(plan_opt, n), None, lambda: run_bound(plan_opt, 8)),
+    }
+    for name, (t, _v) in H.interleaved(cases, repeat).items():
+        fig[name] = {"timing": t.to_dict(), **H.throughput(sc, n, t.best)}
+
+    # -- the numpy reference has the kernel's distribution ------------------------------------------
+    n_check = n if quick else CHECK_REPLICATIONS
+    if n_check != n:
+        ref = simulate_numpy(sc, SCHEME, n_check, seed=SEED)
+        res_k = simulate(sc, SCHEME, replications=n_check, seed=SEED + 1, behaviour="fixed")
+    check = compare_distributions(kernel_fields(res_k), ref)
+    out["distribution_check"] = {
+        "replications": n_check,
+        "kernel_seed": SEED,
+        "numpy_seed": SEED,
+        "rule": "|z| < 4 and |var ratio - 1| <= 0.15",
+        "fields": check,
+        "all_ok": all(r["ok"] for r in check.values()),
+    }
+
+    _log("where the bound's time goes: each kernel section alone, 1 thread")
+    n_sec = max(100, n // 4)
+    t_seed_sec = time_bound(plan, n_sec, repeat, threads=1, active=zeros).best
+    sections = {}
+    for name in dict.fromkeys(plan.section):
+        mask = np.array([1 if s == name else 0 for s in plan.section], np.int64)
+        t = time_bound(plan, n_sec, repeat, threads=1, active=mask).best
+        sel = [s for s in counts["sites"] if s["section"] == name and s["kind"] != "seed"]
+        sections[name] = {
+            "seconds_per_replication": max(t - t_seed_sec, 0.0) / n_sec,
+            "variates_per_replication": sum(s["per_replication"] for s in sel),
+            "calls_per_replication": sum(s["calls_per_replication"] for s in sel),
+            "uniforms_per_replication": sum(s["uniforms_per_replication"] for s in sel),
+        }
+    sections["stream seeding"] = {
+        "seconds_per_replication": t_seed_sec / n_sec,
+        "variates_per_replication": 0.0,
+        "calls_per_replication": counts["streams_per_replication"],
+        "uniforms_per_replication": 0.0,
+    }
+    total_sec = sum(v["seconds_per_replication"] for v in sections.values())
+    for v in sections.values():
+        v["share_of_bound"] = v["seconds_per_replication"] / total_sec if total_sec > 0 else 0.0
+        v["ns_per_variate"] = (
+            v["seconds_per_replication"] / v["variates_per_replication"] * 1e9
+            if v["variates_per_replication"]
+            else None
+        )
+    out["profile"] = {
+        "replications": n_sec,
+        "threads": 1,
+        "sections": sections,
+        "kernel_seconds_per_replication": t_k1.best / n,
+        "bound_seconds_per_replication": tb1.best / n,
+        "bookkeeping_share_of_kernel": max(0.0, 1.0 - tb1.best / t_k1.best),
+    }
+
+    if ablation:
+        _log("kernel ablation: the kernel recompiled without its bookkeeping blocks (1 thread)")
+        from .kernel_ablation import run as ablation_run
+
+        out["ablation"] = ablation_run(replications=200 if quick else n // 2, repeat=repeat)
+
+    _log("sampler alternatives (benchmarks.samplers_lab), 1 thread")
+    from .samplers_lab import run as lab_run
+
+    out["samplers_lab"] = lab_run(calls=100_000 if quick else 400_000, repeat=repeat)
+
+    # -- how cost grows ------------------------------------------------------------------------------
+    if not skip_scaling:
+        scaling = {}
+        for name, size in sizes.items():
+            _log(f"scaling: {size} replications in a fresh process")
+            r = 1 if size >= 50_000 else repeat
+            scaling[name] = H.scaling_probe(size, r)
+            scaling[name].update(H.throughput(sc, size, scaling[name]["best"]))
+        out["scaling"] = scaling
+
+    # -- the policy solver -----------------------------------------------------------------------------
+    _log("policy solver: calibrate (cold) and solve_policy per scheme")
+    t_cal = H.time_calibrate_cold(sc)
+    solver = {"calibrate_cold": t_cal.to_dict(), "schemes": {}}
+    for name in sc.schemes:
+        t, info, cached = H.time_solver(sc, name, repeat)
+        solver["schemes"][name] = {
+            "timing": t.to_dict(),
+            "cached": cached.to_dict(),
+            "rounds": info.get("rounds"),
+            "converged": info.get("converged"),
+        }
+    out["solver"] = solver
+
+    # -- the CLI end to end ------------------------------------------------------------------------------
+    if not skip_cli:
+        _log(
+            f"incentsim compare, {CLI_REPLICATIONS if not quick else 1000} replications, cold then warm caches"
+        )
+        out["cli"] = H.time_cli_compare(
+            CLI_REPLICATIONS if not quick else 1000, warm_repeat=1 if quick else 2
+        )
+
+    out["ratios"] = ratios(out)
+    out["environment"]["load_average_end"] = list(__import__("os").getloadavg())
+    return out
+
+
+def ratios(out: dict) -> dict:
+    """The ratios with their targets, from the figures (None where not measured)."""
+    f = out["figures"]
+    k2 = f["kernel_fixed_all"]["timing"]["best"]
+    r: dict[str, float | None] = {
+        "kernel_vs_numpy": f["numpy_reference"]["timing"]["best"] / k2,
+        "kernel_vs_rng_bound": f["rng_bound_all"]["timing"]["best"] / k2,
+        "threads_2_vs_1": f["kernel_fixed_1thread"]["timing"]["best"] / k2,
+        "per_replication_drift": None,
+        "memory_per_replication_year": None,
+        "compare_warm_seconds": out.get("cli", {}).get("warm"),
+    }
+    sc = out.get("scaling")
+    if sc:
+        names = list(sc)
+        lo, hi = sc[names[0]], sc[names[-1]]
+        per_lo = lo["best"] / lo["replications"]
+        per_hi = hi["best"] / hi["replications"]
+        r["per_replication_drift"] = abs(per_hi / per_lo - 1.0)
+        years = (hi["replications"] - lo["replications"]) * hi["horizon_years"]
+        r["memory_per_replication_year"] = (hi["traced_peak"] - lo["traced_peak"]) / years
+    extra = {
+        "kernel_1thread_vs_numpy": f["numpy_reference"]["timing"]["best"]
+        / f["kernel_fixed_1thread"]["timing"]["best"],
+        "rng_bound_vs_numpy": f["numpy_reference"]["timing"]["best"] / f["rng_bound_all"]["timing"]["best"],
+        "rng_bound_threads_2_vs_1": f["rng_bound_1thread"]["timing"]["best"]
+        / f["rng_bound_all"]["timing"]["best"],
+        "kernel_optimising_vs_rng_bound": f["rng_bound_optimising_all"]["timing"]["best"]
+        / f["kernel_optimising_all"]["timing"]["best"],
+        # CPU seconds instead of wall seconds: what each implementation costs in core time, which a
+        # busy machine does not distort (a 2-thread run that got 1.2 cores still shows its work).
+        "kernel_vs_numpy_cpu": f["numpy_reference"]["timing"]["cpu_best"]
+        / f["kernel_fixed_all"]["timing"]["cpu_best"],
+        "kernel_vs_rng_bound_cpu": f["rng_bound_all"]["timing"]["cpu_best"]
+        / f["kernel_fixed_all"]["timing"]["cpu_best"],
+    }
+    if sc:
+        lo, hi = sc[list(sc)[0]], sc[list(sc)[-1]]
+        grow = (hi["rss_after"] - hi["rss_before"]) - (lo["rss_after"] - lo["rss_before"])
+        extra["rss_per_replication_year"] = grow / (
+            (hi["replications"] - lo["replications"]) * hi["horizon_years"]
+        )
+    status = {k: TARGETS[k].passes(v) for k, v in r.items()}
+    return {"values": r, "status": status, "extra": extra}
+
+
+def table(out: dict) -> str:
+    """The one table: figures, throughput, and ratios beside their targets."""
+    f = out["figures"]
+    rat = out["ratios"]
+    val, st = rat["values"], rat["status"]
+    n = out["replications"]
+
+    def mark(key: str) -> str:
+        s = st.get(key)
+        return "-" if s is None else ("PASS" if s else "FAIL")
+
+    def target(key: str) -> str:
+        t = TARGETS[key]
+        return f"{'>=' if t.higher_is_better else '<='} {_fmt(t.threshold)}{t.unit}"
+
+    rows = []
+
+    def row(name, fig=None, seconds=None, ratio="", key=None, cores=None):
+        if fig is not None:
+            seconds = fig["timing"]["best"]
+            thr = (
+                _fmt(fig["rep_weeks_per_s"] / 1e6),
+                _fmt(fig["simulated_years_per_s"], 0),
+                _fmt(fig["recorded_years_per_s"], 0),
+            )
+            cpu = fig["timing"].get("cpu_best")
+            cores = cpu / seconds if cpu and seconds else cores
+        else:
+            thr = ("", "", "")
+        rows.append(
+            (
+                name,
+                _fmt(seconds, 3) if seconds is not None else "",
+                "" if cores is None else f"{cores:.2f}",
+                *thr,
+                ratio,
+                target(key) if key else "",
+                mark(key) if key else "",
+            )
+        )
+
+    row(f"kernel, fixed, all cores ({n:,} repl.)", f["kernel_fixed_all"], ratio="1 (base)")
+    row(
+        "numpy reference, fixed, same work",
+        f["numpy_reference"],
+        ratio=f"kernel {_fmt(val['kernel_vs_numpy'])}x faster",
+        key="kernel_vs_numpy",
+    )
+    row(
+        "random-number bound, all cores",
+        f["rng_bound_all"],
+        ratio=f"kernel at {_fmt(100 * val['kernel_vs_rng_bound'], 0)}% of bound",
+        key="kernel_vs_rng_bound",
+    )
+    row(
+        "  of which stream seeding alone",
+        f["rng_seeding_only"],
+        ratio=f"{_fmt(100 * f['rng_seeding_only']['timing']['best'] / f['rng_bound_all']['timing']['best'], 1)}% of bound",
+    )
+    row(
+        "kernel, fixed, 1 thread",
+        f["kernel_fixed_1thread"],
+        ratio=f"2 vs 1 threads {_fmt(val['threads_2_vs_1'])}x",
+        key="threads_2_vs_1",
+    )
+    row(
+        "random-number bound, 1 thread",
+        f["rng_bound_1thread"],
+        ratio=f"2 vs 1 threads {_fmt(rat['extra']['rng_bound_threads_2_vs_1'])}x",
+    )
+    row(
+        "kernel, optimising, all cores",
+        f["kernel_optimising_all"],
+        ratio=f"at {_fmt(100 * rat['extra']['kernel_optimising_vs_rng_bound'], 0)}% of its bound",
+    )
+    row("random-number bound, optimising draws", f["rng_bound_optimising_all"])
+    sc = out.get("scaling")
+    if sc:
+        names = list(sc)
+        base = sc[names[0]]["best"] / sc[names[0]]["replications"]
+        for i, name in enumerate(names):
+            s = sc[name]
+            per = s["best"] / s["replications"]
+            fig = {
+                "timing": {"best": s["best"]},
+                **{k: s[k] for k in ("rep_weeks_per_s", "simulated_years_per_s", "recorded_years_per_s")},
+            }
+            last = i == len(names) - 1
+            row(
+                f"scaling {name}: {s['replications']:,} repl. (fresh process)",
+                fig,
+                ratio=f"{per * 1e6:,.0f} us/repl. ({per / base - 1:+.0%}); peak {s['traced_peak'] / 2**20:,.1f} MiB",
+                key="per_replication_drift" if last else None,
+            )
+        row(
+            "  memory growth per replication-year",
+            seconds=None,
+            ratio=f"{_fmt(val['memory_per_replication_year'], 0)} B numpy (RSS {_fmt(rat['extra']['rss_per_replication_year'], 0)} B)",
+            key="memory_per_replication_year",
+        )
+    sol = out["solver"]
+    row("calibrate, cold (INCENTSIM_NO_CACHE=1)", seconds=sol["calibrate_cold"]["best"])
+    for name, s in sol["schemes"].items():
+        row(
+            f"solve_policy '{name}' (calibration cached)",
+            seconds=s["timing"]["best"],
+            ratio=f"{s['rounds']} rounds{'' if s['converged'] else ', not converged'}; "
+            f"{s['cached']['best'] * 1e3:.0f} ms from the policy cache",
+        )
+    cli = out.get("cli")
+    if cli:
+        row(
+            f"incentsim compare {cli['replications']:,} repl., warm",
+            seconds=cli["warm"],
+            ratio="3 schemes, optimising",
+            key="compare_warm_seconds",
+            cores=cli["cpu_util_warm"],
+        )
+        row(
+            f"incentsim compare {cli['replications']:,} repl., cold caches",
+            seconds=cli["cold"],
+            ratio="compile + calibrate + run (reported)",
+            cores=cli["cpu_util_cold"],
+        )
+
+    head = ("figure", "time s", "cores", "M rep-wk/s", "sim yr/s", "rec yr/s", "ratio", "target", "status")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    lines = []
+    for j, r in enumerate([head, *rows]):
+        cells = [
+            str(c).ljust(widths[i]) if i in (0, 6, 7) else str(c).rjust(widths[i]) for i, c in enumerate(r)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def profile_table(out: dict) -> str:
+    """Where the time goes: the bound per kernel section, and the kernel's bookkeeping."""
+    p = out["profile"]
+    lines = [
+        f"Where the time goes (per replication = {out['work']['rep_weeks'] / out['replications']:,.0f} rep-weeks; "
+        f"draws counted in the real kernel, timed as the bound, 1 thread):"
+    ]
+    lines.append(
+        f"  {'section':44s} {'calls':>8s} {'variates':>9s} {'uniforms':>9s} {'us':>8s} {'share':>6s} {'ns/var':>7s}"
+    )
+    for name, s in sorted(p["sections"].items(), key=lambda kv: -kv[1]["seconds_per_replication"]):
+        nsv = s["ns_per_variate"]
+        lines.append(
+            f"  {name[:44]:44s} {s['calls_per_replication']:8,.0f} {s['variates_per_replication']:9,.0f} "
+            f"{s['uniforms_per_replication']:9,.0f} {s['seconds_per_replication'] * 1e6:8.1f} "
+            f"{100 * s['share_of_bound']:5.1f}% {'' if nsv is None else f'{nsv:7.1f}'}"
+        )
+    lines.append(
+        f"  1 thread: kernel {p['kernel_seconds_per_replication'] * 1e6:,.1f} us/replication, bound "
+        f"{p['bound_seconds_per_replication'] * 1e6:,.1f} us: bookkeeping ~{100 * p['bookkeeping_share_of_kernel']:.0f}% "
+        f"of the kernel's time"
+    )
+    d = out["draws"]
+    lines.append(
+        f"  draws: {d['variates_per_replication']:,.0f} variates and {d['uniforms_per_replication']:,.0f} uniforms per "
+        f"replication (bound replays {d['bound_uniforms_per_replication']:,.0f} uniforms); "
+        f"{d['variates_per_replication'] / d['rep_weeks_per_replication']:.1f} variates per rep-week; "
+        f"optimising: {out['draws_optimising']['variates_per_replication']:,.0f} variates"
+    )
+    chk = out["distribution_check"]
+    bad = [k for k, v in chk["fields"].items() if not v["ok"]]
+    worst = max(chk["fields"].items(), key=lambda kv: abs(kv[1]["z"]))
+    lines.append(
+        f"  numpy reference vs kernel, {chk['replications']:,} replications each: "
+        f"{'same distribution' if chk['all_ok'] else 'DIFFERENT: ' + ', '.join(bad)} "
+        f"(largest |z| {abs(worst[1]['z']):.2f} on {worst[0]}; {chk['rule']})"
+    )
+    abl = out.get("ablation")
+    if abl:
+        lines.append(
+            f"  kernel without its bookkeeping blocks ({abl['replications']:,} replications, 1 thread):"
+        )
+        for name, per in abl["variants"].items():
+            lines.append(
+                f"    {name:58s} {per * 1e6:7.1f} us/replication, saves {100 * abl['saved'][name]:5.1f}%"
+            )
+    lab = out.get("samplers_lab")
+    if lab:
+        lines.append(
+            "  cheaper draws (benchmarks.samplers_lab, ns per call, 1 thread; changes the streams, not the model):"
+        )
+        for case, variants in lab.items():
+            if len(variants) > 1:
+                base = next(iter(variants.values()))
+                alts = "; ".join(f"{k} {v:.0f} ({base / v:.1f}x)" for k, v in list(variants.items())[1:])
+                lines.append(f"    {case}: current {base:.0f}; {alts}")
+    env = out["environment"]
+    lines.append(
+        f"  machine: {env['cpu']}, {env['cores']} cores, numba {env['numba']} ({env['threading_layer']} layer), "
+        f"numpy {env['numpy']}; load average {env['load_average'][0]:.1f} at start, "
+        f"{env['load_average_end'][0]:.1f} at end; best of {REPEAT} runs"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
+    ap.add_argument(
+        "--quick", action="store_true", help="tiny sizes: a smoke run of the instruments, not figures"
+    )
+    ap.add_argument(
+        "--skip-cli", action="store_true", help="skip the CLI runs (the cold one compiles everything)"
+    )
+    ap.add_argument("--skip-scaling", action="store_true", help="skip the 1k/10k/100k fresh-process runs")
+    ap.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also time the kernel recompiled without its bookkeeping blocks (+1-3 min)",
+    )
+    a = ap.parse_args(argv)
+    started = time.perf_counter()
+    out = measure(quick=a.quick, skip_cli=a.skip_cli, skip_scaling=a.skip_scaling, ablation=a.ablation)
+    out["report_seconds"] = time.perf_counter() - started
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(out, indent=1, default=float))
+    print(table(out))
+    print()
+    print(profile_table(out))
+    print(
+        f"\nFigures written to {a.out} ({out['report_seconds']:.0f} s). Reproduce: python -m benchmarks.report"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Time and peak memory of ``simulate`` at one size, in a fresh process (prints one JSON line).
+
+``python -m benchmarks.scaling_probe N [--repeat K] [--behaviour fixed|optimising]``: loads the
+bundled scenario, warms the kernel up, times ``simulate`` on N replications K times (best kept),
+then runs it once more for memory: the peak of ``tracemalloc``-traced allocations (numpy's
+arrays; the kernel's scratch arrays are freed per replication), and the resident set before that
+run and after it, with its results still alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import tracemalloc
+
+
+def _maxrss() -> int:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(r if sys.platform == "darwin" else r * 1024)
+
+
+def _rss_now() -> int:
+    """Resident set size now, bytes (Linux ``/proc``; the peak so far elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return _maxrss()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("replications", type=int)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--behaviour", default="fixed")
+    a = ap.parse_args(argv)
+
+    from benchmarks.harness import run_kernel, scenario, solved
+
+    sc = scenario()
+    if a.behaviour != "fixed":
+        solved()
+    run_kernel(sc, 64, a.behaviour)  # load the compiled kernel
+    # Time first, without tracemalloc: it also traces the kernel's own scratch allocations
+    # (numba's runtime allocates through Python's raw allocator), which slows the threads down.
+    times = []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        res = run_kernel(sc, a.replications, a.behaviour)
+        times.append(time.perf_counter() - t0)
+        del res
+    rss_before = _rss_now()
+    tracemalloc.start()
+    res = run_kernel(sc, a.replications, a.behaviour)
+    traced_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss_after = _rss_now()  # the results are still alive
+    del res
+    out = {
+        "replications": a.replications,
+        "horizon_years": sc.simulation.horizon_years,
+        "best": min(times),
+        "times": times,
+        "traced_peak": traced_peak,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "rss_peak": _maxrss(),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
