@@ -159,6 +159,19 @@ def _interp(V, y):
 
 
 @njit(cache=True)
+def _expected_end(Pt, support, payout_k, final_adj, year_end, i):
+    """Expected period payout (plus the year-end adjustment) after an increment from state i."""
+    G = payout_k.shape[0]
+    s = 0.0
+    for j in range(support):
+        p = Pt[j]
+        if p != 0.0:
+            m = min(i + j, G - 1)
+            s += p * (payout_k[m] + (final_adj[m] if year_end else 0.0))
+    return s
+
+
+@njit(cache=True)
 def _timing(
     P, support, Ppull, pull_support, Pz, z_support, week_end, week_period, payout, final_adj, V, cont,
     next_ratio, policy, hold_loss, timing,
@@ -198,17 +211,12 @@ def _timing(
         for i in range(G - 1):  # the last grid cell lumps everything above it: no timing there
             a = policy[t, i]
             Pt = P[t, a]
-            q_none = 0.0
+            q_none = _expected_end(Pt, support[t, a], payout[k], final_adj, t == 51, i) + nxt[0]
             q_hold_next = 0.0
             for j in range(support[t, a]):
                 p = Pt[j]
-                if p == 0.0:
-                    continue
-                m = min(i + j, G - 1)
-                extra = final_adj[m] if t == 51 else 0.0
-                q_none += p * (payout[k, m] + extra)
-                q_hold_next += p * _interp(nxt, (1.0 - hold_loss) * j * ratio)
-            q_none += nxt[0]
+                if p != 0.0:
+                    q_hold_next += p * _interp(nxt, (1.0 - hold_loss) * j * ratio)
             # The pulled deals would have counted in the next period: it starts without them.
             q_lost_next = 0.0
             Pzt = Pz[t, a]
@@ -217,15 +225,7 @@ def _timing(
                 if p != 0.0:
                     q_lost_next += p * (_interp(nxt, z * ratio) - nxt[0])
             q_hold = payout[k, i] + (final_adj[i] if t == 51 else 0.0) + q_hold_next
-            Pp = Ppull[t, a]
-            q_pull = 0.0
-            for j in range(pull_support[t, a]):
-                p = Pp[j]
-                if p == 0.0:
-                    continue
-                m = min(i + j, G - 1)
-                extra = final_adj[m] if t == 51 else 0.0
-                q_pull += p * (payout[k, m] + extra)
+            q_pull = _expected_end(Ppull[t, a], pull_support[t, a], payout[k], final_adj, t == 51, i)
             q_pull += nxt[0] - q_lost_next
             # Move deals only for a clear gain (0.1 % of the period's top payout), not on ties.
             eps = 1e-3 * top + 1e-9 * abs(q_none)
