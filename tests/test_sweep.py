@@ -110,7 +110,10 @@ def test_grid_expands_in_file_order_and_applies_key_paths():
 def test_quoted_and_nested_key_paths_are_the_same_sweep():
     nested = grid_sweep()
     quoted = grid_sweep()
-    quoted["grid"] = {"funnel.quote.conversion": [0.4, 0.5], "schemes": {"shared": {"sales": {"target_level": [0.9, 1.1]}}}}
+    quoted["grid"] = {
+        "funnel.quote.conversion": [0.4, 0.5],
+        "schemes": {"shared": {"sales": {"target_level": [0.9, 1.1]}}},
+    }
     assert load_sweep(nested).fingerprint == load_sweep(quoted).fingerprint
 
 
@@ -124,8 +127,16 @@ def test_variants_fill_unset_parameters_with_base_values():
     }
     sw = load_sweep(d)
     assert sw.parameters == ("variant", "funnel.quote.conversion", "deals.value_mean")
-    assert sw.cells[0].params == {"variant": "pessimistic", "funnel.quote.conversion": 0.35, "deals.value_mean": 4000}
-    assert sw.cells[1].params == {"variant": "today", "funnel.quote.conversion": 0.5, "deals.value_mean": 5000.0}
+    assert sw.cells[0].params == {
+        "variant": "pessimistic",
+        "funnel.quote.conversion": 0.35,
+        "deals.value_mean": 4000,
+    }
+    assert sw.cells[1].params == {
+        "variant": "today",
+        "funnel.quote.conversion": 0.5,
+        "deals.value_mean": 5000.0,
+    }
     assert sw.cells[1].scenario.hash == load_sweep({"base": small(), "variants": [{}]}).cells[0].scenario.hash
 
 
@@ -150,24 +161,60 @@ def test_design_fills_the_ranges(method, n):
 
 
 BAD = [
-    ({"grid": {"funnel": {"qoute": {"conversion": [0.4]}}}}, "grid.funnel.qoute.conversion", 'did you mean "quote"'),
+    (
+        {"grid": {"funnel": {"qoute": {"conversion": [0.4]}}}},
+        "grid.funnel.qoute.conversion",
+        'did you mean "quote"',
+    ),
     ({"grid": {"funnel.quote.conversoin": [0.4]}}, "grid.funnel.quote.conversoin", "unknown key"),
     ({"grid": {"marketing.qualty.baseline": [0.4]}}, "grid.marketing.qualty.baseline", "unknown key"),
-    ({"grid": {"funnel.quote.conversion": [0.4, 1.5]}}, "grid.funnel.quote.conversion", "probability in [0, 1], got 1.5 (cell 1)"),
+    (
+        {"grid": {"funnel.quote.conversion": [0.4, 1.5]}},
+        "grid.funnel.quote.conversion",
+        "probability in [0, 1], got 1.5 (cell 1)",
+    ),
     ({"grid": {"funnel.quote.conversion": 0.4}}, "grid.funnel.quote.conversion", "non-empty list"),
-    ({"grid": {"schemes.sharde.sales.target_level": [1.0]}}, "grid.schemes.sharde.sales.target_level", "no scheme"),
+    (
+        {"grid": {"schemes.sharde.sales.target_level": [1.0]}},
+        "grid.schemes.sharde.sales.target_level",
+        "no scheme",
+    ),
     ({"grid": {"schemes.shared.sales.target_level": [0.0]}}, "grid.schemes.shared.sales.target_level", "> 0"),
     ({"grid": {"simulation.seed": [1, 2]}}, "grid.simulation.seed", "use [sweep]"),
     ({"grid": {"funnel.quote.conversion.x": [1]}}, "grid.funnel.quote.conversion.x", "not a table"),
     ({"gird": {"funnel.quote.conversion": [0.4]}}, "gird", 'did you mean "grid"'),
     ({}, "", "nothing to sweep"),
     ({"grid": {"deals.value_mean": [1.0]}, "variants": [{}]}, "variants", "only one of"),
-    ({"variants": [{"marketing.quality.conversion_at_one": 9.0}]}, "variants[0].marketing.quality.conversion_at_one", "exceeds 1"),
-    ({"design": {"method": "sobol", "samples": 10, "ranges": {"deals.value_mean": [1, 2]}}}, "design.samples", "power of 2"),
-    ({"design": {"method": "lhs", "samples": 4, "ranges": {"deals.value_mean": [3, 2]}}}, "design.ranges.deals.value_mean", "below"),
-    ({"design": {"method": "lsh", "samples": 4, "ranges": {"deals.value_mean": [1, 2]}}}, "design.method", "lhs"),
-    ({"design": {"samples": 4, "ranges": {"deals.value_mean": [-2, -1]}}}, "design.ranges.deals.value_mean", "> 0"),
-    ({"sweep": {"schemes": ["separate", "hybrid"]}, "grid": {"deals.value_mean": [1.0]}}, "sweep.schemes", "no scheme"),
+    (
+        {"variants": [{"marketing.quality.conversion_at_one": 9.0}]},
+        "variants[0].marketing.quality.conversion_at_one",
+        "exceeds 1",
+    ),
+    (
+        {"design": {"method": "sobol", "samples": 10, "ranges": {"deals.value_mean": [1, 2]}}},
+        "design.samples",
+        "power of 2",
+    ),
+    (
+        {"design": {"method": "lhs", "samples": 4, "ranges": {"deals.value_mean": [3, 2]}}},
+        "design.ranges.deals.value_mean",
+        "below",
+    ),
+    (
+        {"design": {"method": "lsh", "samples": 4, "ranges": {"deals.value_mean": [1, 2]}}},
+        "design.method",
+        "lhs",
+    ),
+    (
+        {"design": {"samples": 4, "ranges": {"deals.value_mean": [-2, -1]}}},
+        "design.ranges.deals.value_mean",
+        "> 0",
+    ),
+    (
+        {"sweep": {"schemes": ["separate", "hybrid"]}, "grid": {"deals.value_mean": [1.0]}},
+        "sweep.schemes",
+        "no scheme",
+    ),
     ({"sweep": {"replications": 0}, "grid": {"deals.value_mean": [1.0]}}, "sweep.replications", "at least 1"),
 ]
 
@@ -183,7 +230,10 @@ def test_bad_sweeps_are_one_line_errors_naming_the_key(edit, key, reason):
 
 
 def test_bad_inline_base_and_missing_base_file(tmp_path):
-    d = {"base": small(funnel={"quote": {"dwell_weeks": 3.0, "conversion": 2.0}}), "grid": {"deals.value_mean": [1.0]}}
+    d = {
+        "base": small(funnel={"quote": {"dwell_weeks": 3.0, "conversion": 2.0}}),
+        "grid": {"deals.value_mean": [1.0]},
+    }
     with pytest.raises(ScenarioError) as info:
         load_sweep(d, source="s.toml")
     assert info.value.key == "base.funnel.quote.conversion"
@@ -245,7 +295,9 @@ def test_results_parquet_layout(tmp_path):
     assert base_rows["profit_after_bonus_diff_mean"].isna().all()
     assert back[back.scheme == "shared"]["profit_after_bonus_diff_mean"].notna().all()
     assert (back.baseline == "separate").all() and (back.replications == 60).all()
-    assert sorted(p.name for p in (tmp_path / "out" / "cells").iterdir()) == [f"cell-00000{i}.parquet" for i in range(4)]
+    assert sorted(p.name for p in (tmp_path / "out" / "cells").iterdir()) == [
+        f"cell-00000{i}.parquet" for i in range(4)
+    ]
 
 
 def test_out_folder_rules(tmp_path):
@@ -259,6 +311,10 @@ def test_out_folder_rules(tmp_path):
     other = load_sweep(grid_sweep(replications=31))
     with pytest.raises(ScenarioError, match="different sweep"):
         run_sweep(other, out, workers=0, resume=True)
+    # A folder of this sweep with no finished cell (a run that failed to start) needs no --resume.
+    for part in (out / "cells").iterdir():
+        part.unlink()
+    pd.testing.assert_frame_equal(first, run_sweep(sw, out, workers=0), check_exact=True)
     (tmp_path / "file").write_text("x")
     with pytest.raises(ScenarioError, match="is a file"):
         run_sweep(sw, tmp_path / "file", workers=0)
@@ -308,8 +364,20 @@ def test_ctrl_c_keeps_finished_cells_and_resume_gives_the_same_table(tmp_path):
     # the whole process group, as a terminal does) once 2 cells are saved; --resume finishes.
     path = write_sweep_files(tmp_path, 1500, [0.3, 0.45, 0.6])
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "incentsim.cli.main", "sweep", str(path), "--out", str(out), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "incentsim.cli.main",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     t0 = time.monotonic()
     while len(_parts(out)) < 2:
         assert proc.poll() is None, proc.communicate()
@@ -344,7 +412,11 @@ def test_killed_worker_loses_no_cell(tmp_path):
     path = write_sweep_files(tmp_path, 1000, [0.4, 0.5])
     sw = load_sweep(path)
     killed = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+
         def progress(done, total):
             if done == 1 and not killed:
                 busy = [w for w, keys in client.processing().items() if keys] or list(client.processing())
@@ -366,11 +438,14 @@ def test_cli_sweep_runs_in_process_and_prints_the_table(runner, tmp_path):
     assert "shared - separate" in result.stdout and "95% CI" in result.stdout
     assert "4 cells (8 rows)" in result.stderr
     assert len(pd.read_parquet(out / "results.parquet")) == 8
-    both = runner.invoke(cli, ["sweep", str(path), "--out", str(out), "--workers", "2", "--scheduler", "tcp://x:1"])
+    both = runner.invoke(
+        cli, ["sweep", str(path), "--out", str(out), "--workers", "2", "--scheduler", "tcp://x:1"]
+    )
     assert both.exit_code == 2 and "not both" in both.stderr
 
 
 def test_sweep_module_has_no_top_level_heavy_imports():
-    code = "import incentsim.cli.sweep, sys; print(any(m in sys.modules for m in ('numba', 'pandas', 'distributed')))"
+    heavy = "('numba', 'pandas', 'distributed')"
+    code = f"import incentsim.cli.sweep, sys; print(any(m in sys.modules for m in {heavy}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr

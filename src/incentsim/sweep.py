@@ -159,7 +159,9 @@ def set_path(data: dict, path: str, value: Any, source: str, where: str) -> None
     except ValueError as exc:
         raise ScenarioError(source, where, str(exc)) from None
     if path in _SWEEP_LEVEL:
-        raise ScenarioError(source, where, f"the sweep sets {_SWEEP_LEVEL[path]} for every cell: use [sweep] instead")
+        raise ScenarioError(
+            source, where, f"the sweep sets {_SWEEP_LEVEL[path]} for every cell: use [sweep] instead"
+        )
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -179,7 +181,9 @@ def set_path(data: dict, path: str, value: Any, source: str, where: str) -> None
             what = "funnel stage" if parts[0] == "funnel" else "scheme"
             hint = did_you_mean(part, [k for k in node if k != "handoff"])
             raise ScenarioError(
-                source, where, f"the base scenario has no {what} {part!r}{hint}; a sweep changes values, it adds no {what}s"
+                source,
+                where,
+                f"the base scenario has no {what} {part!r}{hint}; a sweep changes values, it adds no {what}s",
             )
         if last:
             node[part] = value
@@ -398,7 +402,9 @@ def load_sweep(
     for key in data:
         if key not in ("sweep", "base", *MODES):
             hint = did_you_mean(key, ("sweep", "base", *MODES))
-            raise top.error(key, f"unknown key{hint}; a sweep file has [sweep], [base], [grid], [[variants]] or [design]")
+            raise top.error(
+                key, f"unknown key{hint}; a sweep file has [sweep], [base], [grid], [[variants]] or [design]"
+            )
     meta = top.table("sweep")
     base_data, base_source, inline = _base(top, meta, folder)
     try:
@@ -422,7 +428,10 @@ def load_sweep(
     if not present:
         raise ScenarioError(src, "", "nothing to sweep: give a [grid] table, [[variants]] or a [design]")
     if len(present) > 1:
-        raise top.error(present[1], f"give only one of [grid], [[variants]] and [design] (this file also has {present[0]})")
+        raise top.error(
+            present[1],
+            f"give only one of [grid], [[variants]] and [design] (this file also has {present[0]})",
+        )
     mode = present[0]
     if mode == "grid":
         names, rows = _grid(top.table("grid"))
@@ -457,12 +466,14 @@ def _base(top: Table, meta: Table, folder: Path) -> tuple[dict, str, bool]:
     in_meta = meta.raw("base", None)
     at_top = top.raw("base", None)
     if in_meta is not None and at_top is not None:
-        raise meta.error("base", "give the base scenario once: [sweep] base = \"file.toml\" or a [base] table")
+        raise meta.error("base", 'give the base scenario once: [sweep] base = "file.toml" or a [base] table')
     base = in_meta if in_meta is not None else at_top
     key = "sweep.base" if in_meta is not None else "base"
     if base is None:
         raise ScenarioError(
-            top.source, "sweep.base", 'is required: the scenario to start from ("file.toml", relative to this file), or a [base] table'
+            top.source,
+            "sweep.base",
+            'is required: the scenario to start from ("file.toml", relative to this file), or a [base] table',
         )
     if isinstance(base, dict):
         return base, top.source, True
@@ -476,7 +487,11 @@ def _base(top: Table, meta: Table, folder: Path) -> tuple[dict, str, bool]:
         if bundled.exists():
             path = bundled
         else:
-            raise ScenarioError(top.source, key, f"scenario file {str(path)!r} not found (paths are relative to the sweep file)")
+            raise ScenarioError(
+                top.source,
+                key,
+                f"scenario file {str(path)!r} not found (paths are relative to the sweep file)",
+            )
     return read_toml(path), str(path), False
 
 
@@ -491,7 +506,9 @@ def _schemes(meta: Table, sc: Scenario) -> list[str]:
     for s in raw:
         if s not in sc.schemes:
             raise meta.error(
-                "schemes", f"no scheme {s!r}{did_you_mean(s, sc.schemes)}; the base scenario has {', '.join(sc.schemes)}"
+                "schemes",
+                f"no scheme {s!r}{did_you_mean(s, sc.schemes)}; "
+                f"the base scenario has {', '.join(sc.schemes)}",
             )
     if len(set(raw)) != len(raw):
         raise meta.error("schemes", "names a scheme twice")
@@ -562,7 +579,10 @@ def _design(t: Table, root: int, base_data: dict, base_sc: Scenario) -> tuple[li
     n = t.integer("samples", lo=1, hi=1_000_000)
     if method == "sobol" and n & (n - 1):
         lo = 1 << (n.bit_length() - 1)
-        raise t.error("samples", f"a Sobol design needs a power of 2 samples for its balance; got {n}, use {lo} or {lo * 2}")
+        raise t.error(
+            "samples",
+            f"a Sobol design needs a power of 2 samples for its balance; got {n}, use {lo} or {lo * 2}",
+        )
     seed = t.integer("seed", root, lo=0)
     ranges = t.table("ranges", required=True)
     entries = flatten(ranges.data)
@@ -604,7 +624,9 @@ def parse_range(source: str, where: str, value: Any) -> tuple[float, float]:
         or len(value) != 2
         or not all(_is_number(v) and math.isfinite(v) for v in value)
     ):
-        raise ScenarioError(source, where, f"must be a range [low, high] of two numbers, got {_describe(value)}")
+        raise ScenarioError(
+            source, where, f"must be a range [low, high] of two numbers, got {_describe(value)}"
+        )
     lo, hi = float(value[0]), float(value[1])
     if not lo < hi:
         raise ScenarioError(source, where, f"low must be below high, got [{lo:g}, {hi:g}]")
@@ -646,14 +668,18 @@ def validate_overrides(data: dict, params: dict, where: dict[str, str], source: 
         return scenario_from_dict(data, source=source)
     except ScenarioError as exc:
         for path in params:
-            if path in where and (exc.key == path or path.startswith(exc.key + ".") or exc.key.startswith(path + ".")):
+            if path in where and (
+                exc.key == path or path.startswith(exc.key + ".") or exc.key.startswith(path + ".")
+            ):
                 suffix = "" if exc.reason.startswith("unknown key") else f" ({label})"
                 raise ScenarioError(source, where[path], exc.reason + suffix) from None
         changed = ", ".join(f"{k}={_describe(v)}" for k, v in params.items() if k != "variant")
         raise ScenarioError(source, exc.key, f"{exc.reason} ({label}: {changed})") from None
 
 
-def _fill_variant_params(cells: list[Cell], names: tuple[str, ...], base_data: dict, base_sc: Scenario) -> list[Cell]:
+def _fill_variant_params(
+    cells: list[Cell], names: tuple[str, ...], base_data: dict, base_sc: Scenario
+) -> list[Cell]:
     """Give every variant a value for every parameter column (the base value where it sets none)."""
     out = []
     for c in cells:
@@ -715,6 +741,7 @@ def run_task(task: Task, limit_threads: bool = True) -> list[dict]:
     Parameters
     ----------
     task : Task
+        The cell: scenario, schemes and spawn key.
     limit_threads : bool
         Run numba with one thread in the calling thread (on Dask workers, where parallelism
         comes from cells); False leaves the caller's setting alone.
@@ -739,7 +766,9 @@ def run_task(task: Task, limit_threads: bool = True) -> list[dict]:
     nan = float("nan")
     for name in cmp.schemes:
         row: dict[str, Any] = {"cell": task.index, **task.params, "scheme": name, "baseline": cmp.baseline}
-        row.update(replications=sim.replications, seed=sim.seed, behaviour=sim.behaviour, scenario_hash=sc.hash)
+        row.update(
+            replications=sim.replications, seed=sim.seed, behaviour=sim.behaviour, scenario_hash=sc.hash
+        )
         for metric in METRICS:
             s = cmp.summaries[name][metric]
             for stat in STATS:
@@ -796,7 +825,12 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
         finally:
             c.close()
         return
-    threads = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    threads = {
+        "NUMBA_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     with _quiet_dask():
         cluster = LocalCluster(
             n_workers=workers or default_workers(),
@@ -877,6 +911,7 @@ def map_tasks(
     Parameters
     ----------
     tasks : sequence of Task
+        The cells (or sensitivity evaluations) to simulate.
     on_result : callable
         ``on_result(task, rows)``, called in this process in completion order.
     workers : int, optional
@@ -890,8 +925,10 @@ def map_tasks(
     Notes
     -----
     The numba cache is warmed in one process before the workers start (concurrent first
-    compiles into one cache folder can race). A worker that dies (killed, out of memory) has its
-    cells rescheduled by Dask; nothing about the worker enters a result.
+    compiles into one cache folder can race): on the embedded cluster the first task runs in this
+    process first; on an existing cluster one worker per host runs a tiny warm-up. A worker that
+    dies (killed, out of memory) has its cells rescheduled by Dask; nothing about the worker
+    enters a result.
     """
     if not tasks:
         return
@@ -903,13 +940,20 @@ def map_tasks(
 
     local = scheduler is None and client is None
     if local:
-        warm_up(tasks[0], limit_threads=False)
+        # The first task doubles as the warm-up: run here, before any worker exists, it compiles
+        # (or loads) every kernel once and its result is kept.
+        on_result(tasks[0], run_task(tasks[0], limit_threads=False))
+        tasks = tasks[1:]
+        if not tasks:
+            return
         workers = min(workers or default_workers(), len(tasks))
     with dask_client(workers, scheduler, client) as c:
         if not local:
             _warm_remote(c, tasks[0])
         token = uuid.uuid4().hex[:8]
-        futures = c.map(run_task, list(tasks), key=[f"incentsim-cell-{t.index}-{token}" for t in tasks], pure=False)
+        futures = c.map(
+            run_task, list(tasks), key=[f"incentsim-cell-{t.index}-{token}" for t in tasks], pure=False
+        )
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         try:
             for fut in as_completed(futures):
@@ -949,8 +993,9 @@ def prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
     Raises
     ------
     ScenarioError
-        When ``out`` is a file; when it holds another sweep's results; or when it holds results
-        and ``resume`` is not set.
+        When ``out`` is a file; when it holds another sweep's results; or when it holds finished
+        cells and ``resume`` is not set (a folder of this sweep with no finished cell, left by a
+        run that failed to start, is simply reused).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -958,10 +1003,6 @@ def prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
     manifest = out / "sweep.json"
     done = finished_cells(out)
     if manifest.exists() or done:
-        if not resume:
-            raise ScenarioError(
-                str(out), "", "already holds sweep results: add --resume to finish that sweep, or choose another --out"
-            )
         try:
             old = json.loads(manifest.read_text())
         except (OSError, ValueError):
@@ -972,6 +1013,12 @@ def prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
                 "",
                 "holds results of a different sweep (its file, base scenario, settings or incentsim version "
                 "changed); choose another --out",
+            )
+        if done and not resume:
+            raise ScenarioError(
+                str(out),
+                "",
+                "already holds sweep results: add --resume to finish that sweep, or choose another --out",
             )
         done = {i for i in done if i < len(sw.cells)}
     try:
@@ -1021,6 +1068,7 @@ def run_sweep(
     Parameters
     ----------
     sw : Sweep
+        A sweep from :func:`load_sweep`.
     out : str or Path, optional
         Output folder: part files per cell, ``sweep.json`` and ``results.parquet``. Without it the
         table is only returned (nothing to resume).
@@ -1111,7 +1159,7 @@ def sweep(
     --------
     >>> import incentsim
     >>> df = incentsim.sweep("scenarios/sweeps/sweep-example.toml", "out/example")  # doctest: +SKIP
-    >>> df.pivot_table("profit_after_bonus_diff_mean", "funnel.appointment.conversion", "scheme")  # doctest: +SKIP
+    >>> df.pivot_table("profit_after_bonus_diff_mean", "cell", "scheme")  # doctest: +SKIP
     """
     if isinstance(spec, Sweep):
         if replications is not None or seed is not None or behaviour is not None:
@@ -1119,7 +1167,9 @@ def sweep(
         sw = spec
     else:
         sw = load_sweep(spec, replications=replications, seed=seed, behaviour=behaviour)
-    return run_sweep(sw, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress)
+    return run_sweep(
+        sw, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress
+    )
 
 
 def load_sweep_again(sw: Sweep, replications: int | None, seed: int | None, behaviour: str | None) -> Sweep:
@@ -1128,7 +1178,8 @@ def load_sweep_again(sw: Sweep, replications: int | None, seed: int | None, beha
     root = sw.seed if seed is None else int(seed)
     beh = sw.behaviour if behaviour is None else behaviour
     cells = tuple(
-        Cell(c.index, c.params, c.scenario.with_simulation(replications=reps, seed=root, behaviour=beh)) for c in sw.cells
+        Cell(c.index, c.params, c.scenario.with_simulation(replications=reps, seed=root, behaviour=beh))
+        for c in sw.cells
     )
     return dataclasses.replace(sw, replications=reps, seed=root, behaviour=beh, cells=cells)
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "policy": ("incentsim.cli.policy", "policy_cmd"),
     "payout": ("incentsim.cli.payout", "payout_cmd"),
     "forecast": ("incentsim.cli.forecast", "forecast_cmd"),
+    "sensitivity": ("incentsim.cli.sensitivity", "sensitivity_cmd"),
     "report": ("incentsim.cli.report", "report_cmd"),
 }
 

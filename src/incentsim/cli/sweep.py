@@ -11,21 +11,29 @@ from .options import replications_option
 
 
 class CellProgress:
-    """Progress on stderr in cells: a bar with cells done and time left (when stderr is a terminal)."""
+    """Progress on stderr: a bar with cells (or evaluations) done and time left, when stderr is a terminal.
 
-    def __init__(self):
+    Call it as ``progress(done, total)``: the first call starts the bar (``done`` > 0 when
+    resuming), later calls advance it.
+    """
+
+    def __init__(self, label: str = "cells"):
+        self.label = label
         self.bar = None
         self.done = 0
         self.total = 0
         self.before = 0
 
     def __call__(self, done: int, total: int) -> None:
+        """Start the bar (first call) or move it to ``done`` of ``total``."""
         if self.bar is None:
             self.before, self.total = done, total
             if done:
-                click.echo(f"resuming: {done} of {total} cells already done, {total - done} to go", err=True)
+                click.echo(
+                    f"resuming: {done} of {total} {self.label} already done, {total - done} to go", err=True
+                )
             self.bar = click.progressbar(
-                length=max(total - done, 1), label="cells", file=sys.stderr, show_pos=True, show_eta=True
+                length=max(total - done, 1), label=self.label, file=sys.stderr, show_pos=True, show_eta=True
             )
             self.bar.__enter__()
         else:
@@ -33,6 +41,7 @@ class CellProgress:
         self.done = done
 
     def close(self, *exc) -> None:
+        """End the bar (safe to call twice)."""
         if self.bar is not None:
             self.bar.__exit__(*(exc or (None, None, None)))
             self.bar = None
@@ -40,13 +49,19 @@ class CellProgress:
 
 @click.command("sweep")
 @click.argument("sweep_file", metavar="SWEEP.toml")
-@click.option("--out", "out", metavar="DIR", required=True, help="Folder for the results (created if missing).")
+@click.option(
+    "--out", "out", metavar="DIR", required=True, help="Folder for the results (created if missing)."
+)
 @click.option(
     "--workers", type=click.IntRange(0, None), default=None,
     help="Processes of the embedded Dask cluster (default: the CPU cores); 0 runs here without Dask.",
 )  # fmt: skip
-@click.option("--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
-@click.option("--resume", is_flag=True, help="Finish an interrupted sweep in DIR, skipping its finished cells.")
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786."
+)
+@click.option(
+    "--resume", is_flag=True, help="Finish an interrupted sweep in DIR, skipping its finished cells."
+)
 @replications_option
 @click.option("--show", type=click.IntRange(0, None), default=20, help="Cells to print at the end (0: none).")
 def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
@@ -66,7 +81,9 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
     from ..sweep import load_sweep, run_sweep
 
     if workers is not None and scheduler:
-        raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
+        raise ScenarioError(
+            "--workers", "", "give either --workers (embedded cluster) or --scheduler, not both"
+        )
     sw = load_sweep(sweep_file, replications=replications)
     n = len(sw.cells)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
@@ -83,13 +100,16 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
         table = run_sweep(sw, out, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
     except KeyboardInterrupt:
         progress.close()
-        click.echo(f"{progress.done} of {n} cells are saved in {out}; run again with --resume to finish", err=True)
+        click.echo(
+            f"{progress.done} of {n} cells are saved in {out}; run again with --resume to finish", err=True
+        )
         raise
     except Exception as exc:
         progress.close()
         if type(exc).__name__ == "KilledWorker":
             raise click.ClickException(
-                f"a cell kept killing its workers (out of memory?): {exc}. Finished cells are saved in {out}; "
+                f"a cell kept killing its workers (out of memory?): {exc}. "
+                f"Finished cells are saved in {out}; "
                 "rerun with --resume"
             ) from None
         raise
@@ -126,7 +146,8 @@ def summary_text(table, sw, limit: int) -> str:
                 )
             )
         view = pd.concat(pieces, axis=1).reset_index()
-    head = f"Profit after bonuses per year, each scheme minus {base} (mean over {sw.replications:,} replications):"
+    reps = f"{sw.replications:,}"
+    head = f"Profit after bonuses per year, each scheme minus {base} (mean over {reps} replications):"
     text = view.head(limit).to_string(index=False, float_format=lambda x: f"{x:,.6g}")
     more = f"\n... {len(view) - limit} more cells in results.parquet" if len(view) > limit else ""
     return f"{head}\n{text}{more}"
