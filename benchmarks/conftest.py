@@ -9,6 +9,7 @@ outside the timed rounds and records its throughput (rep-weeks and company-years
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -47,6 +48,19 @@ def draw_plan(draw_counts):
     from .rng_bound import plan_from_counts
 
     return plan_from_counts(draw_counts)
+
+
+def bench(benchmark, fn, *args, rounds: int = 3, **kwargs):
+    """``benchmark.pedantic(fn, args, kwargs, rounds)``, also storing the CPU cores the rounds used
+    on average (process CPU time over wall time: below ~1.8 for a 2-thread run means another
+    process had part of the machine) in ``extra_info["cpu_cores_used"]``."""
+    t0, c0 = time.perf_counter(), os.times()
+    value = benchmark.pedantic(fn, args=args, kwargs=kwargs, rounds=rounds, iterations=1)
+    wall, c1 = time.perf_counter() - t0, os.times()
+    benchmark.extra_info["cpu_cores_used"] = (
+        (c1.user + c1.system - c0.user - c0.system) / wall if wall else 0.0
+    )
+    return value
 
 
 def record(benchmark, sc, replications: int) -> None:

@@ -304,7 +304,8 @@ def time_cli_compare(replications: int = CLI_REPLICATIONS, warm_repeat: int = 2)
     Returns
     -------
     dict
-        ``cold`` and ``warm`` (seconds), ``warm_times``, ``cpu_util_cold`` / ``cpu_util_warm``.
+        ``cold`` and ``warm`` (seconds), ``warm_times``, ``cpu_util_cold`` / ``cpu_util_warm``, and
+        ``warm_breakdown`` (one more warm run profiled by :mod:`benchmarks.cli_profile`).
     """
     cmd = incentsim_command() + ["compare", str(SCENARIO), "--replications", str(replications)]
     with tempfile.TemporaryDirectory(prefix="incentsim-bench-") as tmp:
@@ -322,6 +323,12 @@ def time_cli_compare(replications: int = CLI_REPLICATIONS, warm_repeat: int = 2)
 
         cold, util_cold = once()
         warm = [once() for _ in range(warm_repeat)]
+        prof_cmd = [sys.executable, "-m", "benchmarks.cli_profile", *cmd[-4:]]
+        done = subprocess.run(prof_cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        try:
+            breakdown = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            breakdown = {}
     best = min(warm)
     return {
         "replications": replications,
@@ -330,8 +337,37 @@ def time_cli_compare(replications: int = CLI_REPLICATIONS, warm_repeat: int = 2)
         "warm_times": [w for w, _ in warm],
         "cpu_util_cold": util_cold,
         "cpu_util_warm": best[1],
+        "warm_breakdown": breakdown,
         "load": os.getloadavg()[0],
     }
+
+
+def parallel_capacity(threads_wanted: int = 2) -> float:
+    """CPU cores a compute-bound numba ``prange`` loop gets right now (about 0.2 s).
+
+    Other jobs on a shared host need not show in this machine's process list, yet take cores:
+    about 2.0 means both cores were ours; about 1.0 means any 2-thread figure measured now is
+    really a 1-thread figure.
+    """
+    import numpy as np
+    from numba import njit, prange
+
+    @njit(parallel=True, cache=False)
+    def spin(n, m):
+        out = np.zeros(n)
+        for i in prange(n):
+            s = 0.0
+            for j in range(m):
+                s += np.sin(j * 1e-3 + i)
+            out[i] = s
+        return out
+
+    with threads(threads_wanted):
+        spin(4, 10)
+        c0, t0 = _cpu(), time.perf_counter()
+        spin(32, 300_000)
+        wall = time.perf_counter() - t0
+        return (_cpu() - c0) / wall if wall > 0 else 0.0
 
 
 def environment() -> dict:
@@ -369,4 +405,5 @@ def environment() -> dict:
         "git_commit": git("rev-parse", "--short", "HEAD"),
         "git_dirty_kernel": bool(git("status", "--porcelain", "src/incentsim/kernels")),
         "load_average": list(os.getloadavg()),
+        "parallel_capacity": parallel_capacity(),
     }

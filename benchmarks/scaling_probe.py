@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -40,19 +41,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--behaviour", default="fixed")
     a = ap.parse_args(argv)
 
+    t_start = time.perf_counter()
     from benchmarks.harness import run_kernel, scenario, solved
+    from incentsim import simulation  # noqa: F401
 
     sc = scenario()
+    t_imported = time.perf_counter()
     if a.behaviour != "fixed":
         solved()
-    run_kernel(sc, 64, a.behaviour)  # load the compiled kernel
+    t_first = time.perf_counter()
+    run_kernel(sc, 64, a.behaviour)  # load the compiled kernel from numba's cache
+    first_call = time.perf_counter() - t_first
     # Time first, without tracemalloc: it also traces the kernel's own scratch allocations
     # (numba's runtime allocates through Python's raw allocator), which slows the threads down.
-    times = []
+    times, cpus = [], []
     for _ in range(a.repeat):
-        t0 = time.perf_counter()
+        c0, t0 = os.times(), time.perf_counter()
         res = run_kernel(sc, a.replications, a.behaviour)
-        times.append(time.perf_counter() - t0)
+        t1, c1 = time.perf_counter(), os.times()
+        times.append(t1 - t0)
+        cpus.append(c1.user + c1.system - c0.user - c0.system)
         del res
     rss_before = _rss_now()
     tracemalloc.start()
@@ -66,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         "horizon_years": sc.simulation.horizon_years,
         "best": min(times),
         "times": times,
+        "cpu_best": cpus[times.index(min(times))],
+        "import_seconds": t_imported - t_start,
+        "first_call_seconds": first_call,
         "traced_peak": traced_peak,
         "rss_before": rss_before,
         "rss_after": rss_after,

@@ -7,7 +7,7 @@ import pytest
 
 from . import harness as H
 from .configurations import SIZES
-from .conftest import record, suite_sizes
+from .conftest import bench, record, suite_sizes
 
 
 @pytest.mark.parametrize("behaviour", ["fixed", "optimising"])
@@ -18,5 +18,5 @@ def test_kernel_throughput(benchmark, sc, size, behaviour):
         H.solved()  # solve once, outside the timing
     H.run_kernel(sc, 64, behaviour)  # warm-up: compile or load from the cache
     benchmark.group = f"kernel-{behaviour}"
-    benchmark.pedantic(H.run_kernel, args=(sc, n, behaviour), rounds=3 if n <= 10_000 else 1, iterations=1)
+    bench(benchmark, H.run_kernel, sc, n, behaviour, rounds=3 if n <= 10_000 else 1)
     record(benchmark, sc, n)

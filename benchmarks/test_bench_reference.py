@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from .configurations import SCHEME, SEED, SIZES
-from .conftest import record, suite_sizes
+from .conftest import bench, record, suite_sizes
 from .reference_numpy import simulate_numpy
 
 
@@ -16,7 +16,5 @@ from .reference_numpy import simulate_numpy
 def test_numpy_reference_throughput(benchmark, sc, size):
     n = SIZES[size]
     benchmark.group = "numpy-reference"
-    benchmark.pedantic(
-        simulate_numpy, args=(sc, SCHEME, n, SEED), rounds=2 if n <= 10_000 else 1, iterations=1
-    )
+    bench(benchmark, simulate_numpy, sc, SCHEME, n, SEED, rounds=2 if n <= 10_000 else 1)
     record(benchmark, sc, n)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from .configurations import SIZES
-from .conftest import record, suite_sizes
+from .conftest import bench, record, suite_sizes
 from .rng_bound import run_bound
 
 
@@ -16,7 +16,7 @@ def test_rng_bound(benchmark, sc, draw_plan, size):
     n = SIZES[size]
     run_bound(draw_plan, 8)  # warm-up
     benchmark.group = "rng-bound"
-    benchmark.pedantic(run_bound, args=(draw_plan, n), rounds=3 if n <= 10_000 else 1, iterations=1)
+    bench(benchmark, run_bound, draw_plan, n, rounds=3 if n <= 10_000 else 1)
     record(benchmark, sc, n)
 
 
@@ -25,5 +25,5 @@ def test_stream_seeding_only(benchmark, sc, draw_plan):
     none = np.zeros(draw_plan.kind.shape[0], np.int64)
     run_bound(draw_plan, 8, active=none)
     benchmark.group = "rng-bound"
-    benchmark.pedantic(run_bound, args=(draw_plan, n), kwargs={"active": none}, rounds=3, iterations=1)
+    bench(benchmark, run_bound, draw_plan, n, active=none, rounds=3)
     record(benchmark, sc, n)

@@ -8,7 +8,7 @@ import pytest
 
 from . import harness as H
 from .configurations import COMPARE_REPLICATIONS, THREADS
-from .conftest import record
+from .conftest import bench, record
 from .rng_bound import run_bound
 
 
@@ -18,7 +18,7 @@ def test_kernel_threads(benchmark, sc, n_threads):
     benchmark.group = "threads-kernel"
     with H.threads(n_threads):
         H.run_kernel(sc, 64)
-        benchmark.pedantic(H.run_kernel, args=(sc, n), rounds=3, iterations=1)
+        bench(benchmark, H.run_kernel, sc, n, rounds=3)
     benchmark.extra_info["threads"] = n_threads
     record(benchmark, sc, n)
 
@@ -29,6 +29,6 @@ def test_rng_bound_threads(benchmark, sc, draw_plan, n_threads):
     benchmark.group = "threads-rng-bound"
     with H.threads(n_threads):
         run_bound(draw_plan, 8)
-        benchmark.pedantic(run_bound, args=(draw_plan, n), rounds=3, iterations=1)
+        bench(benchmark, run_bound, draw_plan, n, rounds=3)
     benchmark.extra_info["threads"] = n_threads
     record(benchmark, sc, n)
