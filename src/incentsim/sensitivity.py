@@ -472,14 +472,14 @@ def sensitivity(
     pair = _pair(sc, schemes)
     beh = behaviour or sc.simulation.behaviour
     if beh not in BEHAVIOURS:
-        raise ScenarioError(src, "behaviour", f"must be one of {', '.join(BEHAVIOURS)}, got {beh!r}")
+        raise ScenarioError("--behaviour", "", f"must be one of {', '.join(BEHAVIOURS)}, got {beh!r}")
     if method not in METHODS:
-        raise ScenarioError(src, "method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ScenarioError("--method", "", f"must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "morris" and trajectories < 2:
-        raise ScenarioError(src, "trajectories", "Morris needs at least 2 trajectories")
+        raise ScenarioError("--trajectories", "", "Morris needs at least 2 trajectories")
     if method == "sobol" and (samples < 2 or samples & (samples - 1)):
         raise ScenarioError(
-            src, "samples", f"Sobol needs a power of 2 base samples (8, 16, 32 ...), got {samples}"
+            "--samples", "", f"Sobol needs a power of 2 base samples (8, 16, 32 ...), got {samples}"
         )
     root = sc.simulation.seed if seed is None else int(seed)
     rng, defaults, spread, rsrc = read_ranges(ranges)
@@ -643,6 +643,10 @@ def _pair(sc: Scenario, schemes) -> tuple[str, str]:
 # -- rendering ----------------------------------------------------------------------------------
 
 
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
 def _money(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:,.0f}"
 
@@ -664,8 +668,8 @@ def sensitivity_text(res: Sensitivity) -> str:
     view = {
         "rank": t["rank"],
         "input": t["input"],
-        "low": t["low"].map(lambda v: f"{v:.4g}"),
-        "high": t["high"].map(lambda v: f"{v:.4g}"),
+        "low": t["low"].map(_num),
+        "high": t["high"].map(_num),
         "at low": t["diff_low"].map(_money),
         "at high": t["diff_high"].map(_money),
         "swing": t["swing"].map(_money),

@@ -831,7 +831,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
     }
-    with _quiet_dask():
+    with _quiet_dask(), _spawnable_main():
         cluster = LocalCluster(
             n_workers=workers or default_workers(),
             threads_per_worker=1,
@@ -864,6 +864,26 @@ def dask_setup(worker) -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _spawnable_main() -> Iterator[None]:
+    """Let worker processes start when ``__main__`` is not a file (``python - < script``).
+
+    multiprocessing's spawn re-runs the parent's main file in each worker; for a script read
+    from stdin that "file" is ``<stdin>`` and every worker fails to start. Without ``__file__``
+    spawn treats the parent as interactive (like a notebook), so it is hidden meanwhile.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hide = isinstance(path, str) and not os.path.exists(path)
+    if hide:
+        del main.__file__
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = path
 
 
 @contextmanager
