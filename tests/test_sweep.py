@@ -27,7 +27,7 @@ from incentsim.results import METRICS
 from incentsim.scenario import ScenarioError
 from incentsim.sweep import DIFF_STATS, STATS, load_sweep, run_sweep
 
-EXAMPLE = SCENARIOS / "sweeps" / "sweep-example.toml"
+EXAMPLE = SCENARIOS / "sweep-example.toml"
 
 #: The conftest SMALL company as a scenario file (for sweep files that name their base).
 SMALL_TOML = """

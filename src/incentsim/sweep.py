@@ -351,17 +351,14 @@ class Sweep:
 
 
 def resolve_sweep(name_or_path: str | Path) -> Path:
-    """A sweep file: the path if it exists, else a bundled sweep of that name (``scenarios/sweeps``)."""
+    """A sweep file: the path if it exists, else a bundled sweep of that name (``scenarios/``)."""
     path = Path(name_or_path)
     if path.exists():
         return path
-    from .scenario.bundled import examples_dir
+    from .scenario.bundled import bundled_sweeps
 
-    folder = examples_dir()
     stem = path.name[:-5] if path.name.endswith(".toml") else path.name
-    if folder is not None and (folder / "sweeps" / f"{stem}.toml").is_file():
-        return folder / "sweeps" / f"{stem}.toml"
-    return path
+    return bundled_sweeps().get(stem, path)
 
 
 def load_sweep(
@@ -1178,7 +1175,7 @@ def sweep(
     Examples
     --------
     >>> import incentsim
-    >>> df = incentsim.sweep("scenarios/sweeps/sweep-example.toml", "out/example")  # doctest: +SKIP
+    >>> df = incentsim.sweep("scenarios/sweep-example.toml", "out/example")  # doctest: +SKIP
     >>> df.pivot_table("profit_after_bonus_diff_mean", "cell", "scheme")  # doctest: +SKIP
     """
     if isinstance(spec, Sweep):

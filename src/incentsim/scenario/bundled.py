@@ -14,12 +14,30 @@ def examples_dir() -> Path | None:
     return None
 
 
+def _is_sweep(path: Path) -> bool:
+    """Whether a TOML file is a sweep file (it has a top-level ``[sweep]`` table)."""
+    import tomllib
+
+    try:
+        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
 def bundled() -> dict[str, Path]:
-    """Name (file stem) -> path of each bundled scenario, sorted by name."""
+    """Name (file stem) -> path of each bundled scenario (sweep files excluded), sorted by name."""
     folder = examples_dir()
     if folder is None:
         return {}
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if not _is_sweep(p)}
+
+
+def bundled_sweeps() -> dict[str, Path]:
+    """Name (file stem) -> path of each bundled sweep file."""
+    folder = examples_dir()
+    if folder is None:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if _is_sweep(p)}
 
 
 def resolve(name_or_path: str) -> Path:
