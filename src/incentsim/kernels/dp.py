@@ -43,7 +43,20 @@ def _panjer(lam, jump, out):
             s += j * jump[j] * out[n - j]
         out[n] = lam / n * s
         total += out[n]
-    out[L - 1] = max(0.0, 1.0 - total)
+        if total > 1.0 - 1e-15:
+            break  # the rest of the mass is below rounding: stop early (it is lumped at the top)
+    out[L - 1] += max(0.0, 1.0 - total)
+
+
+@njit(cache=True)
+def _increments_all(lam, jumps, week_k, P):
+    """Fill ``P[t, a]`` with the compound-Poisson pmf of rate ``lam[t, a]`` and the jump pmf of
+    week t's period (``jumps[week_k[t]]``)."""
+    T, A = lam.shape
+    for t in range(T):
+        jump = jumps[week_k[t]]
+        for a in range(A):
+            _panjer(lam[t, a], jump, P[t, a])
 
 
 @njit(cache=True)
