@@ -125,15 +125,33 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
             for r in range(R):
                 mult = model.ability_levels[ability[r]] ** model.conv_elasticity
                 ignored = 0
+                worked = 0
                 for kind in (0, 1):
                     n = queue[r][kind]
-                    fol = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.follow_hazard)
-                    n -= fol
-                    cold = binom(S(r + 1, PURPOSE_CONVERSIONS), n, model.decay)
-                    queue[r][kind] = n - cold
-                    wk = binom(S(r + 1, PURPOSE_CONVERSIONS), fol, 1.0 - model.ignored_share)
-                    recycled += binom(S(r + 1, PURPOSE_CONVERSIONS), fol - wk, model.recycle_share)
-                    ignored += fol - wk
+                    queue[r][kind] = 0
+                    if n == 0:
+                        continue
+                    h, d, w, rs = model.follow_hazard, model.decay, 1.0 - model.ignored_share, model.recycle_share
+                    if n <= 8:  # one uniform per appointment: worked / ignored (recycled?) / cold / waits
+                        wk = ig = wait = 0
+                        for _ in range(n):
+                            u = unif(S(r + 1, PURPOSE_CONVERSIONS))
+                            if u < h * w:
+                                wk += 1
+                            elif u < h:
+                                ig += 1
+                                recycled += int((u - h * w) < (h - h * w) * rs)
+                            elif u >= h + (1 - h) * d:
+                                wait += 1
+                    else:
+                        fol = binom(S(r + 1, PURPOSE_CONVERSIONS), n, h)
+                        cold = binom(S(r + 1, PURPOSE_CONVERSIONS), n - fol, d)
+                        wk = binom(S(r + 1, PURPOSE_CONVERSIONS), fol, w)
+                        ig = fol - wk
+                        recycled += binom(S(r + 1, PURPOSE_CONVERSIONS), ig, rs)
+                        wait = n - fol - cold
+                    queue[r][kind] = wait
+                    ignored += ig
                     if kind == 0:
                         worked = wk  # only genuine appointments enter the pipeline
                 a_r = model.ability_levels[ability[r]]

@@ -296,6 +296,8 @@ class ActionTables(NamedTuple):
 
     conv: np.ndarray  # (K, A, 2, Ks) stage conversion; source 0 = marketing's (genuine) appointments
     self_rate: np.ndarray  # (K, A) self-prospected appointments per week
+    self_exp: np.ndarray  # (K, A) exp(-self_rate), for the Poisson draw
+    any_timing: bool  # whether the policy ever holds or pulls deals
 
 
 def action_tables(model: CompiledModel, policy: CompiledPolicy) -> ActionTables:
@@ -317,4 +319,11 @@ def action_tables(model: CompiledModel, policy: CompiledPolicy) -> ActionTables:
                     if src == 0 and j == 0:
                         p *= model.conv_max
                     conv[k, a, src, j] = min(1.0, p)
-    return ActionTables(conv=conv, self_rate=self_rate)
+    return ActionTables(
+        conv=conv,
+        self_rate=self_rate,
+        # math.exp: the same libm function the kernel's own sampler calls (numpy's SIMD exp can
+        # differ in the last bit).
+        self_exp=np.array([[math.exp(-v) for v in row] for row in self_rate]),
+        any_timing=bool(np.any(policy.sales_timing != 0)),
+    )

@@ -74,9 +74,9 @@ class Results:
         Person metrics; the last person is one marketing team member.
     month : ndarray(float64, (replications, horizon_years, 12))
         Bookings by month.
-    effort_week : ndarray(float64, (replications, 52))
+    effort_week : ndarray(float32, (replications, 52))
         Mean rep effort by week of the year.
-    ability : ndarray(int64, (replications, reps))
+    ability : ndarray(int8, (replications, reps))
         Ability level index of each rep.
     ability_levels : ndarray(float64, (K,))
     base_cost : float

@@ -117,8 +117,10 @@ def simulate(
     out_year = np.zeros((n, h, L.N_Y))
     out_person = np.zeros((n, h, r + 1, L.N_P))
     out_month = np.zeros((n, h, 12))
-    out_effort = np.zeros((n, L.WEEKS))
-    out_ability = np.zeros((n, r), dtype=np.int64)
+    # Summaries only (memory grows with replications, never with weeks); effort by week and the
+    # ability level need no more than float32 and int8.
+    out_effort = np.zeros((n, L.WEEKS), dtype=np.float32)
+    out_ability = np.zeros((n, r), dtype=np.int8)
     fields = L.pipeline_fields(
         [st.name for st in scenario.funnel.marketing_stages], [st.name for st in scenario.funnel.sales_stages]
     )

@@ -26,6 +26,7 @@ from .rng import (
     _binomial,
     _lognormal,
     _poisson,
+    _poisson_small_exp,
     _seed_stream_into,
     _uniform,
 )
@@ -133,6 +134,43 @@ def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     return float(team_wn)
 
 
+@njit(cache=True, inline="always")
+def _followup(states, s, n, h, decay, work, recycle):
+    """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
+    or ignored (and then recycled to marketing with ``recycle``), else gone cold (``decay``),
+    else still waiting.
+
+    Returns
+    -------
+    (worked, ignored, recycled, cold, waiting) : tuple of int
+    """
+    if n <= 8:
+        # One uniform per appointment sorts it into the five outcomes (the position of u inside
+        # an outcome's interval is itself uniform, so it also decides recycling).
+        wk = ig = rc = cold = 0
+        p_work = h * work
+        p_fol = h
+        p_cold = h + (1.0 - h) * decay
+        for _ in range(n):
+            u = _uniform(states, s)
+            if u < p_work:
+                wk += 1
+            elif u < p_fol:
+                ig += 1
+                if (u - p_work) < (p_fol - p_work) * recycle:
+                    rc += 1
+            elif u < p_cold:
+                cold += 1
+        return wk, ig, rc, cold, n - wk - ig - cold
+    fol = _binomial(states, s, n, h)
+    rest = n - fol
+    cold = _binomial(states, s, rest, decay)
+    wk = _binomial(states, s, fol, work)
+    ig = fol - wk
+    rc = _binomial(states, s, ig, recycle)
+    return wk, ig, rc, cold, rest - cold
+
+
 @njit(cache=True)
 def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
     """Write one pipeline snapshot (``layout.pipeline_fields``) into ``out_pipe[i, yi, slot]``."""
@@ -214,6 +252,7 @@ def _replication(
     roll = np.zeros(R)
     held = np.zeros((R, 2), dtype=np.int64)
     recycled = 0
+    held_any = False
 
     # Start with the pipeline at its stationary distribution (Poisson stocks at normal effort)
     # so the burn-in does not start from an empty funnel.
@@ -315,6 +354,11 @@ def _replication(
                 queue[r, 1, 0] += 1
 
         # -- each rep -------------------------------------------------------------------------
+        # Deal timing happens at the primary sales period's boundaries (and only when the policy
+        # ever holds or pulls deals, or deals are still held from the last period).
+        timing_on = cs_p >= 0 and (tab.any_timing or held_any)
+        first_week = cs_p >= 0 and (w == 0 or sch.week_end[cs_p, w - 1] == 1)
+        last_week = cs_p >= 0 and sch.week_end[cs_p, w] == 1
         team_bk = 0.0
         team_mg = 0.0
         team_wn = 0
@@ -345,38 +389,37 @@ def _replication(
             # tell them apart before the visit, so both take time; only genuine ones convert).
             worked = 0
             ign = 0
-            work_p = work_base * pol.sales_follow[act[r]]
+            work_p = work_base * pol.sales_follow[ar]
             for kind in range(2):
-                fol = 0
                 for age in range(A - 1, -1, -1):
                     n = queue[r, kind, age]
                     if n == 0:
                         continue
                     queue[r, kind, age] = 0
-                    if model.sla >= 0 and age == A - 1:
-                        fol += n  # the service level: everything still waiting is followed up now
-                        continue
-                    f = _binomial(states, s_conv, n, model.follow_hazard)
-                    n -= f
-                    fol += f
-                    cold = _binomial(states, s_conv, n, model.decay)
+                    # Under a service level, what still waits in the oldest bucket is followed up.
+                    forced = model.sla >= 0 and age == A - 1
+                    wk, ig, rc, cold, wait = _followup(
+                        states, s_conv, n, 1.0 if forced else model.follow_hazard, model.decay, work_p,
+                        model.recycle_share,
+                    )  # fmt: skip
+                    if kind == 0:
+                        worked += wk
+                    worked_total += wk
+                    ign += ig
+                    recycled += rc
                     cold_total += cold
                     if A == 1:
-                        queue[r, kind, 0] = n - cold
+                        queue[r, kind, 0] = wait
                     else:
-                        queue[r, kind, age + 1] += n - cold
-                wk = _binomial(states, s_conv, fol, work_p)
-                ig = fol - wk
-                recycled += _binomial(states, s_conv, ig, model.recycle_share)
-                if kind == 0:
-                    worked = wk
-                worked_total += wk
-                ign += ig
+                        queue[r, kind, age + 1] += wait
             ignored_total += ign
 
             # Self-prospecting, plus cold calls in the time freed by ignored appointments.
-            lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
-            selfa = _poisson(states, s_arr, lam_self)
+            if ign == 0 and tab.self_rate[ak, ar] < 10.0:
+                selfa = _poisson_small_exp(states, s_arr, tab.self_rate[ak, ar], tab.self_exp[ak, ar])
+            else:
+                lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
+                selfa = _poisson(states, s_arr, lam_self)
             self_total += selfa
 
             # Sales stages, last first, per source (0: marketing, 1: self).
@@ -403,8 +446,7 @@ def _replication(
             # Deal timing at the primary sales period's boundaries.
             pulled0 = 0
             pulled1 = 0
-            if cs_p >= 0:
-                first_week = w == 0 or sch.week_end[cs_p, w - 1] == 1
+            if timing_on:
                 if first_week:
                     for src in range(2):
                         h = held[r, src]
@@ -416,8 +458,9 @@ def _replication(
                             else:
                                 w1 += h - lost
                             held[r, src] = 0
-                if sch.week_end[cs_p, w] == 1:
+                if last_week:
                     if tim[r] == TIMING_HOLD:
+                        held_any = True
                         held[r, 0] += w0
                         held[r, 1] += w1
                         held_total += w0 + w1
@@ -600,9 +643,9 @@ def _simulate(
         Person metrics (filled).
     out_month : ndarray(float64, (n, horizon_years, 12))
         Bookings by month (filled).
-    out_effort_week : ndarray(float64, (n, 52))
+    out_effort_week : ndarray(float32, (n, 52))
         Mean rep effort by week of the year, averaged over recorded years (filled).
-    out_ability : ndarray(int64, (n, reps))
+    out_ability : ndarray(int8, (n, reps))
         Ability level index of each rep (filled).
     out_pipe : ndarray(float64, (n, horizon_years, 13, F)) or an empty (0, 0, 0, 0) array
         Pipeline snapshots (``layout.pipeline_fields``): slot 0 at the start of the year, slot

@@ -293,9 +293,17 @@ def _poisson(states, s, lam):
 @njit(cache=True)
 def _poisson_small(states, s, lam):
     """Poisson by sequential inversion (one uniform), for 0 < lam < 10."""
+    return _poisson_small_exp(states, s, lam, math.exp(-lam))
+
+
+@njit(cache=True)
+def _poisson_small_exp(states, s, lam, exp_neg_lam):
+    """Poisson by sequential inversion with ``exp(-lam)`` given (from a table), 0 < lam < 10."""
+    if lam <= 0.0:
+        return 0
     u = _uniform(states, s)
     k = 0
-    p = math.exp(-lam)
+    p = exp_neg_lam
     c = p
     while u > c:
         k += 1

@@ -200,7 +200,7 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
     loop_mult = ss.appointments / max(1e-12, _through(sc) * ss.leads) if ss.leads > 0 else 1.0
     lead_week = np.array([sc.marketing.leads_per_week * sc.marketing.seasonality[WEEK_MONTH[w]] for w in range(52)])
     lead_week = lead_week * loop_mult
-    self_week = ss.self_appointments / WEEKS_PER_YEAR  # all reps, including freed time
+    self_week = _self_appointments_by_week(sc, lead_week)  # all reps, with the freed time's calls
     weighted = np.zeros((n, 13))
     timing = np.zeros((n, 13))
     booked = pipe[:, :, idx["booked"]]
@@ -222,7 +222,7 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
         future = 0.0
         for s_week in range(week + 1, WEEKS_PER_YEAR):
             W = WEEKS_PER_YEAR - 1 - s_week  # processings after the arrival week
-            future += lead_week[s_week] * chain.marketing[0][W] + self_week * chain.sales[1, 0][W]
+            future += lead_week[s_week] * chain.marketing[0][W] + self_week[s_week] * chain.sales[1, 0][W]
         timing[:, slot] = booked[:, slot] + v * (pos_value(chain, left) + future)
     actual = res.metric("revenue")
     target = team_target(sc, scheme)
@@ -235,6 +235,33 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
         remaining = np.maximum(target - booked[:, slot], 1e-9)
         coverage[:, q] = open_value / remaining
     return ForecastTable(actual=actual, weighted=weighted, timing=timing, booked=booked, coverage=coverage, target=target)
+
+
+def _self_appointments_by_week(sc: Scenario, lead_week: np.ndarray) -> np.ndarray:
+    """Expected self-prospected appointments per week (all reps), by week of the year.
+
+    Cold calls at today's rate, plus those made in the time freed by ignored appointments, which
+    follow marketing's seasonal flow: leads delayed by the marketing stages (geometric weeks)
+    and by the follow-up wait (periodic steady state, a circular convolution over the year).
+    """
+    s, h, f = sc.sales, sc.handoff, sc.funnel
+    ss = steady_state(sc)
+    mean_level = float(np.dot(s.ability.levels, s.ability.weights))
+    base = s.reps * s.calls_per_week * s.call_to_appointment * mean_level
+    extra_total = ss.self_appointments - base * WEEKS_PER_YEAR  # per year, from ignored appointments
+    if extra_total <= 1e-12:
+        return np.full(WEEKS_PER_YEAR, base)
+    delay = np.zeros(WEEKS_PER_YEAR)
+    delay[0] = 1.0
+    k = np.arange(WEEKS_PER_YEAR)
+    # Each marketing stage takes at least a week; the follow-up can come in the arrival week.
+    stages = [(1.0 / st.dwell_weeks, 1) for st in f.marketing_stages] + [(follow_hazard(h.delay_weeks), 0)]
+    for haz, first in stages:
+        pmf = np.where(k >= first, (1 - haz) ** np.maximum(k - first, 0) * haz, 0.0)
+        delay = np.real(np.fft.ifft(np.fft.fft(delay) * np.fft.fft(pmf / pmf.sum())))
+    profile = np.real(np.fft.ifft(np.fft.fft(lead_week) * np.fft.fft(delay)))
+    profile = profile / profile.mean() if profile.mean() > 0 else np.ones(WEEKS_PER_YEAR)
+    return base + extra_total / WEEKS_PER_YEAR * profile
 
 
 def _through(sc: Scenario) -> float:
