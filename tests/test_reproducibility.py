@@ -85,3 +85,15 @@ def test_exact_seeded_regression(sc):
     res = simulate(sc, "separate", replications=3, seed=42)
     for key, values in REGRESSION.items():
         np.testing.assert_allclose(res.metric(key), values, rtol=0, atol=0.006, err_msg=key)
+
+
+def test_ks_distance_equals_scipy():
+    from scipy import stats
+
+    from incentsim.stats import ks_distance
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        a = rng.normal(size=rng.integers(5, 500)).round(rng.integers(0, 3))  # with ties
+        b = rng.normal(0.2, 1.3, size=rng.integers(5, 500)).round(rng.integers(0, 3))
+        assert ks_distance(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)

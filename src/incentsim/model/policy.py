@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from ..compile import CompiledPolicy, resolved_targets
 from ..kernels import dp
@@ -188,7 +187,9 @@ def _jump_pmf(co: _Company, steps_per_unit: float, counts: bool, length: int, di
         if co.value_sigma == 0:
             sizes = np.array([math.exp(co.value_mu)])
         else:
-            z = stats.norm.ppf((np.arange(n) + 0.5) / n)
+            from scipy.special import ndtri
+
+            z = ndtri((np.arange(n) + 0.5) / n)
             sizes = np.exp(co.value_mu + co.value_sigma * z)
         sizes = sizes * (1.0 - discount) * steps_per_unit
     w = 1.0 / len(sizes)

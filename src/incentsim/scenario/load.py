@@ -243,15 +243,15 @@ def ability_levels(cv: float, types: int) -> Ability:
     """
     if cv == 0 or types == 1:
         return Ability((1.0,), (1.0,))
-    from scipy import stats
+    from scipy.special import ndtr, ndtri  # the normal CDF and its inverse
 
     sigma = math.sqrt(math.log1p(cv * cv))
     mu = -0.5 * sigma * sigma
-    edges = stats.norm.ppf([i / types for i in range(types + 1)])
+    edges = ndtri([i / types for i in range(types + 1)])
     levels = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         # E[X | slice] for lognormal X = exp(mu + sigma Z): exp(mu+s^2/2)(Phi(b-s)-Phi(a-s))/(1/types)
-        mass = stats.norm.cdf(b - sigma) - stats.norm.cdf(a - sigma)
+        mass = ndtr(b - sigma) - ndtr(a - sigma)
         levels.append(math.exp(mu + 0.5 * sigma * sigma) * mass * types)
     return Ability(tuple(levels), tuple(1.0 / types for _ in range(types)))
 
