@@ -48,9 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     out = {"import_cli": imported, "command": total}
     for name, (suffix, func) in BUCKETS.items():
         out[name] = sum(
-            v[3]
-            for (file, _line, fn), v in stats.items()
-            if fn == func and file.replace("\\", "/").endswith(suffix)
+            v[3] for (file, _line, fn), v in stats.items() if fn == func and file.replace("\\", "/").endswith(suffix)
         )
     print(json.dumps(out), file=sys.__stdout__)
 

@@ -57,9 +57,7 @@ def bench(benchmark, fn, *args, rounds: int = 3, **kwargs):
     t0, c0 = time.perf_counter(), os.times()
     value = benchmark.pedantic(fn, args=args, kwargs=kwargs, rounds=rounds, iterations=1)
     wall, c1 = time.perf_counter() - t0, os.times()
-    benchmark.extra_info["cpu_cores_used"] = (
-        (c1.user + c1.system - c0.user - c0.system) / wall if wall else 0.0
-    )
+    benchmark.extra_info["cpu_cores_used"] = (c1.user + c1.system - c0.user - c0.system) / wall if wall else 0.0
     return value
 
 

@@ -54,20 +54,14 @@ def _sections(source_lines: list[str]) -> dict[int, str]:
             minor = ""
         elif s.startswith("@njit") or s.startswith("def "):
             major, minor = "start", ""
-        elif (
-            s.startswith("# ")
-            and not s.startswith("# fmt")
-            and not source_lines[i - 2].strip().startswith("#")
-        ):
+        elif s.startswith("# ") and not s.startswith("# fmt") and not source_lines[i - 2].strip().startswith("#"):
             words = s[2:].replace("(", ",").replace(":", ",").replace(";", ",").split(",")[0].split()
             minor = " ".join(words[:4])
         out[i] = f"{major} / {minor}" if minor and minor != major else major
     return out
 
 
-def count(
-    scenario_path: str, scheme: str, replications: int, seed: int, policy=None, behaviour: str = "fixed"
-) -> dict:
+def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=None, behaviour: str = "fixed") -> dict:
     """Run ``simulate`` with counting samplers (the process must have ``NUMBA_DISABLE_JIT=1``).
 
     Parameters

@@ -191,9 +191,7 @@ def run_kernel(sc, replications: int, behaviour: str = "fixed", scheme: str = SC
     return simulate(sc, scheme, replications=replications, seed=seed, policy=solved(scheme).policy)
 
 
-def time_kernel(
-    sc, replications: int, behaviour: str = "fixed", repeat: int = 3, n_threads: int | None = None
-):
+def time_kernel(sc, replications: int, behaviour: str = "fixed", repeat: int = 3, n_threads: int | None = None):
     """Best-of-``repeat`` time of :func:`run_kernel` after a warm-up call (that compiles or loads
     the kernel); returns ``(Timing, Results of the last run)``."""
     if behaviour != "fixed":
@@ -379,9 +377,7 @@ def environment() -> dict:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(
-                ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
-            ).stdout.strip()
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return ""
 

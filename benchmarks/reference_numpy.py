@@ -302,9 +302,7 @@ def simulate_numpy(
                 scale = tscale[c, :, :n_pers]
                 att = year_acc[c, :, :n_pers] / (sch.annual_target[c, :n_pers] * scale)
                 if sch.true_up[c] == 1 and rec:
-                    money = sch.annual_bonus[c, :n_pers] * (
-                        scale if sch.bonus_scales_with_target[c] == 1 else 1.0
-                    )
+                    money = sch.annual_bonus[c, :n_pers] * (scale if sch.bonus_scales_with_target[c] == 1 else 1.0)
                     extra = money * _curve(sch, c, att) - year_paid[c, :, :n_pers]
                     pay[:, cols] += np.maximum(extra, 0.0)
                 if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):

@@ -61,9 +61,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
-def measure(
-    quick: bool = False, skip_cli: bool = False, skip_scaling: bool = False, ablation: bool = False
-) -> dict:
+def measure(quick: bool = False, skip_cli: bool = False, skip_scaling: bool = False, ablation: bool = False) -> dict:
     """Run every measurement once; return the figures as a JSON-ready dict."""
     from incentsim.simulation import simulate
 
@@ -224,12 +222,8 @@ def measure(
 
     # -- the CLI end to end ------------------------------------------------------------------------------
     if not skip_cli:
-        _log(
-            f"incentsim compare, {CLI_REPLICATIONS if not quick else 1000} replications, cold then warm caches"
-        )
-        out["cli"] = H.time_cli_compare(
-            CLI_REPLICATIONS if not quick else 1000, warm_repeat=1 if quick else 2
-        )
+        _log(f"incentsim compare, {CLI_REPLICATIONS if not quick else 1000} replications, cold then warm caches")
+        out["cli"] = H.time_cli_compare(CLI_REPLICATIONS if not quick else 1000, warm_repeat=1 if quick else 2)
 
     out["ratios"] = ratios(out)
     out["environment"]["load_average_end"] = list(__import__("os").getloadavg())
@@ -259,26 +253,21 @@ def ratios(out: dict) -> dict:
         years = (hi["replications"] - lo["replications"]) * hi["horizon_years"]
         r["memory_per_replication_year"] = (hi["traced_peak"] - lo["traced_peak"]) / years
     extra = {
-        "kernel_1thread_vs_numpy": f["numpy_reference"]["timing"]["best"]
-        / f["kernel_fixed_1thread"]["timing"]["best"],
+        "kernel_1thread_vs_numpy": f["numpy_reference"]["timing"]["best"] / f["kernel_fixed_1thread"]["timing"]["best"],
         "rng_bound_vs_numpy": f["numpy_reference"]["timing"]["best"] / f["rng_bound_all"]["timing"]["best"],
-        "rng_bound_threads_2_vs_1": f["rng_bound_1thread"]["timing"]["best"]
-        / f["rng_bound_all"]["timing"]["best"],
+        "rng_bound_threads_2_vs_1": f["rng_bound_1thread"]["timing"]["best"] / f["rng_bound_all"]["timing"]["best"],
         "kernel_optimising_vs_rng_bound": f["rng_bound_optimising_all"]["timing"]["best"]
         / f["kernel_optimising_all"]["timing"]["best"],
         # CPU seconds instead of wall seconds: what each implementation costs in core time, which a
         # busy machine does not distort (a 2-thread run that got 1.2 cores still shows its work).
-        "kernel_vs_numpy_cpu": f["numpy_reference"]["timing"]["cpu_best"]
-        / f["kernel_fixed_all"]["timing"]["cpu_best"],
+        "kernel_vs_numpy_cpu": f["numpy_reference"]["timing"]["cpu_best"] / f["kernel_fixed_all"]["timing"]["cpu_best"],
         "kernel_vs_rng_bound_cpu": f["rng_bound_all"]["timing"]["cpu_best"]
         / f["kernel_fixed_all"]["timing"]["cpu_best"],
     }
     if sc:
         lo, hi = sc[list(sc)[0]], sc[list(sc)[-1]]
         grow = (hi["rss_after"] - hi["rss_before"]) - (lo["rss_after"] - lo["rss_before"])
-        extra["rss_per_replication_year"] = grow / (
-            (hi["replications"] - lo["replications"]) * hi["horizon_years"]
-        )
+        extra["rss_per_replication_year"] = grow / ((hi["replications"] - lo["replications"]) * hi["horizon_years"])
     status = {k: TARGETS[k].passes(v) for k, v in r.items()}
     return {"values": r, "status": status, "extra": extra}
 
@@ -422,9 +411,7 @@ def table(out: dict) -> str:
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     lines = []
     for j, r in enumerate([head, *rows]):
-        cells = [
-            str(c).ljust(widths[i]) if i in (0, 6, 7) else str(c).rjust(widths[i]) for i, c in enumerate(r)
-        ]
+        cells = [str(c).ljust(widths[i]) if i in (0, 6, 7) else str(c).rjust(widths[i]) for i, c in enumerate(r)]
         lines.append("  ".join(cells).rstrip())
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -479,9 +466,7 @@ def profile_table(out: dict) -> str:
     cli = out.get("cli") or {}
     bd = cli.get("warm_breakdown")
     if bd:
-        other = (
-            bd["command"] - bd["simulate (all)"] - bd["build_comparison"] - bd["text report"] - bd["imports"]
-        )
+        other = bd["command"] - bd["simulate (all)"] - bd["build_comparison"] - bd["text report"] - bd["imports"]
         lines.append(
             f"  warm compare, profiled run: {bd['command'] + bd['import_cli']:.2f} s = kernel {bd['kernel']:.2f} "
             f"(simulate {bd['simulate (all)']:.2f}, of which solve_policy {bd['solve_policy']:.2f}), imports "
@@ -490,13 +475,9 @@ def profile_table(out: dict) -> str:
         )
     abl = out.get("ablation")
     if abl:
-        lines.append(
-            f"  kernel without its bookkeeping blocks ({abl['replications']:,} replications, 1 thread):"
-        )
+        lines.append(f"  kernel without its bookkeeping blocks ({abl['replications']:,} replications, 1 thread):")
         for name, per in abl["variants"].items():
-            lines.append(
-                f"    {name:58s} {per * 1e6:7.1f} us/replication, saves {100 * abl['saved'][name]:5.1f}%"
-            )
+            lines.append(f"    {name:58s} {per * 1e6:7.1f} us/replication, saves {100 * abl['saved'][name]:5.1f}%")
     lab = out.get("samplers_lab")
     if lab:
         lines.append(
@@ -530,12 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
-    ap.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of the instruments, not figures"
-    )
-    ap.add_argument(
-        "--skip-cli", action="store_true", help="skip the CLI runs (the cold one compiles everything)"
-    )
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of the instruments, not figures")
+    ap.add_argument("--skip-cli", action="store_true", help="skip the CLI runs (the cold one compiles everything)")
     ap.add_argument("--skip-scaling", action="store_true", help="skip the 1k/10k/100k fresh-process runs")
     ap.add_argument(
         "--ablation",
@@ -551,9 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(out))
     print()
     print(profile_table(out))
-    print(
-        f"\nFigures written to {a.out} ({out['report_seconds']:.0f} s). Reproduce: python -m benchmarks.report"
-    )
+    print(f"\nFigures written to {a.out} ({out['report_seconds']:.0f} s). Reproduce: python -m benchmarks.report")
     return 0
 
 

@@ -167,9 +167,7 @@ def _draws_only(
         out[i] = acc
 
 
-def run_bound(
-    plan: DrawPlan, replications: int, seed: int = 1, active: np.ndarray | None = None
-) -> np.ndarray:
+def run_bound(plan: DrawPlan, replications: int, seed: int = 1, active: np.ndarray | None = None) -> np.ndarray:
     """Run the draws-only function once over ``replications`` replications.
 
     Parameters

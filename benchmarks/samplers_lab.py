@@ -233,9 +233,7 @@ def run(calls: int = 1_000_000, repeat: int = 5) -> dict[str, dict[str, float]]:
         out = {
             "binomial n~Poisson(2.7), p=0.25": {
                 "current (rng._binomial)": _best(_binom_current, stage_n, 0.25, repeat=repeat),
-                "inversion only (rng._binomial_inversion)": _best(
-                    _binom_inversion_only, stage_n, 0.25, repeat=repeat
-                ),
+                "inversion only (rng._binomial_inversion)": _best(_binom_inversion_only, stage_n, 0.25, repeat=repeat),
                 "inversion, log(1-p) cached": _best(_binom_cached_loop, stage_n, 0.25, repeat=repeat),
                 "sum of n Bernoulli uniforms": _best(_binom_bernoulli, stage_n, 0.25, repeat=repeat),
             },

@@ -59,7 +59,14 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
         st = np.empty(((R + 1) * N_PURPOSES, 4), np.uint64)
         for agent in range(R + 1):
             for purpose in range(N_PURPOSES):
-                rng._stream_states(root, prefix, rep, purpose, agent, st[agent * N_PURPOSES + purpose : agent * N_PURPOSES + purpose + 1])
+                rng._stream_states(
+                    root,
+                    prefix,
+                    rep,
+                    purpose,
+                    agent,
+                    st[agent * N_PURPOSES + purpose : agent * N_PURPOSES + purpose + 1],
+                )
 
         def S(agent, purpose):
             return agent * N_PURPOSES + purpose
@@ -88,7 +95,13 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
         for r in range(R):
             queue.append([sum(pois(S(r + 1, PURPOSE_ARRIVALS), m) for m in model.init_queue[kind]) for kind in (0, 1)])
             pipe.append(
-                [[pois(S(r + 1, PURPOSE_ARRIVALS), model.init_sales[ability[r], src, j]) for j in range(len(sstages))] for src in range(2)]
+                [
+                    [
+                        pois(S(r + 1, PURPOSE_ARRIVALS), model.init_sales[ability[r], src, j])
+                        for j in range(len(sstages))
+                    ]
+                    for src in range(2)
+                ]
             )
         recycled = 0
         # Each deal: (rep, week booked, value, source) -> margin over weeks booked+1 .. booked+52.
@@ -155,7 +168,10 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                     if kind == 0:
                         worked = wk  # only genuine appointments enter the pipeline
                 a_r = model.ability_levels[ability[r]]
-                lam = model.self_appt_rate * a_r + ignored * scenario.sales.calls_per_followup * scenario.sales.call_to_appointment * a_r
+                lam = (
+                    model.self_appt_rate * a_r
+                    + ignored * scenario.sales.calls_per_followup * scenario.sales.call_to_appointment * a_r
+                )
                 selfa = pois(S(r + 1, PURPOSE_ARRIVALS), lam)
                 wins = [0, 0]
                 for src in range(2):
@@ -219,7 +235,11 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 persons = R if role == "sales" else 1
                 for p in range(persons):
                     annual_t = targets[(role, i)][p]
-                    money = (c.commission_rate * annual_t) if c.commission_rate is not None else plan.bonus_at_target * c.weight
+                    money = (
+                        (c.commission_rate * annual_t)
+                        if c.commission_rate is not None
+                        else plan.bonus_at_target * c.weight
+                    )
                     paid = 0.0
                     for k in range(n_p):
                         in_period = [t for t in weeks if WEEK_MONTH[t % W] // months_per == k]

@@ -149,7 +149,11 @@ def test_weaker_reps_work_more_evenly_under_quarterly_targets():
 @pytest.mark.parametrize("scheme", ["step", "capped"])
 def test_controls_fixed_behaviour_shows_no_differences(scheme):
     sc = _sales_only(
-        {"linear": LINEAR, "step": STEP, "capped": {"sales": {"measure": "own_bookings", "payout": "linear", "cap": 1.0}}},
+        {
+            "linear": LINEAR,
+            "step": STEP,
+            "capped": {"sales": {"measure": "own_bookings", "payout": "linear", "cap": 1.0}},
+        },
         replications=200,
     )
     cmp = compare(sc, ["linear", scheme], behaviour="fixed")

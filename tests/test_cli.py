@@ -114,7 +114,9 @@ def test_not_toml(runner, tmp_path):
 
 def test_missing_file_and_unknown_scheme(runner, tmp_path):
     _one_line_error(runner.invoke(cli, ["compare", str(tmp_path / "nope.toml")]), "file not found")
-    _one_line_error(runner.invoke(cli, ["compare", "new-business-plan", "--schemes", "per-clint"]), 'did you mean "per-client"')
+    _one_line_error(
+        runner.invoke(cli, ["compare", "new-business-plan", "--schemes", "per-clint"]), 'did you mean "per-client"'
+    )
 
 
 def test_unwritable_json_path(runner, tmp_path):

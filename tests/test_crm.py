@@ -115,9 +115,7 @@ def test_round_trip_recovers_the_funnel_within_95pct_intervals(runner, tmp_path,
     assert "95% CI" in r.output and "0 set aside" in r.output and f"wrote {out}" in r.output
     expected = json.loads(truth.read_text())
     cal = calibrate(read_export(export), elasticity=bundled.behaviour.conversion_elasticity)
-    misses = {
-        k: (expected[k], cal[k].lo, cal[k].hi) for k in CORE + OTHER if not cal[k].contains(expected[k])
-    }
+    misses = {k: (expected[k], cal[k].lo, cal[k].hi) for k in CORE + OTHER if not cal[k].contains(expected[k])}
     assert not misses, misses
     # Each is printed with its interval and record count.
     for key in CORE:
@@ -184,11 +182,7 @@ def test_estimators_are_unbiased_over_seeds(bundled, tmp_path):
             e = cal[k]
             z[k].append((e.value - truth[k]) / ((e.hi - e.lo) / 2 / 1.96))
             cover[k] += e.contains(truth[k])
-    bad = {
-        k: (round(float(np.mean(v)), 2), cover[k])
-        for k, v in z.items()
-        if abs(np.mean(v)) > 0.75 or cover[k] < 15
-    }
+    bad = {k: (round(float(np.mean(v)), 2), cover[k]) for k, v in z.items() if abs(np.mean(v)) > 0.75 or cover[k] < 15}
     assert not bad, bad
 
 
@@ -262,11 +256,7 @@ def test_synthetic_export_follows_the_scenario(synthetic, bundled):
     lo, hi = poisson.ppf(0.0005, mu), poisson.ppf(0.9995, mu)
     assert set(per_year.index) == {2022, 2023, 2024}
     assert all(lo <= v <= hi for v in per_year), per_year
-    assert (
-        df.id.is_unique
-        and (df.created_date >= "2022-01-01").all()
-        and (df.created_date <= "2024-12-31").all()
-    )
+    assert df.id.is_unique and (df.created_date >= "2022-01-01").all() and (df.created_date <= "2024-12-31").all()
     seq = ["created_date", "appointment_date", "followup_date", "quote_date", "closed_date"]
     d = df[seq].replace("", np.nan).apply(pd.to_datetime)
     filled = d.ffill(axis=1)
@@ -389,9 +379,7 @@ def test_column_mapping_and_day_first_dates_read_the_same(runner, synthetic, tmp
     for col in ("created_date", "appointment_date", "followup_date", "quote_date", "closed_date"):
         d = pd.to_datetime(df[col].replace("", np.nan))
         df[col] = d.dt.strftime("%d/%m/%Y").fillna("")
-    df = df.rename(
-        columns={"created_date": "CreatedDate", "closed_date": "Closed On", "amount": "Margin EUR"}
-    )
+    df = df.rename(columns={"created_date": "CreatedDate", "closed_date": "Closed On", "amount": "Margin EUR"})
     other = tmp_path / "renamed.csv"
     df.to_csv(other, index=False, sep=";")
     a = calibrate(read_export(path))
@@ -407,9 +395,7 @@ def test_column_mapping_and_day_first_dates_read_the_same(runner, synthetic, tmp
     # Read month-first, 05/03 becomes 3 May: dates come out of order and those rows are set aside, reported.
     c = read_export(other, columns={"created": "CreatedDate", "closed": "Closed On", "amount": "Margin EUR"})
     assert len(c.bad) > 1000 and c.bad_counts["closed before created"] > 0
-    r = runner.invoke(
-        cli, ["calibrate", str(other), "--out", str(tmp_path / "o.toml"), "--column", "created=Nope"]
-    )
+    r = runner.invoke(cli, ["calibrate", str(other), "--out", str(tmp_path / "o.toml"), "--column", "created=Nope"])
     _one_line_error(r, "no column 'Nope' in the file (for created_date)")
     with pytest.raises(ScenarioError, match="unknown column 'bogus'"):
         read_export(other, columns={"bogus": "x"})
@@ -485,9 +471,7 @@ def test_replay_pays_by_the_scheme_rules_computed_by_hand(tmp_path):
                     "rate": 10.0,
                 },
             },
-            "margin": {
-                "sales": {"measure": "team_margin", "period": "year", "target": 1000.0, "payout": "step"}
-            },
+            "margin": {"sales": {"measure": "team_margin", "period": "year", "target": 1000.0, "payout": "step"}},
         },
     )
     sc = scenario_from_dict(d)
@@ -501,9 +485,7 @@ def test_replay_pays_by_the_scheme_rules_computed_by_hand(tmp_path):
     assert a.true_up == 0.0 and a.pay == pytest.approx(750.0)
     # B: 300 in Q1 -> 3.0, capped at 1.5 -> 375; year 0.75 -> 750 - 375 = 375 true-up.
     assert (
-        b.periods[0][3] == pytest.approx(375.0)
-        and b.true_up == pytest.approx(375.0)
-        and b.pay == pytest.approx(750.0)
+        b.periods[0][3] == pytest.approx(375.0) and b.true_up == pytest.approx(375.0) and b.pay == pytest.approx(750.0)
     )
     # Marketing: 10 per appointment (rate x target x share x attainment) -> 70 each, 2 people.
     assert q.marketing_each == pytest.approx(70.0) and q.bonus_marketing == pytest.approx(140.0)
@@ -517,16 +499,12 @@ def test_replay_pays_by_the_scheme_rules_computed_by_hand(tmp_path):
         expect += v * (pd.Timestamp("2025-01-01") - pd.Timestamp(day) - pd.Timedelta(days=1)).days / 364
     assert rp.margin_in_year == pytest.approx(expect)
     m = rp.schemes["margin"]
-    assert (
-        m.sales["A"][0].actual == pytest.approx(expect) and m.bonus_sales == 0.0
-    )  # step at 1000 not reached
+    assert m.sales["A"][0].actual == pytest.approx(expect) and m.bonus_sales == 0.0  # step at 1000 not reached
     assert not m.marketing
 
 
 def test_replay_rejects_per_rep_targets_that_do_not_match(tmp_path):
-    d = small(
-        sales={"reps": 3}, schemes={"x": {"sales": {"measure": "own_bookings", "target": [1.0, 2.0, 3.0]}}}
-    )
+    d = small(sales={"reps": 3}, schemes={"x": {"sales": {"measure": "own_bookings", "target": [1.0, 2.0, 3.0]}}})
     with pytest.raises(ScenarioError, match="lists 3 rep targets but .* has 2 active reps"):
         replay(read_export(_hand_export(tmp_path)), scenario_from_dict(d))
 
@@ -598,9 +576,7 @@ def test_without_self_prospecting_ability_comes_from_win_rates(tmp_path):
 
 def test_without_followup_dates_the_handoff_is_immediate(runner, synthetic, tmp_path):
     syn, path = synthetic
-    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(
-        columns=["followup_date", "stage", "recycled_from"]
-    )
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["followup_date", "stage", "recycled_from"])
     small_path = tmp_path / "min.csv"
     df.to_csv(small_path, index=False)
     out = tmp_path / "min.toml"
@@ -608,11 +584,7 @@ def test_without_followup_dates_the_handoff_is_immediate(runner, synthetic, tmp_
     assert r.exit_code == 0, r.output
     assert "no followup_date column" in r.output and "hand-off:" not in r.output
     sc = load_scenario(out)
-    assert (
-        sc.handoff.delay_weeks == 0
-        and sc.handoff.response_decay_per_week == 0
-        and sc.handoff.ignored_share == 0
-    )
+    assert sc.handoff.delay_weeks == 0 and sc.handoff.response_decay_per_week == 0 and sc.handoff.ignored_share == 0
     # The appointment stage now holds the wait too: slower than the 2 weeks entered.
     assert sc.funnel.stages[1].dwell_weeks > 2.1
 

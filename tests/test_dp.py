@@ -123,9 +123,9 @@ def test_panjer_equals_direct_compound_poisson(lam):
     for n in range(0, 200):
         w = stats.poisson.pmf(n, lam)
         direct[: L - 1] += w * conv[: L - 1]
-        direct[L - 1] += w * conv[L - 1:].sum()
+        direct[L - 1] += w * conv[L - 1 :].sum()
         nxt = np.convolve(conv, jump)
-        conv = np.concatenate([nxt[: L - 1], [nxt[L - 1:].sum()]])
+        conv = np.concatenate([nxt[: L - 1], [nxt[L - 1 :].sum()]])
     np.testing.assert_allclose(out, direct, atol=1e-12)
     assert out.sum() == pytest.approx(1.0, abs=1e-12)
 

@@ -121,9 +121,7 @@ def test_forecast_command(runner, tmp_path):
 def test_compare_to_a_precision(runner):
     from incentsim.cli.main import cli
 
-    result = runner.invoke(
-        cli, ["compare", "new-business-plan", "-n", "200", "--precision", "0.05", "--json", "-"]
-    )
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "200", "--precision", "0.05", "--json", "-"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     p = data["precision"]

@@ -365,13 +365,9 @@ def test_compare_markdown_to_stdout(runner):
 
 
 def test_compare_plot_bad_format_or_folder(runner, tmp_path):
-    result = runner.invoke(
-        cli, ["compare", "new-business-plan", "-n", "50", "--plot", str(tmp_path / "x.jpg")]
-    )
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "50", "--plot", str(tmp_path / "x.jpg")])
     assert result.exit_code == 2 and "unsupported image format .jpg" in result.stderr
-    result = runner.invoke(
-        cli, ["compare", "new-business-plan", "-n", "50", "--plot", str(tmp_path / "no" / "x.png")]
-    )
+    result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "50", "--plot", str(tmp_path / "no" / "x.png")])
     assert result.exit_code == 2 and "cannot be written" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -406,9 +402,7 @@ def test_edge_case_figures_say_what_is_missing(edge_cases):
     def texts(fig):
         return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
 
-    assert "no appointments" in texts(
-        plots.marketing_figure(edge_cases["NaN marketing (unpaid, no appointments)"])
-    )
+    assert "no appointments" in texts(plots.marketing_figure(edge_cases["NaN marketing (unpaid, no appointments)"]))
     assert "Only one scheme" in texts(plots.difference_figure(edge_cases["one scheme"]))
     nan_att = texts(plots.attainment_figure(edge_cases["NaN attainment"]))
     assert "n/a" in nan_att and "unpaid" not in nan_att  # sales is paid, its attainment unknown

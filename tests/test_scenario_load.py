@@ -52,7 +52,11 @@ def _error(data) -> ScenarioError:
         (lambda d: d["marketing"].update(seasonality=[1.0] * 11), "marketing.seasonality", "12 values"),
         (lambda d: d["sales"].update(reps="three"), "sales.reps", "integer"),
         (lambda d: d.update(schemes={}), "schemes", "no schemes"),
-        (lambda d: d["schemes"]["separate"].update(preset="seperate"), "schemes.separate.preset", 'did you mean "separate"'),
+        (
+            lambda d: d["schemes"]["separate"].update(preset="seperate"),
+            "schemes.separate.preset",
+            'did you mean "separate"',
+        ),
     ],
 )
 def test_bad_values_name_key_and_reason(small_dict, edit, key, fragment):

@@ -50,7 +50,9 @@ def test_commission_with_rate_and_tiers_by_hand():
 
 
 def test_curve_points_by_hand():
-    pay, _ = _table({"measure": "own_bookings", "payout": "curve", "points": [[0.5, 0.0], [1.0, 1.0], [1.0, 1.2], [2.0, 2.0]]})
+    pay, _ = _table(
+        {"measure": "own_bookings", "payout": "curve", "points": [[0.5, 0.0], [1.0, 1.0], [1.0, 1.2], [2.0, 2.0]]}
+    )
     assert pay[0.4] == 0 and pay[0.7] == pytest.approx(4000) and pay[1.0] == pytest.approx(12000)
     assert pay[1.5] == pytest.approx(16000) and pay[2.0] == 20000
 
@@ -96,7 +98,7 @@ def test_curve_properties_and_kernel_equals_reference(curve, xs):
             assert y <= top + 1e-12
         assert _kernel_curve(curve, x) == pytest.approx(y, abs=1e-12)
     # Non-decreasing wherever the points are non-decreasing.
-    if all(b[1] >= a[1] for a, b in zip(curve.points, curve.points[1:])):
+    if all(b[1] >= a[1] for a, b in zip(curve.points, curve.points[1:], strict=False)):
         grid = np.linspace(0, 5, 101)
         ys = [curve_value(curve, x) for x in grid]
         assert all(b >= a - 1e-12 for a, b in zip(ys, ys[1:], strict=False))
@@ -105,7 +107,9 @@ def test_curve_properties_and_kernel_equals_reference(curve, xs):
 @settings(max_examples=60, deadline=None)
 @given(rate=st.floats(0.001, 0.5), x=st.floats(0, 4), y=st.floats(0, 4))
 def test_commission_is_linear(rate, x, y):
-    d = small(schemes={"c": {"sales": {"measure": "own_bookings", "payout": "commission", "rate": rate, "target": 1000.0}}})
+    d = small(
+        schemes={"c": {"sales": {"measure": "own_bookings", "payout": "commission", "rate": rate, "target": 1000.0}}}
+    )
     sc = scenario_from_dict(d)
     (t,) = payout_tables(sc, sc.schemes["c"], attainments=(x, y, x + y))
     px, py, pxy = t.per_year

@@ -153,12 +153,7 @@ def test_bad_schemes_and_method():
 
 def _write_scenario(tmp_path) -> str:
     # The dominant scenario as a TOML file (small + a cheap scheme).
-    text = (
-        (SCENARIOS.parent / "tests" / "test_sweep.py")
-        .read_text()
-        .split('SMALL_TOML = """')[1]
-        .split('"""')[0]
-    )
+    text = (SCENARIOS.parent / "tests" / "test_sweep.py").read_text().split('SMALL_TOML = """')[1].split('"""')[0]
     text = text.replace("bonus_at_target = 10000.0", "bonus_at_target = 20000.0")
     text += '[schemes.cheap]\npreset = "separate"\n[schemes.cheap.sales]\ntarget_level = 1.1\n'
     path = tmp_path / "dominant.toml"
@@ -193,9 +188,7 @@ def test_cli_sensitivity_bad_input_is_one_line_and_writes_nothing(runner, tmp_pa
         assert line.startswith("error: ") and "\n" not in line and "Traceback" not in result.output
     ranges = tmp_path / "r.toml"
     ranges.write_text("[ranges]\nfunnel.quote.conversion = [0.5, 1.5]\n")
-    result = runner.invoke(
-        cli, ["sensitivity", scen, "--ranges", str(ranges), "--workers", "0", "--png", str(png)]
-    )
+    result = runner.invoke(cli, ["sensitivity", scen, "--ranges", str(ranges), "--workers", "0", "--png", str(png)])
     assert result.exit_code == 2 and f"error: {ranges}: ranges.funnel.quote.conversion" in result.stderr
     assert not png.exists()
 

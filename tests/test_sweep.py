@@ -375,9 +375,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_gives_the_same_table(tmp_path):
         "--workers",
         "1",
     ]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     t0 = time.monotonic()
     while len(_parts(out)) < 2:
         assert proc.poll() is None, proc.communicate()
@@ -438,9 +436,7 @@ def test_cli_sweep_runs_in_process_and_prints_the_table(runner, tmp_path):
     assert "shared - separate" in result.stdout and "95% CI" in result.stdout
     assert "4 cells (8 rows)" in result.stderr
     assert len(pd.read_parquet(out / "results.parquet")) == 8
-    both = runner.invoke(
-        cli, ["sweep", str(path), "--out", str(out), "--workers", "2", "--scheduler", "tcp://x:1"]
-    )
+    both = runner.invoke(cli, ["sweep", str(path), "--out", str(out), "--workers", "2", "--scheduler", "tcp://x:1"])
     assert both.exit_code == 2 and "not both" in both.stderr
 
 

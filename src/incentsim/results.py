@@ -237,7 +237,12 @@ def concat_results(first: Results, more: Results) -> Results:
     """
     import dataclasses
 
-    if (first.scheme, first.seed, first.key, first.scenario_hash) != (more.scheme, more.seed, more.key, more.scenario_hash):
+    if (first.scheme, first.seed, first.key, first.scenario_hash) != (
+        more.scheme,
+        more.seed,
+        more.key,
+        more.scenario_hash,
+    ):
         raise ValueError("can only join batches of the same run")
 
     def cat(a, b):

@@ -244,9 +244,7 @@ def _parse_spread(source: str, where: str, value: Any) -> float:
             raise ScenarioError(source, where, f'must be a percentage such as "20%", got {value!r}')
         return float(m.group(1)) / 100
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
-        raise ScenarioError(
-            source, where, f'must be a fraction such as 0.2 or a percentage "20%", got {value!r}'
-        )
+        raise ScenarioError(source, where, f'must be a fraction such as 0.2 or a percentage "20%", got {value!r}')
     return float(value)
 
 
@@ -328,9 +326,7 @@ def build_inputs(
             if not isinstance(base, (int, float)) or isinstance(base, bool):
                 continue
             if base == 0:
-                skipped.append(
-                    f"{path} (0 in the scenario: +-{spread:.0%} of it is no range; state one with --ranges)"
-                )
+                skipped.append(f"{path} (0 in the scenario: +-{spread:.0%} of it is no range; state one with --ranges)")
                 continue
             lo, hi = _relative(path, float(base), spread, clip=True)
             lo, hi = _valid_end(data, path, float(base), lo), _valid_end(data, path, float(base), hi)
@@ -342,9 +338,7 @@ def build_inputs(
         where = f"ranges.{path}"
         if spec == "off":
             if path not in seen and defaults:
-                raise ScenarioError(
-                    ranges_source, where, "is not a default input, so there is nothing to turn off"
-                )
+                raise ScenarioError(ranges_source, where, "is not a default input, so there is nothing to turn off")
             continue
         base = _base_value(data, sc, path)
         if base is MISSING or isinstance(base, bool) or not isinstance(base, (int, float)):
@@ -352,9 +346,7 @@ def build_inputs(
             probe = copy.deepcopy(data)
             set_path(probe, path, 1.0, ranges_source, where)
             validate_overrides(probe, {path: 1.0}, {path: where}, ranges_source, "a range end")
-            raise ScenarioError(
-                ranges_source, where, "names no number in the scenario, so it cannot be varied"
-            )
+            raise ScenarioError(ranges_source, where, "names no number in the scenario, so it cannot be varied")
         if isinstance(spec, float):
             lo, hi = _relative(path, float(base), spec, clip=False)
             if not lo < hi:
@@ -478,9 +470,7 @@ def sensitivity(
     if method == "morris" and trajectories < 2:
         raise ScenarioError("--trajectories", "", "Morris needs at least 2 trajectories")
     if method == "sobol" and (samples < 2 or samples & (samples - 1)):
-        raise ScenarioError(
-            "--samples", "", f"Sobol needs a power of 2 base samples (8, 16, 32 ...), got {samples}"
-        )
+        raise ScenarioError("--samples", "", f"Sobol needs a power of 2 base samples (8, 16, 32 ...), got {samples}")
     root = sc.simulation.seed if seed is None else int(seed)
     rng, defaults, spread, rsrc = read_ranges(ranges)
     inputs, skipped = build_inputs(data, sc, pair, beh, rng, defaults, spread, rsrc)
@@ -519,11 +509,7 @@ def sensitivity(
         d = copy.deepcopy(data)
         for p, v in overrides.items():
             set_path(d, p, v, rsrc or src, where[p])
-        label = (
-            "the scenario"
-            if j == 0
-            else ("one input at an end of its range" if j < n_oat else "a design point")
-        )
+        label = "the scenario" if j == 0 else ("one input at an end of its range" if j < n_oat else "a design point")
         s = validate_overrides(d, overrides, where, rsrc or src, label)
         s = s.with_simulation(replications=replications, seed=root, behaviour=beh)
         h = s.hash + f"/{s.simulation.behaviour}"
@@ -557,8 +543,7 @@ def sensitivity(
         flips_lo = np.sign(lo_res[0]) != s0
         flips_hi = np.sign(hi_res[0]) != s0
         sig = any(
-            flipped and (r[1] > 0 if s0 < 0 else r[2] < 0)
-            for flipped, r in ((flips_lo, lo_res), (flips_hi, hi_res))
+            flipped and (r[1] > 0 if s0 < 0 else r[2] < 0) for flipped, r in ((flips_lo, lo_res), (flips_hi, hi_res))
         )
         rows.append(
             {
@@ -660,8 +645,7 @@ def sensitivity_text(res: Sensitivity) -> str:
     lines = [
         f"Sensitivity of profit after bonuses, {b} minus {a} ({cur} a year): {res.scenario}, behaviour "
         f"{res.behaviour}, {res.replications:,} replications per evaluation, {res.evaluations} evaluations",
-        f"At the scenario's inputs: {_money(m)} {cur} (95% CI {_money(lo)} to {_money(hi)}): "
-        f"{better} is better.",
+        f"At the scenario's inputs: {_money(m)} {cur} (95% CI {_money(lo)} to {_money(hi)}): {better} is better.",
         "",
     ]
     t = res.table
@@ -681,8 +665,7 @@ def sensitivity_text(res: Sensitivity) -> str:
         view["Sobol ST"] = t["ST"].map(lambda v: f"{v:.2f}")
         view["global rank"] = t["global_rank"]
     view["verdict"] = [
-        ("FLIPS" if s else "can flip") if f else ""
-        for f, s in zip(t["flips"], t["flip_significant"], strict=True)
+        ("FLIPS" if s else "can flip") if f else "" for f, s in zip(t["flips"], t["flip_significant"], strict=True)
     ]
     import pandas as pd
 
@@ -713,9 +696,7 @@ def sensitivity_text(res: Sensitivity) -> str:
     else:
         lines.append(f"No input flips the verdict ({better} better) on its own within its range.")
     if res.flip_share is not None:
-        lines.append(
-            f"Across the global design's points the verdict holds in {1 - res.flip_share:.0%} of them."
-        )
+        lines.append(f"Across the global design's points the verdict holds in {1 - res.flip_share:.0%} of them.")
     for note in res.skipped:
         lines.append(f"Left out: {note}")
     return "\n".join(lines)
@@ -771,9 +752,7 @@ def plot_tornado(res: Sensitivity, path: str | Path) -> None:
             label="zero: the verdict flips (red inputs cross it)",
         ),
     ]
-    ax.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, frameon=False, fontsize=8
-    )
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, frameon=False, fontsize=8)
     fig.suptitle(
         f"What moves the verdict between {a} and {b}: {res.scenario} "
         f"({res.replications:,} replications per evaluation, common random numbers)",

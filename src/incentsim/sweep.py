@@ -159,9 +159,7 @@ def set_path(data: dict, path: str, value: Any, source: str, where: str) -> None
     except ValueError as exc:
         raise ScenarioError(source, where, str(exc)) from None
     if path in _SWEEP_LEVEL:
-        raise ScenarioError(
-            source, where, f"the sweep sets {_SWEEP_LEVEL[path]} for every cell: use [sweep] instead"
-        )
+        raise ScenarioError(source, where, f"the sweep sets {_SWEEP_LEVEL[path]} for every cell: use [sweep] instead")
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -314,10 +312,7 @@ class Sweep:
     @property
     def fingerprint(self) -> str:
         """Short hash of everything that determines the results (to refuse resuming another sweep)."""
-        cells = [
-            [c.index, c.params, c.scenario.hash, dataclasses.asdict(c.scenario.simulation)]
-            for c in self.cells
-        ]
+        cells = [[c.index, c.params, c.scenario.hash, dataclasses.asdict(c.scenario.simulation)] for c in self.cells]
         text = json.dumps(
             {
                 "version": __version__,
@@ -504,8 +499,7 @@ def _schemes(meta: Table, sc: Scenario) -> list[str]:
         if s not in sc.schemes:
             raise meta.error(
                 "schemes",
-                f"no scheme {s!r}{did_you_mean(s, sc.schemes)}; "
-                f"the base scenario has {', '.join(sc.schemes)}",
+                f"no scheme {s!r}{did_you_mean(s, sc.schemes)}; the base scenario has {', '.join(sc.schemes)}",
             )
     if len(set(raw)) != len(raw):
         raise meta.error("schemes", "names a scheme twice")
@@ -616,14 +610,8 @@ def _design(t: Table, root: int, base_data: dict, base_sc: Scenario) -> tuple[li
 
 def parse_range(source: str, where: str, value: Any) -> tuple[float, float]:
     """Validate ``[low, high]`` (numbers, low < high); one-line error otherwise."""
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(_is_number(v) and math.isfinite(v) for v in value)
-    ):
-        raise ScenarioError(
-            source, where, f"must be a range [low, high] of two numbers, got {_describe(value)}"
-        )
+    if not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) and math.isfinite(v) for v in value):
+        raise ScenarioError(source, where, f"must be a range [low, high] of two numbers, got {_describe(value)}")
     lo, hi = float(value[0]), float(value[1])
     if not lo < hi:
         raise ScenarioError(source, where, f"low must be below high, got [{lo:g}, {hi:g}]")
@@ -665,18 +653,14 @@ def validate_overrides(data: dict, params: dict, where: dict[str, str], source: 
         return scenario_from_dict(data, source=source)
     except ScenarioError as exc:
         for path in params:
-            if path in where and (
-                exc.key == path or path.startswith(exc.key + ".") or exc.key.startswith(path + ".")
-            ):
+            if path in where and (exc.key == path or path.startswith(exc.key + ".") or exc.key.startswith(path + ".")):
                 suffix = "" if exc.reason.startswith("unknown key") else f" ({label})"
                 raise ScenarioError(source, where[path], exc.reason + suffix) from None
         changed = ", ".join(f"{k}={_describe(v)}" for k, v in params.items() if k != "variant")
         raise ScenarioError(source, exc.key, f"{exc.reason} ({label}: {changed})") from None
 
 
-def _fill_variant_params(
-    cells: list[Cell], names: tuple[str, ...], base_data: dict, base_sc: Scenario
-) -> list[Cell]:
+def _fill_variant_params(cells: list[Cell], names: tuple[str, ...], base_data: dict, base_sc: Scenario) -> list[Cell]:
     """Give every variant a value for every parameter column (the base value where it sets none)."""
     out = []
     for c in cells:
@@ -763,9 +747,7 @@ def run_task(task: Task, limit_threads: bool = True) -> list[dict]:
     nan = float("nan")
     for name in cmp.schemes:
         row: dict[str, Any] = {"cell": task.index, **task.params, "scheme": name, "baseline": cmp.baseline}
-        row.update(
-            replications=sim.replications, seed=sim.seed, behaviour=sim.behaviour, scenario_hash=sc.hash
-        )
+        row.update(replications=sim.replications, seed=sim.seed, behaviour=sim.behaviour, scenario_hash=sc.hash)
         for metric in METRICS:
             s = cmp.summaries[name][metric]
             for stat in STATS:
@@ -968,9 +950,7 @@ def map_tasks(
         if not local:
             _warm_remote(c, tasks[0])
         token = uuid.uuid4().hex[:8]
-        futures = c.map(
-            run_task, list(tasks), key=[f"incentsim-cell-{t.index}-{token}" for t in tasks], pure=False
-        )
+        futures = c.map(run_task, list(tasks), key=[f"incentsim-cell-{t.index}-{token}" for t in tasks], pure=False)
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         try:
             for fut in as_completed(futures):
@@ -1184,9 +1164,7 @@ def sweep(
         sw = spec
     else:
         sw = load_sweep(spec, replications=replications, seed=seed, behaviour=behaviour)
-    return run_sweep(
-        sw, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress
-    )
+    return run_sweep(sw, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress)
 
 
 def load_sweep_again(sw: Sweep, replications: int | None, seed: int | None, behaviour: str | None) -> Sweep:

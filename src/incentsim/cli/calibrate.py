@@ -31,9 +31,7 @@ def export_options(func):
             "<stage>_date column.",
         ),
         click.option("--handoff", default=None, help="First sales stage (default appointment)."),
-        click.option(
-            "--as-of", "as_of", metavar="DATE", help="The export's date (default: its latest date)."
-        ),
+        click.option("--as-of", "as_of", metavar="DATE", help="The export's date (default: its latest date)."),
     ]
     for dec in reversed(decorators):
         func = dec(func)
@@ -52,9 +50,7 @@ def read(export: str, columns, dayfirst, stages_text, handoff, as_of):
             raise ScenarioError(export, "--column", f"expects NAME=HEADER, got {item!r}")
         mapping[key.strip()] = header.strip()
     stages = tuple(s for s in stages_text.split(",")) if stages_text else None
-    return read_export(
-        export, columns=mapping, stages=stages, handoff=handoff, dayfirst=dayfirst, as_of=as_of
-    )
+    return read_export(export, columns=mapping, stages=stages, handoff=handoff, dayfirst=dayfirst, as_of=as_of)
 
 
 @click.command("calibrate")

@@ -22,7 +22,9 @@ from .options import (
 @replications_option
 @seed_option
 @behaviour_option
-@click.option("--budget", type=click.FloatRange(0, None), default=None, help="Bonus budget per year, for P(over budget).")
+@click.option(
+    "--budget", type=click.FloatRange(0, None), default=None, help="Bonus budget per year, for P(over budget)."
+)
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the comparison as JSON (- for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only the key ones.")
 @click.option("--brief", is_flag=True, help="Show only the key figures and the verdict.")

@@ -34,15 +34,18 @@ class LazyGroup(click.Group):
     and turns input errors into one line on stderr with exit status 2 (no traceback)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """All command names, sorted."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Import a command's module on first use."""
         if name not in COMMANDS:
             return None
         module, attr = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx: click.Context):
+        """Run the command; bad input becomes one line on stderr and exit status 2."""
         try:
             return super().invoke(ctx)
         except ScenarioError as exc:

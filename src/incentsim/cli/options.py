@@ -75,6 +75,7 @@ class Progress:
         self.bar = None
 
     def __call__(self, n: int) -> None:
+        """Record ``n`` more finished replications."""
         self.done += n
         if (
             self.bar is None

@@ -9,13 +9,9 @@ from .calibrate import export_options
 
 @click.command("replay")
 @click.argument("export", metavar="EXPORT")
-@click.option(
-    "-s", "--scenario", "scenario", required=True, metavar="SCENARIO", help="Scenario with the schemes."
-)
+@click.option("-s", "--scenario", "scenario", required=True, metavar="SCENARIO", help="Scenario with the schemes.")
 @export_options
-@click.option(
-    "--year", type=click.IntRange(1900, 2999), default=None, help="Year to replay (default: last complete)."
-)
+@click.option("--year", type=click.IntRange(1900, 2999), default=None, help="Year to replay (default: last complete).")
 @click.option(
     "-n",
     "--replications",
@@ -24,9 +20,7 @@ from .calibrate import export_options
     show_default=True,
     help="Simulated company-years per scheme for the comparison (0: none).",
 )
-@click.option(
-    "--seed", type=click.IntRange(0, None), default=None, help="Root seed; default: the scenario's."
-)
+@click.option("--seed", type=click.IntRange(0, None), default=None, help="Root seed; default: the scenario's.")
 def replay_cmd(export, scenario, columns, dayfirst, stages_text, handoff, as_of, year, replications, seed):
     """Apply each scheme of SCENARIO to the actual deals of the last complete year in EXPORT.
 

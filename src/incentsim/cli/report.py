@@ -18,9 +18,7 @@ from .options import (
 
 @click.command("report")
 @scenario_argument
-@click.option(
-    "--schemes", "schemes_text", metavar="A,B", help="Schemes to compare, baseline first (default: all)."
-)
+@click.option("--schemes", "schemes_text", metavar="A,B", help="Schemes to compare, baseline first (default: all).")
 @replications_option
 @seed_option
 @behaviour_option
@@ -51,7 +49,5 @@ def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, ou
     html = comparison_html(cmp)
     write_output(out_path, html)
     if out_path != "-":
-        click.echo(
-            f"wrote {out_path} ({len(html.encode()) / 1024:,.0f} KB); open it in any browser, no network needed"
-        )
+        click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:,.0f} KB); open it in any browser, no network needed")
         click.echo(f"Verdict: {cmp.verdict}")

@@ -33,9 +33,7 @@ from .options import behaviour_option, scenario_argument, seed_option, write_out
     "--method", type=click.Choice(["morris", "sobol", "none"]), default="morris", show_default=True,
     help="Global sensitivity indices (SALib) besides the one-at-a-time tornado.",
 )  # fmt: skip
-@click.option(
-    "--trajectories", type=click.IntRange(2, 1000), default=2, show_default=True, help="Morris trajectories."
-)
+@click.option("--trajectories", type=click.IntRange(2, 1000), default=2, show_default=True, help="Morris trajectories.")
 @click.option(
     "--samples",
     type=click.IntRange(2, 2**20),
@@ -49,9 +47,7 @@ from .options import behaviour_option, scenario_argument, seed_option, write_out
     "--workers", type=click.IntRange(0, None), default=None,
     help="Processes of the embedded Dask cluster (default: the CPU cores); 0 runs here without Dask.",
 )  # fmt: skip
-@click.option(
-    "--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786."
-)
+@click.option("--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
 def sensitivity_cmd(
     scenario, schemes_text, ranges_path, replications, seed, behaviour, method, trajectories, samples,
     png_path, json_path, workers, scheduler,
@@ -81,9 +77,7 @@ def sensitivity_cmd(
     from .sweep import CellProgress
 
     if workers is not None and scheduler:
-        raise ScenarioError(
-            "--workers", "", "give either --workers (embedded cluster) or --scheduler, not both"
-        )
+        raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
     schemes = None
     if schemes_text is not None:
         schemes = [s.strip() for s in schemes_text.split(",") if s.strip()]

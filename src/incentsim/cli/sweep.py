@@ -29,9 +29,7 @@ class CellProgress:
         if self.bar is None:
             self.before, self.total = done, total
             if done:
-                click.echo(
-                    f"resuming: {done} of {total} {self.label} already done, {total - done} to go", err=True
-                )
+                click.echo(f"resuming: {done} of {total} {self.label} already done, {total - done} to go", err=True)
             self.bar = click.progressbar(
                 length=max(total - done, 1), label=self.label, file=sys.stderr, show_pos=True, show_eta=True
             )
@@ -49,19 +47,13 @@ class CellProgress:
 
 @click.command("sweep")
 @click.argument("sweep_file", metavar="SWEEP.toml")
-@click.option(
-    "--out", "out", metavar="DIR", required=True, help="Folder for the results (created if missing)."
-)
+@click.option("--out", "out", metavar="DIR", required=True, help="Folder for the results (created if missing).")
 @click.option(
     "--workers", type=click.IntRange(0, None), default=None,
     help="Processes of the embedded Dask cluster (default: the CPU cores); 0 runs here without Dask.",
 )  # fmt: skip
-@click.option(
-    "--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786."
-)
-@click.option(
-    "--resume", is_flag=True, help="Finish an interrupted sweep in DIR, skipping its finished cells."
-)
+@click.option("--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted sweep in DIR, skipping its finished cells.")
 @replications_option
 @click.option("--show", type=click.IntRange(0, None), default=20, help="Cells to print at the end (0: none).")
 def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
@@ -81,9 +73,7 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
     from ..sweep import load_sweep, run_sweep
 
     if workers is not None and scheduler:
-        raise ScenarioError(
-            "--workers", "", "give either --workers (embedded cluster) or --scheduler, not both"
-        )
+        raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
     sw = load_sweep(sweep_file, replications=replications)
     n = len(sw.cells)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
@@ -100,9 +90,7 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
         table = run_sweep(sw, out, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
     except KeyboardInterrupt:
         progress.close()
-        click.echo(
-            f"{progress.done} of {n} cells are saved in {out}; run again with --resume to finish", err=True
-        )
+        click.echo(f"{progress.done} of {n} cells are saved in {out}; run again with --resume to finish", err=True)
         raise
     except Exception as exc:
         progress.close()

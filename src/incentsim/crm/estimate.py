@@ -133,8 +133,7 @@ class Calibration:
 
         first = week_span(np.array([self.first_week]))[0][0]
         lines = [
-            f"Calibrating from {ex.source}: {ex.rows_read:,} rows, {len(ex.items):,} used, "
-            f"{len(ex.bad):,} set aside",
+            f"Calibrating from {ex.source}: {ex.rows_read:,} rows, {len(ex.items):,} used, {len(ex.bad):,} set aside",
         ]
         for line in ex.bad_summary():
             lines.append(f"  set aside: {line}")
@@ -154,9 +153,7 @@ class Calibration:
             lines.append("")
             lines.append("Lead seasonality (relative to the mean week; 95% CI):")
             cells = [
-                f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})"
-                if e.n
-                else f"{MONTHS[i]} (no data)"
+                f"{MONTHS[i]} {_num(e.value)} ({_num(e.lo)}-{_num(e.hi)})" if e.n else f"{MONTHS[i]} (no data)"
                 for i, e in enumerate(self.seasonality)
             ]
             for i in range(0, 12, 4):
@@ -224,9 +221,7 @@ def dwell(key: str, label: str, events: int, trials: int, n: int, records: str) 
     if events == 0 or trials == 0:
         return Estimate(key, label, float("nan"), float("nan"), float("inf"), n, records)
     h_lo, h_hi = wilson(events, trials)
-    return Estimate(
-        key, label, trials / events, 1.0 / h_hi, 1.0 / h_lo if h_lo > 0 else float("inf"), n, records
-    )
+    return Estimate(key, label, trials / events, 1.0 / h_hi, 1.0 / h_lo if h_lo > 0 else float("inf"), n, records)
 
 
 def lognormal_fit(values: np.ndarray) -> tuple[float, float, tuple[float, float], tuple[float, float]]:
@@ -338,9 +333,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
             )
         else:
             season.append(
-                Estimate(
-                    f"marketing.seasonality[{mth}]", MONTHS[mth], 1.0, float("nan"), float("nan"), 0, "leads"
-                )
+                Estimate(f"marketing.seasonality[{mth}]", MONTHS[mth], 1.0, float("nan"), float("nan"), 0, "leads")
             )
     if lpw > 0 and not seen.all():
         notes.append("the export covers less than a year: months without data get seasonality 1")
@@ -372,9 +365,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         cold = at_k & (fu < 0) & lost
         waiting = at_k & (fu < 0) & ~lost
         ignored = followed & at_k & lost & (cl == fu)
-        f_trials = int(
-            (fu - a0 + 1)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum()
-        )
+        f_trials = int((fu - a0 + 1)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum())
         c_trials = int((fu - a0)[followed].sum() + (cl - a0 + 1)[cold].sum() + (A - a0 + 1)[waiting].sum())
         nf, nh = int(followed.sum()), int(handed.sum())
         if nf:
@@ -455,9 +446,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
                         f"{S[j]}s decided",
                     )
     if same_week:
-        notes.append(
-            f"{same_week:,} stage exits in the week of entry counted as one week (the model's minimum)"
-        )
+        notes.append(f"{same_week:,} stage exits in the week of entry counted as one week (the model's minimum)")
 
     # -- self-sourcing and reps -------------------------------------------------------------------
     reps = export.reps
@@ -500,9 +489,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         notes.append("fewer than 3 won deals with an amount: deal values not estimated")
 
     order = _report_order(S, k)
-    est = {key: est[key] for key in order if key in est} | {
-        key: v for key, v in est.items() if key not in order
-    }
+    est = {key: est[key] for key in order if key in est} | {key: v for key, v in est.items() if key not in order}
     return Calibration(export, est, season, reps, g0, A, per_rep, method, notes)
 
 

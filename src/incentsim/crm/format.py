@@ -177,8 +177,7 @@ class Export:
         for reason, n in self.bad_counts.items():
             rows = self.bad[self.bad["reason"] == reason].head(examples)
             ex = ", ".join(
-                f"line {r}" + (f" ({d})" if d else "")
-                for r, d in zip(rows["row"], rows["detail"], strict=True)
+                f"line {r}" + (f" ({d})" if d else "") for r, d in zip(rows["row"], rows["detail"], strict=True)
             )
             out.append(f"{n:,} {reason}: {ex}{', ...' if n > examples else ''}")
         return out
@@ -296,9 +295,7 @@ def read_export(
     src = str(path)
     stages = tuple(s.strip().lower() for s in (stages or DEFAULT_STAGES))
     if len(stages) < 2 or len(set(stages)) != len(stages) or any(not s for s in stages):
-        raise ScenarioError(
-            src, "--stages", "need at least two distinct stage names (for example lead,appointment)"
-        )
+        raise ScenarioError(src, "--stages", "need at least two distinct stage names (for example lead,appointment)")
     if {"won", "lost", "open"} & set(stages):
         raise ScenarioError(src, "--stages", "won, lost and open are outcomes, not stages")
     if handoff is None:
@@ -382,9 +379,7 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
     for key, header in mapping.items():
         if header not in headers:
             have = ", ".join(list(headers)[:12]) + (", ..." if len(headers) > 12 else "")
-            raise ScenarioError(
-                src, "--column", f"no column {header!r} in the file (for {key}); it has {have}"
-            )
+            raise ScenarioError(src, "--column", f"no column {header!r} in the file (for {key}); it has {have}")
         out[key] = df[headers[header]]
     normal = {_norm_header(c): c for c in df.columns}
     for key in canonical_columns(stages):
@@ -412,9 +407,7 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
         else:
             have = ", ".join(map(str, list(df.columns)[:12])) + (", ..." if df.shape[1] > 12 else "")
             hint = f"; the file has {have}"
-        raise ScenarioError(
-            src, "", f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER{hint})"
-        )
+        raise ScenarioError(src, "", f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER{hint})")
     table = pd.DataFrame({k: v.astype(str).str.strip() for k, v in out.items()})
     table.insert(0, "row", np.arange(len(df)) + 2)  # line in the file (header is line 1)
     return table
@@ -470,9 +463,7 @@ def _validate(
     closed = parse_dates(raw["closed_date"], dayfirst)
     sdates = {s: parse_dates(raw[f"{s}_date"], dayfirst) for s in stages[1:]}
     has_followup = "followup_date" in raw
-    followup = (
-        parse_dates(raw["followup_date"], dayfirst) if has_followup else pd.Series(pd.NaT, index=raw.index)
-    )
+    followup = parse_dates(raw["followup_date"], dayfirst) if has_followup else pd.Series(pd.NaT, index=raw.index)
     unreadable = np.zeros(n, dtype=bool)
     what = np.full(n, "", dtype=object)
     cols = [
@@ -558,12 +549,7 @@ def _validate(
     )
     seq = [created] + [entry[s] for s in stages[1:]]
     if has_followup:
-        seq = (
-            [created]
-            + [entry[s] for s in stages[1 : k + 1]]
-            + [followup]
-            + [entry[s] for s in stages[k + 1 :]]
-        )
+        seq = [created] + [entry[s] for s in stages[1 : k + 1]] + [followup] + [entry[s] for s in stages[k + 1 :]]
     seq.append(closed)
     last = seq[0]
     disorder = np.zeros(n, dtype=bool)

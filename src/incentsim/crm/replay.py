@@ -235,8 +235,7 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         notes.append(f"{year} is not complete in the export (it ends {export.as_of.date()})")
     if first_created > pd.Timestamp(year, 1, 7):
         notes.append(
-            f"the export starts {first_created.date()}: deals and appointments of {year} created "
-            "earlier are missing"
+            f"the export starts {first_created.date()}: deals and appointments of {year} created earlier are missing"
         )
     start, end = pd.Timestamp(year, 1, 1), pd.Timestamp(year + 1, 1, 1)
     hand = f"date_{export.handoff}"
@@ -274,8 +273,7 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         schemes[name] = SchemeReplay(name, scheme.description, mkt, scenario.marketing.headcount, sales)
     if len(reps) != scenario.sales.reps:
         notes.append(
-            f"{len(reps)} reps were active in {year}; the scenario (and its simulation) has "
-            f"{scenario.sales.reps}"
+            f"{len(reps)} reps were active in {year}; the scenario (and its simulation) has {scenario.sales.reps}"
         )
     return Replay(
         year=year,
@@ -291,9 +289,7 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
     )
 
 
-def _rep_targets(
-    annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str
-) -> np.ndarray:
+def _rep_targets(annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str) -> np.ndarray:
     if np.allclose(annual, annual[0]):
         return np.full(len(reps), float(annual[0]))
     if len(annual) == len(reps):
@@ -335,9 +331,7 @@ def _monthly(it: pd.DataFrame, export: Export, year: int, reps: list[str]) -> di
     np.add.at(appts, (0, np.asarray(hand.month.fillna(1), dtype=np.int64)[h_in] - 1), 1.0)
 
     # In-year margin: a deal's amount spread over the 364 days after it closes.
-    bounds = (
-        np.array([pd.Timestamp(year, mm, 1).value for mm in range(1, 13)] + [end.value]) // 86_400_000_000_000
-    )
+    bounds = np.array([pd.Timestamp(year, mm, 1).value for mm in range(1, 13)] + [end.value]) // 86_400_000_000_000
     recent = won & np.asarray((closed >= pd.Timestamp(year - 1, 1, 1)) & (closed < end))
     c_day = (closed[recent].asi8 // 86_400_000_000_000)[:, None]
     lo = np.maximum(c_day + 1, bounds[None, :-1])
@@ -366,11 +360,7 @@ def _pay(comp: Component, bonus_at_target: float, annual_target: float, monthly:
     per = 12 // n
     measure = monthly.reshape(n, per).sum(axis=1)
     annual_target = max(annual_target, 1e-9)
-    money = (
-        comp.commission_rate * annual_target
-        if comp.commission_rate is not None
-        else bonus_at_target * comp.weight
-    )
+    money = comp.commission_rate * annual_target if comp.commission_rate is not None else bonus_at_target * comp.weight
     phasing = np.asarray(comp.phasing, dtype=float)
     periods = []
     paid = 0.0

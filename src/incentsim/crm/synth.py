@@ -322,9 +322,7 @@ def _frame(it: dict, amount: np.ndarray, scenario: Scenario, rng, year0: int, w0
     rec = np.where(it["recycled_from"] >= 0, id_of[np.maximum(it["recycled_from"], 0)], "")
     stage_name = np.array(stages, dtype=object)[it["final"]]
     stage_name = np.where(it["outcome"] == _WON, "won", stage_name)
-    owner = np.where(
-        it["rep"] >= 0, np.char.add("rep", np.char.zfill((it["rep"] + 1).astype(str), 2)), "marketing"
-    )
+    owner = np.where(it["rep"] >= 0, np.char.add("rep", np.char.zfill((it["rep"] + 1).astype(str), 2)), "marketing")
     cols = {
         "id": id_of[it["index"]],
         "owner": owner,
@@ -377,9 +375,7 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
         out[f"funnel.{st.name}.dwell_weeks"] = st.dwell_weeks
     vol = m.quality.volume(m.quality.baseline)
     for i, st in enumerate(f.marketing_stages):
-        out[f"funnel.{st.name}.conversion"] = min(
-            1.0, st.conversion * (vol if i == len(f.marketing_stages) - 1 else 1)
-        )
+        out[f"funnel.{st.name}.conversion"] = min(1.0, st.conversion * (vol if i == len(f.marketing_stages) - 1 else 1))
     ss = steady_state(scenario)
     ign_week = ss.ignored / WEEKS_PER_YEAR / R
     self_week = (s.calls_per_week + ign_week * s.calls_per_followup) * s.call_to_appointment * a
@@ -405,9 +401,7 @@ def expected_estimates(scenario: Scenario, abilities: np.ndarray, years: int = 3
         if j == 0:
             for key, rows in (("marketing", slice(0, 2)), ("self", slice(2, 3))):
                 if flow[rows].sum() > 0:
-                    out[f"funnel.{st.name}.conversion.{key}"] = float(
-                        (flow[rows] * p[rows]).sum() / flow[rows].sum()
-                    )
+                    out[f"funnel.{st.name}.conversion.{key}"] = float((flow[rows] * p[rows]).sum() / flow[rows].sum())
         flow = flow * p
     out["handoff.delay_weeks"] = h.delay_weeks
     out["handoff.response_decay_per_week"] = h.response_decay_per_week

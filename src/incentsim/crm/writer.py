@@ -122,8 +122,7 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         "",
         "[scenario]",
         f"name = {_toml_str(name)}",
-        "description = "
-        + _toml_str(f"Calibrated from {Path(ex.source).name}: the company funnel as its CRM shows it"),
+        "description = " + _toml_str(f"Calibrated from {Path(ex.source).name}: the company funnel as its CRM shows it"),
         f"currency = {_toml_str(t.currency)}",
         "",
         "[simulation]",
@@ -153,9 +152,7 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
         if d is not None and math.isfinite(d.value):
             dw = max(1.0, d.value)
             if d.value < 1.0:
-                notes.append(
-                    f"funnel.{s}.dwell_weeks: estimate {d.value:.3g} raised to 1 (the model's minimum)"
-                )
+                notes.append(f"funnel.{s}.dwell_weeks: estimate {d.value:.3g} raised to 1 (the model's minimum)")
             L.append(_line("dwell_weeks", _fmt(dw), _note(d)))
         else:
             dw = template_stage.dwell_weeks if template_stage else 1.0
@@ -186,32 +183,24 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     last_mkt = conv.get(S[k - 1]) or 0.0
     if last_mkt > 0 and last_mkt * max(vol0, q.volume_at_one, 1.0) > 1.0:
         vol0 = math.floor(1000 / last_mkt) / 1000
-        notes.append(
-            f"marketing.quality.volume_at_zero trimmed to {vol0:g} so that conversion x volume stays <= 1"
-        )
+        notes.append(f"marketing.quality.volume_at_zero trimmed to {vol0:g} so that conversion x volume stays <= 1")
     conv1 = q.conversion_at_one
     first_sales = conv.get(S[k]) or 0.0
     if first_sales > 0 and first_sales * max(conv1, q.conversion_at_zero, 1.0) > 1.0:
         conv1 = max(1.0, math.floor(1000 / first_sales) / 1000)
-        notes.append(
-            f"marketing.quality.conversion_at_one trimmed to {conv1:g} so that conversion stays <= 1"
-        )
+        notes.append(f"marketing.quality.conversion_at_one trimmed to {conv1:g} so that conversion stays <= 1")
     season = [x.value for x in cal.seasonality]
     L += [
         "",
         "# --- Marketing ---",
         "[marketing]",
-        _line(
-            "headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme"
-        )
+        _line("headcount", str(t.marketing.headcount), f"assumed ({tpl}): people paid under marketing's scheme")
         if lpw
         else _line("headcount", "0", "no marketing leads in the export: no marketing team to pay"),
         _line("leads_per_week", _fmt(lpw.value if lpw else 0.0), _note(lpw) if lpw else "no marketing leads"),
         "# New leads by month (Jan..Dec), relative to the mean week, estimated from the leads created each",
         "# month (95% CIs: "
-        + ", ".join(
-            f"{x.label} {_fmt(x.lo, 2)}-{_fmt(x.hi, 2)}" for x in cal.seasonality if math.isfinite(x.lo)
-        )
+        + ", ".join(f"{x.label} {_fmt(x.lo, 2)}-{_fmt(x.hi, 2)}" for x in cal.seasonality if math.isfinite(x.lo))
         + ").",
         "seasonality = [" + ", ".join(_fmt(v, 3) for v in season) + "]",
         _line(
@@ -234,9 +223,7 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     reps = max(1, len(cal.reps))
     self_rate = e("sales.self_appointments_per_week")
     ign = e("handoff.ignored_share")
-    ignored_per_rep_week = (
-        (ign.value * ign.n / (reps * cal.weeks)) if ign and math.isfinite(ign.value) else 0.0
-    )
+    ignored_per_rep_week = (ign.value * ign.n / (reps * cal.weeks)) if ign and math.isfinite(ign.value) else 0.0
     cta = s.call_to_appointment if s.call_to_appointment > 0 else 0.25
     rate = self_rate.value if self_rate else 0.0
     calls = max(0.0, (rate - ignored_per_rep_week * s.calls_per_followup * cta) / cta)

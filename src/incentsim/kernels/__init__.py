@@ -1,0 +1,1 @@
+"""Numba kernels: random streams, the weekly simulation, and the policy solver's recursions."""

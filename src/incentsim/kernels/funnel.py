@@ -15,22 +15,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .rng import (
-    N_PURPOSES,
-    PURPOSE_ABILITY,
-    PURPOSE_ALLOCATION,
-    PURPOSE_ARRIVALS,
-    PURPOSE_CONVERSIONS,
-    PURPOSE_TIMING,
-    PURPOSE_VALUES,
-    _binomial,
-    _lognormal,
-    _poisson,
-    _poisson_small_exp,
-    _seed_stream_into,
-    _uniform,
-)
-
 from .layout import (
     P_ATTAIN,
     P_BOOKINGS,
@@ -64,6 +48,21 @@ from .layout import (
     Y_SOURCED,
     Y_WINS,
     Y_WORKED,
+)
+from .rng import (
+    N_PURPOSES,
+    PURPOSE_ABILITY,
+    PURPOSE_ALLOCATION,
+    PURPOSE_ARRIVALS,
+    PURPOSE_CONVERSIONS,
+    PURPOSE_TIMING,
+    PURPOSE_VALUES,
+    _binomial,
+    _lognormal,
+    _poisson,
+    _poisson_small_exp,
+    _seed_stream_into,
+    _uniform,
 )
 
 
@@ -658,4 +657,3 @@ def _simulate(
             model, sch, pol, tab, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week,
             out_ability, out_pipe,
         )  # fmt: skip
-

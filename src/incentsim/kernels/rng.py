@@ -332,9 +332,7 @@ def _poisson_ptrs(states, s, lam):
             return k
         if k < 0 or (us < 0.013 and v > us):
             continue
-        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (
-            -lam + k * loglam - _loggam(k + 1.0)
-        ):
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (-lam + k * loglam - _loggam(k + 1.0)):
             return k
 
 

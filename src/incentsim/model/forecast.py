@@ -206,7 +206,8 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
     booked = pipe[:, :, idx["booked"]]
     for slot, week in enumerate(SNAPSHOT_WEEK):
         left = WEEKS_PER_YEAR - 1 - week  # weekly processings still to come this year
-        def pos_value(ch, W):
+
+        def pos_value(ch, W, slot=slot):
             total = np.zeros(n)
             for k, name in enumerate(mk):
                 total += pipe[:, slot, idx[f"marketing:{name}"]] * ch.marketing[k][W]
@@ -234,7 +235,9 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
         )
         remaining = np.maximum(target - booked[:, slot], 1e-9)
         coverage[:, q] = open_value / remaining
-    return ForecastTable(actual=actual, weighted=weighted, timing=timing, booked=booked, coverage=coverage, target=target)
+    return ForecastTable(
+        actual=actual, weighted=weighted, timing=timing, booked=booked, coverage=coverage, target=target
+    )
 
 
 def _self_appointments_by_week(sc: Scenario, lead_week: np.ndarray) -> np.ndarray:

@@ -348,7 +348,18 @@ def _solve_sales_level(
     V = np.zeros((53, G))
     pol = np.zeros((52, G), dtype=np.int64)
     dp._bellman(
-        P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, co.weekly_discount, V, pol
+        P,
+        support,
+        cost,
+        tie,
+        problem.week_end,
+        problem.week_k,
+        problem.payout,
+        final_adj,
+        0.0,
+        co.weekly_discount,
+        V,
+        pol,
     )
     tim = np.zeros((52, G), dtype=np.int64)
     if timing_on:
@@ -398,9 +409,7 @@ def _secondary_rate(measure: str, rates: np.ndarray, others: _SalesField, co: _C
     }[measure]
 
 
-def _ratchet_adjustment(
-    problem: _RoleProblem, final_dist: np.ndarray | None, G: int, discount: float
-) -> np.ndarray:
+def _ratchet_adjustment(problem: _RoleProblem, final_dist: np.ndarray | None, G: int, discount: float) -> np.ndarray:
     """Year-end value of the final attainment when an annual ratchet moves next year's target.
 
     v(s) = expected annual payout if the target is scaled by s, from the distribution of the final
@@ -468,7 +477,10 @@ def _solve_marketing(co, sc, scheme, kappa, sales, G, prev_final, kappa_q=0.0, p
     for a, (e, qi) in enumerate(acts):
         # Effort cost, plus the cost of a low-quality focus (complaints from sales, management
         # pressure): kappa_q (1 - q)^2 per year, calibrated so the baseline keeps today's focus.
-        cost[:, a] = _effort_cost(kappa, e, sc.behaviour.effort_cost_exponent) + kappa_q * (1.0 - co.qualities[qi]) ** 2 / WEEKS_PER_YEAR
+        cost[:, a] = (
+            _effort_cost(kappa, e, sc.behaviour.effort_cost_exponent)
+            + kappa_q * (1.0 - co.qualities[qi]) ** 2 / WEEKS_PER_YEAR
+        )
     v = co.value_mean
     for comp, per_unit in secondary:
         team = rates[:, :, 2] + co.R * sales.self_wins[:, None]
@@ -486,7 +498,18 @@ def _solve_marketing(co, sc, scheme, kappa, sales, G, prev_final, kappa_q=0.0, p
     V = np.zeros((53, G))
     pol = np.zeros((52, G), dtype=np.int64)
     dp._bellman(
-        P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, co.weekly_discount, V, pol
+        P,
+        support,
+        cost,
+        tie,
+        problem.week_end,
+        problem.week_k,
+        problem.payout,
+        final_adj,
+        0.0,
+        co.weekly_discount,
+        V,
+        pol,
     )
     mean = np.zeros((52, 5))
     final = np.zeros((52, G))

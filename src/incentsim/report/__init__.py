@@ -1,0 +1,1 @@
+"""Rendering: terminal text, JSON, Markdown, HTML and figures."""

@@ -26,7 +26,8 @@ def forecast_text(
         "",
         "Year-end bookings as seen from each month end (timing-aware forecast), and each method's error",
         "(forecast minus actual: mean [P10, P90]):",
-        f"{'as of':>9} {'P10':>11} {'P50':>11} {'P90':>11}   {'timing-aware error':>30}   {'weighted pipeline error':>30}",
+        f"{'as of':>9} {'P10':>11} {'P50':>11} {'P90':>11}   "
+        f"{'timing-aware error':>30}   {'weighted pipeline error':>30}",
     ]
     for slot, label in enumerate(SLOT_LABELS):
         f = ft.timing[:, slot]
@@ -82,7 +83,8 @@ def forecast_figure(name: str, scheme: str, currency: str, ft: ForecastTable, pa
     ax.plot(x, np.median(ft.weighted, axis=0), color="tab:orange", lw=2, ls="--", label="weighted pipeline median")
     ax.axhline(np.median(ft.actual), color="k", lw=1, ls=":", label="actual median")
     ax.axhline(ft.target, color="tab:red", lw=1, label="team target")
-    ax.set_xticks(x, ["start"] + [m for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")],
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    ax.set_xticks(x, ["start", *months],
                   rotation=0, fontsize=8)  # fmt: skip
     ax.set_xlabel("forecast made at the end of")
     ax.set_ylabel(f"forecast of the year's bookings ({currency})")

@@ -100,14 +100,14 @@ CAPTIONS = {
         "How often each level of profit after bonuses (margin recognised in the year minus bonuses and base pay of "
         "the commercial team) occurs over the simulated years. Below: P5, P50 (dot) and P95 of each scheme."
     ),
-    "revenue": "Revenue (bookings: value of deals won in the year) over the simulated years; below: P5, P50 (dot), P95.",
+    "revenue": (
+        "Revenue (bookings: value of deals won in the year) over the simulated years; below: P5, P50 (dot), P95."
+    ),
     "attainment": (
         "Left: share of person-years at or above 100% of the role's primary annual target. Right: median attainment "
         "with its P5-P95 range. 'unpaid': the role earns no bonus under that scheme."
     ),
-    "bonus": (
-        "Total bonus cost per year. Budget at P50 covers half the years; at P90, nine years out of ten."
-    ),
+    "bonus": ("Total bonus cost per year. Budget at P50 covers half the years; at P90, nine years out of ten."),
     "months": (
         "Average bookings by month. Shaded: months that close a sales target period; a bump there is an "
         "end-of-period sprint or deals pulled in, a dip after it deals held back."
@@ -223,9 +223,7 @@ def flatten_inputs(d: Mapping, prefix: str = "") -> list[tuple[str, str]]:
         elif isinstance(v, (list, tuple)) and v and all(isinstance(e, Mapping) for e in v):
             for i, e in enumerate(v):
                 name = e.get("name")
-                rows.extend(
-                    flatten_inputs(e, f"{key}.{name}" if isinstance(name, str) and name else f"{key}[{i}]")
-                )
+                rows.extend(flatten_inputs(e, f"{key}.{name}" if isinstance(name, str) and name else f"{key}[{i}]"))
         elif isinstance(v, (list, tuple)):
             rows.append((key, _seq_text(key, v)))
         else:
@@ -270,9 +268,7 @@ def _component_text(comp: Component, n: int, currency: str) -> str:
         parts.append(f"automatic target{level}")
     else:
         parts.append(
-            "target "
-            + ", ".join(f"{t:,.10g}" for t in comp.target[:4])
-            + (" ..." if len(comp.target) > 4 else "")
+            "target " + ", ".join(f"{t:,.10g}" for t in comp.target[:4]) + (" ..." if len(comp.target) > 4 else "")
         )
     payout = f"{comp.payout} payout"
     if comp.commission_rate is not None:
@@ -330,9 +326,7 @@ def _solver_html(cmp: Comparison) -> str:
         "the last change of policy, and the effort and quality costs calibrated so that the baseline scheme "
         "reproduces today's funnel."
     )
-    return f"<h3>Behaviour solver</h3><p class='note'>{escape(note)}</p>" + _table(
-        ["Solver"] + list(solved), rows
-    )
+    return f"<h3>Behaviour solver</h3><p class='note'>{escape(note)}</p>" + _table(["Solver"] + list(solved), rows)
 
 
 # -- document ------------------------------------------------------------------------------------
@@ -411,7 +405,10 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     budget_note = ""
     if cmp.budget is not None:
         probs = ", ".join(f"{escape(n)} {cmp.hr[n].p_over_budget:.0%}" for n in cmp.schemes)
-        budget_note = f"<p>Probability that a year's bonus cost exceeds the stated budget of {cmp.budget:,.0f} {cur}: {probs}.</p>"
+        budget_note = (
+            f"<p>Probability that a year's bonus cost exceeds the stated budget of {cmp.budget:,.0f} {cur}: "
+            f"{probs}.</p>"
+        )
     section(
         "bonus-cost",
         _figure(figures, "bonus")
@@ -431,9 +428,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
-    figures_body = "<p class='note'>Mean [P5 to P95] over simulated years.</p>" + _table(
-        *metric_table_rows(cmp)
-    )
+    figures_body = "<p class='note'>Mean [P5 to P95] over simulated years.</p>" + _table(*metric_table_rows(cmp))
     if len(cmp.schemes) > 1:
         figures_body += (
             f"<h3>Differences against {escape(cmp.baseline)} (the baseline)</h3><p class='note'>Paired on the same "
@@ -445,9 +440,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         "assumptions",
         f"<p class='note'>Every input of the scenario as simulated ({escape(sc.source)}, after defaults and "
         "command-line overrides). Money in "
-        f"{cur}, time in weeks (52 a year), probabilities between 0 and 1.</p>"
-        + _inputs_html(sc)
-        + _solver_html(cmp),
+        f"{cur}, time in weeks (52 a year), probabilities between 0 and 1.</p>" + _inputs_html(sc) + _solver_html(cmp),
     )
     prov = "".join(f"<dt>{escape(k)}</dt><dd><code>{escape(v)}</code></dd>" for k, v in provenance_rows(cmp))
     section(

@@ -181,9 +181,7 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
     if clear:
         which = f"{best} makes the most profit after bonuses of the {len(ranked)} schemes compared."
         others = [f"{money(r.lead_mean, cur)} more than {r.scheme}" for r in rows if r.lead_mean is not None]
-        how_much = (
-            f"Its profit after bonuses averages {money(b.mean, cur)} a year: " + ", ".join(others) + "."
-        )
+        how_much = f"Its profit after bonuses averages {money(b.mean, cur)} a year: " + ", ".join(others) + "."
         how_sure = (
             f"Its lead over {runner} is between {money(lo, cur)} and {money(hi, cur)} a year (95% confidence), "
             f"and it comes out ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years "
@@ -209,9 +207,7 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
     return DirectorSummary(best, runner, clear, which, how_much, how_sure, bonus, rows)
 
 
-def summary_table_rows(
-    cmp: Comparison, summary: DirectorSummary | None = None
-) -> tuple[list[str], list[list[str]]]:
+def summary_table_rows(cmp: Comparison, summary: DirectorSummary | None = None) -> tuple[list[str], list[list[str]]]:
     """Header and cells of the director's table (plain text cells, money with separators)."""
     cur = cmp.scenario.currency
     summary = summary or director_summary(cmp)
@@ -226,7 +222,9 @@ def summary_table_rows(
             lead, ahead = "best", "-"
         else:
             lo, hi = r.lead_ci95
-            lead = f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
+            lead = (
+                f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
+            )
             ahead = f"{share_text(r.best_ahead_share)} of years"
         rows.append(
             [
@@ -257,9 +255,7 @@ def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
             if sm.n == 0:
                 cells.append("n/a")
             else:
-                cells.append(
-                    f"{fmt_value(sm.mean, unit)} [{fmt_value(sm.p5, unit)} to {fmt_value(sm.p95, unit)}]"
-                )
+                cells.append(f"{fmt_value(sm.mean, unit)} [{fmt_value(sm.p5, unit)} to {fmt_value(sm.p95, unit)}]")
         rows.append(cells)
     return header, rows
 
@@ -355,9 +351,7 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def comparison_markdown(
-    cmp: Comparison, image: str | os.PathLike | None = None, path: str | None = None
-) -> str:
+def comparison_markdown(cmp: Comparison, image: str | os.PathLike | None = None, path: str | None = None) -> str:
     """The comparison as Markdown: the answer, key figures, differences, HR view, provenance.
 
     Parameters

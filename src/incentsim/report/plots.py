@@ -117,9 +117,7 @@ def new_figure(width: float, height: float) -> Figure:
 def to_png(fig: Figure, dpi: int = 100) -> bytes:
     """Render a figure as PNG bytes (tight bounding box, white background)."""
     buf = io.BytesIO()
-    fig.savefig(
-        buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white", metadata={"Software": None}
-    )
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -134,9 +132,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> None:
     from ..io import with_atomic_file
 
     fmt = plot_format(path)
-    with_atomic_file(
-        path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", facecolor="white")
-    )
+    with_atomic_file(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", facecolor="white"))
 
 
 def plot_format(path: str | Path) -> str:
@@ -237,9 +233,7 @@ class _Bins(NamedTuple):
         """Set the scale, limits and tick labels of an x axis to these bins."""
         if self.linthresh is not None:
             ax.set_xscale("symlog", linthresh=self.linthresh)
-            ax.xaxis.set_major_locator(
-                FixedLocator(_symlog_ticks(self.edges[0], self.edges[-1], self.linthresh))
-            )
+            ax.xaxis.set_major_locator(FixedLocator(_symlog_ticks(self.edges[0], self.edges[-1], self.linthresh)))
             ax.xaxis.set_minor_locator(NullLocator())
             if unit == "money":
                 ax.xaxis.set_major_formatter(money_formatter())
@@ -254,9 +248,7 @@ def _symlog_ticks(lo: float, hi: float, linthresh: float, max_ticks: int = 7) ->
     pos = list(range(k0, math.floor(math.log10(hi)) + 1)) if hi >= 10.0**k0 else []
     neg = list(range(k0, math.floor(math.log10(-lo)) + 1)) if lo <= -(10.0**k0) else []
     stride = max(1, math.ceil((len(pos) + len(neg) + 1) / max_ticks))
-    ticks = [-(10.0**k) for k in neg if (k - k0) % stride == 0] + [
-        10.0**k for k in pos if (k - k0) % stride == 0
-    ]
+    ticks = [-(10.0**k) for k in neg if (k - k0) % stride == 0] + [10.0**k for k in pos if (k - k0) % stride == 0]
     if lo <= 0.0 <= hi:
         ticks.append(0.0)
     return sorted(ticks)
@@ -293,9 +285,7 @@ def _bins(samples: list[np.ndarray], n: int = 40) -> _Bins:
     return _Bins(np.linspace(lo, hi, n + 1), clipped, None)
 
 
-def _draw_distribution(
-    ax: Axes, ax_range: Axes, cmp: Comparison, metric: str, colors: dict[str, str]
-) -> None:
+def _draw_distribution(ax: Axes, ax_range: Axes, cmp: Comparison, metric: str, colors: dict[str, str]) -> None:
     """Overlaid histograms (share of years) above a P5-P50-P95 range bar per scheme."""
     label, unit = METRICS[metric]
     data = {s: _finite(cmp.results[s].metrics[metric]) for s in cmp.schemes}
@@ -327,9 +317,7 @@ def _draw_distribution(
     for i, s in enumerate(names):
         p5, p50, p95 = np.percentile(data[s], [5, 50, 95])
         ax_range.hlines(i, max(p5, lo), min(p95, hi), color=colors[s], linewidth=4, alpha=0.8)
-        ax_range.plot(
-            [min(max(p50, lo), hi)], [i], "o", color="white", markeredgecolor=colors[s], markersize=7, mew=2
-        )
+        ax_range.plot([min(max(p50, lo), hi)], [i], "o", color="white", markeredgecolor=colors[s], markersize=7, mew=2)
         ax_range.text(
             1.01,
             i,
@@ -588,9 +576,7 @@ def bonus_cost_figure(cmp: Comparison) -> Figure:
         Line2D([], [], color="black", linestyle="--", label="P90: budget enough in 9 years out of 10"),
     ]
     if cmp.budget is not None:
-        handles.append(
-            Line2D([], [], color="#B00020", linestyle="-.", label=f"stated budget {cmp.budget:,.0f}")
-        )
+        handles.append(Line2D([], [], color="#B00020", linestyle="-.", label=f"stated budget {cmp.budget:,.0f}"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return fig
 
@@ -620,9 +606,7 @@ def _draw_monthly(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
     ax.set_xlim(-0.5, 11.5)
     ax.set_ylim(0, top * 1.3 if top > 0 else 1.0)  # headroom for the legend
     if top <= 0:
-        ax.text(
-            0.5, 0.5, "No bookings in any month", transform=ax.transAxes, ha="center", va="center", color=GREY
-        )
+        ax.text(0.5, 0.5, "No bookings in any month", transform=ax.transAxes, ha="center", va="center", color=GREY)
     ax.set_ylabel(f"Mean bookings per month ({cur})")
     _fmt_axis(ax, "money", "y")
     ax.set_title("Revenue by month of the year")
@@ -677,9 +661,7 @@ def effort_figure(cmp: Comparison) -> Figure:
             e = np.full(52, np.nan)
             e[col_ok] = np.nanmean(ew[:, col_ok], axis=0)
         values.append(e[np.isfinite(e)])
-        ax.step(
-            weeks, e, where="mid", color=colors[s], linestyle=DASHES[j % len(DASHES)], linewidth=2, label=s
-        )
+        ax.step(weeks, e, where="mid", color=colors[s], linestyle=DASHES[j % len(DASHES)], linewidth=2, label=s)
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     ax.text(1, 1.0, " today's normal effort", va="bottom", ha="left", fontsize=8.5, color=GREY)
     starts = [1 + m * 52 / 12 for m in range(12)]
@@ -763,9 +745,7 @@ def marketing_figure(cmp: Comparison) -> Figure:
         ax.set_ylabel(ylabel)
         _fmt_axis(ax, unit, "y")
         ax.set_ylim(0, top * 1.15)
-    fig.suptitle(
-        "Marketing's appointments (bars: mean; whiskers: P5-P95 of years)", fontsize=11, fontweight="bold"
-    )
+    fig.suptitle("Marketing's appointments (bars: mean; whiskers: P5-P95 of years)", fontsize=11, fontweight="bold")
     return fig
 
 
@@ -815,9 +795,7 @@ def payout_curves_figure(cmp: Comparison) -> Figure:
         role: {s: cmp.scenario.scheme(_scheme_of(cmp, s)).plan(role) for s in cmp.schemes}
         for role in ("sales", "marketing")
     }
-    roles = [
-        r for r in ("sales", "marketing") if any(p is not None and p.components for p in plans[r].values())
-    ]
+    roles = [r for r in ("sales", "marketing") if any(p is not None and p.components for p in plans[r].values())]
     fig = new_figure(10, 4.4)
     axes = fig.subplots(1, max(len(roles), 1), squeeze=False)[0]
     if not roles:

@@ -115,8 +115,8 @@ def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list
         for k in levels if levels is not None else all_levels:
             lv = sc.sales.ability.levels[k]
             profile = solved.sales_effort_week[k]
-            out += ["", f"Ability level {lv:.2f} (expected effort by quarter: "
-                    + ", ".join(f"Q{q + 1} {profile[13 * q:13 * (q + 1)].mean():.2f}" for q in range(4)) + ")"]  # fmt: skip
+            quarters = ", ".join(f"Q{q + 1} {profile[13 * q : 13 * (q + 1)].mean():.2f}" for q in range(4))
+            out += ["", f"Ability level {lv:.2f} (expected effort by quarter: {quarters})"]
             out += sales_heatmap(solved, k)
     else:
         out += ["", "Sales earns no bonus under this scheme: normal effort, every appointment worked."]
@@ -186,7 +186,9 @@ def policy_figure(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, path: str)
         show = min(gmax, 2.0)
         n_rows = _grid_index(show, gmax, pol.grid_n) + 1
         q = quals[pol.mkt_quality[pol.mkt_action[:, :n_rows]]].T
-        im2 = ax.imshow(q, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=(0.5, 52.5, 0, show * 100))
+        im2 = ax.imshow(
+            q, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=(0.5, 52.5, 0, show * 100)
+        )
         ax.set_title("Marketing quality focus", fontsize=10)
         ax.set_xlabel("week of the year")
         ax.set_ylabel("attainment of period target so far (%)")

@@ -62,7 +62,9 @@ def glance_lines(cmp: Comparison) -> list[str]:
         if all(not math.isfinite(v) for v in vals):
             continue
         unit_txt = f" ({cur})" if unit == "money" else ""
-        out.append(f"{(label + unit_txt)[:label_w]:<{label_w}}" + "".join(f"{fmt_value(v, unit, cur):>{col}}" for v in vals))
+        out.append(
+            f"{(label + unit_txt)[:label_w]:<{label_w}}" + "".join(f"{fmt_value(v, unit, cur):>{col}}" for v in vals)
+        )
     return out
 
 
@@ -135,7 +137,8 @@ def comparison_text(
         state = "reached" if p["reached"] else f"not reached (stopped at the maximum of {p['max_replications']:,})"
         lines.append(
             f"Precision: target {p['target']:.1%} of the profit difference {state} after {cmp.replications:,} "
-            f"replications; 95% CI half-width {fmt_value(p['half_width'], 'money', cur)} {cur} = {got} of the difference."
+            f"replications; 95% CI half-width {fmt_value(p['half_width'], 'money', cur)} {cur} = {got} "
+            "of the difference."
         )
     elif d is not None:
         lines.append(

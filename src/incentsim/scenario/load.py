@@ -420,9 +420,7 @@ _COMPONENT_KEYS = (
 )  # fmt: skip
 
 
-def _role_plan(
-    t: Table, role: str, defaults: Marketing | Sales, reps: int, season: tuple[float, ...]
-) -> RolePlan:
+def _role_plan(t: Table, role: str, defaults: Marketing | Sales, reps: int, season: tuple[float, ...]) -> RolePlan:
     bonus = t.number("bonus_at_target", defaults.bonus_at_target, lo=0.0)
     base = t.number("base_salary", defaults.base_salary, lo=0.0)
     if t.has("components"):
@@ -606,4 +604,3 @@ def _check_sorted(t: Table, name: str, pts: tuple[tuple[float, float], ...]) -> 
         for i in range(1, len(pts)):
             if pts[i][0] == pts[i - 1][0]:
                 raise t.error(f"{name}[{i}]", "two steps at the same attainment")
-

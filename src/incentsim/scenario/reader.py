@@ -225,9 +225,8 @@ def check_number(
     value = float(value)
     if not math.isfinite(value):
         raise table.error(name, f"must be a finite number, got {value}")
-    bad = (
-        (lo is not None and (value < lo or (lo_open and value == lo)))
-        or (hi is not None and (value > hi or (hi_open and value == hi)))
+    bad = (lo is not None and (value < lo or (lo_open and value == lo))) or (
+        hi is not None and (value > hi or (hi_open and value == hi))
     )
     if bad:
         if what is None:

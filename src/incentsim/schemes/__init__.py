@@ -1,0 +1,1 @@
+"""Scheme presets, the simulated calendar, and payout tables."""

@@ -78,7 +78,9 @@ def payout_tables(scenario: Scenario, scheme: Scheme, attainments=ATTAINMENTS) -
             if c.true_up:
                 notes.append("year-end true-up")
             if c.ratchet_up or c.ratchet_down:
-                notes.append(f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss")
+                notes.append(
+                    f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss"
+                )
             out.append(
                 ComponentTable(
                     role=role, index=i, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
