@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 WEEKS_PER_YEAR = 52
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -563,9 +564,9 @@ class Scenario:
         d.pop("source", None)
         return d
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """Short SHA-256 of all inputs except the run settings (seed, replications)."""
+        """Short SHA-256 of all inputs except the run settings (seed, replications); computed once."""
         d = self.to_dict()
         d.pop("simulation", None)
         text = json.dumps(d, sort_keys=True, default=str)
