@@ -30,6 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, Multiple
 from ..kernels import layout as L
 from ..results import METRICS
 from ..scenario.schema import MONTHS, curve_value
+from ..schemes.calendar import WEEK_MONTH
 from .markdown import share_text
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
     from ..comparison import Comparison
     from ..scenario.schema import Component, Curve
+
+#: Weeks in each simulated month (4 or 5).
+WEEKS_IN_MONTH = np.bincount(np.asarray(WEEK_MONTH), minlength=12).astype(float)
 
 #: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), by scheme order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C6D31", "#000000")
@@ -592,6 +596,9 @@ def _draw_monthly(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
     for j, s in enumerate(cmp.schemes):
         month = cmp.results[s].month.reshape(-1, 12)
         monthly = np.nan_to_num(month.mean(axis=0)) if month.shape[0] else np.zeros(12)
+        # Per week of each month: simulated months have 4 or 5 weeks, and a 5-week month would
+        # otherwise look like a sales spike.
+        monthly = monthly / WEEKS_IN_MONTH
         top = max(top, float(monthly.max()))
         ax.plot(
             months,
@@ -607,9 +614,9 @@ def _draw_monthly(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
     ax.set_ylim(0, top * 1.3 if top > 0 else 1.0)  # headroom for the legend
     if top <= 0:
         ax.text(0.5, 0.5, "No bookings in any month", transform=ax.transAxes, ha="center", va="center", color=GREY)
-    ax.set_ylabel(f"Mean bookings per month ({cur})")
+    ax.set_ylabel(f"Mean bookings per week ({cur})")
     _fmt_axis(ax, "money", "y")
-    ax.set_title("Revenue by month of the year")
+    ax.set_title("Revenue by month of the year (per week)")
     handles = [
         Line2D([], [], color=colors[s], linestyle=DASHES[j % len(DASHES)], marker="o", label=s)
         for j, s in enumerate(cmp.schemes)
