@@ -345,22 +345,7 @@ def _solve_sales_level(
     cost -= psi * rates[:, :, 0] * co.value_mean  # implicit value of own bookings
     tie = np.array([1e-9 * (abs(e - 1.0) + abs(f - 1.0)) for e, f in acts])
     final_adj = _ratchet_adjustment(problem, final_dist, G, co.annual_discount)
-    V = np.zeros((53, G))
-    pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(
-        P,
-        support,
-        cost,
-        tie,
-        problem.week_end,
-        problem.week_k,
-        problem.payout,
-        final_adj,
-        0.0,
-        co.weekly_discount,
-        V,
-        pol,
-    )
+    V, pol = _backward(problem, P, support, cost, tie, final_adj, co, G)
     tim = np.zeros((52, G), dtype=np.int64)
     if timing_on:
         pull_jumps = [_jump_pmf(co, s, problem.counts, G, discount=co.pull_discount) for s in scale]
@@ -391,6 +376,17 @@ def _solve_sales_level(
     final = np.zeros((52, G))
     dp._forward(P, support, pol, problem.week_end, rates, mean, final)
     return _Solution(problem.grid_max, pol, tim, mean, final)
+
+
+def _backward(problem, P, support, cost, tie, final_adj, co, G):
+    """Backward induction for one agent: values ``(53, G)`` and the policy ``(52, G)``."""
+    V = np.zeros((53, G))
+    pol = np.zeros((52, G), dtype=np.int64)
+    dp._bellman(
+        P, support, cost, tie, problem.week_end, problem.week_k, problem.payout, final_adj, 0.0, co.weekly_discount,
+        V, pol,
+    )  # fmt: skip
+    return V, pol
 
 
 def _secondary_rate(measure: str, rates: np.ndarray, others: _SalesField, co: _Company) -> np.ndarray:
@@ -495,22 +491,7 @@ def _solve_marketing(co, sc, scheme, kappa, sales, G, prev_final, kappa_q=0.0, p
     cost -= psi * rates[:, :, 2] * v  # implicit value of the bookings marketing's appointments bring
     tie = np.array([1e-9 * (abs(e - 1.0) + abs(co.qualities[qi] - co.q0)) for e, qi in acts])
     final_adj = _ratchet_adjustment(problem, prev_final, G, co.annual_discount)
-    V = np.zeros((53, G))
-    pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(
-        P,
-        support,
-        cost,
-        tie,
-        problem.week_end,
-        problem.week_k,
-        problem.payout,
-        final_adj,
-        0.0,
-        co.weekly_discount,
-        V,
-        pol,
-    )
+    _, pol = _backward(problem, P, support, cost, tie, final_adj, co, G)
     mean = np.zeros((52, 5))
     final = np.zeros((52, G))
     dp._forward(P, support, pol, problem.week_end, rates, mean, final)
