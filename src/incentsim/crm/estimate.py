@@ -265,6 +265,17 @@ def overdispersion_spread(x2: float, df: int, scale: float) -> tuple[float, floa
 # -- the calibration ----------------------------------------------------------------------------
 
 
+def _record_stage(est: dict, stage: str, nxt: str, e, t, n, a, dec) -> None:
+    """Record a stage's dwell-time estimate and, when items were decided, its conversion."""
+    est[f"funnel.{stage}.dwell_weeks"] = dwell(
+        f"funnel.{stage}.dwell_weeks", f"{stage}: weeks in stage", e, t, n, f"{stage}s"
+    )
+    if dec:
+        est[f"funnel.{stage}.conversion"] = proportion(
+            f"funnel.{stage}.conversion", f"{stage}: conversion to {nxt}", a, dec, f"{stage}s decided"
+        )
+
+
 def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
     """Estimate the funnel of an export.
 
@@ -347,13 +358,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         same_week += sw
         if n == 0:
             continue
-        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(
-            f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n, f"{S[j]}s"
-        )
-        if dec:
-            est[f"funnel.{S[j]}.conversion"] = proportion(
-                f"funnel.{S[j]}.conversion", f"{S[j]}: conversion to {S[j + 1]}", a, dec, f"{S[j]}s decided"
-            )
+        _record_stage(est, S[j], S[j + 1], e, t, n, a, dec)
 
     # -- hand-off --------------------------------------------------------------------------------
     handed = is_mkt & (wk[k] >= 0)
@@ -427,13 +432,7 @@ def calibrate(export: Export, elasticity: float = 0.5) -> Calibration:
         nxt = S[j + 1] if j < last else "won"
         if n == 0:
             continue
-        est[f"funnel.{S[j]}.dwell_weeks"] = dwell(
-            f"funnel.{S[j]}.dwell_weeks", f"{S[j]}: weeks in stage", e, t, n, f"{S[j]}s"
-        )
-        if dec:
-            est[f"funnel.{S[j]}.conversion"] = proportion(
-                f"funnel.{S[j]}.conversion", f"{S[j]}: conversion to {nxt}", a, dec, f"{S[j]}s decided"
-            )
+        _record_stage(est, S[j], nxt, e, t, n, a, dec)
         if j == k:
             for src, mask in (("marketing", is_mkt), ("self", ~is_mkt)):
                 _, _, _, a_s, dec_s, _ = _stage_counts(np.where(mask, ent, -1), ext, adv, A)
