@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
+# Tests never read or write the user's caches: compiled kernels go to a folder of the checkout's
+# own (kept between runs, keyed by kernel source hash, so the suite compiles once), and solved
+# policies and calibrations to a fresh folder per session. Set before incentsim is imported.
+_ROOT = Path(__file__).resolve().parent.parent
+os.environ["XDG_CACHE_HOME"] = str(_ROOT / ".pytest_cache" / "xdg")
+os.environ["INCENTSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="incentsim-test-cache-")
+os.environ.pop("NUMBA_CACHE_DIR", None)
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
