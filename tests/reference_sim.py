@@ -1,6 +1,6 @@
 """A plain-Python reference implementation of the simulation, for equivalence tests.
 
-It follows the model of ``incentsim.model.funnel`` step by step with Python lists and dicts, in
+It follows the model of ``incentsim.funnel`` step by step with Python lists and dicts, in
 the same order of random draws as the kernel (same streams, same samplers), but with its own
 bookkeeping: per-deal margin schedules instead of a rolling sum, payouts computed from stored
 weekly measures with ``schema.curve_value``, attainment from totals. On a tiny scenario the
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from incentsim.compile import compile_model, fixed_policy, resolved_targets
+from incentsim.calendar import WEEK_MONTH
+from incentsim.compile import compile_model, fixed_policy
 from incentsim.kernels import rng
 from incentsim.kernels.rng import (
     N_PURPOSES,
@@ -22,8 +23,8 @@ from incentsim.kernels.rng import (
     PURPOSE_TIMING,
     PURPOSE_VALUES,
 )
-from incentsim.scenario.schema import PERIODS, Scenario, curve_value
-from incentsim.schemes.calendar import WEEK_MONTH
+from incentsim.pay import resolved_targets
+from incentsim.scenario.schema import PERIODS, Curve, Scenario
 
 W = 52
 
@@ -268,3 +269,35 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 }
             )
     return rows
+
+
+# -- the payout curve, written out independently of incentsim.pay (the oracle of the kernel tests) --
+
+
+def curve_value(curve: Curve, x: float) -> float:
+    """Plain-Python evaluation of a payout curve (the oracle the njit rule of incentsim.pay is tested against)."""
+    y = max(0.0, _curve_raw(curve, x))  # a falling extrapolated segment never pays negative
+    return y if curve.cap is None else min(y, curve.cap)
+
+
+def _curve_raw(curve: Curve, x: float) -> float:
+    if x < curve.gate:
+        return 0.0
+    pts = curve.points
+    if x < pts[0][0]:
+        return 0.0
+    # Last index whose x <= attainment (right-continuous steps).
+    i = 0
+    for j in range(len(pts)):
+        if pts[j][0] <= x:
+            i = j
+    if i == len(pts) - 1:
+        if curve.extrapolate and len(pts) >= 2 and pts[-1][0] > pts[-2][0]:
+            slope = (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
+            return pts[-1][1] + slope * (x - pts[-1][0])
+        return pts[-1][1]
+    x0, y0 = pts[i]
+    x1, y1 = pts[i + 1]
+    if x1 == x0:
+        return y1
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)

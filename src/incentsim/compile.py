@@ -17,9 +17,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model.funnel import conversion_max, expected_measure, follow_hazard, genuine_multiplier, pipeline_stock
+from .calendar import WEEK_MONTH
+from .funnel import conversion_max, follow_hazard, genuine_multiplier, pipeline_stock
+from .pay import headline_component, scheme_components
 from .scenario.schema import MEASURES, WEEKS_PER_YEAR, Scenario, Scheme
-from .schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
 
 MEASURE_CODE = {name: i for i, name in enumerate(MEASURES)}
 ROLE_MARKETING = 0
@@ -166,44 +167,13 @@ def compile_model(scenario: Scenario) -> CompiledModel:
     )
 
 
-def resolved_targets(scenario: Scenario, scheme: Scheme) -> dict[tuple[str, int], np.ndarray]:
-    """Annual target per person for each (role, component index); automatic ones resolved.
-
-    Returns
-    -------
-    dict
-        ``(role, i) -> ndarray(float, (persons,))`` with persons = reps for sales, 1 for marketing.
-    """
-    out = {}
-    for role in ("marketing", "sales"):
-        plan = scheme.plan(role)
-        if plan is None:
-            continue
-        n = scenario.sales.reps if role == "sales" else 1
-        for i, c in enumerate(plan.components):
-            if c.target is None:
-                base = expected_measure(scenario, c.measure, role)
-                t = np.full(n, base * c.target_level)
-            else:
-                t = np.asarray(c.target, dtype=np.float64) * c.target_level
-            out[(role, i)] = np.maximum(t, 1e-9)
-    return out
-
-
 def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
     """Compile one scheme: components of marketing first, then sales."""
     reps = scenario.sales.reps
     np_ = max(reps, 1)
-    targets = resolved_targets(scenario, scheme)
-    comps = []
-    for role in ("marketing", "sales"):
-        plan = scheme.plan(role)
-        if plan is None:
-            continue
-        for i, c in enumerate(plan.components):
-            comps.append((role, i, plan, c))
+    comps = scheme_components(scenario, scheme)
     n = len(comps)
-    kp = max([len(c.curve.points) for *_, c in comps] + [2])
+    kp = max([len(pc.component.curve.points) for pc in comps] + [2])
     out = dict(
         role=np.zeros(n, np.int64),
         measure=np.zeros(n, np.int64),
@@ -225,48 +195,36 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
         ratchet_up=np.zeros(n),
         ratchet_down=np.zeros(n),
     )
-    primary = {"marketing": -1, "sales": -1}
-    best_weight = {"marketing": -1.0, "sales": -1.0}
-    for j, (role, i, plan, c) in enumerate(comps):
-        out["role"][j] = ROLE_SALES if role == "sales" else ROLE_MARKETING
+    headline = {"marketing": -1, "sales": -1}
+    for j, pc in enumerate(comps):
+        c = pc.component
+        out["role"][j] = ROLE_SALES if pc.role == "sales" else ROLE_MARKETING
         out["measure"][j] = MEASURE_CODE[c.measure]
-        out["week_period"][j] = week_period(c.period)
-        out["week_end"][j] = period_end_weeks(c.period).astype(np.int64)
-        annual = targets[(role, i)]
-        persons = len(annual)
-        phasing = np.asarray(c.phasing)
-        out["annual_target"][j, :persons] = annual
-        out["target"][j, :persons, : len(phasing)] = annual[:, None] * phasing[None, :]
-        if c.commission_rate is not None:
-            annual_money = c.commission_rate * annual
-            out["bonus_scales_with_target"][j] = 1
-        else:
-            annual_money = np.full(persons, plan.bonus_at_target * c.weight)
-        out["annual_bonus"][j, :persons] = annual_money
-        out["bonus"][j, :persons, : len(phasing)] = annual_money[:, None] * phasing[None, :]
-        pts = c.curve.points
-        out["curve_n"][j] = len(pts)
-        out["curve_x"][j, : len(pts)] = [p[0] for p in pts]
-        out["curve_y"][j, : len(pts)] = [p[1] for p in pts]
-        out["curve_extrapolate"][j] = int(c.curve.extrapolate)
-        out["gate"][j] = c.curve.gate
-        if c.curve.cap is not None:
-            out["cap"][j] = c.curve.cap
-        top = c.curve.max_payout
-        if top is not None:
-            out["max_pay"][j] = top
+        out["week_period"][j] = pc.week_period
+        out["week_end"][j] = pc.week_end.astype(np.int64)
+        persons = pc.persons
+        out["annual_target"][j, :persons] = pc.annual_target
+        out["target"][j, :persons, : pc.n_periods] = pc.targets
+        out["annual_bonus"][j, :persons] = pc.annual_money
+        out["bonus"][j, :persons, : pc.n_periods] = pc.money
+        out["bonus_scales_with_target"][j] = int(pc.scales_with_target)
+        cx, cy, npts, ext, gate, cap = pc.curve
+        out["curve_n"][j] = npts
+        out["curve_x"][j, :npts] = cx
+        out["curve_y"][j, :npts] = cy
+        out["curve_extrapolate"][j] = ext
+        out["gate"][j] = gate
+        out["cap"][j] = cap
+        out["max_pay"][j] = pc.max_multiple
         out["true_up"][j] = int(c.true_up)
         out["ratchet_up"][j] = c.ratchet_up
         out["ratchet_down"][j] = c.ratchet_down
-        # Primary component: the one with most weight (commission counts as weight 1).
-        w = 1.0 if c.commission_rate is not None else c.weight
-        if w > best_weight[role]:
-            best_weight[role] = w
-            primary[role] = j
+        if pc.index == headline_component(scheme.plan(pc.role)):
+            headline[pc.role] = j
     return CompiledScheme(
         n_comp=n,
-        primary_sales=primary["sales"],
-        primary_mkt=primary["marketing"],
+        primary_sales=headline["sales"],
+        primary_mkt=headline["marketing"],
         base_sales=scheme.sales.base_salary if scheme.sales else scenario.sales.base_salary,
         base_mkt=scheme.marketing.base_salary if scheme.marketing else scenario.marketing.base_salary,
         **out,

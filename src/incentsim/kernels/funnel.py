@@ -6,7 +6,7 @@ replication depends only on its index, so chunking and thread count never change
 ``prange`` runs over replications; every replication writes only its own rows, and nothing is
 summed across replications here (sums across threads are not bit-stable; the caller reduces).
 
-See :mod:`incentsim.model.funnel` for the model the kernel implements, step by step, and its
+See :mod:`incentsim.funnel` for the model the kernel implements, step by step, and its
 closed-form steady state.
 """
 
@@ -49,6 +49,7 @@ from .layout import (
     Y_WINS,
     Y_WORKED,
 )
+from .pay import _curve_at, _ratchet_scale, _true_up_extra
 from .rng import (
     N_PURPOSES,
     PURPOSE_ABILITY,
@@ -66,39 +67,12 @@ from .rng import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _curve(sch, c, x):
-    """Payout multiple of component ``c`` at attainment ``x`` (see ``schema.curve_value``)."""
-    if x < sch.gate[c]:
-        return 0.0
-    n = sch.curve_n[c]
-    cx = sch.curve_x[c]
-    cy = sch.curve_y[c]
-    if x < cx[0]:
-        return 0.0
-    i = 0
-    for j in range(n):
-        if cx[j] <= x:
-            i = j
-        else:
-            break
-    if i == n - 1:
-        if sch.curve_extrapolate[c] == 1 and n >= 2 and cx[n - 1] > cx[n - 2]:
-            slope = (cy[n - 1] - cy[n - 2]) / (cx[n - 1] - cx[n - 2])
-            y = cy[n - 1] + slope * (x - cx[n - 1])
-        else:
-            y = cy[n - 1]
-    else:
-        x0 = cx[i]
-        x1 = cx[i + 1]
-        if x1 == x0:
-            y = cy[i + 1]
-        else:
-            y = cy[i] + (cy[i + 1] - cy[i]) * (x - x0) / (x1 - x0)
-    if y < 0.0:
-        y = 0.0  # a falling extrapolated segment never pays negative
-    cap = sch.cap[c]
-    return y if y < cap else cap
+    """Payout multiple of component ``c`` at attainment ``x`` (the rule: :mod:`incentsim.pay`)."""
+    return _curve_at(
+        x, sch.curve_x[c], sch.curve_y[c], sch.curve_n[c], sch.curve_extrapolate[c], sch.gate[c], sch.cap[c]
+    )
 
 
 @njit(cache=True)
@@ -581,16 +555,13 @@ def _replication(
                         money = sch.annual_bonus[c, p]
                         if sch.bonus_scales_with_target[c] == 1:
                             money *= scale
-                        extra = money * _curve(sch, c, att) - year_paid[c, p]
+                        extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
                         if extra > 0.0 and rec:
                             person[pi, P_PAY] += extra
                     if rec and (c == cs_p or c == cm_p):
                         person[pi, P_ATTAIN] = att
                     if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
-                        if att >= 1.0:
-                            tscale[c, p] = scale * (1.0 + sch.ratchet_up[c] * (att - 1.0))
-                        else:
-                            tscale[c, p] = scale * (1.0 - sch.ratchet_down[c] * (1.0 - att))
+                        tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
                     year_acc[c, p] = 0.0
                     year_paid[c, p] = 0.0
 

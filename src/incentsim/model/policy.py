@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..compile import CompiledPolicy, resolved_targets
+from ..calendar import WEEK_MONTH, period_end_weeks, week_period
+from ..compile import CompiledPolicy
+from ..funnel import conversion_max, followup_survival, mean_genuine_multiplier, sales_conversion
 from ..kernels import dp
-from ..scenario.schema import WEEKS_PER_YEAR, Component, RolePlan, Scenario, Scheme, curve_value
-from ..schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
-from .funnel import conversion_max, followup_survival, mean_genuine_multiplier, sales_conversion
+from ..pay import curve_multiple as curve_value
+from ..pay import resolved_targets
+from ..scenario.schema import WEEKS_PER_YEAR, Component, RolePlan, Scenario, Scheme
 
 GRID_MAX = 3.0  # the grid spans at least 0 .. 3 x the period target (more for high output)
 FOLLOW_LEVELS = (0.0, 0.5, 1.0)
@@ -521,7 +523,7 @@ def marginal_bonus_value(sc: Scenario, scheme: Scheme, role: str) -> float:
     component contributes its average slope (between 50 % and 150 % attainment) per unit of its
     measure, converted to own results; team measures count one's own results one for one.
     """
-    from .funnel import steady_state
+    from ..funnel import steady_state
 
     plan = scheme.plan(role)
     if plan is None:
@@ -680,7 +682,7 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
 
     cache_name = None
     if kappa is None:
-        code = source_hash("model/policy.py", "model/funnel.py", "kernels/dp.py", "compile.py")
+        code = source_hash("model/policy.py", "funnel.py", "kernels/dp.py", "compile.py")
         sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
         cache_name = f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.npz"
         stored = load_arrays(cache_name)

@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
-WEEKS_PER_YEAR = 52
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from ..calendar import MONTHS, PERIODS, WEEKS_PER_YEAR  # noqa: F401  (the calendar's, used here and re-used)
 
 #: Measures a scheme component can pay on, and the roles that may use each.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -27,8 +26,6 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "own_wins": ("sales",),  # the rep's number of won deals
     "team_wins": ("marketing", "sales"),  # won deals of the whole company
 }
-#: Target periods and how many there are in a year.
-PERIODS: dict[str, int] = {"month": 12, "quarter": 4, "half": 2, "year": 1}
 ROLES = ("marketing", "sales")
 BEHAVIOURS = ("optimising", "fixed")
 
@@ -355,10 +352,6 @@ class Curve:
     gate: float = 0.0
     cap: float | None = None
 
-    def __call__(self, x: float) -> float:
-        """Evaluate the curve at attainment ``x`` (reference implementation, plain Python)."""
-        return curve_value(self, x)
-
     @property
     def max_payout(self) -> float | None:
         """Highest payout multiple the curve can reach, or ``None`` when unbounded."""
@@ -372,35 +365,6 @@ class Curve:
         if len(pts) < 2 or pts[-1][0] == pts[-2][0]:
             return 0.0
         return (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
-
-
-def curve_value(curve: Curve, x: float) -> float:
-    """Plain-Python evaluation of a payout curve (the reference the kernel is tested against)."""
-    y = max(0.0, _curve_raw(curve, x))  # a falling extrapolated segment never pays negative
-    return y if curve.cap is None else min(y, curve.cap)
-
-
-def _curve_raw(curve: Curve, x: float) -> float:
-    if x < curve.gate:
-        return 0.0
-    pts = curve.points
-    if x < pts[0][0]:
-        return 0.0
-    # Last index whose x <= attainment (right-continuous steps).
-    i = 0
-    for j in range(len(pts)):
-        if pts[j][0] <= x:
-            i = j
-    if i == len(pts) - 1:
-        if curve.extrapolate and len(pts) >= 2 and pts[-1][0] > pts[-2][0]:
-            slope = (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
-            return pts[-1][1] + slope * (x - pts[-1][0])
-        return pts[-1][1]
-    x0, y0 = pts[i]
-    x1, y1 = pts[i + 1]
-    if x1 == x0:
-        return y1
-    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 @dataclass(frozen=True)

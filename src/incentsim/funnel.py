@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..scenario.schema import WEEKS_PER_YEAR, Scenario
+from .scenario.schema import WEEKS_PER_YEAR, Scenario
 
 
 def follow_hazard(delay_weeks: float) -> float:
