@@ -1,6 +1,6 @@
 """A vectorised-numpy reference implementation of the funnel model, fixed behaviour.
 
-The same model as :mod:`incentsim.model.funnel` and the numba kernel, written the way a careful
+The same model as :mod:`incentsim.funnel` and the numba kernel, written the way a careful
 numpy user would: arrays over (replications x reps), a Python loop over weeks, numpy's
 ``Generator`` for the draws. It is what the kernel is compared with ("is numba worth it?") and, by
 a distribution test, a second implementation of the model: the same stages and hazards,
