@@ -47,7 +47,10 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
     sstages = scenario.funnel.sales_stages
     root = rng.root_words(seed)
     prefix = rng.key_words(())
-    qi = int(pol.mkt_quality[0])
+    del pol  # the fixed policy: normal effort, full follow-up, today's quality focus
+    q = scenario.marketing.quality
+    vol_q = q.volume(q.baseline)
+    gen_q = q.conversion(q.baseline) / model.conv_max
     comps = []
     for role in ("marketing", "sales"):
         plan = scheme.plan(role)
@@ -118,7 +121,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 if n == 0:
                     continue
                 leave = binom(S(0, PURPOSE_CONVERSIONS), n, 1.0 / mstages[k].dwell_weeks)
-                p = mstages[k].conversion * (model.quality_volume[qi] if k == len(mstages) - 1 else 1.0)
+                p = mstages[k].conversion * (vol_q if k == len(mstages) - 1 else 1.0)
                 adv = binom(S(0, PURPOSE_CONVERSIONS), leave, min(1.0, p))
                 leads_stock[k] -= leave
                 if k == len(mstages) - 1:
@@ -127,7 +130,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                     leads_stock[k + 1] += adv
             leads_stock[0] += lead_new + recycled
             recycled = 0
-            p_gen = min(1.0, model.quality_genuine[qi] * model.genuine_mult[t])
+            p_gen = min(1.0, gen_q * model.genuine_mult[t])
             for _ in range(appts):
                 # rep = floor(u R); genuine when the fractional part of u R is below the share
                 ur = unif(S(0, PURPOSE_ALLOCATION)) * R

@@ -345,7 +345,9 @@ def _behaviour(t: Table, schemes: dict[str, Scheme]) -> BehaviourParams:
         pull_in_discount=t.probability("pull_in_discount", d.pull_in_discount),
         pull_in_weeks=t.integer("pull_in_weeks", d.pull_in_weeks, lo=1, hi=13),
         hold_back_loss=t.probability("hold_back_loss", d.hold_back_loss),
+        choice_noise=t.number("choice_noise", d.choice_noise, lo=0.0, hi=1.0),
         grid_points=t.integer("grid_points", d.grid_points, lo=21, hi=1001),
+        grid_points_2d=t.integer("grid_points_2d", d.grid_points_2d, lo=11, hi=201),
         max_rounds=t.integer("max_rounds", d.max_rounds, lo=1, hi=50),
     )
     t.finish()

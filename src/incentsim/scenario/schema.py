@@ -280,13 +280,20 @@ class BehaviourParams:
         many weeks can be closed now (at the discount).
     hold_back_loss : float
         Probability a deal held back into the next period is lost.
+    choice_noise : float
+        Scale of the random taste shocks in people's weekly choices (extreme-value, as in
+        structural dynamic models), as a share of the role's money at target per week: choices
+        are logit, so behaviour moves smoothly with every input. 0: always the single best action.
     grid_points : int
-        Points on the attainment grid of the policy solver.
+        Points on the attainment grid of the policy solver (a state with one measure axis).
+    grid_points_2d : int
+        Points per axis when the state has two measure axes (e.g. quarter-to-date and
+        year-to-date, or one's own and the team's bookings).
     max_rounds : int
         Maximum best-response rounds between marketing and sales.
     """
 
-    effort_levels: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4)
+    effort_levels: tuple[float, ...] = tuple(round(0.3 + 0.1 * i, 1) for i in range(18))  # 0.3 .. 2.0
     conversion_elasticity: float = 0.5
     quality_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     effort_cost_sales: float | None = None
@@ -299,7 +306,9 @@ class BehaviourParams:
     pull_in_discount: float = 0.1
     pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
+    choice_noise: float = 0.02
     grid_points: int = 161
+    grid_points_2d: int = 31
     max_rounds: int = 20
 
 
