@@ -37,7 +37,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "mean_effort": ("Mean rep effort", "level"),
     "marketing_effort": ("Marketing effort", "level"),
     "appointments_ignored_share": ("Appointments ignored by sales", "share"),
-    "last_month_revenue_share": ("Revenue in last month of period", "share"),
+    "period_end_revenue_share": ("Revenue in the last month of a pay period", "share"),
+    "december_revenue_share": ("Revenue in December", "share"),
+    "quarter_end_revenue_share": ("Revenue in the last month of calendar quarters", "share"),
     "deals_pulled_in": ("Deals pulled in", "count"),
     "deals_held_back": ("Deals held back", "count"),
     "bonus_sales": ("Bonus paid to sales", "money"),
@@ -82,7 +84,7 @@ class Results:
     base_cost : float
         Base salaries of the commercial team per year.
     last_month_mask : ndarray(bool, (12,))
-        Months that close a period of sales' primary target.
+        Months that close a period of the component that carries most of sales' pay.
     marketing_paid, sales_paid : bool
         Whether the scheme pays each role.
     solver : dict
@@ -151,7 +153,11 @@ class Results:
             "mean_effort": y[..., L.Y_SALES_EFFORT],
             "marketing_effort": y[..., L.Y_MKT_EFFORT],
             "appointments_ignored_share": _ratio(y[..., L.Y_IGNORED], followed),
-            "last_month_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
+            # Period-based: depends on the scheme's periods (1.0 under a monthly plan); the calendar
+            # ones compare across schemes.
+            "period_end_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
+            "december_revenue_share": _ratio(self.month[..., 11], revenue),
+            "quarter_end_revenue_share": _ratio(self.month[..., 2::3].sum(axis=2), revenue),
             "deals_pulled_in": y[..., L.Y_PULLED],
             "deals_held_back": y[..., L.Y_HELD],
             "bonus_sales": y[..., L.Y_BONUS_SALES],
@@ -199,7 +205,8 @@ class Results:
         return pd.DataFrame(data)
 
     def person_frame(self) -> pandas.DataFrame:
-        """One row per person-year: role, rep index, ability, payout, attainment, bookings."""
+        """One row per person-year: role, rep index, ability, payout, attainment, bookings, wins,
+        mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``)."""
         import pandas as pd
 
         n, h, persons = self.replications, self.horizon_years, self.reps + 1
@@ -219,6 +226,7 @@ class Results:
                 "bookings": p[..., L.P_BOOKINGS].reshape(-1),
                 "wins": p[..., L.P_WINS].reshape(-1),
                 "effort": p[..., L.P_EFFORT].reshape(-1),
+                **{f"effort_q{q + 1}": p[..., L.P_EFFORT_Q1 + q].reshape(-1) for q in range(4)},
                 "capped_periods": p[..., L.P_CAPPED].reshape(-1),
             }
         )

@@ -400,7 +400,8 @@ def build_problem(
     return Problem(
         role=role, design=design, person=person, G=G, grid_max=grid_max, step=steps + [np.ones(1)] * (2 - n_ax),
         wp=wp, we=we,
-        shares=shares, P=P, s0=s0, Q=Q, s1=s1, q_shared=q_shared, alpha=alpha, pay0=pays[0], pay1=pays[1], year_end=year_end,
+        shares=shares, P=P, s0=s0, Q=Q, s1=s1, q_shared=q_shared, alpha=alpha, pay0=pays[0], pay1=pays[1],
+        year_end=year_end,
         reset0=resets[0], reset1=resets[1], paid_step=paid_step, paid_money=paid_money, cost=cost, sigma=sigma,
         disc=disc, jumps0=jumps[0] if jumps else [np.ones(1)], units=units, act_rate=act_rates, oth_rate=oth_rates,
     )  # fmt: skip
@@ -491,8 +492,8 @@ def solve(
     prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L), dtype=np.float32)
     mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
     dp._bellman(
-        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0], pb.wp[1],
-        pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V, prob,
+        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0],
+        pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V, prob,
         mean_attr,
     )  # fmt: skip
     timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
@@ -508,8 +509,8 @@ def solve(
     end0 = np.zeros((WEEKS_PER_YEAR, G0))
     end1 = np.zeros((WEEKS_PER_YEAR, G1))
     dp._forward(
-        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, prob, pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.reset0, pb.reset1,
-        pb.paid_step, start, np.ascontiguousarray(qty), dist, mean, end0, end1,
+        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, prob, pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.reset0,
+        pb.reset1, pb.paid_step, start, np.ascontiguousarray(qty), dist, mean, end0, end1,
     )  # fmt: skip
     new_guess = _implied_guess(pb, V, dist, mean, end0, end1)
     return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)

@@ -17,7 +17,7 @@ from ..funnel import conversion_max, followup_survival, mean_genuine_multiplier,
 from ..scenario.schema import Scenario
 
 #: Shares of followed-up marketing appointments a rep may choose to work.
-FOLLOW_LEVELS = (0.0, 0.5, 1.0)
+FOLLOW_LEVELS = (0.0, 1.0)  # logit choices mix them, so the expected share moves smoothly
 #: Columns of :meth:`Company.sales_rates`.
 S_OWN, S_SOURCED, S_SELF, S_WORKED, S_PMKT, S_EFFORT, S_FOLLOW = range(7)
 #: Columns of :meth:`Company.marketing_rates`.

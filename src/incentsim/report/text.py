@@ -18,7 +18,7 @@ KEY_METRICS = (
     "reps_on_target_share", "leads",
 )  # fmt: skip
 BEHAVIOUR_METRICS = (
-    "marketing_quality", "mean_effort", "appointments_ignored_share", "last_month_revenue_share",
+    "marketing_quality", "mean_effort", "appointments_ignored_share", "december_revenue_share",
     "deals_pulled_in", "deals_held_back",
 )  # fmt: skip
 

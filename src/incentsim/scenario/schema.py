@@ -294,15 +294,15 @@ class BehaviourParams:
     """
 
     effort_levels: tuple[float, ...] = tuple(round(0.3 + 0.1 * i, 1) for i in range(18))  # 0.3 .. 2.0
-    conversion_elasticity: float = 0.5
+    conversion_elasticity: float = 0.2
     quality_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     effort_cost_sales: float | None = None
     effort_cost_marketing: float | None = None
     effort_cost_exponent: float = 3.0
     quality_cost_marketing: float | None = None
-    implicit_incentive: float = 0.0
+    implicit_incentive: float = 0.7
     baseline_scheme: str | None = None
-    annual_discount: float = 0.8
+    annual_discount: float = 0.92
     pull_in_discount: float = 0.1
     pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
