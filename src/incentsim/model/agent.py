@@ -493,8 +493,8 @@ def solve(
     mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
     dp._bellman(
         pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0],
-        pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V, prob,
-        mean_attr,
+        pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V,
+        prob, mean_attr,
     )  # fmt: skip
     timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
     if timing_on and len(pb.design.axes) > 0:
