@@ -17,7 +17,7 @@ import contextvars
 import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DOMAIN = "incentsim"
@@ -35,7 +35,7 @@ def check_language(lang: str) -> str:
     return lang
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """The catalogue of ``lang`` (English: the identity).
 

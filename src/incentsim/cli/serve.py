@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 
-
-
 @click.command("serve")
 @click.argument("scenario", metavar="[SCENARIO]", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True,

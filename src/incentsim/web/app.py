@@ -23,9 +23,19 @@ from nicegui import run as background
 from ..i18n import LANGUAGES, _, language
 from ..scenario import ScenarioError
 from . import fields as F
-from .draft import PAGE_SOURCE, Check, Draft
+from .draft import Check, Draft
 from .runner import Cancelled, Job, run_comparison
-from .views import PAGE_FIGURES, PageResult, answer, caption, comparison_json_text, figure_keys, figure_png, report_html, tables
+from .views import (
+    PAGE_FIGURES,
+    PageResult,
+    answer,
+    caption,
+    comparison_json_text,
+    figure_keys,
+    figure_png,
+    report_html,
+    tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +217,12 @@ class Session:
             el = ui.number(label=label, value=_number_value(value),
                            on_change=lambda e, k=key, f=f: self.changed(k, f, e.value))  # fmt: skip
             el.props(f"dense {testid}")
+        if hasattr(el, "without_auto_validation"):
+            el.without_auto_validation()  # the loader judges (show_check), not the widget
         el.classes("inc-field")
         el.props(f'hint="{escape(hint, quote=True)}"' if hint else "")
         if tip:
-            el.tooltip(tip)
+            el.tooltip(tip).props("delay=700 max-width=360px")
         self.controls[key] = el
 
     def changed(self, key: str, f: F.Field, value: Any) -> None:
@@ -464,7 +476,7 @@ class Session:
         r = self.result
         if r is not None and key in r.figures:
             return f"<img src='{_png_src(r.figures[key])}' alt='{escape(key)}'>"
-        return f"<div class='inc-muted' style='padding:8px'>{escape(_('Drawing the figure...'))}</div>"
+        return "<div class='inc-muted' style='padding:8px'>" + escape(_("Drawing the figure...")) + "</div>"
 
     # -- running ------------------------------------------------------------------------------------
     async def run(self) -> None:
