@@ -158,7 +158,7 @@ def _type(drv, testid: str, text: str) -> None:
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(Keys.DELETE)
     box.send_keys(text)
-    time.sleep(0.6)  # the value reaches the server (and the loader) on input
+    time.sleep(1.0)  # the value reaches the server (and the loader) 350 ms after the last key
 
 
 def _run_and_wait(drv, timeout: float = 240) -> str:

@@ -12,7 +12,8 @@ import click
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True,
               help="Language of the page and its report (nl: Dutch); the page also has a switch.")
-@click.option("--no-browser", is_flag=True, help="Do not open a browser (by default one opens when there is a display).")
+@click.option("--no-browser", is_flag=True,
+              help="Do not open a browser (by default one opens when there is a display).")
 def serve_cmd(scenario, host, port, lang, no_browser):  # fmt: skip
     """Start the web page: edit a scenario, compare its schemes, download the report.
 
@@ -47,7 +48,8 @@ def serve_cmd(scenario, host, port, lang, no_browser):  # fmt: skip
     except OSError as exc:
         raise ScenarioError("--port", str(port), f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
                             "choose another with --port") from None  # fmt: skip
-    has_display = sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    has_display = sys.platform in ("darwin", "win32") or bool(display)
     from ..web.app import serve
 
     serve(scenario, host=host, port=port, lang=lang, open_browser=has_display and not no_browser)

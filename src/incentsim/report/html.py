@@ -376,7 +376,9 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     meta = _(
         "{replications:,} simulated company histories x {years} year(s) for each scheme, all living through the same "
         "luck (common random numbers); people's behaviour {behaviour}; money in {currency} per year."
-    ).format(replications=first.replications, years=first.horizon_years, behaviour=first.behaviour, currency=sc.currency)
+    ).format(
+        replications=first.replications, years=first.horizon_years, behaviour=first.behaviour, currency=sc.currency
+    )
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{current_language()}"><head><meta charset="utf-8">',

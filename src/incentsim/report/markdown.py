@@ -197,9 +197,9 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         which = _("No clear winner on profit after bonuses between {best} and {runner}.").format(
             best=best, runner=runner
         )
-        how_much = _("{best} averages {mean} a year, {diff} more than {runner}, which is within simulation noise.").format(
-            best=best, mean=money(b.mean, cur), diff=money(d.mean, cur), runner=runner
-        )
+        how_much = _(
+            "{best} averages {mean} a year, {diff} more than {runner}, which is within simulation noise."
+        ).format(best=best, mean=money(b.mean, cur), diff=money(d.mean, cur), runner=runner)
         how_sure = _(
             "The 95% confidence interval of the difference, {lo} to {hi}, includes zero; {best} is ahead in {share} "
             "of {years:,} simulated years. More replications (--replications) narrow the interval."

@@ -58,8 +58,10 @@ body { background: #f7f8fa; overflow: hidden; }
 .inc-caption { color: #5a5a5f; font-size: 12.5px; }
 .inc-muted { color: #5a5a5f; font-size: 12.5px; }
 .inc-field { width: 100%; }
-.q-field--with-bottom { padding-bottom: 18px; }
-.q-field__bottom { font-size: 11px; }
+.q-field--with-bottom { padding-bottom: 0 !important; }
+.q-field__bottom { position: static !important; transform: none !important; font-size: 11px; padding: 1px 0 4px;
+                   min-height: 16px; }
+.q-field__messages > div { white-space: normal; overflow-wrap: anywhere; line-height: 1.25; }
 """
 
 
@@ -128,6 +130,7 @@ class Session:
             )
 
     def switch_language(self, lang: str) -> None:
+        """Redraw the page in another language (the draft and result stay)."""
         if lang in LANGUAGES and lang != self.lang:
             self.lang = lang
             self.rebuild()
@@ -146,6 +149,7 @@ class Session:
 
     # -- inputs ---------------------------------------------------------------------------------------
     def inputs(self) -> None:
+        """The left column: the scenario's name and the tabs of inputs."""
         d = self.draft
         name = d.get("scenario.name", d.name)
         ui.label(str(name)).classes("text-base font-bold")
@@ -175,6 +179,7 @@ class Session:
         self.show_check(self.draft.check())
 
     def company_panel(self) -> None:
+        """Funnel, team, deals, pay and hand-off levers."""
         ui.label(_("Funnel (as observed today)")).classes("font-bold mt-1")
         stages = self.draft.stages
         self.field_grid([f for i, s in enumerate(stages) for f in F.stage_fields(s, i == len(stages) - 1)])
@@ -183,7 +188,8 @@ class Session:
         ui.label(_("Hand-off levers (not pay)")).classes("font-bold mt-2")
         self.field_grid(F.HANDOFF)
 
-    def field_grid(self, fields: list[F.Field] | tuple[F.Field, ...], prefix: str = "", role: str = "") -> None:
+    def field_grid(self, fields: list[F.Field] | tuple[F.Field, ...], prefix: str = "") -> None:
+        """Controls in two columns."""
         with ui.grid(columns=2).classes("w-full gap-x-3 gap-y-1"):
             for f in fields:
                 self.control(f, prefix)
@@ -207,22 +213,26 @@ class Session:
             options = list(f.choices)
             if value is not None and value not in options:
                 options.append(value)
-            el = ui.select(options, value=value, label=label, on_change=lambda e, k=key, f=f: self.changed(k, f, e.value))
+            el = ui.select(options, value=value, label=label,
+                           on_change=lambda e, k=key, f=f: self.changed(k, f, e.value))  # fmt: skip
             el.props(f"dense options-dense {testid}")
         elif f.kind in ("text", "rate"):
             text = "" if value is None else (_toml_value(value) if f.kind == "text" else str(value))
             el = ui.input(label=label, value=text, on_change=lambda e, k=key, f=f: self.changed(k, f, e.value))
-            el.props(f"dense {testid}")
+            el.props(f"dense debounce=350 {testid}")  # judge what was typed, not each keystroke
         else:
             el = ui.number(label=label, value=_number_value(value),
                            on_change=lambda e, k=key, f=f: self.changed(k, f, e.value))  # fmt: skip
-            el.props(f"dense {testid}")
+            el.props(f"dense debounce=350 {testid}")
         if hasattr(el, "without_auto_validation"):
             el.without_auto_validation()  # the loader judges (show_check), not the widget
         el.classes("inc-field")
         el.props(f'hint="{escape(hint, quote=True)}"' if hint else "")
-        if tip:
-            el.tooltip(tip).props("delay=700 max-width=360px")
+        if tip:  # the meaning on an info icon (a tooltip on the whole field would cover its message)
+            with el.add_slot("append"):
+                ui.icon("info_outline", size="16px").classes("text-grey-6 cursor-help").tooltip(tip).props(
+                    "max-width=360px"
+                )
         self.controls[key] = el
 
     def changed(self, key: str, f: F.Field, value: Any) -> None:
@@ -280,6 +290,7 @@ class Session:
 
     @ui.refreshable_method
     def schemes_panel(self) -> None:
+        """One panel per scheme: preset, and each role's components."""
         from ..schemes.presets import PRESETS
 
         with language(self.lang):
@@ -315,6 +326,7 @@ class Session:
                             self.field_grid(F.component_fields(role, str(payout), len(prefixes) > 1), prefix)
 
     def preset_changed(self, scheme: str, preset: str) -> None:
+        """Replace a scheme by a preset (or keep its rules as its own)."""
         with language(self.lang):
             self.show_check(self.draft.set_preset(scheme, preset or None))
             self.result_stale = self.result is not None
@@ -322,6 +334,7 @@ class Session:
             self.show_check(self.draft.check())
 
     def start_panel(self) -> None:
+        """Seed and replications, and opening a scenario file or a CRM export."""
         ui.label(_("Run settings")).classes("font-bold")
         self.field_grid(F.RUN)
         ui.label(
@@ -344,6 +357,7 @@ class Session:
 
     # -- actions and results ----------------------------------------------------------------------
     def actions(self) -> None:
+        """Run and cancel, downloads, progress and status, the input banner."""
         with ui.row().classes("w-full items-center gap-2"):
             self.run_button = ui.button(_("Run comparison"), icon="play_arrow", on_click=self.run).props(
                 'color=primary data-testid="run"'
@@ -360,6 +374,7 @@ class Session:
         self.banner()
 
     def download_buttons(self) -> None:
+        """Report, scenario file, JSON and link."""
         has = self.result is not None
         with ui.button_group().props("outline"):
             ui.button(_("Report"), icon="download", on_click=self.download_report).props(
@@ -377,6 +392,7 @@ class Session:
 
     @ui.refreshable_method
     def banner(self) -> None:
+        """The loader's message for a bad input, and problems with uploads or runs."""
         with language(self.lang):
             msg = getattr(self, "field_message", "")
             if msg:
@@ -392,6 +408,7 @@ class Session:
 
     @ui.refreshable_method
     def stale_note(self) -> None:
+        """Says when the inputs changed after the result on screen."""
         with language(self.lang):
             if self.result is not None and self.result_stale:
                 ui.label(_("Inputs changed since this result: run again to update it.")).classes(
@@ -416,7 +433,9 @@ class Session:
             return _("The run failed. The last result stays on screen.")
         if self.result is not None:
             r = self.result
-            return _("{reps:,} replications x {n} schemes, seed {seed}, behaviour {behaviour}: answered in {seconds:.1f} s.").format(
+            return _(
+                "{reps:,} replications x {n} schemes, seed {seed}, behaviour {behaviour}: answered in {seconds:.1f} s."
+            ).format(
                 reps=r.cmp.replications, n=len(r.cmp.schemes), seed=next(iter(r.cmp.results.values())).seed,
                 behaviour=next(iter(r.cmp.results.values())).behaviour, seconds=r.seconds,
             )  # fmt: skip
@@ -424,6 +443,7 @@ class Session:
 
     @ui.refreshable_method
     def results(self) -> None:
+        """The answer first, then the figures, the HR view and the key figures."""
         with language(self.lang):
             self.stale_note()
             r = self.result
@@ -462,7 +482,8 @@ class Session:
                         ui.html(_html_table(*tables(cmp)["hr"])).classes("w-full")
                         ui.label(
                             _("Rep bonus P5/P50/P95: one rep's bonus in a year. No bonus / at cap: share of "
-                              "person-years. Luck share: share of the variance of rep bonuses not explained by ability.")
+                              "person-years. Luck share: share of the variance of rep bonuses not explained by "
+                              "ability.")
                         ).classes("inc-caption")  # fmt: skip
                 with ui.column().classes("w-full inc-fig gap-0"):
                     slot = ui.html(self._figure_html(key)).classes("w-full")
@@ -556,6 +577,7 @@ class Session:
                 slot.set_content(self._figure_html(key))
 
     def cancel(self) -> None:
+        """Ask the running comparison to stop."""
         if self.job is not None:
             self.job.cancel()
             with language(self.lang):
@@ -567,6 +589,7 @@ class Session:
         return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(name)) or "scenario"
 
     async def download_report(self) -> None:
+        """The HTML report of the result on screen."""
         if self.result is None:
             return
         with language(self.lang):
@@ -575,6 +598,7 @@ class Session:
         ui.download.content(html.encode("utf-8"), f"{self._file_stem()}-report.html", "text/html")
 
     def download_scenario(self) -> None:
+        """The scenario file of the result on screen (or of the inputs, if edited since)."""
         with language(self.lang):
             check = self.draft.check()
             if self.result is not None and (self.result_stale is False or not check.ok):
@@ -587,12 +611,14 @@ class Session:
         ui.download.content(text.encode("utf-8"), f"{self._file_stem()}.toml", "application/toml")
 
     def download_json(self) -> None:
+        """The JSON of the result on screen (the contract of compare --json)."""
         if self.result is None:
             return
         text = comparison_json_text(self.result.cmp)
         ui.download.content(text.encode("utf-8"), f"{self._file_stem()}.json", "application/json")
 
     def share(self) -> None:
+        """A link that reopens these inputs and reruns them (same seed: same numbers)."""
         with language(self.lang):
             token = self.result.share_token if self.result and not self.result_stale else self.draft.share_token()
             link = f"{self.base_url}/?s={token}&lang={self.lang}&run=1"
@@ -615,6 +641,7 @@ class Session:
         return list(bundled())
 
     def open_draft(self, draft: Draft, note: str = "") -> None:
+        """Start over from another scenario."""
         self.draft = draft
         self.result = None
         self.result_stale = False
@@ -623,6 +650,7 @@ class Session:
         self.rebuild()
 
     def open_bundled(self, name: str) -> None:
+        """Open a bundled scenario by name."""
         from ..scenario.bundled import bundled
 
         if name == self.draft.name or name not in bundled():
@@ -635,6 +663,7 @@ class Session:
                 self.banner.refresh()
 
     async def upload_scenario(self, e) -> None:
+        """Open an uploaded scenario file (the loader checks it)."""
         with language(self.lang):
             try:
                 text = (await e.file.read()).decode("utf-8")
@@ -650,6 +679,7 @@ class Session:
             self.open_draft(draft)
 
     async def upload_export(self, e) -> None:
+        """Calibrate a scenario from an uploaded CRM export (as incentsim calibrate)."""
         data = await e.file.read()
         name = Path(e.file.name).name
         with language(self.lang):
