@@ -522,6 +522,7 @@ class Session:
             self.progress.set_value(0)
             timer = ui.timer(0.2, self._tick)
         try:
+            # None: the tab closed or the server is stopping (NiceGUI cancels the await).
             cmp = await background.io_bound(run_comparison, job, scenario)
         except Cancelled:
             cmp = None
@@ -569,12 +570,22 @@ class Session:
         for key in figure_keys(result.cmp):
             if self.result is not result:
                 return
-            lang = self.lang
-            png = await background.io_bound(_figure_in, lang, result.cmp, key)
+            try:
+                png = await background.io_bound(_figure_in, self.lang, result.cmp, key)
+            except Exception:  # a figure that cannot be drawn leaves a note, not a traceback
+                log.exception("figure %s failed", key)
+                png = None
+            if png is None:  # the tab closed, the server is stopping, or the figure failed
+                return
             result.figures[key] = png
             slot = getattr(self, "figure_slots", {}).get(key)
             if slot is not None and self.result is result:
                 slot.set_content(self._figure_html(key))
+
+    def close(self) -> None:
+        """The tab is gone: stop its run, so it does not hold up other sessions."""
+        if self.job is not None:
+            self.job.cancel()
 
     def cancel(self) -> None:
         """Ask the running comparison to stop."""
@@ -595,6 +606,8 @@ class Session:
         with language(self.lang):
             ui.notify(_("Preparing the report..."))
         html = await background.io_bound(_report_in, self.lang, self.result)
+        if html is None:
+            return
         ui.download.content(html.encode("utf-8"), f"{self._file_stem()}-report.html", "text/html")
 
     def download_scenario(self) -> None:
@@ -685,7 +698,10 @@ class Session:
         with language(self.lang):
             ui.notify(_("Calibrating from {name}...").format(name=name))
         try:
-            text, report = await background.io_bound(_calibrate_export, data, name)
+            done = await background.io_bound(_calibrate_export, data, name)
+            if done is None:
+                return
+            text, report = done
             draft = Draft.from_toml(text, Path(name).stem + ".toml")
         except ScenarioError as exc:
             self.message = str(exc)
@@ -781,6 +797,7 @@ async def index(s: str | None = None, lang: str | None = None, run: str | None =
     session = Session(draft, lang, str(ui.context.client.request.base_url))
     session.message = note
     session.build()
+    ui.context.client.on_delete(session.close)
     if s and run == "1" and not note:
         await asyncio.sleep(0)
         ui.timer(0.1, session.run, once=True)
