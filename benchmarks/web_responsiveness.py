@@ -46,15 +46,20 @@ def main(argv: list[str] | None = None) -> dict:
 
     imported = time.perf_counter() - t0
 
+    cpu: list[float] = []
+
     def click(draft: Draft) -> tuple[float, object]:
         started = time.perf_counter()
+        cpu0 = time.process_time()
         sc = draft.check().scenario
         job = Job(total=sc.simulation.replications * len(sc.schemes))
         cmp = run_comparison(job, sc)
         with language("en"):
             answer(cmp)
             tables(cmp)
-        return time.perf_counter() - started, cmp
+        wall = time.perf_counter() - started
+        cpu.append((time.process_time() - cpu0) / wall)
+        return wall, cmp
 
     draft = Draft.from_path(bundled()["separate-vs-shared"], page_replications=None)
     draft.set("simulation.replications", args.replications)
@@ -83,6 +88,10 @@ def main(argv: list[str] | None = None) -> dict:
         "figures_s": round(figures, 3),
         "figures": len(keys),
         "cpu_count": os.cpu_count(),
+        # CPU seconds per wall second of each click: about 2 on a quiet 2-core machine; less means
+        # other jobs took the cores and the wall times above are inflated by that much.
+        "cores_used": [round(c, 2) for c in cpu],
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     rows = [
         ("first run in a new process", out["first_run_s"]),
@@ -94,6 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
           "replications, behaviour optimising")  # fmt: skip
     for label, secs in rows:
         print(f"  {label:<44} {secs:7.2f} s")
+    print(f"  cores used per click: {', '.join(f'{c:.2f}' for c in cpu)} (2.0 = the machine to itself); "
+          f"load average {out['load_average_1min']}")
     print(json.dumps(out))
     return out
 
