@@ -707,6 +707,12 @@ class Session:
             self.message = str(exc)
             self.banner.refresh()
             return
+        except Exception as exc:  # an export the reader did not foresee: one line, no traceback
+            log.exception("calibration of %s failed", name)
+            with language(self.lang):
+                self.message = _("{name}: cannot be calibrated ({error})").format(name=name, error=exc)
+            self.banner.refresh()
+            return
         self.calibration_text = report
         self.open_draft(draft)
 
