@@ -356,8 +356,13 @@ class Session:
             ui.code(self.calibration_text, language="text").classes("w-full text-xs")
 
     # -- actions and results ----------------------------------------------------------------------
+    @ui.refreshable_method
     def actions(self) -> None:
         """Run and cancel, downloads, progress and status, the input banner."""
+        with language(self.lang):
+            self._actions()
+
+    def _actions(self) -> None:
         with ui.row().classes("w-full items-center gap-2"):
             self.run_button = ui.button(_("Run comparison"), icon="play_arrow", on_click=self.run).props(
                 'color=primary data-testid="run"'
@@ -550,8 +555,8 @@ class Session:
             await self.draw_figures(self.result)
 
     def actions_refresh(self) -> None:
-        """Rebuild the page so download buttons and status match the new result."""
-        self.page.refresh()
+        """Rebuild the buttons and status so they match the new result (the inputs keep their scroll)."""
+        self.actions.refresh()
 
     def _tick(self) -> None:
         with language(self.lang):
