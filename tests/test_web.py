@@ -188,3 +188,18 @@ def test_serve_help_is_instant_and_bad_scenario_is_one_line(runner, tmp_path):
     out = runner.invoke(cli, ["serve", str(path), "--no-browser"])
     assert out.exit_code == 2
     assert "funnel.quote.conversion" in out.output and "Traceback" not in out.output
+
+
+def test_crm_export_calibrates_into_a_valid_draft(runner, tmp_path):
+    """The page's CRM path is ``incentsim calibrate``: a synthetic export becomes a valid scenario."""
+    pytest.importorskip("nicegui")
+    from incentsim.cli.main import cli
+    from incentsim.web.app import _calibrate_export
+
+    export = tmp_path / "export.csv"
+    out = runner.invoke(cli, ["synth-crm", "separate-vs-shared", "--out", str(export), "--years", "2", "--seed", "0"])
+    assert out.exit_code == 0, out.output
+    text, report = _calibrate_export(export.read_bytes(), "export.csv")
+    draft = Draft.from_toml(text, "export.toml")
+    assert draft.check().ok and draft.schemes == ["separate", "shared", "hybrid"]
+    assert "conversion" in report

@@ -263,7 +263,8 @@ def test_director_walkthrough(server, tmp_path):
 
 
 def test_cancel_dutch_and_two_sessions(server, tmp_path):
-    """A long run is cancelled (the last result stays); Dutch on the switch; sessions stay apart."""
+    """A long run is cancelled (the last result stays); Dutch on the switch; sessions stay apart; the
+    link reruns the same scenario in a fresh session with the same numbers."""
     url, _log = server
     a = _driver(tmp_path)
     b = _driver(tmp_path)
@@ -302,6 +303,14 @@ def test_cancel_dutch_and_two_sessions(server, tmp_path):
         _wait(lambda: "Welk bonusplan?" in a.find_element("tag name", "body").text, 20, "the Dutch page")
         dutch = _by(a, "verdict").text
         assert "maakt de meeste winst na bonussen" in dutch or "Geen duidelijke winnaar" in dutch, dutch
+
+        # The link reproduces the run in another session: same inputs, seed, replications, numbers.
+        _by(a, "share").click()
+        link = _wait(lambda: _by(a, "share-link").get_attribute("value"), 10, "the link")
+        assert link.startswith(url) and "s=" in link
+        b.get(link)
+        _wait(lambda: "beantwoord" in _by(b, "status").text, 120, "the linked run")
+        assert _by(b, "answer").text == _by(a, "answer").text
     finally:
         a.quit()
         b.quit()

@@ -12,6 +12,7 @@ import base64
 import logging
 import math
 import tempfile
+import threading
 import tomllib
 from html import escape
 from pathlib import Path
@@ -815,6 +816,17 @@ async def index(s: str | None = None, lang: str | None = None, run: str | None =
 
 
 
+def _warm_up(scenario: str | None) -> None:
+    """Load the kernels and solve the starting scenario's policies while the first page is read, so the
+    first click answers as quickly as the next ones (a few replications, under the run lock)."""
+    try:
+        sc = initial_draft(scenario).check().scenario
+        if sc is not None:
+            run_comparison(Job(total=16 * len(sc.schemes)), sc.with_simulation(replications=16))
+    except Exception:  # only a speed-up: the first run will say what is wrong
+        log.debug("warm-up failed", exc_info=True)
+
+
 def serve(scenario: str | None, host: str, port: int, lang: str, open_browser: bool) -> None:
     """Start the server (blocking) and print its address."""
     SETTINGS.update(scenario=scenario, lang=lang)
@@ -822,6 +834,7 @@ def serve(scenario: str | None, host: str, port: int, lang: str, open_browser: b
 
     def started() -> None:
         print(f"incentsim serve: {address}  (Ctrl-C to stop)", flush=True)
+        threading.Thread(target=_warm_up, args=(scenario,), name="incentsim-warm-up", daemon=True).start()
         if open_browser:
             import webbrowser
 
