@@ -212,7 +212,7 @@ def component_fields(role: str, payout: str, several: bool) -> list[Field]:
               kind="select", choices=tuple(PERIODS), default="year"),
     ]  # fmt: skip
     if several:
-        out.append(Field("weight", N_("Weight"), N_("share of the bonus, 0 to 1"),
+        out.append(Field("weight", N_("Weight"), N_("share of the bonus"),
                          N_("Share of the role's bonus at target paid through this component."), lo=0.0, hi=1.0,
                          default=1.0))  # fmt: skip
     out += [
