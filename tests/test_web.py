@@ -203,3 +203,18 @@ def test_crm_export_calibrates_into_a_valid_draft(runner, tmp_path):
     draft = Draft.from_toml(text, "export.toml")
     assert draft.check().ok and draft.schemes == ["separate", "shared", "hybrid"]
     assert "conversion" in report
+
+
+def test_serve_port_in_use_is_one_line(runner):
+    import socket
+
+    pytest.importorskip("nicegui")
+    from incentsim.cli.main import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = runner.invoke(cli, ["serve", "--port", str(port), "--no-browser"])
+    assert out.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in out.output and "Traceback" not in out.output

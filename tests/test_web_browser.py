@@ -194,6 +194,9 @@ def test_director_walkthrough(server, tmp_path):
         _wait(lambda: _by(drv, "funnel.quote.conversion", "input"), 60, "the quote conversion field")
         time.sleep(1.0)
         assert drv.execute_script("return [window.innerWidth, window.innerHeight]") == [1280, 800]
+        # Everything the page loads comes from the server itself (no CDN fonts, scripts or styles).
+        loaded = drv.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(u.startswith((url, "data:", "blob:")) for u in loaded), loaded
         _shot(drv, "start.png")
 
         # A first run as opened, then the director's edits: quote conversion and the sales cap.
