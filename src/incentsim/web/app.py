@@ -7,7 +7,6 @@ session's language, chosen with ``--lang`` or the switch in the header.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import math
@@ -811,8 +810,7 @@ async def index(s: str | None = None, lang: str | None = None, run: str | None =
     session.build()
     ui.context.client.on_delete(session.close)
     if s and run == "1" and not note:
-        await asyncio.sleep(0)
-        ui.timer(0.1, session.run, once=True)
+        ui.timer(0.1, session.run, once=True)  # a shared link reruns its scenario
 
 
 

@@ -45,8 +45,8 @@ class Field:
         The loader's default when the key is absent (``None``: required, or "none").
     choices : tuple of str
         For selects.
-    optional : bool
-        An empty control removes the key (the default applies).
+
+    An empty control removes its key, so the loader's default applies (or it says the key is required).
     """
 
     key: str
@@ -60,7 +60,6 @@ class Field:
     hi_open: bool = False
     default: object = None
     choices: tuple[str, ...] = field(default_factory=tuple)
-    optional: bool = True
 
     def range_text(self) -> str:
         """The valid range in words, translated (``0 to 1``, ``at least 1``, ``above 0``)."""
@@ -95,11 +94,11 @@ def stage_fields(stage: str, last: bool) -> list[Field]:
         Field(
             f"funnel.{stage}.conversion", _("{stage}: conversion").format(stage=stage), PROBABILITY,
             _("Share of items leaving this stage that move on to {next} (the rest are lost).").format(next=nxt),
-            lo=0.0, hi=1.0, optional=False,
+            lo=0.0, hi=1.0,
         ),
         Field(
             f"funnel.{stage}.dwell_weeks", _("{stage}: weeks in stage").format(stage=stage), WEEKS,
-            N_("Mean time an item spends in the stage before it moves on or is lost."), lo=1.0, optional=False,
+            N_("Mean time an item spends in the stage before it moves on or is lost."), lo=1.0,
         ),
     ]  # fmt: skip
 
@@ -207,7 +206,7 @@ def component_fields(role: str, payout: str, several: bool) -> list[Field]:
     """Controls of one pay component (keys relative to the component's table)."""
     out = [
         Field("measure", N_("Measure"), "", N_("What the component pays on."), kind="select",
-              choices=role_measures(role), optional=False),
+              choices=role_measures(role)),
         Field("period", N_("Period"), "", N_("Length of a target period (targets and pay per period)."),
               kind="select", choices=tuple(PERIODS), default="year"),
     ]  # fmt: skip
@@ -238,7 +237,7 @@ def component_fields(role: str, payout: str, several: bool) -> list[Field]:
     elif payout == "curve":
         out.append(Field("points", N_("Curve points"), N_("[[attainment, payout], ...]"),
                          N_("Payout at each attainment, straight lines between, e.g. [[0.5, 0], [1, 1], [1.5, 2]]."),
-                         kind="text", optional=False))  # fmt: skip
+                         kind="text"))  # fmt: skip
     elif payout == "commission":
         out.append(Field("rate", N_("Commission rate"), N_("per unit of the measure, or auto"),
                          N_('"auto": the rate that pays the bonus at target at 100%.'), kind="rate",
