@@ -14,36 +14,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .i18n import N_
 from .kernels import layout as L
 
 if TYPE_CHECKING:
     import pandas
 
-#: Metric name -> (label, unit) for reports. Order is the report order.
+#: Metric name -> (label, unit) for reports. Order is the report order. Labels are gettext message ids.
 METRICS: dict[str, tuple[str, str]] = {
-    "revenue": ("Revenue (bookings)", "money"),
-    "margin_in_year": ("Margin recognised in year", "money"),
-    "profit_after_bonus": ("Profit after bonuses", "money"),
-    "bonus_cost": ("Bonus cost", "money"),
-    "cost_of_sales": ("Cost of sales (pay / revenue)", "share"),
-    "wins": ("Won deals", "count"),
-    "leads": ("Leads", "count"),
-    "appointments": ("Appointments handed over", "count"),
-    "appointment_win_rate": ("Appointment-to-win rate", "share"),
-    "sales_attainment": ("Sales attainment (mean rep)", "share"),
-    "marketing_attainment": ("Marketing attainment", "share"),
-    "reps_on_target_share": ("Reps on target", "share"),
-    "marketing_quality": ("Marketing quality focus", "level"),
-    "mean_effort": ("Mean rep effort", "level"),
-    "marketing_effort": ("Marketing effort", "level"),
-    "appointments_ignored_share": ("Appointments ignored by sales", "share"),
-    "period_end_revenue_share": ("Revenue in the last month of a pay period", "share"),
-    "december_revenue_share": ("Revenue in December", "share"),
-    "quarter_end_revenue_share": ("Revenue in the last month of calendar quarters", "share"),
-    "deals_pulled_in": ("Deals pulled in", "count"),
-    "deals_held_back": ("Deals held back", "count"),
-    "bonus_sales": ("Bonus paid to sales", "money"),
-    "bonus_marketing": ("Bonus paid to marketing", "money"),
+    "revenue": (N_("Revenue (bookings)"), "money"),
+    "margin_in_year": (N_("Margin recognised in year"), "money"),
+    "profit_after_bonus": (N_("Profit after bonuses"), "money"),
+    "bonus_cost": (N_("Bonus cost"), "money"),
+    "cost_of_sales": (N_("Cost of sales (pay / revenue)"), "share"),
+    "wins": (N_("Won deals"), "count"),
+    "leads": (N_("Leads"), "count"),
+    "appointments": (N_("Appointments handed over"), "count"),
+    "appointment_win_rate": (N_("Appointment-to-win rate"), "share"),
+    "sales_attainment": (N_("Sales attainment (mean rep)"), "share"),
+    "marketing_attainment": (N_("Marketing attainment"), "share"),
+    "reps_on_target_share": (N_("Reps on target"), "share"),
+    "marketing_quality": (N_("Marketing quality focus"), "level"),
+    "mean_effort": (N_("Mean rep effort"), "level"),
+    "marketing_effort": (N_("Marketing effort"), "level"),
+    "appointments_ignored_share": (N_("Appointments ignored by sales"), "share"),
+    "period_end_revenue_share": (N_("Revenue in the last month of a pay period"), "share"),
+    "december_revenue_share": (N_("Revenue in December"), "share"),
+    "quarter_end_revenue_share": (N_("Revenue in the last month of calendar quarters"), "share"),
+    "deals_pulled_in": (N_("Deals pulled in"), "count"),
+    "deals_held_back": (N_("Deals held back"), "count"),
+    "bonus_sales": (N_("Bonus paid to sales"), "money"),
+    "bonus_marketing": (N_("Bonus paid to marketing"), "money"),
 }
 
 #: Metrics where a higher value is better (for "probability that A beats B").
