@@ -267,7 +267,7 @@ def _bellman(
         ``mean_attr``.
     V : ndarray(float64, (53, G0, G1, L))
         ``V[52]`` is set by the caller (the value of next year's start by final state); filled.
-    prob : ndarray(float32, (52, A, G0, G1, L))
+    prob : ndarray(float64, (52, A, G0, G1, L))
         Filled: choice probabilities.
     mean_attr : ndarray(float64, (52, G0, G1, L, M))
         Filled: expected action attributes by state.

@@ -93,7 +93,7 @@ class Solution:
 
     problem: Problem
     V: np.ndarray  # (53, G0, G1, L)
-    choice: np.ndarray  # (52, G0, G1, L, 2) float32: expected effort and follow-up share / quality
+    choice: np.ndarray  # (52, G0, G1, L, 2) expected effort and follow-up share / quality
     timing: np.ndarray  # (52, G0, G1, L) int8
     mean: np.ndarray  # (52, Q) expected quantities per week
     dist: np.ndarray  # (53, G0, G1, L)
@@ -489,7 +489,7 @@ def solve(
     A = actions.shape[0]
     V = np.zeros((WEEKS_PER_YEAR + 1, G0, G1, L))
     V[WEEKS_PER_YEAR] = _continuation(pb, guess)
-    prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L), dtype=np.float32)
+    prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L))
     mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
     dp._bellman(
         pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0],
