@@ -23,7 +23,10 @@ N = 600
 
 
 def _sales_only(schemes, sales=None, behaviour=None, replications=N):
-    beh = {"effort_cost_sales": 40000.0, "effort_cost_marketing": 10000.0, "quality_cost_marketing": 0.0}
+    beh = {
+        "effort_cost_sales": 40000.0, "effort_cost_marketing": 10000.0, "quality_cost_marketing": 0.0,
+        "implicit_incentive": 0.0, "grid_points": 81,
+    }  # fmt: skip
     beh.update(behaviour or {})
     sal = {"reps": 4, "calls_per_week": 8.0, "bonus_at_target": 20000.0, "ability": {"levels": [1.0], "weights": [1.0]}}
     sal.update(sales or {})
@@ -38,9 +41,7 @@ def _sales_only(schemes, sales=None, behaviour=None, replications=N):
 
 
 def _effort(solved, level, week, attainment):
-    pol = solved.policy
-    g = int(round(attainment / pol.sales_grid_max[level] * (pol.grid_n - 1)))
-    return float(pol.sales_effort[pol.sales_action[level, week, g]])
+    return solved.effort("sales", level, week, attainment)
 
 
 def _above_zero(cmp, a, metric, b=None):
@@ -55,10 +56,12 @@ LINEAR = {"sales": {"measure": "own_bookings", "payout": "commission"}}
 def test_give_up_far_below_threshold_late_in_the_year():
     sc = _sales_only({"step": STEP})
     solved = solve_policy(sc, sc.schemes["step"])
-    for week in (40, 45, 48):
+    for week in (38, 41, 44):  # output of later weeks lands partly in next year
         far, near = _effort(solved, 0, week, 0.2), _effort(solved, 0, week, 0.85)
-        assert far < near, (week, far, near)
-        assert far == min(sc.behaviour.effort_levels)
+        assert far < 0.6 * near, (week, far, near)
+        # Gave up on this year: close to the least effort (what still lands in January is worth a
+        # little towards next year's target).
+        assert far < min(sc.behaviour.effort_levels) + 0.2
 
 
 def test_hockey_stick_under_an_annual_step():
@@ -88,8 +91,8 @@ def test_coasting_above_a_cap():
     solved = solve_policy(sc, sc.schemes["capped"])
     lowest = min(sc.behaviour.effort_levels)
     for week in (10, 26, 45):
-        assert _effort(solved, 0, week, 1.3) == lowest
-        assert _effort(solved, 0, week, 0.3) > lowest
+        assert _effort(solved, 0, week, 1.3) < lowest + 0.15  # nothing more to earn: coast
+        assert _effort(solved, 0, week, 0.3) > lowest + 0.3
 
 
 def test_hold_back_under_a_cap_or_a_ratchet():
@@ -111,7 +114,10 @@ def test_quality_gaming_when_marketing_is_paid_per_appointment():
         simulation={"replications": N, "seed": 5, "behaviour": "optimising"},
         marketing={"headcount": 2, "leads_per_week": 40.0, "bonus_at_target": 8000.0},
         sales={"reps": 4, "calls_per_week": 4.0, "bonus_at_target": 12000.0},
-        behaviour={"effort_cost_sales": 40000.0, "effort_cost_marketing": 20000.0, "quality_cost_marketing": 0.0},
+        behaviour={
+            "effort_cost_sales": 40000.0, "effort_cost_marketing": 20000.0, "quality_cost_marketing": 0.0,
+            "implicit_incentive": 0.0,
+        },  # fmt: skip
         schemes={
             "per-appointment": {"preset": "separate"},
             "shared": {"preset": "shared"},

@@ -511,14 +511,19 @@ def _forward(
 
 @njit(cache=True)
 def _timing(
-    P, s0, Pz, sz, Ppull, spull, best, end0, k0, pay0, reset0, Vnext, hold_loss, ratio, timing,
+    P, s0, C, sc, Pz, sz, Ppull, spull, best, end0, k0, pay0, year_end, reset0, Vnext, hold_loss, ratio, timing,
 ):  # fmt: skip
-    """Deal timing in the last week of each axis-0 period: none (0), hold (1) or pull (2).
+    """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
+    the excess (3).
 
-    Compared on the realised state at the week's start, for the most likely action:
+    Compared on the state at the week's start (which includes the deals expected to close this
+    week), for the most likely action:
 
-    * hold: this week's deals count in the next period instead (each lost with ``hold_loss``):
-      the period pays on the state as it is, and the next one starts further on;
+    * hold all: the deals closing this week (``C``) count in the next period instead (each lost
+      with ``hold_loss``): this period pays without them, the next one starts further on;
+    * hold the excess: only the deals that would no longer raise this period's pay are held (the
+      part of the state above the start of the flat stretch of the payout it is on: a cap, a
+      plateau between steps);
     * pull: deals that would close in the next weeks close now at a discount (``Ppull``: this
       week's increment plus the discounted pulled deals); the next period starts without them
       (``Pz``: their full value), valued linearly below its head start.
@@ -527,9 +532,12 @@ def _timing(
 
     Parameters
     ----------
+    year_end : ndarray(float64, (G0, G1, L))
+        Value added at the year end by the final state (true-up, ratchet), counted in the last week.
+    C : ndarray(float64, (52, A, SC))
+        pmf of the deals closing in the week (grid steps of axis 0); ``sc[t, a]`` entries.
     Vnext : ndarray(float64, (52, G0, G1, L))
-        Value after the week's payout, at the start of the next period by axis-0 state (with axis
-        1 and 2 unchanged): ``Vnext[t, x, j, pl]``.
+        Value at the start of the next week, ``Vnext[t] = V[t + 1]``.
     ratio : ndarray(float64, (52,))
         Grid steps of the next axis-0 period per grid step of this one.
     timing : ndarray(int8, (52, G0, G1, L))
@@ -547,26 +555,51 @@ def _timing(
             if pay0[kk, i] > top:
                 top = pay0[kk, i]
         r0 = reset0[kk]
-        for i in range(G0 - 1):  # the last cell lumps everything above it: no timing there
-            for j in range(G1):
-                for pl in range(L):
+        Vn = Vnext[t]
+        # Start of the flat stretch of the payout each grid point is on.
+        flat = np.zeros(G0, dtype=np.int64)
+        for i in range(1, G0):
+            flat[i] = flat[i - 1] if abs(pay0[kk, i] - pay0[kk, i - 1]) <= 1e-9 * (1.0 + top) else i
+        last = t == T - 1
+        pay = np.zeros(G0)
+        for j in range(G1):
+            for pl in range(L):
+                # What the period's end pays by axis-0 state (the year-end terms in the last week).
+                for m in range(G0):
+                    pay[m] = pay0[kk, m] + (year_end[m, j, pl] if last else 0.0)
+                for i in range(G0 - 1):  # the last cell lumps everything above it: no timing there
                     a = best[t, i, j, pl]
-                    Vn = Vnext[t]
                     q_none = 0.0
-                    q_hold = pay0[kk, i]
+                    q_hold = 0.0
                     for y in range(s0[t, a]):
                         p = P[t, a, y]
                         if p == 0.0:
                             continue
                         m = min(i + y, G0 - 1)
-                        q_none += p * pay0[kk, m]
-                        q_hold += p * _lerp3(Vn, r0 + (1.0 - hold_loss) * y * ratio[t], j, pl)
+                        q_none += p * pay[m]
+                        for c in range(sc[t, a]):
+                            pc = C[t, a, c]
+                            if pc != 0.0:
+                                q_hold += p * pc * pay[max(m - c, 0)]
+                    for c in range(sc[t, a]):
+                        pc = C[t, a, c]
+                        if pc != 0.0:
+                            q_hold += pc * _lerp3(Vn, r0 + (1.0 - hold_loss) * c * ratio[t], j, pl)
                     q_none += _lerp3(Vn, r0, j, pl)
+                    q_excess = q_none
+                    room = i - flat[i]
+                    if room > 0:
+                        q_excess = q_none - _lerp3(Vn, r0, j, pl)
+                        for c in range(sc[t, a]):
+                            pc = C[t, a, c]
+                            if pc != 0.0:
+                                h = c if c < room else room
+                                q_excess += pc * _lerp3(Vn, r0 + (1.0 - hold_loss) * h * ratio[t], j, pl)
                     q_pull = 0.0
                     for y in range(spull[t, a]):
                         p = Ppull[t, a, y]
                         if p != 0.0:
-                            q_pull += p * pay0[kk, min(i + y, G0 - 1)]
+                            q_pull += p * pay[min(i + y, G0 - 1)]
                     for z in range(sz[t, a]):
                         p = Pz[t, a, z]
                         if p != 0.0:
@@ -574,8 +607,13 @@ def _timing(
                     # Move deals only for a clear gain (0.1 % of the period's top payout).
                     eps = 1e-3 * top + 1e-9 * abs(q_none)
                     choice = 0
-                    if q_hold > q_none + eps and q_hold >= q_pull:
+                    best_q = q_none + eps
+                    if q_excess > best_q:
+                        choice = 3
+                        best_q = q_excess
+                    if q_hold > best_q:
                         choice = 1
-                    elif q_pull > q_none + eps and q_pull > q_hold:
+                        best_q = q_hold
+                    if q_pull > best_q:
                         choice = 2
                     timing[t, i, j, pl] = choice

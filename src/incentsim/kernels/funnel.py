@@ -27,6 +27,8 @@ from .layout import (
     P_WINS,
     P_ZERO,
     TIMING_HOLD,
+    TIMING_HOLD_EXCESS,
+    TIMING_NONE,
     TIMING_PULL,
     WEEKS,
     Y_APPOINTMENTS,
@@ -205,6 +207,21 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
 
 
 @njit(cache=True)
+def _raises_pay(sch, c, p, w, period_acc, tscale, booked_value, booked_count, v):
+    """Whether one more deal of value ``v`` this week raises component ``c``'s payout of the period
+    for person ``p``, given what the person has already booked this week (the rule a rep holding
+    back deals above a cap or a plateau follows)."""
+    code = sch.measure[c]
+    counts = code == 0 or code == 6 or code == 7
+    base = booked_count if counts else booked_value
+    inc = 1.0 if counts else v
+    target = sch.target[c, p, sch.week_period[c, w]] * tscale[c, p]
+    before = _curve(sch, c, (period_acc[c, p] + base) / target)
+    after = _curve(sch, c, (period_acc[c, p] + base + inc) / target)
+    return after > before + 1e-12
+
+
+@njit(cache=True)
 def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     """This week's value of measure ``code`` for person ``p`` (codes follow MEASURES order)."""
     if code == 0:
@@ -342,6 +359,7 @@ def _replication(
     ring = np.zeros((R, WEEKS))
     roll = np.zeros(R)
     held = np.zeros((R, 2), dtype=np.int64)
+    held_val = np.zeros((R, 2))
     recycled = 0
     held_any = False
 
@@ -541,9 +559,14 @@ def _replication(
             stage[r, 0, 0] += worked
             stage[r, 1, 0] += selfa
 
-            # Deal timing at the primary sales period's boundaries.
+            # Deal timing at the ends of sales' first state axis: deals held back keep their value
+            # and close in the next period's first week (each lost with hold_loss).
             pulled0 = 0
             pulled1 = 0
+            hold_mode = TIMING_NONE
+            v_rep = 0.0
+            released0 = 0
+            released1 = 0
             if timing_on:
                 if first_week:
                     for src in range(2):
@@ -551,19 +574,18 @@ def _replication(
                         if h > 0:
                             lost = _binomial(states, s_tim, h, model.hold_loss)
                             held_lost_total += lost
+                            v = held_val[r, src] * (h - lost) / h
+                            v_rep += v
                             if src == 0:
-                                w0 += h - lost
+                                sourced += v
+                                released0 = h - lost
                             else:
-                                w1 += h - lost
+                                released1 = h - lost
                             held[r, src] = 0
+                            held_val[r, src] = 0.0
                 if last_week:
-                    if tim[r] == TIMING_HOLD:
-                        held_any = True
-                        held[r, 0] += w0
-                        held[r, 1] += w1
-                        held_total += w0 + w1
-                        w0 = 0
-                        w1 = 0
+                    if tim[r] == TIMING_HOLD or tim[r] == TIMING_HOLD_EXCESS:
+                        hold_mode = tim[r]
                     elif tim[r] == TIMING_PULL:
                         # Quotes that would be won within pull_weeks close now, at a discount.
                         last = Ks - 1
@@ -576,14 +598,30 @@ def _replication(
                         stage[r, 1, last] -= pulled1
                         pulled_total += pulled0 + pulled1
 
-            # Book the deals: values drawn at booking, pulled deals at a discount.
-            v_rep = 0.0
-            for _ in range(w0):
-                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
-                v_rep += v
-                sourced += v
-            for _ in range(w1):
-                v_rep += _lognormal(states, s_val, model.value_mu, model.value_sigma)
+            # Book the deals: values drawn at closing; held ones wait (all of them, or those that
+            # would no longer raise this period's pay); pulled deals at a discount.
+            n0 = 0
+            n1 = 0
+            for src in range(2):
+                n_src = w0 if src == 0 else w1
+                for _ in range(n_src):
+                    v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+                    keep = hold_mode == TIMING_NONE
+                    if hold_mode == TIMING_HOLD_EXCESS:
+                        done = n0 + n1 + released0 + released1
+                        keep = _raises_pay(sch, ct, r, w, period_acc, tscale, v_rep, done, v)
+                    if keep:
+                        v_rep += v
+                        if src == 0:
+                            sourced += v
+                            n0 += 1
+                        else:
+                            n1 += 1
+                    else:
+                        held[r, src] += 1
+                        held_val[r, src] += v
+                        held_total += 1
+                        held_any = True
             for _ in range(pulled0):
                 v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
                 discount_total += v * model.pull_discount
@@ -594,9 +632,9 @@ def _replication(
                 v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
                 discount_total += v * model.pull_discount
                 v_rep += v * (1.0 - model.pull_discount)
-            n_booked = w0 + w1 + pulled0 + pulled1
-            mkt_wins += w0 + pulled0
-            self_wins += w1 + pulled1
+            n_booked = n0 + n1 + released0 + released1 + pulled0 + pulled1
+            mkt_wins += n0 + released0 + pulled0
+            self_wins += n1 + released1 + pulled1
 
             # Margin is recognised evenly over the 52 weeks after booking.
             slot = t % WEEKS

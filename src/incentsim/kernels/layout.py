@@ -44,8 +44,9 @@ EFFORT_STEP = 0.01
 N_EFFORT = 301
 
 TIMING_NONE = 0
-TIMING_HOLD = 1
+TIMING_HOLD = 1  # hold every deal that closes in the period's last week
 TIMING_PULL = 2
+TIMING_HOLD_EXCESS = 3  # hold the deals that would no longer raise the period's pay (above a cap)
 
 # Pipeline snapshot at each month end (last axis of ``out_pipe``), when recorded:
 # [booked so far this year, marketing stage counts (Km), waiting genuine, waiting other,

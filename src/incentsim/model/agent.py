@@ -610,20 +610,26 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     ends = np.flatnonzero(pb.we[0])
     own = qty[:, :, S_OWN]
     pull_jumps = [_jump_pmf(co, 1.0 / s, pb.design.axes[0].counts, G0, discount=co.pull_discount) for s in pb.step[0]]
-    Ppull = np.zeros_like(pb.P)
-    Pz = np.zeros_like(pb.P)
+    Ppull = np.zeros((WEEKS_PER_YEAR, A, G0))
+    Pz = np.zeros((WEEKS_PER_YEAR, A, G0))
+    C = np.zeros((WEEKS_PER_YEAR, A, G0))
     tmp = np.zeros(G0)
     for t in ends:
         k = pb.wp[0][t]
         for a in range(A):
+            # The deals closing this week (all of the week's wins, whenever their effort was made)
+            # can be held back; the pipeline's deals of the next weeks can be pulled in.
+            dp._panjer(float(own[t, a]), pb.jumps0[k], C[t, a])
             lam_pull = float(own[t, a] * co.pull_weeks_equivalent)
             dp._panjer(lam_pull, pull_jumps[k], tmp)
             dp._convolve(pb.P[t, a, : pb.s0[t, a]], tmp, Ppull[t, a])
             dp._panjer(lam_pull, pb.jumps0[k], Pz[t, a])
     spull = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
     sz = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
+    sc = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
     dp._support(Ppull, PMF_TOL, spull)
     dp._support(Pz, PMF_TOL, sz)
+    dp._support(C, PMF_TOL, sc)
     n = len(pb.step[0])
     ratio = np.ones(WEEKS_PER_YEAR)
     for t in ends:
@@ -631,6 +637,6 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
         ratio[t] = pb.step[0][k] / pb.step[0][(k + 1) % n]
     best = np.argmax(prob, axis=1).astype(np.int64)
     dp._timing(
-        pb.P, pb.s0, Pz, sz, Ppull, spull, best, pb.we[0], pb.wp[0], pb.pay0, pb.reset0,
+        pb.P, pb.s0, C, sc, Pz, sz, Ppull, spull, best, pb.we[0], pb.wp[0], pb.pay0, pb.year_end, pb.reset0,
         np.ascontiguousarray(V[1:]), co.hold_loss, ratio, timing,
     )  # fmt: skip

@@ -52,7 +52,7 @@ TOL = 5e-3  # equilibrium: stop when weekly mean effort, quality and follow-up m
 _CALIBRATION_CACHE: dict[tuple, dict[str, float]] = {}
 #: Sources whose deals a rep can hold back or pull in.
 _TIMING_SOURCES = ("own", "team")
-TIMING_LABELS = ("none", "hold", "pull")
+TIMING_LABELS = ("none", "hold", "pull", "hold excess")
 
 
 @dataclass
@@ -138,7 +138,8 @@ class SolvedPolicy:
         return float(self.policy.marketing.choice[g, k, w, i, j, pl, 1])
 
     def timing(self, ability: int = 0, week: int = 0, attainment=1.0, group: int = 0) -> str:
-        """Deal timing in the week: ``"none"``, ``"hold"`` (ready deals into the next period) or
+        """Deal timing in the week: ``"none"``, ``"hold"`` (every ready deal into the next
+        period), ``"hold excess"`` (the ready deals that no longer raise this period's pay) or
         ``"pull"`` (next weeks' deals in, at a discount)."""
         g, k, w, i, j, pl = self._index("sales", ability, week, attainment, group)
         return TIMING_LABELS[int(self.policy.sales.timing[g, k, w, i, j, pl])]

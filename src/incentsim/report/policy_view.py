@@ -80,7 +80,7 @@ def sales_heatmap(solved: SolvedPolicy, level: int) -> list[str]:
     for r in range(len(rows) - 1, -1, -1):
         chars = []
         for w in range(52):
-            if tim[r, w] == "hold":
+            if tim[r, w] in ("hold", "hold excess"):
                 chars.append("H")
             elif tim[r, w] == "pull":
                 chars.append("P")
