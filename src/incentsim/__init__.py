@@ -31,6 +31,10 @@ def __getattr__(name: str):
         from . import comparison
 
         return getattr(comparison, name)
+    if name in ("solve_policy", "SolvedPolicy"):
+        from .model import policy
+
+        return getattr(policy, name)
     if name == "Results":
         from .results import Results
 
@@ -45,5 +49,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Scenario", "ScenarioError", "__version__", "compare", "load_scenario", "scenario_from_dict", "simulate", "sweep",
+    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "load_scenario", "scenario_from_dict",
+    "simulate", "solve_policy", "sweep",
 ]  # fmt: skip

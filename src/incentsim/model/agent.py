@@ -278,10 +278,13 @@ def build_problem(
         units.append(u)
         targets = ax.ref_targets(person)
         head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
-        # Grid top: the period total at the most productive action, plus four standard deviations,
-        # the head start and what a pull-in could add, in attainment units.
+        # Grid top: the period total at half as much again as today's output, plus four standard
+        # deviations, the head start and what a pull-in could add, in attainment units. Above it
+        # the last cell lumps everything: payouts there are flat (caps) or valued at the edge.
         top = MIN_GRID_MAX
-        peak = act.max(axis=1) + oth
+        normal = np.abs(actions[:, 0] - 1.0).argmin() if role == "sales" else None
+        base_rate = act[:, normal] if normal is not None else act.mean(axis=1)
+        peak = 1.5 * base_rate + oth
         m2 = 1.0 if ax.counts else co.value_m2 / co.value_mean**2
         for k in range(ax.n_periods):
             wk = wp[i] == k
