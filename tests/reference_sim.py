@@ -23,7 +23,7 @@ from incentsim.kernels.rng import (
     PURPOSE_VALUES,
 )
 from incentsim.scenario.schema import PERIODS, Scenario, curve_value
-from incentsim.schemes.calendar import WEEK_MONTH
+from incentsim.scenario.calendar import WEEK_MONTH
 
 W = 52
 

@@ -16,7 +16,7 @@ from incentsim.compile import compile_scheme
 from incentsim.kernels.funnel import _curve
 from incentsim.scenario.schema import Curve, curve_value
 from incentsim.schemes.payout_table import payout_tables
-from incentsim.schemes.presets import PRESETS
+from incentsim.scenario.presets import PRESETS
 
 
 def _table(sales: dict, bonus: float = 10000.0, target: float = 100000.0):

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import MONTHS, WEEKS_PER_YEAR
-from ..schemes.calendar import WEEK_MONTH
+from ..scenario.calendar import WEEK_MONTH
 from .format import Export
 
 Z95 = 1.959963984540054

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..model.funnel import conversion_max, follow_hazard, steady_state
 from ..scenario.schema import WEEKS_PER_YEAR, Scenario
-from ..schemes.calendar import WEEK_MONTH
+from ..scenario.calendar import WEEK_MONTH
 from .format import week_span
 
 _OPEN, _WON, _LOST = 0, 1, 2

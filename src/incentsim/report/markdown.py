@@ -16,34 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..results import METRICS
-from .text import BEHAVIOUR_METRICS, KEY_METRICS, fmt_value, unit_label
+from .format import NA, difference, interval, money, number, share, unit_label
+from .text import BEHAVIOUR_METRICS, KEY_METRICS
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
-
-
-def money(x: float, currency: str = "", signed: bool = False) -> str:
-    """Money with thousands separators and the currency: ``1,234,567 EUR`` (``n/a`` for NaN)."""
-    text = fmt_value(x, "money", signed=signed)
-    return f"{text} {currency}".rstrip() if text != "n/a" else text
-
-
-def share_text(p: float) -> str:
-    """A probability as a whole percentage that never rounds to a false certainty (">99%")."""
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    if 0.995 <= p < 1.0:
-        return ">99%"
-    if 0.0 < p < 0.005:
-        return "<1%"
-    return f"{p:.0%}"
-
-
-def diff_value(x: float, unit: str) -> str:
-    """A signed difference; differences of shares are in percentage points (``+4.1 pts``)."""
-    if unit == "share" and x is not None and math.isfinite(x):
-        return f"{x * 100:+.1f} pts"
-    return fmt_value(x, unit, signed=True)
 
 
 @dataclass
@@ -184,7 +161,7 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         how_much = f"Its profit after bonuses averages {money(b.mean, cur)} a year: " + ", ".join(others) + "."
         how_sure = (
             f"Its lead over {runner} is between {money(lo, cur)} and {money(hi, cur)} a year (95% confidence), "
-            f"and it comes out ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years "
+            f"and it comes out ahead in {share(d.p_a_beats_b)} of {n_years:,} simulated years "
             f"(every scheme lives through the same years)."
         )
     else:
@@ -195,8 +172,8 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         )
         how_sure = (
             f"The 95% confidence interval of the difference, {money(lo, cur)} to {money(hi, cur)}, includes zero; "
-            f"{best} is ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years. "
-            f"More replications (--replications) narrow the interval."
+            f"{best} is ahead in {share(d.p_a_beats_b)} of {n_years:,} simulated years. "
+            f"More replications narrow the interval."
         )
     bc = cmp.difference(best, "bonus_cost", runner)
     if math.isfinite(bc.mean):
@@ -222,14 +199,12 @@ def summary_table_rows(cmp: Comparison, summary: DirectorSummary | None = None) 
             lead, ahead = "best", "-"
         else:
             lo, hi = r.lead_ci95
-            lead = (
-                f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
-            )
-            ahead = f"{share_text(r.best_ahead_share)} of years"
+            lead = f"{number(r.lead_mean, 'money', signed=True)} ({interval(lo, hi)})"
+            ahead = f"{share(r.best_ahead_share)} of years"
         rows.append(
             [
-                r.scheme, fmt_value(r.profit, "money"), lead, ahead, fmt_value(r.revenue, "money"),
-                fmt_value(r.bonus_p50, "money"), fmt_value(r.bonus_p90, "money"), fmt_value(r.reps_on_target, "share"),
+                r.scheme, number(r.profit, "money"), lead, ahead, number(r.revenue, "money"),
+                number(r.bonus_p50, "money"), number(r.bonus_p90, "money"), number(r.reps_on_target, "share"),
             ]
         )  # fmt: skip
     return header, rows
@@ -253,9 +228,9 @@ def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
         for s in cmp.schemes:
             sm = cmp.summaries[s][metric]
             if sm.n == 0:
-                cells.append("n/a")
+                cells.append(NA)
             else:
-                cells.append(f"{fmt_value(sm.mean, unit)} [{fmt_value(sm.p5, unit)} to {fmt_value(sm.p95, unit)}]")
+                cells.append(f"{number(sm.mean, unit)} [{interval(sm.p5, sm.p95, lambda v: number(v, unit))}]")
         rows.append(cells)
     return header, rows
 
@@ -272,11 +247,11 @@ def difference_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
         for s in others:
             d = cmp.difference(s, metric)
             if d.n == 0:
-                cells.append("n/a")
+                cells.append(NA)
                 continue
             cells.append(
-                f"{diff_value(d.mean, unit)} ({diff_value(d.ci95[0], unit)} to {diff_value(d.ci95[1], unit)}); "
-                f"better in {share_text(d.p_a_beats_b)} of years"
+                f"{difference(d.mean, unit)} ({interval(*d.ci95, lambda v: difference(v, unit))}); "
+                f"better in {share(d.p_a_beats_b)} of years"
             )
         rows.append(cells)
     return header, rows
@@ -292,14 +267,13 @@ def hr_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in cmp.schemes:
         h = cmp.hr[s]
-        gini = f"{h.payout_gini:.2f}" if math.isfinite(h.payout_gini) else "n/a"
         rows.append(
             [
-                s, fmt_value(h.rep_payout.p5, "money"), fmt_value(h.rep_payout.p50, "money"),
-                fmt_value(h.rep_payout.p95, "money"), fmt_value(h.zero_bonus_share, "share"),
-                fmt_value(h.capped_share, "share"), gini, fmt_value(h.bonus_budget["p50"], "money"),
-                fmt_value(h.bonus_budget["p90"], "money"), fmt_value(h.bonus_budget["p95"], "money"),
-                fmt_value(h.luck_share_of_payout_variance, "share"),
+                s, number(h.rep_payout.p5, "money"), number(h.rep_payout.p50, "money"),
+                number(h.rep_payout.p95, "money"), number(h.zero_bonus_share, "share"),
+                number(h.capped_share, "share"), number(h.payout_gini, "index"), number(h.bonus_budget["p50"], "money"),
+                number(h.bonus_budget["p90"], "money"), number(h.bonus_budget["p95"], "money"),
+                number(h.luck_share_of_payout_variance, "share"),
             ]
         )  # fmt: skip
     return header, rows

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..schemes.presets import PRESETS, merge, preset_description, preset_table
+from .presets import PRESETS, merge, preset_description, preset_table
 from .errors import ScenarioError
 from .reader import Table, did_you_mean
 from .schema import (
@@ -184,7 +184,7 @@ def _marketing(t: Table, funnel: Funnel) -> Marketing:
         raise t.error("seasonality", "must have at least one positive month")
     # Normalise so the weekly lead rate averages leads_per_week over the 52 weeks (months have
     # 4 or 5 weeks, so this is a week-weighted mean).
-    from ..schemes.calendar import WEEK_MONTH
+    from .calendar import WEEK_MONTH
 
     mean = sum(season[m] for m in WEEK_MONTH) / len(WEEK_MONTH)
     season = tuple(v / mean for v in season)
@@ -531,7 +531,7 @@ def _phasing(
 
 def season_phasing(season: tuple[float, ...], n_periods: int) -> tuple[float, ...]:
     """Share of the year in each period, weighting each week by its month's season multiplier."""
-    from ..schemes.calendar import WEEK_MONTH
+    from .calendar import WEEK_MONTH
 
     per = 12 // n_periods
     weights = [0.0] * n_periods

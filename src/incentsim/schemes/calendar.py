@@ -1,45 +1,9 @@
-"""The simulated calendar: 52 weeks, 12 months of 4 or 5 weeks, and the target periods on them."""
+"""The simulated calendar, re-exported: its home is :mod:`incentsim.scenario.calendar`.
 
-from __future__ import annotations
+The scenario loader needs the calendar, so it lives below the schemes (no import cycle);
+this alias keeps ``incentsim.schemes.calendar`` imports working until they are updated.
+"""
 
-import numpy as np
+from ..scenario.calendar import WEEK_MONTH, month_end_weeks, period_end_weeks, week_period
 
-from ..scenario.schema import PERIODS, WEEKS_PER_YEAR
-
-#: Month (0-11) of each week of the year (0-51): week w is in month floor(12 w / 52).
-WEEK_MONTH: tuple[int, ...] = tuple((12 * w) // WEEKS_PER_YEAR for w in range(WEEKS_PER_YEAR))
-
-
-def week_period(period: str) -> np.ndarray:
-    """Period index (0..n-1) of each week for a period kind.
-
-    Parameters
-    ----------
-    period : str
-        ``"month"``, ``"quarter"``, ``"half"`` or ``"year"``.
-
-    Returns
-    -------
-    ndarray(int64, shape (52,))
-    """
-    months_per_period = 12 // PERIODS[period]
-    return np.array([m // months_per_period for m in WEEK_MONTH], dtype=np.int64)
-
-
-def period_end_weeks(period: str) -> np.ndarray:
-    """Whether each week is the last week of its period.
-
-    Returns
-    -------
-    ndarray(bool, shape (52,))
-    """
-    wp = week_period(period)
-    end = np.zeros(WEEKS_PER_YEAR, dtype=np.bool_)
-    end[:-1] = wp[1:] != wp[:-1]
-    end[-1] = True
-    return end
-
-
-def month_end_weeks() -> np.ndarray:
-    """Whether each week is the last week of its month, ``(52,)`` bool."""
-    return period_end_weeks("month")
+__all__ = ["WEEK_MONTH", "month_end_weeks", "period_end_weeks", "week_period"]
