@@ -22,8 +22,8 @@ from incentsim.kernels.rng import (
     PURPOSE_TIMING,
     PURPOSE_VALUES,
 )
-from incentsim.scenario.schema import PERIODS, Scenario, curve_value
 from incentsim.scenario.calendar import WEEK_MONTH
+from incentsim.scenario.schema import PERIODS, Scenario, curve_value
 
 W = 52
 

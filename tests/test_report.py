@@ -16,8 +16,8 @@ from incentsim.cli.main import cli
 from incentsim.comparison import build_comparison, compare
 from incentsim.kernels import layout as L
 from incentsim.report import plots
-from incentsim.report.html import SECTIONS, comparison_html, flatten_inputs, input_groups
 from incentsim.report.format import percent_tick, share, short_money
+from incentsim.report.html import SECTIONS, comparison_html, flatten_inputs, input_groups
 from incentsim.report.markdown import comparison_markdown, director_summary
 from incentsim.scenario import load_scenario
 from incentsim.scenario.load import scenario_from_dict

@@ -14,9 +14,9 @@ from incentsim import load_scenario, scenario_from_dict
 from incentsim.comparison import compare, hr_view
 from incentsim.compile import compile_scheme
 from incentsim.kernels.funnel import _curve
+from incentsim.scenario.presets import PRESETS
 from incentsim.scenario.schema import Curve, curve_value
 from incentsim.schemes.payout_table import payout_tables
-from incentsim.scenario.presets import PRESETS
 
 
 def _table(sales: dict, bonus: float = 10000.0, target: float = 100000.0):

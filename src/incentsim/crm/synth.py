@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from ..model.funnel import conversion_max, follow_hazard, steady_state
-from ..scenario.schema import WEEKS_PER_YEAR, Scenario
 from ..scenario.calendar import WEEK_MONTH
+from ..scenario.schema import WEEKS_PER_YEAR, Scenario
 from .format import week_span
 
 _OPEN, _WON, _LOST = 0, 1, 2

@@ -100,6 +100,17 @@ def share(p: float | None) -> str:
     return f"{p:.0%}"
 
 
+def percent(x: float | None, decimals: int = 0) -> str:
+    """A fraction stated as a percentage, such as an input's weight or cap: 0.5 -> ``50%``.
+
+    Unlike :func:`share` this does not guard against rounding to 0 % or 100 %: use it for
+    values the user wrote, not for estimated probabilities.
+    """
+    if missing(x):
+        return NA
+    return f"{x:.{decimals}%}"
+
+
 def percent_tick(x: float) -> str:
     """A share on a figure axis: 0.25 -> ``25%``, 0.125 -> ``12.5%``, 1.75 -> ``175%``."""
     if missing(x):

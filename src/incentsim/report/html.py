@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from .format import money, plain, share
+from .format import money, percent, plain, share
 from .markdown import (
     difference_table_rows,
     director_summary,
@@ -263,7 +263,7 @@ def _inputs_html(scenario: Scenario) -> str:
 def _component_text(comp: Component, n: int, currency: str) -> str:
     parts = [f"{comp.measure.replace('_', ' ')} per {comp.period}"]
     if n > 1:
-        parts[0] += f" ({comp.weight:.0%} of the bonus)"
+        parts[0] += f" ({percent(comp.weight)} of the bonus)"
     if comp.target is None:
         level = f" x {comp.target_level:g}" if comp.target_level != 1.0 else ""
         parts.append(f"automatic target{level}")
@@ -276,9 +276,9 @@ def _component_text(comp: Component, n: int, currency: str) -> str:
         payout += f" of {comp.commission_rate:,.10g} {currency} per unit of the measure"
     parts.append(payout)
     if comp.curve.gate > 0:
-        parts.append(f"nothing below {comp.curve.gate:.0%}")
+        parts.append(f"nothing below {percent(comp.curve.gate)}")
     top = comp.curve.max_payout
-    parts.append(f"capped at {top:.0%} of bonus at target" if top is not None else "uncapped")
+    parts.append(f"capped at {percent(top)} of bonus at target" if top is not None else "uncapped")
     if comp.true_up:
         parts.append("year-end true-up")
     if comp.ratchet_up or comp.ratchet_down:
@@ -323,7 +323,8 @@ def _solver_html(cmp: Comparison) -> str:
 
     rows = [[k.replace("_", " ")] + [cell(solved[n].get(k, "")) for n in solved] for k in keys]
     note = (
-        "How people's choices were solved (the model's policy solver and equilibrium): best-response rounds between marketing and sales, "
+        "How people's choices were solved (the model's policy solver and equilibrium): best-response rounds "
+        "between marketing and sales, "
         "the last change of policy, and the effort and quality costs calibrated so that the baseline scheme "
         "reproduces today's funnel."
     )

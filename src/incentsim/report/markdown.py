@@ -12,6 +12,7 @@ import math
 import os
 import shlex
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -230,7 +231,7 @@ def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
             if sm.n == 0:
                 cells.append(NA)
             else:
-                cells.append(f"{number(sm.mean, unit)} [{interval(sm.p5, sm.p95, lambda v: number(v, unit))}]")
+                cells.append(f"{number(sm.mean, unit)} [{interval(sm.p5, sm.p95, partial(number, unit=unit))}]")
         rows.append(cells)
     return header, rows
 
@@ -250,7 +251,7 @@ def difference_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
                 cells.append(NA)
                 continue
             cells.append(
-                f"{difference(d.mean, unit)} ({interval(*d.ci95, lambda v: difference(v, unit))}); "
+                f"{difference(d.mean, unit)} ({interval(*d.ci95, partial(difference, unit=unit))}); "
                 f"better in {share(d.p_a_beats_b)} of years"
             )
         rows.append(cells)

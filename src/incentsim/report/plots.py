@@ -30,7 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, Multiple
 from ..results import METRICS
 from ..scenario.calendar import WEEK_MONTH
 from ..scenario.schema import MONTHS, curve_value
-from .format import NA, axis_label, ci95, percent_tick, share, short_money, short_number
+from .format import NA, axis_label, ci95, percent, percent_tick, share, short_money, short_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -510,7 +510,8 @@ def bonus_cost_figure(cmp: Comparison) -> Figure:
         Line2D([], [], color="black", linestyle="--", label="P90: budget enough in 9 years out of 10"),
     ]
     if cmp.budget is not None:
-        handles.append(Line2D([], [], color="#B00020", linestyle="-.", label=f"stated budget {short_money(cmp.budget)}"))
+        label = f"stated budget {short_money(cmp.budget)}"
+        handles.append(Line2D([], [], color="#B00020", linestyle="-.", label=label))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return fig
 
@@ -683,7 +684,7 @@ def marketing_figure(cmp: Comparison) -> Figure:
 def _component_label(scheme: str, comp: Component, n_components: int) -> str:
     text = f"{scheme}: {comp.measure.replace('_', ' ')}, {comp.period}"
     if n_components > 1:
-        text += f" ({comp.weight:.0%})"
+        text += f" ({percent(comp.weight)})"
     if comp.commission_rate is not None:
         text += " (commission)"
     return text

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..results import METRICS
-from .format import NA, money, number, share, unit_label
+from .format import money, number, percent, share, unit_label
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
@@ -114,10 +114,10 @@ def comparison_text(
             lines.append(f"Ranking by {label}: {ranked}")
     if cmp.precision is not None:
         p = cmp.precision
-        got = NA if p["achieved"] is None else f"{p['achieved']:.1%}"
+        got = percent(p["achieved"], 1)
         state = "reached" if p["reached"] else f"not reached (stopped at the maximum of {p['max_replications']:,})"
         lines.append(
-            f"Precision: target {p['target']:.1%} of the profit difference {state} after {cmp.replications:,} "
+            f"Precision: target {percent(p['target'], 1)} of the profit difference {state} after {cmp.replications:,} "
             f"replications; 95% CI half-width {money(p['half_width'], cur)} = {got} "
             "of the difference."
         )

@@ -11,8 +11,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .presets import PRESETS, merge, preset_description, preset_table
 from .errors import ScenarioError
+from .presets import PRESETS, merge, preset_description, preset_table
 from .reader import Table, did_you_mean
 from .schema import (
     BEHAVIOURS,
