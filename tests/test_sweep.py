@@ -304,7 +304,7 @@ def test_out_folder_rules(tmp_path):
     sw = load_sweep(grid_sweep(replications=30))
     out = tmp_path / "out"
     first = run_sweep(sw, out, workers=0)
-    with pytest.raises(ScenarioError, match="add --resume"):
+    with pytest.raises(ScenarioError, match=r"resume=True"):  # the library names its argument
         run_sweep(sw, out, workers=0)
     again = run_sweep(sw, out, workers=0, resume=True)  # everything done: nothing reruns
     pd.testing.assert_frame_equal(first, again, check_exact=True)
