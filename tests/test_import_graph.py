@@ -13,15 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parent.parent / "src"
-
-#: The one cycle left, owned by the lead's solver rewrite: ``compile`` imports ``model.funnel`` and
-#: ``model/policy.py`` imports ``compile``; ``schemes/payout_table.py`` imports ``compile`` which
-#: imports ``schemes.calendar``. Moving the pay rules into their own module removes it.
-SOLVER_PARTS = frozenset({"compile", "model", "schemes"})
-
 
 def import_graph(src: Path, package: str) -> dict[str, set[str]]:
     """Edges between the first-level parts of ``package`` under ``src``: ``{part: {imported parts}}``."""
@@ -102,18 +94,7 @@ def cycles(edges: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
-def test_no_import_cycles_outside_the_solver():
-    found = cycles(import_graph(SRC, "incentsim"))
-    unexpected = [sorted(c) for c in found if not c <= SOLVER_PARTS]
-    assert not unexpected, f"import cycles: {unexpected}"
-
-
-@pytest.mark.xfail(
-    reason="compile <-> model (and schemes/payout_table -> compile): removed by the lead's solver rewrite and "
-    "pay-rules module; remove this mark when it lands",
-    strict=False,
-)
-def test_no_import_cycles_at_all():
+def test_no_import_cycles():
     found = cycles(import_graph(SRC, "incentsim"))
     assert not found, f"import cycles: {[sorted(c) for c in found]}"
 

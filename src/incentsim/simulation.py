@@ -107,7 +107,7 @@ def simulate(
             solver_info = solved.info
     model = compile_model(scenario)
     sch = compile_scheme(scenario, scheme)
-    tab = action_tables(model, policy)
+    tab = action_tables(scenario)
     from .kernels.rng import key_words, root_words
 
     root = root_words(seed)
@@ -135,7 +135,9 @@ def simulate(
         kernel(
             model,
             sch,
-            policy,
+            policy.sales,
+            policy.marketing,
+            bool(policy.any_timing),
             tab,
             root,
             prefix,

@@ -16,8 +16,8 @@ def payout_cmd(scenario, scheme_text, csv_path):
     import pandas as pd
 
     from ..io import with_atomic_file
+    from ..report.payout_table import payout_tables, tables_frame, tables_text
     from ..scenario.errors import ScenarioError
-    from ..schemes.payout_table import payout_tables, tables_frame, tables_text
 
     sc = load(scenario)
     frames = []

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..scenario.calendar import WEEK_MONTH
+from ..calendar import WEEK_MONTH
 from ..scenario.schema import MONTHS, WEEKS_PER_YEAR
 from .format import Export
 

@@ -24,16 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compile import resolved_targets
-from ..scenario.schema import WEEKS_PER_YEAR, Scenario, Scheme
-from ..schemes.calendar import WEEK_MONTH
-from .funnel import (
+from ..calendar import WEEK_MONTH
+from ..funnel import (
     conversion_max,
     follow_hazard,
     genuine_multiplier,
     pipeline_stock,
     steady_state,
 )
+from ..pay import resolved_targets
+from ..scenario.schema import WEEKS_PER_YEAR, Scenario, Scheme
 
 #: Week (0-51) at whose end each snapshot slot is taken; slot 0 is before week 0 (start of year).
 SNAPSHOT_WEEK = [-1] + [max(w for w in range(WEEKS_PER_YEAR) if WEEK_MONTH[w] == m) for m in range(12)]

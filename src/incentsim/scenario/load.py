@@ -184,7 +184,7 @@ def _marketing(t: Table, funnel: Funnel) -> Marketing:
         raise t.error("seasonality", "must have at least one positive month")
     # Normalise so the weekly lead rate averages leads_per_week over the 52 weeks (months have
     # 4 or 5 weeks, so this is a week-weighted mean).
-    from .calendar import WEEK_MONTH
+    from ..calendar import WEEK_MONTH
 
     mean = sum(season[m] for m in WEEK_MONTH) / len(WEEK_MONTH)
     season = tuple(v / mean for v in season)
@@ -345,7 +345,9 @@ def _behaviour(t: Table, schemes: dict[str, Scheme]) -> BehaviourParams:
         pull_in_discount=t.probability("pull_in_discount", d.pull_in_discount),
         pull_in_weeks=t.integer("pull_in_weeks", d.pull_in_weeks, lo=1, hi=13),
         hold_back_loss=t.probability("hold_back_loss", d.hold_back_loss),
+        choice_noise=t.number("choice_noise", d.choice_noise, lo=0.0, hi=1.0),
         grid_points=t.integer("grid_points", d.grid_points, lo=21, hi=1001),
+        grid_points_2d=t.integer("grid_points_2d", d.grid_points_2d, lo=11, hi=201),
         max_rounds=t.integer("max_rounds", d.max_rounds, lo=1, hi=50),
     )
     t.finish()
@@ -531,7 +533,7 @@ def _phasing(
 
 def season_phasing(season: tuple[float, ...], n_periods: int) -> tuple[float, ...]:
     """Share of the year in each period, weighting each week by its month's season multiplier."""
-    from .calendar import WEEK_MONTH
+    from ..calendar import WEEK_MONTH
 
     per = 12 // n_periods
     weights = [0.0] * n_periods
