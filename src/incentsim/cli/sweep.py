@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .options import CellProgress, replications_option
+from .options import CellProgress, behaviour_option, replications_option
 
 
 @click.command("sweep")
@@ -19,8 +19,9 @@ from .options import CellProgress, replications_option
 @click.option("--scheduler", metavar="ADDRESS", help="Use an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in DIR, skipping its finished cells.")
 @replications_option
+@behaviour_option
 @click.option("--show", type=click.IntRange(0, None), default=20, help="Cells to print at the end (0: none).")
-def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
+def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, behaviour, show):
     """Run the sweep in SWEEP.toml: every cell under every scheme, on common random numbers.
 
     Each cell (a scenario variant) is simulated from the sweep's root seed and the cell's
@@ -38,7 +39,7 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
     from ..report.sweep_view import sweep_summary_text
 
     Runtime(workers, scheduler).check()
-    sw = load_sweep(sweep_file, replications=replications)
+    sw = load_sweep(sweep_file, replications=replications, behaviour=behaviour)
     n = len(sw.cells)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
         "this process" if workers == 0 else f"an embedded Dask cluster ({workers or 'one process per core'})"
