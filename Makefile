@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-report lint clean serve browser
+.PHONY: install demo test test-fast bench bench-report lint clean serve browser docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,web]'
+	$(BIN)/python -m pip install --quiet -e '.[test,web,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,9 +32,17 @@ browser:
 	    chromium chromium-driver fonts-dejavu-core >/dev/null) || echo "warning: could not install chromium"; \
 	else echo "note: chromium/chromium-driver missing and cannot be installed here (not root or no apt-get)"; fi
 
-## The whole test suite (unit, statistical, property, CLI, browser and end-to-end tests).
-test: install browser
+## The whole test suite (unit, statistical, property, CLI, browser and end-to-end tests), and the docs' strict build.
+test: install browser docs-check
 	$(BIN)/python -m pytest -q
+
+## The documentation site in site/ (opens offline: open site/index.html).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+## The strict build alone (a broken reference or an undocumented scenario key fails), into a scratch folder.
+docs-check: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet --site-dir .pytest_cache/site
 
 ## The suite without the slow statistical and end-to-end tests.
 test-fast: install
@@ -52,4 +60,4 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis build dist site

@@ -1,4 +1,4 @@
-"""Tier: behaviour that must emerge from the policy solver (DESIGN §2.2), each on a purpose-built
+"""Tier: behaviour that must emerge from the policy solver (docs/model/equilibrium.md), each on a purpose-built
 scenario, on common random numbers.
 
 Every check compares schemes (or states) where only the scheme differs; each would fail with

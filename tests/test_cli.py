@@ -151,7 +151,7 @@ def test_output_files_follow_the_umask(runner, tmp_path):
 
 
 def test_share_text_never_rounds_to_certainty():
-    from incentsim.comparison import share_text
+    from incentsim.report.format import share as share_text
 
     assert share_text(0.9964) == ">99%" and share_text(1.0) == "100%" and share_text(0.003) == "<1%"
     assert share_text(0.5) == "50%" and share_text(0.0) == "0%"

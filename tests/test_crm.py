@@ -540,7 +540,7 @@ def test_replay_year_choice(synthetic):
     assert not replay(ex, sc, year=2022).notes  # the export starts on 1 January 2022
     assert any("not complete" in n for n in replay(ex, sc, year=2025).notes)
     cut = read_export(path, as_of="2024-06-30")
-    assert cut.bad_counts["date after --as-of"] > 0
+    assert cut.bad_counts["date after the export date"] > 0
     assert replay(cut, sc).year == 2023
 
 

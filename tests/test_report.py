@@ -16,8 +16,9 @@ from incentsim.cli.main import cli
 from incentsim.comparison import build_comparison, compare
 from incentsim.kernels import layout as L
 from incentsim.report import plots
+from incentsim.report.format import percent_tick, share, short_money
 from incentsim.report.html import SECTIONS, comparison_html, flatten_inputs, input_groups
-from incentsim.report.markdown import comparison_markdown, director_summary, share_text
+from incentsim.report.markdown import comparison_markdown, director_summary
 from incentsim.scenario import load_scenario
 from incentsim.scenario.load import scenario_from_dict
 
@@ -464,15 +465,15 @@ def test_payout_curves_are_the_scheme_curves(cmp_optimising, cmp_no_marketing):
 
 
 def test_number_formats():
-    assert plots.short_money(950_000) == "950k"
-    assert plots.short_money(1_250_000) == "1.25M"
-    assert plots.short_money(-3_400_000_000) == "-3.4bn"
-    assert plots.short_money(999_999) == "1M"
-    assert plots.short_money(0) == "0" and plots.short_money(float("nan")) == "n/a"
-    assert plots.percent_text(0.25) == "25%" and plots.percent_text(0.125) == "12.5%"
-    assert plots.percent_text(1.75) == "175%" and plots.percent_text(0.0) == "0%"
-    assert share_text(0.999) == ">99%" and share_text(0.001) == "<1%" and share_text(1.0) == "100%"
-    assert share_text(float("nan")) == "n/a"
+    assert short_money(950_000) == "950k"
+    assert short_money(1_250_000) == "1.25M"
+    assert short_money(-3_400_000_000) == "-3.4bn"
+    assert short_money(999_999) == "1M"
+    assert short_money(0) == "0" and short_money(float("nan")) == "n/a"
+    assert percent_tick(0.25) == "25%" and percent_tick(0.125) == "12.5%"
+    assert percent_tick(1.75) == "175%" and percent_tick(0.0) == "0%"
+    assert share(0.999) == ">99%" and share(0.001) == "<1%" and share(1.0) == "100%"
+    assert share(float("nan")) == "n/a"
 
 
 def test_save_figure_is_atomic_and_checks_format(cmp_fixed, tmp_path):

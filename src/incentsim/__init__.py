@@ -40,11 +40,10 @@ def __getattr__(name: str):
 
         return Results
     if name == "sweep":
-        # The module incentsim.sweep is callable (forwards to incentsim.sweep.sweep): once it is
-        # imported, the import system makes this attribute the module, so both stay one object.
-        import importlib
+        # The sweep machinery lives in the package incentsim.batch, so no submodule shadows this name.
+        from .batch.run import sweep
 
-        return importlib.import_module(".sweep", __name__)
+        return sweep
     raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
 
 

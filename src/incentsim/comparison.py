@@ -1,4 +1,4 @@
-"""Compare schemes on common random numbers (DESIGN §3).
+"""Compare schemes on common random numbers (the model: docs/model/metrics.md).
 
 Every scheme is simulated from the same root seed, so replication i of each scheme shares its
 abilities, arrivals, conversions and deal values (streams by purpose keep them aligned when a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -103,6 +104,70 @@ def hr_view(res: Results, budget: float | None = None) -> HRView:
     )
 
 
+@dataclass(frozen=True)
+class RoleAttainment:
+    """How one role did against its primary annual target under one scheme.
+
+    Attributes
+    ----------
+    on_target_share : float
+        Share of person-years at or above 100 % of the target.
+    attainment : Summary
+        Annual attainment per person-year (1.0 = on target).
+    """
+
+    on_target_share: float
+    attainment: Summary
+
+
+@dataclass(frozen=True)
+class SchemeProfile:
+    """What the figures and the HTML report draw of one scheme, summarised once from its arrays.
+
+    Attributes
+    ----------
+    attainment : dict
+        ``"sales"`` and ``"marketing"`` -> :class:`RoleAttainment`, or ``None`` when the scheme
+        pays the role no bonus.
+    bookings_by_month : ndarray(float64, (12,))
+        Mean bookings in each month of the year, currency per month.
+    effort_by_week : ndarray(float64, (52,)) or None
+        Mean rep effort in each week of the year (1 = today's normal effort); ``None`` with
+        fixed behaviour or no data. NaN in a week no replication recorded.
+    """
+
+    attainment: dict[str, RoleAttainment | None]
+    bookings_by_month: np.ndarray
+    effort_by_week: np.ndarray | None
+
+
+def scheme_profile(res: Results) -> SchemeProfile:
+    """Summaries of one scheme's per-person, per-month and per-week arrays (see :class:`SchemeProfile`)."""
+    p = res.person
+    roles: dict[str, RoleAttainment | None] = {}
+    for role, paid, att in (
+        ("sales", res.sales_paid, p[:, :, : res.reps, L.P_ATTAIN]),
+        ("marketing", res.marketing_paid, p[:, :, res.reps, L.P_ATTAIN]),
+    ):
+        if not paid:
+            roles[role] = None
+            continue
+        v = np.asarray(att, dtype=np.float64).reshape(-1)
+        v = v[np.isfinite(v)]
+        share = float((v >= 1.0 - 1e-9).mean()) if v.size else float("nan")
+        roles[role] = RoleAttainment(share, summarize(v))
+    month = res.month.reshape(-1, 12)
+    monthly = np.nan_to_num(month.mean(axis=0)) if month.shape[0] else np.zeros(12)
+    effort = None
+    ew = res.effort_week
+    if res.behaviour == "optimising" and ew.size:
+        effort = np.full(ew.shape[1], np.nan)
+        seen = np.isfinite(ew).any(axis=0)
+        with np.errstate(invalid="ignore"):
+            effort[seen] = np.nanmean(ew[:, seen], axis=0)
+    return SchemeProfile(roles, monthly, effort)
+
+
 @dataclass
 class Difference:
     """One metric's paired difference ``a - b`` (``b`` is the baseline scheme)."""
@@ -170,6 +235,11 @@ class Comparison:
     def verdict(self) -> str:
         """One or two lines on profit after bonuses, with its interval and its main drivers."""
         return verdict(self)
+
+    @cached_property
+    def profiles(self) -> dict[str, SchemeProfile]:
+        """Per scheme, the attainment, month and week summaries the figures draw."""
+        return {name: scheme_profile(res) for name, res in self.results.items()}
 
     def to_frame(self):
         """All schemes' replication-years in one tidy pandas DataFrame."""
@@ -326,28 +396,17 @@ def build_comparison(scenario: Scenario, results: dict[str, Results], budget: fl
     return Comparison(scenario, results, summaries, diffs, hr, budget)
 
 
-def share_text(p: float) -> str:
-    """A probability as a whole percentage, never rounding a near-certainty to 0 % or 100 %."""
-    if p > 0.995 and p < 1.0:
-        return ">99%"
-    if 0.0 < p < 0.005:
-        return "<1%"
-    return f"{p:.0%}"
-
-
-def _money(x: float, currency: str) -> str:
-    return f"{x:,.0f} {currency}"
-
-
 def verdict(cmp: Comparison) -> str:
     """Plain-language verdict on profit after bonuses (and why) for the director."""
+    from .report.format import ci95, money, share
+
     cur = cmp.scenario.currency
     n = cmp.replications
     if len(cmp.schemes) == 1:
         s = cmp.summaries[cmp.baseline]["profit_after_bonus"]
         return (
-            f"{cmp.baseline}: profit after bonuses {_money(s.mean, cur)} a year on average "
-            f"(P5 {_money(s.p5, cur)}, P95 {_money(s.p95, cur)}; {n:,} replications)."
+            f"{cmp.baseline}: profit after bonuses {money(s.mean, cur)} a year on average "
+            f"(P5 {money(s.p5, cur)}, P95 {money(s.p95, cur)}; {n:,} replications)."
         )
     # Rank by mean profit; compare the best with the baseline (or the runner-up if the best is it).
     ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
@@ -358,28 +417,30 @@ def verdict(cmp: Comparison) -> str:
     if not d.significant:
         head = (
             f"No clear winner on profit after bonuses: {best} vs {other} differs by "
-            f"{_money(d.mean, cur)} a year (95% CI {_money(lo, cur)} to {_money(hi, cur)}), "
+            f"{money(d.mean, cur)} a year ({ci95(lo, hi, lambda v: money(v, cur))}), "
             f"within simulation noise at {n:,} replications."
         )
     else:
         head = (
-            f"{best} beats {other} on profit after bonuses by {_money(d.mean, cur)} a year "
-            f"(95% CI {_money(lo, cur)} to {_money(hi, cur)}); better in {share_text(d.p_a_beats_b)} of years."
+            f"{best} beats {other} on profit after bonuses by {money(d.mean, cur)} a year "
+            f"({ci95(lo, hi, lambda v: money(v, cur))}); better in {share(d.p_a_beats_b)} of years."
         )
     return head + " " + _why(cmp, best, other)
 
 
 def _why(cmp: Comparison, a: str, b: str) -> str:
+    from .report.format import money
+
     cur = cmp.scenario.currency
     parts = []
     rev = cmp.difference(a, "margin_in_year", b)
     bon = cmp.difference(a, "bonus_cost", b)
     if rev.significant:
-        parts.append(f"margin {'+' if rev.mean > 0 else '-'}{_money(abs(rev.mean), cur)}")
+        parts.append(f"margin {money(rev.mean, cur, signed=True)}")
     else:
         parts.append("same margin")
     if bon.significant:
-        parts.append(f"bonus cost {'+' if bon.mean > 0 else '-'}{_money(abs(bon.mean), cur)}")
+        parts.append(f"bonus cost {money(bon.mean, cur, signed=True)}")
     else:
         parts.append("same bonus cost")
     extra = []

@@ -2,7 +2,7 @@
 
 :class:`Results` holds one scheme's raw arrays (per replication-year, per person) and the
 run's provenance (seed, scenario hash, version, behaviour). :meth:`Results.metrics` derives
-the named figures of DESIGN §3; :meth:`Results.to_frame` gives a tidy table (one row per
+the named figures of docs/model/metrics.md; :meth:`Results.to_frame` gives a tidy table (one row per
 replication-year) for pandas and Parquet.
 """
 

@@ -1,4 +1,4 @@
-"""simulate(): one scheme of a scenario -> Results (seeding, chunking, allocation; DESIGN §4).
+"""simulate(): one scheme of a scenario -> Results (seeding, chunking, allocation; docs/model/index.md#randomness).
 
 The kernel runs in chunks of replications so a caller can show progress; every replication is
 seeded from its global index, so chunk size and thread count never change a result.

@@ -1,4 +1,4 @@
-"""Statistics of simulated distributions: summaries, paired differences, tests (DESIGN §3).
+"""Statistics of simulated distributions: summaries, paired differences, tests (docs/model/metrics.md).
 
 Units of independence: replications. With several recorded years per replication the years of
 one replication are correlated, so confidence intervals use per-replication means, while
@@ -73,6 +73,9 @@ class PairedDifference:
         Kolmogorov-Smirnov distance between the two distributions.
     n : int
         Replications used.
+    yearly_p10_p90 : (float, float)
+        P10 and P90 of the single-year differences ``a - b``: how much one year varies, as
+        opposed to ``ci95``, how sure the mean is.
     """
 
     mean: float
@@ -81,6 +84,7 @@ class PairedDifference:
     variance_reduction: float | None
     ks: float
     n: int
+    yearly_p10_p90: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def half_width(self) -> float:
@@ -128,6 +132,7 @@ def paired_difference(a: np.ndarray, b: np.ndarray, higher_is_better: bool = Tru
     else:
         ci = (mean, mean)
     d = (a - b).reshape(-1)
+    p10, p90 = (float(q) for q in np.percentile(d, [10, 90]))
     if not higher_is_better:
         d = -d
     p_beats = float((d > 0).mean() + 0.5 * (d == 0).mean())
@@ -139,7 +144,7 @@ def paired_difference(a: np.ndarray, b: np.ndarray, higher_is_better: bool = Tru
     else:
         vr = None
     ks = ks_distance(a.reshape(-1), b.reshape(-1)) if n > 1 else 0.0
-    return PairedDifference(mean, (float(ci[0]), float(ci[1])), p_beats, vr, ks, n)
+    return PairedDifference(mean, (float(ci[0]), float(ci[1])), p_beats, vr, ks, n, (p10, p90))
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:

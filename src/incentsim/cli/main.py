@@ -9,7 +9,7 @@ import sys
 import click
 
 from .. import __version__
-from ..scenario.errors import ScenarioError
+from ..scenario.errors import ArgumentError, ScenarioError
 
 #: command name -> (module, function). Modules import only click at load time, so --help is instant.
 COMMANDS = {
@@ -50,11 +50,25 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ScenarioError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {error_text(exc)}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+
+
+#: Library argument -> command-line option, where the option is not ``--`` + the name with dashes.
+OPTION_OF = {"columns": "--column"}
+
+
+def option_of(argument: str) -> str:
+    """The command-line option that sets a library argument: ``as_of`` -> ``--as-of``."""
+    return OPTION_OF.get(argument, "--" + argument.replace("_", "-"))
+
+
+def error_text(exc: ScenarioError) -> str:
+    """An input error in the command line's words: library arguments become their options."""
+    return exc.for_cli(option_of) if isinstance(exc, ArgumentError) else str(exc)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

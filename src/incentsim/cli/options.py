@@ -110,3 +110,38 @@ def write_output(path: str, text: str, echo: Callable[[str], None] = click.echo)
         write_atomic(path, text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         raise ScenarioError(path, "", f"cannot be written ({exc.strerror or exc})") from None
+
+
+class CellProgress:
+    """Progress on stderr: a bar with cells (or evaluations) done and time left, when stderr is a terminal.
+
+    Call it as ``progress(done, total)``: the first call starts the bar (``done`` > 0 when
+    resuming), later calls advance it.
+    """
+
+    def __init__(self, label: str = "cells"):
+        self.label = label
+        self.bar = None
+        self.done = 0
+        self.total = 0
+        self.before = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        """Start the bar (first call) or move it to ``done`` of ``total``."""
+        if self.bar is None:
+            self.before, self.total = done, total
+            if done:
+                click.echo(f"resuming: {done} of {total} {self.label} already done, {total - done} to go", err=True)
+            self.bar = click.progressbar(
+                length=max(total - done, 1), label=self.label, file=sys.stderr, show_pos=True, show_eta=True
+            )
+            self.bar.__enter__()
+        else:
+            self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self, *exc) -> None:
+        """End the bar (safe to call twice)."""
+        if self.bar is not None:
+            self.bar.__exit__(*(exc or (None, None, None)))
+            self.bar = None

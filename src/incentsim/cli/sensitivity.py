@@ -74,10 +74,8 @@ def sensitivity_cmd(
 
     from ..scenario.errors import ScenarioError
     from ..sensitivity import sensitivity
-    from .sweep import CellProgress
+    from .options import CellProgress
 
-    if workers is not None and scheduler:
-        raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
     schemes = None
     if schemes_text is not None:
         schemes = [s.strip() for s in schemes_text.split(",") if s.strip()]

@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..scenario.errors import ScenarioError
+from ..scenario.errors import ArgumentError, ScenarioError
 
 DEFAULT_STAGES: tuple[str, ...] = ("lead", "appointment", "quote")
 OUTCOMES = ("won", "lost", "open")
@@ -99,7 +99,7 @@ REASONS = (
     "closed before created",
     "dates out of order",
     "open but has a closed date",
-    "date after --as-of",
+    "date after the export date",
 )
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
@@ -234,7 +234,7 @@ def resolve_columns(columns: dict[str, str] | None, stages: tuple[str, ...], sou
         if k not in known and f"{k}_date" in known:
             k = f"{k}_date"
         if k not in known:
-            raise ScenarioError(source, "--column", f"unknown column {key!r}; known: {', '.join(known)}")
+            raise ArgumentError("columns", f"unknown column {key!r}; known: {', '.join(known)}", source)
         out[k] = header
     return out
 
@@ -295,14 +295,14 @@ def read_export(
     src = str(path)
     stages = tuple(s.strip().lower() for s in (stages or DEFAULT_STAGES))
     if len(stages) < 2 or len(set(stages)) != len(stages) or any(not s for s in stages):
-        raise ScenarioError(src, "--stages", "need at least two distinct stage names (for example lead,appointment)")
+        raise ArgumentError("stages", "need at least two distinct stage names (for example lead, appointment)", src)
     if {"won", "lost", "open"} & set(stages):
-        raise ScenarioError(src, "--stages", "won, lost and open are outcomes, not stages")
+        raise ArgumentError("stages", "won, lost and open are outcomes, not stages", src)
     if handoff is None:
         handoff = "appointment" if "appointment" in stages else stages[1]
     handoff = handoff.strip().lower()
     if handoff not in stages or handoff == stages[0]:
-        raise ScenarioError(src, "--handoff", f"must name a stage after the first of {', '.join(stages)}")
+        raise ArgumentError("handoff", f"must name a stage after the first of {', '.join(stages)}", src)
     raw = _read_table(Path(path))
     mapping = resolve_columns(columns, stages, src)
     raw = _rename(raw, mapping, stages, src)
@@ -310,7 +310,7 @@ def read_export(
     if as_of is not None:
         as_of_ts = pd.to_datetime(as_of, errors="coerce", dayfirst=dayfirst)
         if pd.isna(as_of_ts):
-            raise ScenarioError(src, "--as-of", f"is not a date: {as_of!r}")
+            raise ArgumentError("as_of", f"is not a date: {as_of!r}", src)
     return _validate(raw, src, stages, handoff, dayfirst, as_of_ts)
 
 
@@ -379,7 +379,7 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
     for key, header in mapping.items():
         if header not in headers:
             have = ", ".join(list(headers)[:12]) + (", ..." if len(headers) > 12 else "")
-            raise ScenarioError(src, "--column", f"no column {header!r} in the file (for {key}); it has {have}")
+            raise ArgumentError("columns", f"no column {header!r} in the file (for {key}); it has {have}", src)
         out[key] = df[headers[header]]
     normal = {_norm_header(c): c for c in df.columns}
     for key in canonical_columns(stages):
@@ -403,11 +403,13 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
             if n.endswith("_date") and n not in ("created_date", "closed_date", "followup_date")
         ]
         if other and any(f"{s}_date" in missing for s in stages[1:]) and set(other) != set(stages[1:]):
-            hint = f"; its stage dates suggest --stages {stages[0]},{','.join(other)}"
+            hint = f"; its stage dates suggest {{{{stages}}}} {stages[0]},{','.join(other)}"
         else:
             have = ", ".join(map(str, list(df.columns)[:12])) + (", ..." if df.shape[1] > 12 else "")
             hint = f"; the file has {have}"
-        raise ScenarioError(src, "", f"missing column(s) {', '.join(missing)} (map with --column NAME=HEADER{hint})")
+        raise ArgumentError(
+            "", f"missing column(s) {', '.join(missing)} (map with {{{{columns}}}} NAME=HEADER{hint})", src
+        )
     table = pd.DataFrame({k: v.astype(str).str.strip() for k, v in out.items()})
     table.insert(0, "row", np.arange(len(df)) + 2)  # line in the file (header is line 1)
     return table
@@ -562,7 +564,7 @@ def _validate(
     flag((outcome == "open").to_numpy() & closed.notna().to_numpy(), "open but has a closed date")
     all_dates = pd.concat([created, closed, followup, *sdates.values()], axis=1).max(axis=1)
     if as_of is not None:
-        flag((all_dates > as_of).to_numpy(), "date after --as-of", all_dates.dt.strftime("%Y-%m-%d"))
+        flag((all_dates > as_of).to_numpy(), "date after the export date", all_dates.dt.strftime("%Y-%m-%d"))
 
     good = reason == ""
     if not good.any():

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..pay import PayComponent
-from ..scenario.errors import ScenarioError
+from ..scenario.errors import ArgumentError, ScenarioError
 from ..scenario.schema import MONTHS, Scenario
 from .format import Export
 
@@ -221,11 +221,11 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
     if year is None:
         year = last_complete_year(export)
         if year < first_created.year:
-            raise ScenarioError(
+            raise ArgumentError(
+                "year",
+                f"the export covers no complete calendar year (from {first_created.date()} to "
+                f"{export.as_of.date()}); choose one",
                 export.source,
-                "",
-                f"covers no complete calendar year (from {first_created.date()} to "
-                f"{export.as_of.date()}); choose one with --year",
             )
     notes = []
     if year > export.as_of.year or (year == export.as_of.year and last_complete_year(export) < year):

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..model.forecast import ForecastTable, coverage_needed
 from ..scenario.schema import MONTHS
+from .format import NA, number, short_money
 
 SLOT_LABELS = ["start"] + [f"end {m}" for m in MONTHS]
 
@@ -21,8 +22,8 @@ def forecast_text(
     n = len(ft.actual)
     lines = [
         f"Rolling forecast of the year's bookings, scheme {scheme!r} of {name} ({n:,} simulated years); {currency}.",
-        f"Actual bookings: P10 {_q(ft.actual, 10):,.0f}  P50 {_q(ft.actual, 50):,.0f}  P90 {_q(ft.actual, 90):,.0f};"
-        f" team target {ft.target:,.0f}.",
+        f"Actual bookings: P10 {number(_q(ft.actual, 10), 'money')}  P50 {number(_q(ft.actual, 50), 'money')}  "
+        f"P90 {number(_q(ft.actual, 90), 'money')}; team target {number(ft.target, 'money')}.",
         "",
         "Year-end bookings as seen from each month end (timing-aware forecast), and each method's error",
         "(forecast minus actual: mean [P10, P90]):",
@@ -50,7 +51,7 @@ def forecast_text(
     hit = ft.actual >= ft.target
     for q in range(4):
         need = coverage_needed(ft.coverage[:, q], hit)
-        fmt = lambda v: "n/a" if v is None else f"{v:.2f}x"  # noqa: E731
+        fmt = lambda v: NA if v is None else f"{v:.2f}x"  # noqa: E731
         lines.append(
             f"{'Q' + str(q + 1):>8} {np.median(ft.coverage[:, q]):>15.2f}x {hit.mean():>13.0%} "
             f"{fmt(need[0.8]):>10} {fmt(need[0.9]):>10}"
@@ -88,7 +89,7 @@ def forecast_figure(name: str, scheme: str, currency: str, ft: ForecastTable, pa
                   rotation=0, fontsize=8)  # fmt: skip
     ax.set_xlabel("forecast made at the end of")
     ax.set_ylabel(f"forecast of the year's bookings ({currency})")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.2f}M" if abs(v) >= 1e6 else f"{v / 1e3:,.0f}k"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: short_money(v)))
     ax.set_title(f"{name}: rolling forecast under scheme '{scheme}'", fontsize=11)
     ax.legend(fontsize=8, loc="lower right")
     from ..io import with_atomic_file

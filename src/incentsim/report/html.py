@@ -16,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from ..i18n import N_, _, current_language
+from .format import money, percent, plain, share
 from .markdown import (
     difference_table_rows,
     director_summary,
@@ -263,7 +264,7 @@ def _inputs_html(scenario: Scenario) -> str:
 def _component_text(comp: Component, n: int, currency: str) -> str:
     parts = [f"{comp.measure.replace('_', ' ')} per {comp.period}"]
     if n > 1:
-        parts[0] += f" ({comp.weight:.0%} of the bonus)"
+        parts[0] += f" ({percent(comp.weight)} of the bonus)"
     if comp.target is None:
         level = f" x {comp.target_level:g}" if comp.target_level != 1.0 else ""
         parts.append(f"automatic target{level}")
@@ -276,9 +277,9 @@ def _component_text(comp: Component, n: int, currency: str) -> str:
         payout += f" of {comp.commission_rate:,.10g} {currency} per unit of the measure"
     parts.append(payout)
     if comp.curve.gate > 0:
-        parts.append(f"nothing below {comp.curve.gate:.0%}")
+        parts.append(f"nothing below {percent(comp.curve.gate)}")
     top = comp.curve.max_payout
-    parts.append(f"capped at {top:.0%} of bonus at target" if top is not None else "uncapped")
+    parts.append(f"capped at {percent(top)} of bonus at target" if top is not None else "uncapped")
     if comp.true_up:
         parts.append("year-end true-up")
     if comp.ratchet_up or comp.ratchet_down:
@@ -292,8 +293,8 @@ def _plan_text(role: str, plan: RolePlan | None, currency: str) -> str:
         return f"<b>{who}:</b> no bonus."
     comps = "; ".join(escape(_component_text(c, len(plan.components), currency)) for c in plan.components)
     return (
-        f"<b>{who}:</b> bonus at target {plan.bonus_at_target:,.0f} {escape(currency)}, base salary "
-        f"{plan.base_salary:,.0f} {escape(currency)}. Paid on {comps}."
+        f"<b>{who}:</b> bonus at target {escape(money(plan.bonus_at_target, currency))}, base salary "
+        f"{escape(money(plan.base_salary, currency))}. Paid on {comps}."
     )
 
 
@@ -316,14 +317,15 @@ def _solver_html(cmp: Comparison) -> str:
 
     def cell(v) -> str:
         if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+            return plain(v)
         if isinstance(v, bool):
             return "yes" if v else "no"
         return str(v)
 
     rows = [[k.replace("_", " ")] + [cell(solved[n].get(k, "")) for n in solved] for k in keys]
     note = (
-        "How people's choices were solved (DESIGN 2.2.1): best-response rounds between marketing and sales, "
+        "How people's choices were solved (the model's policy solver and equilibrium): best-response rounds "
+        "between marketing and sales, "
         "the last change of policy, and the effort and quality costs calibrated so that the baseline scheme "
         "reproduces today's funnel."
     )
@@ -406,10 +408,10 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     section("attainment", _figure(figures, "attainment"))
     budget_note = ""
     if cmp.budget is not None:
-        probs = ", ".join(f"{escape(n)} {cmp.hr[n].p_over_budget:.0%}" for n in cmp.schemes)
+        probs = ", ".join(f"{escape(n)} {share(cmp.hr[n].p_over_budget)}" for n in cmp.schemes)
         budget_note = (
-            f"<p>Probability that a year's bonus cost exceeds the stated budget of {cmp.budget:,.0f} {cur}: "
-            f"{probs}.</p>"
+            f"<p>Probability that a year's bonus cost exceeds the stated budget of "
+            f"{escape(money(cmp.budget, sc.currency))}: {probs}.</p>"
         )
     section(
         "bonus-cost",
@@ -431,7 +433,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         _figure(figures, "effort")
         if "effort" in figures
         else "<p class='note'>Behaviour is fixed: everyone works at today's normal effort every week, so effort "
-        "does not change with the scheme (run with <code>--behaviour optimising</code> to let people respond).</p>"
+        "does not change with the scheme (set the behaviour to <code>optimising</code> to let people respond).</p>"
     )
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))

@@ -12,39 +12,17 @@ import math
 import os
 import shlex
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..i18n import _
 from ..results import METRICS
-from .text import BEHAVIOUR_METRICS, KEY_METRICS, fmt_value, unit_label
+from .format import NA, difference, interval, money, number, share, unit_label
+from .text import BEHAVIOUR_METRICS, KEY_METRICS
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
-
-
-def money(x: float, currency: str = "", signed: bool = False) -> str:
-    """Money with thousands separators and the currency: ``1,234,567 EUR`` (``n/a`` for NaN)."""
-    text = fmt_value(x, "money", signed=signed)
-    return f"{text} {currency}".rstrip() if text != "n/a" else text
-
-
-def share_text(p: float) -> str:
-    """A probability as a whole percentage that never rounds to a false certainty (">99%")."""
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    if 0.995 <= p < 1.0:
-        return ">99%"
-    if 0.0 < p < 0.005:
-        return "<1%"
-    return f"{p:.0%}"
-
-
-def diff_value(x: float, unit: str) -> str:
-    """A signed difference; differences of shares are in percentage points (``+4.1 pts``)."""
-    if unit == "share" and x is not None and math.isfinite(x):
-        return f"{x * 100:+.1f} pts"
-    return fmt_value(x, unit, signed=True)
 
 
 @dataclass
@@ -192,7 +170,7 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         how_sure = _(
             "Its lead over {runner} is between {lo} and {hi} a year (95% confidence), and it comes out ahead in "
             "{share} of {years:,} simulated years (every scheme lives through the same years)."
-        ).format(runner=runner, lo=money(lo, cur), hi=money(hi, cur), share=share_text(d.p_a_beats_b), years=n_years)
+        ).format(runner=runner, lo=money(lo, cur), hi=money(hi, cur), share=share(d.p_a_beats_b), years=n_years)
     else:
         which = _("No clear winner on profit after bonuses between {best} and {runner}.").format(
             best=best, runner=runner
@@ -203,7 +181,7 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         how_sure = _(
             "The 95% confidence interval of the difference, {lo} to {hi}, includes zero; {best} is ahead in {share} "
             "of {years:,} simulated years. More replications (--replications) narrow the interval."
-        ).format(lo=money(lo, cur), hi=money(hi, cur), best=best, share=share_text(d.p_a_beats_b), years=n_years)
+        ).format(lo=money(lo, cur), hi=money(hi, cur), best=best, share=share(d.p_a_beats_b), years=n_years)
     bc = cmp.difference(best, "bonus_cost", runner)
     if math.isfinite(bc.mean):
         more = _(": on average {amount} a year more in bonuses than {runner}.")
@@ -230,14 +208,12 @@ def summary_table_rows(cmp: Comparison, summary: DirectorSummary | None = None) 
             lead, ahead = _("best"), "-"
         else:
             lo, hi = r.lead_ci95
-            lead = (
-                f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
-            )
-            ahead = _("{share} of years").format(share=share_text(r.best_ahead_share))
+            lead = f"{number(r.lead_mean, 'money', signed=True)} ({interval(lo, hi)})"
+            ahead = _("{share} of years").format(share=share(r.best_ahead_share))
         rows.append(
             [
-                r.scheme, fmt_value(r.profit, "money"), lead, ahead, fmt_value(r.revenue, "money"),
-                fmt_value(r.bonus_p50, "money"), fmt_value(r.bonus_p90, "money"), fmt_value(r.reps_on_target, "share"),
+                r.scheme, number(r.profit, "money"), lead, ahead, number(r.revenue, "money"),
+                number(r.bonus_p50, "money"), number(r.bonus_p90, "money"), number(r.reps_on_target, "share"),
             ]
         )  # fmt: skip
     return header, rows
@@ -261,9 +237,9 @@ def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
         for s in cmp.schemes:
             sm = cmp.summaries[s][metric]
             if sm.n == 0:
-                cells.append("n/a")
+                cells.append(NA)
             else:
-                cells.append(f"{fmt_value(sm.mean, unit)} [{fmt_value(sm.p5, unit)} to {fmt_value(sm.p95, unit)}]")
+                cells.append(f"{number(sm.mean, unit)} [{interval(sm.p5, sm.p95, partial(number, unit=unit))}]")
         rows.append(cells)
     return header, rows
 
@@ -280,11 +256,11 @@ def difference_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
         for s in others:
             d = cmp.difference(s, metric)
             if d.n == 0:
-                cells.append("n/a")
+                cells.append(NA)
                 continue
             cells.append(
-                f"{diff_value(d.mean, unit)} ({diff_value(d.ci95[0], unit)} to {diff_value(d.ci95[1], unit)}); "
-                f"better in {share_text(d.p_a_beats_b)} of years"
+                f"{difference(d.mean, unit)} ({interval(*d.ci95, partial(difference, unit=unit))}); "
+                f"better in {share(d.p_a_beats_b)} of years"
             )
         rows.append(cells)
     return header, rows
@@ -300,14 +276,13 @@ def hr_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in cmp.schemes:
         h = cmp.hr[s]
-        gini = f"{h.payout_gini:.2f}" if math.isfinite(h.payout_gini) else "n/a"
         rows.append(
             [
-                s, fmt_value(h.rep_payout.p5, "money"), fmt_value(h.rep_payout.p50, "money"),
-                fmt_value(h.rep_payout.p95, "money"), fmt_value(h.zero_bonus_share, "share"),
-                fmt_value(h.capped_share, "share"), gini, fmt_value(h.bonus_budget["p50"], "money"),
-                fmt_value(h.bonus_budget["p90"], "money"), fmt_value(h.bonus_budget["p95"], "money"),
-                fmt_value(h.luck_share_of_payout_variance, "share"),
+                s, number(h.rep_payout.p5, "money"), number(h.rep_payout.p50, "money"),
+                number(h.rep_payout.p95, "money"), number(h.zero_bonus_share, "share"),
+                number(h.capped_share, "share"), number(h.payout_gini, "index"), number(h.bonus_budget["p50"], "money"),
+                number(h.bonus_budget["p90"], "money"), number(h.bonus_budget["p95"], "money"),
+                number(h.luck_share_of_payout_variance, "share"),
             ]
         )  # fmt: skip
     return header, rows

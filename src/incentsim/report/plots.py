@@ -28,11 +28,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator, NullLocator
 
 from ..calendar import WEEK_MONTH
-from ..kernels import layout as L
 from ..pay import curve_multiple
 from ..results import METRICS
 from ..scenario.schema import MONTHS
-from .markdown import share_text
+from .format import NA, axis_label, ci95, percent, percent_tick, share, short_money, short_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -83,33 +82,14 @@ def scheme_colors(schemes: Sequence[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(schemes)}
 
 
-def short_money(x: float) -> str:
-    """A compact money label: ``950k``, ``1.25M``, ``-3.4bn``, ``0`` (no currency)."""
-    if not math.isfinite(x):
-        return "n/a"
-    a = abs(x)
-    for div, suffix in ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if a >= div * 0.9995:
-            return f"{x / div:.3g}{suffix}"
-    return f"{x:.3g}" if a >= 1 or a == 0 else f"{x:.2g}"
-
-
 def money_formatter() -> FuncFormatter:
     """Tick formatter for money axes (compact k/M labels; the unit goes in the axis label)."""
     return FuncFormatter(lambda x, _pos: short_money(x))
 
 
-def percent_text(x: float) -> str:
-    """A share as a short percentage: 0.25 -> ``25%``, 0.125 -> ``12.5%``, 1.75 -> ``175%``."""
-    v = x * 100.0
-    if abs(v) < 1e-9:
-        return "0%"
-    return f"{v:.0f}%" if abs(v) >= 100 else f"{v:.3g}%"
-
-
 def _percent() -> FuncFormatter:
     """Tick formatter for share axes (one per axis: formatters are bound to their axis)."""
-    return FuncFormatter(lambda x, _pos: percent_text(x))
+    return FuncFormatter(lambda x, _pos: percent_tick(x))
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -170,33 +150,9 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
-def _pct(v: np.ndarray, q) -> np.ndarray | float:
-    """Percentiles of finite values (NaN when there are none, without a warning)."""
-    v = _finite(v)
-    if v.size == 0:
-        return np.full(np.shape(q), np.nan) if np.ndim(q) else float("nan")
-    return np.percentile(v, q)
-
-
-def _mean(v: np.ndarray) -> float:
-    v = _finite(v)
-    return float(v.mean()) if v.size else float("nan")
-
-
 def _no_data(ax: Axes, text: str = NO_DATA) -> None:
     ax.set_axis_off()
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=GREY, wrap=True)
-
-
-def _unit_axis_label(metric: str, currency: str) -> str:
-    label, unit = METRICS[metric]
-    if unit == "money":
-        return f"{label} per year ({currency})"
-    if unit == "share":
-        return f"{label} (%)"
-    if unit == "count":
-        return f"{label} per year"
-    return label
 
 
 def _fmt_axis(ax: Axes, unit: str, axis: str = "x") -> None:
@@ -206,18 +162,6 @@ def _fmt_axis(ax: Axes, unit: str, axis: str = "x") -> None:
     elif unit == "share":
         target.set_major_formatter(_percent())
     target.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-
-
-def _value_text(x: float, unit: str) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    if unit == "money":
-        return short_money(x)
-    if unit == "share":
-        return f"{x * 100:.1f}%"
-    if unit == "level":
-        return f"{x:.2f}"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
 
 
 class _Bins(NamedTuple):
@@ -308,7 +252,7 @@ def _draw_distribution(ax: Axes, ax_range: Axes, cmp: Comparison, metric: str, c
         share = np.histogram(v, edges)[0] / v.size
         ax.stairs(share, edges, fill=True, alpha=0.18, color=colors[s])
         ax.stairs(share, edges, color=colors[s], linewidth=1.8, label=s)
-        ax.axvline(np.percentile(data[s], 50), color=colors[s], linewidth=1.0, linestyle=":")
+        ax.axvline(cmp.summaries[s][metric].p50, color=colors[s], linewidth=1.0, linestyle=":")
     ax.set_ylabel("Share of years")
     ax.yaxis.set_major_formatter(_percent())
     ax.set_ylim(bottom=0)
@@ -320,13 +264,14 @@ def _draw_distribution(ax: Axes, ax_range: Axes, cmp: Comparison, metric: str, c
     trans = blended_transform_factory(ax_range.transAxes, ax_range.transData)
     names = list(reversed(present))
     for i, s in enumerate(names):
-        p5, p50, p95 = np.percentile(data[s], [5, 50, 95])
+        sm = cmp.summaries[s][metric]
+        p5, p50, p95 = sm.p5, sm.p50, sm.p95
         ax_range.hlines(i, max(p5, lo), min(p95, hi), color=colors[s], linewidth=4, alpha=0.8)
         ax_range.plot([min(max(p50, lo), hi)], [i], "o", color="white", markeredgecolor=colors[s], markersize=7, mew=2)
         ax_range.text(
             1.01,
             i,
-            f"P5 {_value_text(p5, unit)} · P50 {_value_text(p50, unit)} · P95 {_value_text(p95, unit)}",
+            f"P5 {short_number(p5, unit)} · P50 {short_number(p50, unit)} · P95 {short_number(p95, unit)}",
             transform=trans,
             va="center",
             ha="left",
@@ -336,7 +281,7 @@ def _draw_distribution(ax: Axes, ax_range: Axes, cmp: Comparison, metric: str, c
     ax_range.set_yticks(range(len(names)), names)
     ax_range.set_ylim(-0.7, len(names) - 0.3)
     ax_range.grid(axis="y", visible=False)
-    ax_range.set_xlabel(_unit_axis_label(metric, cmp.scenario.currency) + bins.note)
+    ax_range.set_xlabel(axis_label(label, unit, cmp.scenario.currency) + bins.note)
     bins.apply(ax_range, unit)  # the histogram shares this x axis
 
 
@@ -397,14 +342,11 @@ def _draw_difference(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
 
     trans = blended_transform_factory(ax.transAxes, ax.transData)
     for i, s in enumerate(names):
-        a = cmp.results[best].metrics["profit_after_bonus"]
-        b = cmp.results[s].metrics["profit_after_bonus"]
-        yearly = _finite(a - b)
         d = cmp.difference(best, "profit_after_bonus", s)
-        if yearly.size == 0 or not math.isfinite(d.mean):
+        p10, p90 = d.yearly_p10_p90
+        if d.n == 0 or not all(math.isfinite(v) for v in (d.mean, p10, p90)):
             ax.text(0, i, f"{NO_DATA} for {s}", va="center", color=GREY)
             continue
-        p10, p90 = np.percentile(yearly, [10, 90])
         ax.hlines(i, p10, p90, color=colors[s], linewidth=8, alpha=0.25)
         ax.errorbar(
             d.mean, i, xerr=[[d.mean - d.ci95[0]], [d.ci95[1] - d.mean]], fmt="D", color=colors[s],
@@ -413,8 +355,8 @@ def _draw_difference(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
         lo_all, hi_all = min(lo_all, p10, d.ci95[0]), max(hi_all, p90, d.ci95[1])
         ax.text(
             1.01, i,
-            f"{short_money(d.mean)} {cur} a year\n(95% CI {short_money(d.ci95[0])} to {short_money(d.ci95[1])});\n"
-            f"{best} better in {share_text(d.p_a_beats_b)} of years",
+            f"{short_money(d.mean)} {cur} a year\n({ci95(*d.ci95, short_money)});\n"
+            f"{best} better in {share(d.p_a_beats_b)} of years",
             transform=trans, va="center", ha="left", fontsize=8.5, color=colors[s],
         )  # fmt: skip
     ax.axvline(0, color="black", linewidth=1)
@@ -447,22 +389,10 @@ def difference_figure(cmp: Comparison) -> Figure:
     return fig
 
 
-def _role_attainment(cmp: Comparison, scheme: str, role: str) -> np.ndarray | None:
-    """Annual attainment of the role's primary target per person-year (None when unpaid)."""
-    res = cmp.results[scheme]
-    if role == "sales":
-        if not res.sales_paid:
-            return None
-        return _finite(res.person[:, :, : res.reps, L.P_ATTAIN])
-    if not res.marketing_paid:
-        return None
-    return _finite(res.person[:, :, res.reps, L.P_ATTAIN])
-
-
 def _paid_roles(cmp: Comparison) -> list[str]:
     roles = []
     for role in ("sales", "marketing"):
-        if any(_role_attainment(cmp, s, role) is not None for s in cmp.schemes):
+        if any(cmp.profiles[s].attainment[role] is not None for s in cmp.schemes):
             roles.append(role)
     return roles
 
@@ -487,16 +417,16 @@ def attainment_figure(cmp: Comparison) -> Figure:
     for j, s in enumerate(cmp.schemes):
         for i, role in enumerate(roles):
             x = i + (j - (k - 1) / 2) * width
-            att = _role_attainment(cmp, s, role)
-            if att is None or att.size == 0:
-                why = "unpaid" if att is None else "n/a"
+            att = cmp.profiles[s].attainment[role]
+            if att is None or att.attainment.n == 0:
+                why = "unpaid" if att is None else NA
                 ax_share.text(x, 0.01, why, rotation=90, ha="center", va="bottom", fontsize=8, color=GREY)
                 ax_spread.text(x, 0.02, why, rotation=90, ha="center", va="bottom", fontsize=8, color=GREY)
                 continue
-            share = float((att >= 1.0 - 1e-9).mean())
-            ax_share.bar(x, share, width * 0.92, color=colors[s])
-            ax_share.text(x, share + 0.01, share_text(share), ha="center", va="bottom", fontsize=8.5)
-            p5, p50, p95 = np.percentile(att, [5, 50, 95])
+            on_target = att.on_target_share
+            ax_share.bar(x, on_target, width * 0.92, color=colors[s])
+            ax_share.text(x, on_target + 0.01, share(on_target), ha="center", va="bottom", fontsize=8.5)
+            p5, p50, p95 = att.attainment.p5, att.attainment.p50, att.attainment.p95
             ymax = max(ymax, p95)
             ax_spread.errorbar(
                 x,
@@ -565,7 +495,7 @@ def bonus_cost_figure(cmp: Comparison) -> Figure:
             xc = min(max(x, lo), hi)
             ax.axvline(xc, color="black", linestyle=style, linewidth=1.2)
             ax.text(
-                xc, 0.97, f" {q.upper()} {x:,.0f} " if ha == "left" else f" {q.upper()} {x:,.0f} ",
+                xc, 0.97, f" {q.upper()} {short_money(x)} ",
                 transform=ax.get_xaxis_transform(), ha=ha, va="top", fontsize=8.5,
             )  # fmt: skip
         if cmp.budget is not None:
@@ -581,7 +511,8 @@ def bonus_cost_figure(cmp: Comparison) -> Figure:
         Line2D([], [], color="black", linestyle="--", label="P90: budget enough in 9 years out of 10"),
     ]
     if cmp.budget is not None:
-        handles.append(Line2D([], [], color="#B00020", linestyle="-.", label=f"stated budget {cmp.budget:,.0f}"))
+        label = f"stated budget {short_money(cmp.budget)}"
+        handles.append(Line2D([], [], color="#B00020", linestyle="-.", label=label))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return fig
 
@@ -595,8 +526,7 @@ def _draw_monthly(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None:
         ax.axvspan(m - 0.5, m + 0.5, color="#999999", alpha=0.15, linewidth=0)
     top = 0.0
     for j, s in enumerate(cmp.schemes):
-        month = cmp.results[s].month.reshape(-1, 12)
-        monthly = np.nan_to_num(month.mean(axis=0)) if month.shape[0] else np.zeros(12)
+        monthly = cmp.profiles[s].bookings_by_month
         # Per week of each month: simulated months have 4 or 5 weeks, and a 5-week month would
         # otherwise look like a sales spike.
         monthly = monthly / WEEKS_IN_MONTH
@@ -643,7 +573,7 @@ def monthly_revenue_figure(cmp: Comparison) -> Figure:
 
 def has_effort(cmp: Comparison) -> bool:
     """Whether effort varies by scheme (optimising behaviour) so the effort figure says something."""
-    return any(r.behaviour == "optimising" and r.effort_week.size for r in cmp.results.values())
+    return any(p.effort_by_week is not None for p in cmp.profiles.values())
 
 
 @_style
@@ -661,13 +591,9 @@ def effort_figure(cmp: Comparison) -> Figure:
         return fig
     values = []
     for j, s in enumerate(cmp.schemes):
-        ew = cmp.results[s].effort_week
-        if ew.size == 0:
+        e = cmp.profiles[s].effort_by_week
+        if e is None:
             continue
-        with np.errstate(invalid="ignore"):
-            col_ok = np.isfinite(ew).any(axis=0)
-            e = np.full(52, np.nan)
-            e[col_ok] = np.nanmean(ew[:, col_ok], axis=0)
         values.append(e[np.isfinite(e)])
         ax.step(weeks, e, where="mid", color=colors[s], linestyle=DASHES[j % len(DASHES)], linewidth=2, label=s)
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
@@ -702,7 +628,7 @@ def _bar_xlim(k: int) -> tuple[float, float]:
 
 def has_appointments(cmp: Comparison) -> bool:
     """Whether marketing hands any appointment to sales under some scheme."""
-    return any(float(np.nansum(r.metrics["appointments"])) > 0 for r in cmp.results.values())
+    return any(cmp.summaries[s]["appointments"].mean > 0 for s in cmp.schemes)
 
 
 @_style
@@ -725,15 +651,14 @@ def marketing_figure(cmp: Comparison) -> Figure:
         top = 0.0
         labels = []
         for i, s in enumerate(cmp.schemes):
-            v = _finite(cmp.results[s].metrics[metric])
-            if v.size == 0:
-                labels.append((i, 0.0, "n/a"))
+            sm = cmp.summaries[s][metric]
+            if sm.n == 0:
+                labels.append((i, 0.0, NA))
                 continue
-            m = float(v.mean())
-            p5, p95 = np.percentile(v, [5, 95])
+            m, p5, p95 = sm.mean, sm.p5, sm.p95
             ax.bar(i, m, 0.7, color=colors[s])
             ax.errorbar(i, m, yerr=[[m - p5], [p95 - m]], color="black", capsize=4, linewidth=1.2)
-            labels.append((i, float(p95), _value_text(m, unit)))
+            labels.append((i, float(p95), short_number(m, unit)))
             top = max(top, p95, m)
         top = top if top > 0 else 1.0
         for i, y, text in labels:  # the mean, written above the whisker
@@ -744,7 +669,7 @@ def marketing_figure(cmp: Comparison) -> Figure:
                 ha="center",
                 va="bottom",
                 fontsize=8.5,
-                color="black" if text != "n/a" else GREY,
+                color="black" if text != NA else GREY,
             )
         ax.set_xticks(x, cmp.schemes, rotation=20 if len(cmp.schemes) > 3 else 0)
         ax.set_xlim(*_bar_xlim(len(cmp.schemes)))
@@ -760,7 +685,7 @@ def marketing_figure(cmp: Comparison) -> Figure:
 def _component_label(scheme: str, comp: Component, n_components: int) -> str:
     text = f"{scheme}: {comp.measure.replace('_', ' ')}, {comp.period}"
     if n_components > 1:
-        text += f" ({comp.weight:.0%})"
+        text += f" ({percent(comp.weight)})"
     if comp.commission_rate is not None:
         text += " (commission)"
     return text
@@ -875,11 +800,11 @@ def _headline(cmp: Comparison) -> str:
     if not (d.ci95[0] > 0 or d.ci95[1] < 0):
         return (
             f"No clear winner on profit after bonuses: {best} vs {runner} {short_money(d.mean)} {cur} a year "
-            f"(95% CI {short_money(d.ci95[0])} to {short_money(d.ci95[1])})"
+            f"({ci95(*d.ci95, short_money)})"
         )
     return (
         f"{best} makes the most profit after bonuses: {short_money(d.mean)} {cur} a year more than {runner} "
-        f"(95% CI {short_money(d.ci95[0])} to {short_money(d.ci95[1])}), better in {share_text(d.p_a_beats_b)} of years"
+        f"({ci95(*d.ci95, short_money)}), better in {share(d.p_a_beats_b)} of years"
     )
 
 
@@ -901,7 +826,7 @@ def _draw_budget_bars(ax: Axes, cmp: Comparison, colors: dict[str, str]) -> None
         for off, q, alpha in ((-0.18, "p50", 1.0), (0.18, "p90", 0.45)):
             v = b[q]
             if not math.isfinite(v):
-                ax.text(i + off, 0, "n/a", ha="center", va="bottom", color=GREY, fontsize=8)
+                ax.text(i + off, 0, NA, ha="center", va="bottom", color=GREY, fontsize=8)
                 continue
             ax.bar(i + off, v, 0.34, color=colors[s], alpha=alpha, edgecolor=colors[s])
             ax.text(i + off, v, short_money(v), ha="center", va="bottom", fontsize=8)

@@ -12,6 +12,7 @@ import numpy as np
 from ..calendar import MONTHS, PERIODS, week_period
 from ..model.policy import SolvedPolicy
 from ..scenario.schema import Scenario, Scheme
+from .format import money, number, percent
 
 SHADES = " .:-=+*#%@"
 ROWS = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6, 2.0)
@@ -129,12 +130,12 @@ def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list
     out.append(
         f"Equilibrium after {info.get('rounds')} round(s), last change {info.get('last_change', 0):.2g}"
         f" ({'converged' if info.get('converged') else 'not converged'}); effort costs calibrated on "
-        f"{info.get('calibrated_on')!r}: sales {info.get('effort_cost_sales', 0):,.0f}, marketing "
-        f"{info.get('effort_cost_marketing', 0):,.0f} {sc.currency} per year of effort 2 vs 1."
+        f"{info.get('calibrated_on')!r}: sales {number(info.get('effort_cost_sales', 0), 'money')}, marketing "
+        f"{money(info.get('effort_cost_marketing', 0), sc.currency)} per year of effort 2 vs 1."
     )
     out.append(
         f"Expected: rep effort {info.get('mean_sales_effort', 1):.2f}, appointments worked "
-        f"{info.get('mean_follow_share', 1):.0%}, marketing effort {info.get('mean_marketing_effort', 1):.2f}, "
+        f"{percent(info.get('mean_follow_share', 1))}, marketing effort {info.get('mean_marketing_effort', 1):.2f}, "
         f"quality focus {info.get('mean_marketing_quality', 0):.2f}."
     )
     if scheme.sales is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..comparison import share_text
 from ..results import METRICS
+from .format import money, number, percent, share, unit_label
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
@@ -21,28 +21,6 @@ BEHAVIOUR_METRICS = (
     "marketing_quality", "mean_effort", "appointments_ignored_share", "december_revenue_share",
     "deals_pulled_in", "deals_held_back",
 )  # fmt: skip
-
-
-def fmt_value(x: float, unit: str, currency: str = "EUR", signed: bool = False) -> str:
-    """Format a number by unit: money with thousands separators, shares as %, counts."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    sign = "+" if signed else ""
-    if unit == "money":
-        return f"{x:{sign},.0f}"
-    if unit == "share":
-        return f"{x * 100:{sign}.1f}%"
-    if unit == "level":
-        return f"{x:{sign}.3f}"
-    return f"{x:{sign},.1f}"
-
-
-def unit_label(unit: str, currency: str) -> str:
-    """Unit shown after a metric's name."""
-    from ..i18n import _
-
-    return {"money": _(", {currency} per year").format(currency=currency), "share": "", "count": _(" per year"),
-            "level": ""}[unit]  # fmt: skip
 
 
 GLANCE = (
@@ -66,7 +44,7 @@ def glance_lines(cmp: Comparison) -> list[str]:
             continue
         unit_txt = f" ({cur})" if unit == "money" else ""
         out.append(
-            f"{(label + unit_txt)[:label_w]:<{label_w}}" + "".join(f"{fmt_value(v, unit, cur):>{col}}" for v in vals)
+            f"{(label + unit_txt)[:label_w]:<{label_w}}" + "".join(f"{number(v, unit):>{col}}" for v in vals)
         )
     return out
 
@@ -107,18 +85,18 @@ def comparison_text(
             continue
         lines.append(f"{label}{unit_label(unit, cur)}")
         for name, s in zip(cmp.schemes, summaries, strict=True):
-            vals = [fmt_value(v, unit, cur) for v in (s.mean, s.p5, s.p50, s.p95)]
+            vals = [number(v, unit) for v in (s.mean, s.p5, s.p50, s.p95)]
             lines.append(f"  {name:<{width - 2}}" + "".join(f"{v:>{col}}" for v in vals))
         for name in cmp.schemes[1:] if cmp.differences else []:
             d = cmp.difference(name, metric)
             if d.n == 0:
                 continue
-            diff = fmt_value(d.mean, unit, cur, signed=True)
-            lo = fmt_value(d.ci95[0], unit, cur, signed=True)
-            hi = fmt_value(d.ci95[1], unit, cur, signed=True)
+            diff = number(d.mean, unit, signed=True)
+            lo = number(d.ci95[0], unit, signed=True)
+            hi = number(d.ci95[1], unit, signed=True)
             lines.append(
                 f"  {name} - {cmp.baseline}: {diff}  (95% CI {lo} to {hi});"
-                f" {name} better in {share_text(d.p_a_beats_b)} of years"
+                f" {name} better in {share(d.p_a_beats_b)} of years"
             )
     if hr:
         lines += ["", hr_text(cmp)]
@@ -132,21 +110,21 @@ def comparison_text(
         for metric in ("profit_after_bonus", "revenue"):
             order = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s][metric].mean)
             label = METRICS[metric][0].lower()
-            ranked = ", ".join(f"{s} ({fmt_value(cmp.summaries[s][metric].mean, 'money', cur)})" for s in order)
+            ranked = ", ".join(f"{s} ({number(cmp.summaries[s][metric].mean, 'money')})" for s in order)
             lines.append(f"Ranking by {label}: {ranked}")
     if cmp.precision is not None:
         p = cmp.precision
-        got = "n/a" if p["achieved"] is None else f"{p['achieved']:.1%}"
+        got = percent(p["achieved"], 1)
         state = "reached" if p["reached"] else f"not reached (stopped at the maximum of {p['max_replications']:,})"
         lines.append(
-            f"Precision: target {p['target']:.1%} of the profit difference {state} after {cmp.replications:,} "
-            f"replications; 95% CI half-width {fmt_value(p['half_width'], 'money', cur)} {cur} = {got} "
+            f"Precision: target {percent(p['target'], 1)} of the profit difference {state} after {cmp.replications:,} "
+            f"replications; 95% CI half-width {money(p['half_width'], cur)} = {got} "
             "of the difference."
         )
     elif d is not None:
         lines.append(
             f"Precision: {cmp.replications:,} replications; 95% CI half-width of the profit difference "
-            f"{fmt_value(d.half_width, 'money', cur)} {cur}."
+            f"{money(d.half_width, cur)}."
         )
     lines.append(f"Verdict: {cmp.verdict}")
     return "\n".join(lines)
@@ -165,16 +143,16 @@ def hr_text(cmp: Comparison) -> str:
     for name in cmp.schemes:
         h = cmp.hr[name]
         vals = (
-            fmt_value(h.rep_payout.p5, "money"), fmt_value(h.rep_payout.p50, "money"),
-            fmt_value(h.rep_payout.p95, "money"), fmt_value(h.zero_bonus_share, "share"),
-            fmt_value(h.capped_share, "share"), f"{h.payout_gini:.2f}" if math.isfinite(h.payout_gini) else "n/a",
-            fmt_value(h.bonus_budget["p50"], "money"), fmt_value(h.bonus_budget["p90"], "money"),
-            fmt_value(h.bonus_budget["p95"], "money"), fmt_value(h.luck_share_of_payout_variance, "share"),
+            number(h.rep_payout.p5, "money"), number(h.rep_payout.p50, "money"),
+            number(h.rep_payout.p95, "money"), number(h.zero_bonus_share, "share"),
+            number(h.capped_share, "share"), number(h.payout_gini, "index"),
+            number(h.bonus_budget["p50"], "money"), number(h.bonus_budget["p90"], "money"),
+            number(h.bonus_budget["p95"], "money"), number(h.luck_share_of_payout_variance, "share"),
         )  # fmt: skip
         lines.append(f"{name:<{width}}" + "".join(f"{v:>{w}}" for v, (_, w) in zip(vals, cols, strict=True)))
     if cmp.budget is not None:
-        probs = ", ".join(f"{n} {cmp.hr[n].p_over_budget:.0%}" for n in cmp.schemes)
-        lines.append(f"Probability the year's bonus cost exceeds the budget of {cmp.budget:,.0f} {cur}: {probs}")
+        probs = ", ".join(f"{n} {share(cmp.hr[n].p_over_budget)}" for n in cmp.schemes)
+        lines.append(f"Probability the year's bonus cost exceeds the budget of {money(cmp.budget, cur)}: {probs}")
     base = cmp.hr[cmp.baseline].by_ability
     if len(cmp.schemes) > 1 and len(base) > 1:
         lines.append("Who gains and who loses (mean bonus per rep per year, by ability level):")
@@ -182,6 +160,6 @@ def hr_text(cmp: Comparison) -> str:
             parts = []
             for b, a in zip(base, cmp.hr[name].by_ability, strict=False):
                 delta = a["mean_bonus"] - b["mean_bonus"]
-                parts.append(f"ability {b['ability']:.2f}: {delta:+,.0f}")
+                parts.append(f"ability {b['ability']:.2f}: {number(delta, 'money', signed=True)}")
             lines.append(f"  {cmp.baseline} -> {name}: " + "; ".join(parts))
     return "\n".join(lines)

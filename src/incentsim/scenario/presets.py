@@ -1,4 +1,4 @@
-"""Named scheme presets (DESIGN §2.3), written in the same TOML shape a user would write.
+"""Named scheme presets (docs/reference/schemes.md), written in the same TOML shape a user would write.
 
 A scheme may say ``preset = "shared"`` and override any key; presets use automatic targets
 (the expected annual measure at normal effort), so they fit any company. Bonus at target and

@@ -1,4 +1,4 @@
-"""The scenario as frozen, typed objects (DESIGN §2).
+"""The scenario as frozen, typed objects (the model: docs/model/index.md; keys: docs/reference/scenario.md).
 
 Build them with :func:`incentsim.scenario.load_scenario` (from a TOML file) or
 :func:`incentsim.scenario.scenario_from_dict` (from Python); both validate. Units: time in weeks
@@ -82,12 +82,21 @@ class Funnel:
 
 @dataclass(frozen=True)
 class Quality:
-    """Marketing's volume-versus-quality trade-off (DESIGN §2.2).
+    """Marketing's volume-versus-quality trade-off (docs/model/funnel.md).
 
     Quality focus q in [0, 1]. ``volume(q)`` multiplies the number of appointments handed over,
     ``conversion(q)`` each appointment's chance to convert at the hand-off stage. Both are
     piecewise linear through ``(0, *_at_zero)``, ``(baseline, 1)`` and ``(1, *_at_one)``, so
     today's focus (``baseline``) reproduces the funnel as entered.
+
+    Attributes
+    ----------
+    baseline : float
+        Today's quality focus in [0, 1]: the funnel as entered is what it produces.
+    volume_at_zero, volume_at_one : float
+        Multiplier of the appointments handed over at focus 0 (all volume) and 1 (all quality).
+    conversion_at_zero, conversion_at_one : float
+        Multiplier of an appointment's hand-off conversion at focus 0 and 1.
     """
 
     baseline: float = 0.5
@@ -145,6 +154,13 @@ class Ability:
 
     Each rep in each replication draws one level (from its own stream), kept for the whole
     replication. A lognormal spread is discretised into equally likely quantile levels.
+
+    Attributes
+    ----------
+    levels : tuple of float
+        Productivity multipliers of the ability levels (1.0 = the funnel as entered).
+    weights : tuple of float
+        Probability of each level (sums to 1).
     """
 
     levels: tuple[float, ...] = (1.0,)
@@ -184,7 +200,7 @@ class Sales:
 @dataclass(frozen=True)
 class Handoff:
     """How marketing's appointments reach sales: the alignment levers that are not pay
-    (DESIGN §2.1, §2.4).
+    (docs/model/funnel.md).
 
     Attributes
     ----------
@@ -238,7 +254,7 @@ class Deals:
 
 @dataclass(frozen=True)
 class BehaviourParams:
-    """How people respond to the scheme (DESIGN §2.2).
+    """How people respond to the scheme (docs/model/solver.md).
 
     Attributes
     ----------

@@ -1,0 +1,118 @@
+"""Tier: caches. A cached result is used only by the code that produced it.
+
+Each test fills a fresh cache folder (``INCENTSIM_CACHE_DIR``) on a small optimising scenario,
+then rewrites every entry through the cache's own API with values that are valid but wrong
+(scaled by 3), so using an entry is visible in the result. With the same code the doctored
+entry is used (the test can tell); after a change of the solver's source (simulated by changing
+``incentsim._cache.source_hash``, the one home of code hashes) it must be missed and the result
+computed afresh. Deterministic: no simulation, the solver on a 3-rep company.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import small
+
+from incentsim import scenario_from_dict
+
+
+def _scenario():
+    d = small(simulation={"replications": 20, "seed": 1, "behaviour": "optimising"})
+    d["behaviour"] = {"grid_points": 41}
+    return scenario_from_dict(d)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    from incentsim.model import policy
+
+    monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("INCENTSIM_NO_CACHE", raising=False)
+    memo = getattr(policy, "_CALIBRATION_CACHE", {})
+    memo.clear()
+    yield tmp_path
+    memo.clear()
+
+
+def _forget_in_memory() -> None:
+    from incentsim.model import policy
+
+    getattr(policy, "_CALIBRATION_CACHE", {}).clear()
+
+
+def _change_solver_source(monkeypatch) -> None:
+    import incentsim._cache as cache
+
+    real = cache.source_hash
+    monkeypatch.setattr(cache, "source_hash", lambda *paths: "changed-" + real(*paths))
+
+
+def _arrays(obj) -> list:
+    """Every numpy array inside a solved policy (named tuples, dataclasses, dicts), in a fixed order."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return [obj.copy()]
+    if dataclasses.is_dataclass(obj):
+        obj = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    elif isinstance(obj, dict):
+        obj = [obj[k] for k in sorted(obj)]
+    if isinstance(obj, (list, tuple)):
+        return [a for item in obj for a in _arrays(item)]
+    return []
+
+
+def _same(a: list, b: list) -> bool:
+    import numpy as np
+
+    return len(a) == len(b) and all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
+
+
+def _entries(folder, suffix: str) -> list[str]:
+    return sorted(p.name for p in folder.rglob(f"*{suffix}"))
+
+
+@pytest.mark.slow  # minutes with the rewritten solver: two solves and calibrations
+def test_changed_solver_source_misses_the_old_policy_cache(fresh_cache, monkeypatch):
+    from incentsim import _cache
+    from incentsim.model.policy import solve_policy
+
+    sc = _scenario()
+    scheme = sc.schemes["shared"]
+    clean = _arrays(solve_policy(sc, scheme).policy)
+    assert clean, "no arrays found in the solved policy"
+    names = _entries(fresh_cache, ".npz")
+    assert names, "solve_policy wrote no cache entry"
+    for name in names:
+        rel = next(fresh_cache.rglob(name)).relative_to(_cache.cache_dir())
+        arrays = _cache.load_arrays(str(rel))
+        _cache.save_arrays(str(rel), {k: (v * 3 if v.dtype.kind == "f" else v) for k, v in arrays.items()})
+    _forget_in_memory()
+    doctored = _arrays(solve_policy(sc, scheme).policy)
+    assert not _same(doctored, clean), "the doctored entry was not used: the test cannot tell"
+    _change_solver_source(monkeypatch)
+    _forget_in_memory()
+    assert _same(_arrays(solve_policy(sc, scheme).policy), clean)
+
+
+@pytest.mark.slow
+def test_changed_solver_source_misses_the_old_calibration_cache(fresh_cache, monkeypatch):
+    from incentsim import _cache
+    from incentsim.model.policy import calibrate
+
+    sc = _scenario()
+    clean = dict(calibrate(sc))
+    names = _entries(fresh_cache, ".json")
+    assert names, "calibrate wrote no cache entry"
+    for name in names:
+        rel = str(next(fresh_cache.rglob(name)).relative_to(_cache.cache_dir()))
+        entry = _cache.load_json(rel)
+        _cache.save_json(rel, {k: (v * 3 if isinstance(v, float) else v) for k, v in entry.items()})
+    _forget_in_memory()
+    doctored = dict(calibrate(sc))
+    assert doctored != clean, "the doctored entry was not used: the test cannot tell"
+    _change_solver_source(monkeypatch)
+    _forget_in_memory()
+    assert dict(calibrate(sc)) == clean
