@@ -259,6 +259,8 @@ def build_problem(
         G = (b.grid_points, 1, PAID_LEVELS if design.paid_axis else 1)
     else:
         G = (b.grid_points_2d, b.grid_points_2d, PAID_LEVELS if design.paid_axis else 1)
+    if guess is not None and not _guess_fits(guess, axes, G):
+        guess = None  # from a solve of another structure (a warm start that does not apply)
     wp = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
     we = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
     we[:, -1] = 1
@@ -408,6 +410,18 @@ def build_problem(
         reset0=resets[0], reset1=resets[1], paid_step=paid_step, paid_money=paid_money, cost=cost, sigma=sigma,
         disc=disc, jumps0=jumps[0] if jumps else [np.ones(1)], units=units, act_rate=act_rates, oth_rate=oth_rates,
     )  # fmt: skip
+
+
+def _guess_fits(guess: Guess, axes: list[AxisSpec], G: tuple[int, int, int]) -> bool:
+    """Whether a previous solve's guess has this state's axes, periods and grid."""
+    if len(guess.head) != len(axes) or len(guess.mu) != len(axes) or len(guess.end_dist) != len(axes):
+        return False
+    for i, ax in enumerate(axes):
+        if len(guess.head[i]) != ax.n_periods or len(guess.mu[i]) != ax.n_periods:
+            return False
+        if guess.end_dist[i].shape != (ax.n_periods, G[i]):
+            return False
+    return True
 
 
 def design_components(design: StateDesign) -> list:
