@@ -39,6 +39,7 @@ class Rates:
     others: dict[str, np.ndarray]  # source -> (52,)
     qty: np.ndarray  # (52, A, Q): every quantity the forward pass averages
     own_value: np.ndarray  # (52, A): currency per week of one's own results (implicit incentive)
+    extra_cost: np.ndarray | None = None  # (52, A): other costs of an action (mutual monitoring)
 
 
 @dataclass
@@ -158,7 +159,10 @@ def _rates_for(ax: AxisSpec, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
     src = ax.source
     if src == "team":
         key = "own" if "own" in rates.action else "sourced"
-        return rates.action[key], rates.others.get("team", np.zeros(WEEKS_PER_YEAR))
+        act = rates.action[key]
+        if "team_extra" in rates.action:
+            act = act + rates.action["team_extra"]  # colleagues' deals won thanks to one's team time
+        return act, rates.others.get("team", np.zeros(WEEKS_PER_YEAR))
     return rates.action[src], np.zeros(WEEKS_PER_YEAR)
 
 
@@ -378,6 +382,8 @@ def build_problem(
     if role == "marketing":
         cost += (kappa_q * (1.0 - actions[:, 1]) ** 2 / WEEKS_PER_YEAR)[None, :]
     cost -= psi * rates.own_value
+    if rates.extra_cost is not None:
+        cost += rates.extra_cost
     # Components valued per unit of output: straight commission exactly, the approximated ones at
     # their expected marginal pay; each unit is paid at the end of the period it lands in.
     for pc in design.linear + design.approximated:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR
 from ..compile import SOURCE_CODE, AgentPolicy, CompiledPolicy, component_index, constant_policy
-from ..pay import PayComponent, role_components
+from ..pay import PayComponent, pass_threshold, role_components
 from ..scenario.schema import Scenario, Scheme
 from .agent import Rates, Solution, build_problem, solve
 from .company import (
@@ -37,7 +37,11 @@ from .company import (
     M_QUALITY,
     M_SOURCED,
     S_EFFORT,
+    S_EVENT,
+    S_EXTRA,
+    S_HELP,
     S_OWN,
+    S_PASSED,
     S_PMKT,
     S_SELF,
     S_WORKED,
@@ -196,10 +200,14 @@ class _Role:
     persons: list[int]  # representative person of each target group
     group_of: np.ndarray  # (persons,) group index of each person
     group_share: np.ndarray  # (NG,) share of persons in each group
+    team_work: bool = False  # reps may spend time on the team (help, events): a team measure pays it
+    team_share: float = 0.0  # share of the role's money at target on team measures
+    pass_threshold: float = float("inf")  # see incentsim.pay.pass_threshold
 
     @property
     def paid(self) -> bool:
-        return bool(self.comps)
+        """Whether the role earns any bonus (a plan with zero money at target is fixed pay)."""
+        return any(float(np.mean(pc.annual_money)) > 0 for pc in self.comps)
 
     @property
     def timing_on(self) -> bool:
@@ -222,16 +230,33 @@ def _role(sc: Scenario, scheme: Scheme, name: str) -> _Role:
             persons.append(p)
         group_of[p] = keys[key]
     share = np.bincount(group_of, minlength=len(persons)) / n
-    return _Role(name, comps, design, persons, group_of, share)
+    money = sum(float(np.mean(pc.annual_money)) for pc in comps)
+    team_money = sum(float(np.mean(pc.annual_money)) for pc in comps if pc.source == "team")
+    b = sc.behaviour
+    team_work = name == "sales" and team_money > 0 and (b.help_gain > 0 or b.event_gain > 0) and sc.sales.reps > 1
+    return _Role(
+        name, comps, design, persons, group_of, share, team_work=team_work,
+        team_share=team_money / money if money > 0 else 0.0, pass_threshold=pass_threshold(comps),
+    )  # fmt: skip
 
 
-def _sales_rates(co: Company, level: float, mkt: MarketingField, others: SalesField) -> Rates:
-    r = co.sales_rates(level, mkt)
+def _sales_rates(co: Company, role: _Role, k: int, mkt: MarketingField, others: SalesField, kappa: float) -> Rates:
+    actions = co.sales_action_table(role.team_work)
+    r = co.sales_rates(float(co.levels[k]), mkt, others, actions=actions, k=k, pass_threshold=role.pass_threshold)
+    extra_cost = np.zeros(r.shape[:2])
+    b = co.sc.behaviour
+    if b.monitoring > 0 and co.R > 1 and role.team_share > 0:
+        # Mutual monitoring: falling below the colleagues' mean effort costs something socially,
+        # when the shortfall costs them pay (team measures), fading with the team's size.
+        short = np.maximum(others.effort[:, None] - actions[None, :, 0], 0.0)
+        scale = b.monitoring * kappa / WEEKS_PER_YEAR * 2.0 / (co.R - 1) * role.team_share
+        extra_cost = scale * short**2
     return Rates(
-        action={"own": r[:, :, S_OWN]},
+        action={"own": r[:, :, S_OWN], "team_extra": r[:, :, S_EXTRA]},
         others={"team": (co.R - 1) * others.own_wins},
         qty=r,
         own_value=r[:, :, S_OWN] * co.value_mean,
+        extra_cost=extra_cost,
     )
 
 
@@ -251,15 +276,16 @@ def _marketing_rates(co: Company, sales: SalesField) -> Rates:
 def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[tuple[int, int], Solution]:
     """Best responses of every (target group, ability level) of reps."""
     sols = {}
+    actions = co.sales_action_table(role.team_work)
     for g, person in enumerate(role.persons):
         for k, level in enumerate(co.levels):
-            rates = _sales_rates(co, float(level), mkt, others)
+            rates = _sales_rates(co, role, k, mkt, others, kappa)
             guess = guesses.get((g, k))
             pb = build_problem(
-                sc, co, "sales", role.design, person, float(level), rates, co.sales_actions, kappa, 0.0, psi, guess,
+                sc, co, "sales", role.design, person, float(level), rates, actions, kappa, 0.0, psi, guess,
                 role.timing_on,
             )  # fmt: skip
-            sols[(g, k)] = solve(pb, co, co.sales_actions, rates.qty, guess, role.timing_on)
+            sols[(g, k)] = solve(pb, co, actions, rates.qty, guess, role.timing_on)
     return sols
 
 
@@ -272,14 +298,14 @@ def _solve_marketing(sc, co, role: _Role, kappa_e, kappa_q, psi, sales, guess) -
 
 
 def _sales_field(co: Company, role: _Role, sols: dict, mkt: MarketingField) -> SalesField:
-    m = np.zeros((WEEKS_PER_YEAR, 7))
+    m = np.zeros((WEEKS_PER_YEAR, 12))
     for (g, k), sol in sols.items():
         m += role.group_share[g] * co.weights[k] * sol.mean
     arriving = mkt.appts / co.R * co.survive * co.work_base
     follow = np.divide(m[:, S_WORKED], arriving, out=np.ones(WEEKS_PER_YEAR), where=arriving > 0)
     return SalesField(
         follow=np.clip(follow, 0.0, 1.0), p_mkt=m[:, S_PMKT], self_wins=m[:, S_SELF], own_wins=m[:, S_OWN],
-        effort=m[:, S_EFFORT],
+        effort=m[:, S_EFFORT], help=m[:, S_HELP], events=m[:, S_EVENT], passed=m[:, S_PASSED],
     )  # fmt: skip
 
 
@@ -337,7 +363,7 @@ def _equilibrium(
                 kappa.get("implicit_marketing", 0.0), sales, guess,
             )  # fmt: skip
             mkt = _damp(mkt, _marketing_field(co, mkt_sol), weight)
-        if sales_role.paid:
+        if sales_role.paid or kappa.get("implicit_sales", 0.0) > 0.0:
             if sales_sols is not None:
                 guesses = {key: s.guess for key, s in sales_sols.items()}
             else:
@@ -538,6 +564,15 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                         k_q = _root_log(lambda k, ke=k_e: mkt_means(ke, k)[1], q0, max(k_q, bonus_m), increasing=True)
         if sales_paid and b.effort_cost_sales is None:
             k_s = _root_log(sales_ratio, 1.0, k_s)
+        elif not sales_paid and sc.sales.reps > 0:
+            # Fixed pay today: today's effort comes from outside the bonus. Its value per unit of
+            # one's own results is what reproduces the entered funnel at the given effort cost.
+            def implicit_ratio(p: float, k: float = k_s, m=mkt, f=sales) -> float:
+                sols = _solve_sales(sc, co, roles["sales"], k, p, m, f, guesses)
+                out = sum(co.weights[kk] * s.mean[:, S_OWN].sum() for (_, kk), s in sols.items())
+                return float(out / max(entered_output, 1e-12))
+
+            psi_s = _root_log(implicit_ratio, 1.0, max(psi_s, 0.05), increasing=True)
         kappa = {
             "sales": k_s,
             "marketing": k_e,
@@ -548,7 +583,7 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         eq = _equilibrium(sc, co, base, kappa, roles, max_rounds=b.max_rounds)
         mkt, sales = eq.mkt, eq.sales
         out_ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
-        ok_sales = not sales_paid or b.effort_cost_sales is not None or abs(out_ratio - 1.0) < 0.004
+        ok_sales = (sales_paid and b.effort_cost_sales is not None) or abs(out_ratio - 1.0) < 0.004
         ok_mkt = not mkt_paid or (
             (b.effort_cost_marketing is not None or abs(float(mkt.effort.mean()) - 1.0) < 0.01)
             and (b.quality_cost_marketing is not None or float(mkt.quality.mean()) >= q0 - 0.01)
@@ -706,7 +741,7 @@ def _agent_policy(
     K = len(co.levels) if role.name == "sales" else 1
     any_sol = next(iter(sols.values()))
     G0, G1, L = any_sol.problem.G
-    choice = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L, 2))
+    choice = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L, 3))
     timing = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
     grid_max = np.ones((NG, K, 2))
     paid_money = np.ones((NG, K))
