@@ -196,6 +196,7 @@ def compare(
     key: tuple[int, ...] = (),
     precision: float | None = None,
     max_replications: int = 1_000_000,
+    keep: bool | None = None,
 ) -> Comparison:
     """Simulate schemes on common random numbers and compare them.
 

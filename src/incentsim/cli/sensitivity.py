@@ -6,7 +6,15 @@ import time
 
 import click
 
-from .options import behaviour_option, scenario_argument, seed_option, write_output
+from .options import (
+    behaviour_option,
+    check_outputs,
+    replications_range,
+    scenario_argument,
+    seed_option,
+    write_output,
+    writing,
+)
 
 
 @click.command("sensitivity")
@@ -24,7 +32,7 @@ from .options import behaviour_option, scenario_argument, seed_option, write_out
     help="Ranges of the inputs to vary (default: +-20% of the usual ones).",
 )
 @click.option(
-    "-n", "--replications", type=click.IntRange(1, 2**31 - 1), default=1000, show_default=True,
+    "-n", "--replications", type=replications_range(), default=1000, show_default=True,
     help="Replications per evaluation and scheme.",
 )  # fmt: skip
 @seed_option
@@ -78,6 +86,7 @@ def sensitivity_cmd(
 
     if workers is not None and scheduler:
         raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
+    check_outputs((png_path, "--png", (".png",)), (json_path, "--json"))
     schemes = None
     if schemes_text is not None:
         schemes = [s.strip() for s in schemes_text.split(",") if s.strip()]
@@ -101,12 +110,10 @@ def sensitivity_cmd(
     finally:
         progress.close()
     click.echo(f"{res.evaluations} evaluations in {time.perf_counter() - start:.1f} s", err=True)
-    if png_path:
-        try:
+    with writing():
+        if png_path:
             res.plot(png_path)
-        except OSError as exc:
-            raise ScenarioError(png_path, "", f"cannot be written ({exc.strerror or exc})") from None
-    if json_path:
-        write_output(json_path, json.dumps(res.to_json(), indent=2))
+        if json_path:
+            write_output(json_path, json.dumps(res.to_json(), indent=2))
     if json_path != "-":
         click.echo(res.text())
