@@ -69,7 +69,8 @@ class Results:
     version : str
         incentsim version.
     year : ndarray(float64, (replications, horizon_years, N_Y))
-        Company metrics (see ``kernels.layout``).
+        Company metrics (see ``kernels.layout``). This and the other per-replication arrays are
+        ``None`` when only summaries were kept (``compare(..., keep=False)``).
     person : ndarray(float64, (replications, horizon_years, reps + 1, N_P))
         Person metrics; the last person is one marketing team member.
     month : ndarray(float64, (replications, horizon_years, 12))
@@ -125,6 +126,11 @@ class Results:
     @cached_property
     def metrics(self) -> dict[str, np.ndarray]:
         """All named metrics of :data:`METRICS`, each ``(replications, horizon_years)``."""
+        if self.year is None:
+            raise ValueError(
+                f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
+                "(compare(..., keep=True) keeps them)"
+            )
         y = self.year
         p = self.person
         revenue = y[..., L.Y_REVENUE]
