@@ -592,10 +592,11 @@ def calibrate(sc: Scenario, G: int | None = None) -> dict[str, float]:
     if key in _CALIBRATION_CACHE:
         return dict(_CALIBRATION_CACHE[key])
     from .._cache import load_json, save_json
+    from .policy_cache import check_calibration
 
     sim = sc.simulation
     cache_name = f"calibration-{sc.hash}-{_safe(base_name)}-{G}-{sim.burn_in_years}-{sim.horizon_years}.json"
-    stored = load_json(cache_name)
+    stored = load_json(cache_name, validate=check_calibration)
     if stored is not None:
         _CALIBRATION_CACHE[key] = stored
         return dict(stored)
@@ -677,13 +678,14 @@ def solve_policy(sc: Scenario, scheme: Scheme, kappa: dict[str, float] | None = 
     """
     G = sc.behaviour.grid_points
     from .._cache import load_arrays, save_arrays, source_hash
+    from .policy_cache import check_policy_arrays
 
     cache_name = None
     if kappa is None:
         code = source_hash("model/policy.py", "model/funnel.py", "kernels/dp.py", "compile.py")
         sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
         cache_name = f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.npz"
-        stored = load_arrays(cache_name)
+        stored = load_arrays(cache_name, validate=lambda d: check_policy_arrays(d, sc))
         if stored is not None:
             return _from_arrays(stored)
     kappa = kappa or calibrate(sc)
