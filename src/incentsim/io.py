@@ -21,6 +21,8 @@ from pathlib import Path
 
 from .scenario.errors import ScenarioError
 
+#: Test hook: seconds to wait, with every output staged, before the renames (interruption tests).
+PAUSE_BEFORE_COMMIT = "INCENTSIM_DEBUG_PAUSE_BEFORE_COMMIT"
 _CURRENT: contextvars.ContextVar[OutputSet | None] = contextvars.ContextVar("incentsim_output_set", default=None)
 _TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
 
@@ -171,6 +173,13 @@ class OutputSet:
 
     def commit(self) -> list[Path]:
         """Rename every staged file into place (SIGINT and SIGTERM wait until all are done)."""
+        pause = os.environ.get(PAUSE_BEFORE_COMMIT)
+        if pause and self.staged:  # fault injection for the interruption tests
+            import sys
+            import time
+
+            print(f"incentsim: {len(self.staged)} output(s) staged", file=sys.stderr, flush=True)
+            time.sleep(float(pause))
         signals = {signal.SIGINT, signal.SIGTERM}
         blocked = hasattr(signal, "pthread_sigmask")
         if blocked:

@@ -41,6 +41,10 @@ def run_cmd(scenario, schemes_text, replications, seed, behaviour, out_path, peo
     check_outputs((out_path, "--out", tables), (people_path, "--people", tables))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
+    from ..memory import bytes_per_replication, check_kept
+
+    s = sc.simulation
+    check_kept(s.replications, bytes_per_replication(s.horizon_years, sc.sales.reps), len(names), sc.source)
     results = {}
     with Progress(sc.simulation.replications * len(names)) as progress:
         for name in names:

@@ -11,6 +11,7 @@ from .options import (
     check_outputs,
     replications_range,
     scenario_argument,
+    scenario_path,
     seed_option,
     write_output,
     writing,
@@ -87,6 +88,7 @@ def sensitivity_cmd(
     if workers is not None and scheduler:
         raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
     check_outputs((png_path, "--png", (".png",)), (json_path, "--json"))
+    scenario = str(scenario_path(scenario))
     schemes = None
     if schemes_text is not None:
         schemes = [s.strip() for s in schemes_text.split(",") if s.strip()]

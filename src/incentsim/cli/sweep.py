@@ -74,7 +74,9 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, show):
 
     if workers is not None and scheduler:
         raise ScenarioError("--workers", "", "give either --workers (embedded cluster) or --scheduler, not both")
-    sw = load_sweep(sweep_file, replications=replications)
+    from .options import scenario_path
+
+    sw = load_sweep(str(scenario_path(sweep_file, sweeps=True)), replications=replications)
     n = len(sw.cells)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
         "this process" if workers == 0 else f"an embedded Dask cluster ({workers or 'one process per core'})"

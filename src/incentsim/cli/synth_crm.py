@@ -12,7 +12,10 @@ from .options import scenario_argument
 @click.option("-o", "--out", "out_path", required=True, metavar="EXPORT.csv", help="Export to write (.csv or .xlsx).")
 @click.option("--years", type=click.IntRange(1, 50), default=3, show_default=True, help="Calendar years of records.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the generator.")
-@click.option("--end-year", type=click.IntRange(1900, 2999), default=2024, show_default=True, help="Last year.")
+@click.option(
+    "--end-year", type=click.IntRange(1991, 2100), default=2024, show_default=True,
+    help="Last year (calibration reads dates from 1990 to the export date).",
+)  # fmt: skip
 @click.option("--truth", "truth_path", metavar="PATH.json", help="Also write what calibration should recover.")
 def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
     """Write a realistic CRM export of a company that follows SCENARIO exactly.

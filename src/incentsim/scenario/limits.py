@@ -26,6 +26,9 @@ from dataclasses import dataclass
 MONEY_MAX = 1e9
 #: Largest weekly count (leads, calls).
 WEEKLY_COUNT_MAX = 1e5
+#: Won deals a year (expected, at normal effort) beyond which a funnel is refused: the simulation
+#: draws every deal, so millions a year would run for hours (a cross-key check of the loader).
+MAX_WINS_PER_YEAR = 200_000
 
 
 @dataclass(frozen=True)

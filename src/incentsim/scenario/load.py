@@ -13,6 +13,7 @@ from typing import Any
 
 from ..schemes.presets import PRESETS, merge, preset_description, preset_table
 from .errors import ScenarioError
+from .limits import MAX_WINS_PER_YEAR
 from .reader import Table, did_you_mean
 from .schema import (
     BEHAVIOURS,
@@ -53,7 +54,7 @@ def read_toml(path: str | Path) -> dict:
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot be read ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not part of the TOML
     except UnicodeDecodeError:
         raise ScenarioError(str(path), "", "is not a text (UTF-8) file, so not TOML") from None
     try:
@@ -368,6 +369,20 @@ def _check_flows(top: Table, funnel: Funnel, marketing: Marketing, sales: Sales)
             top.source,
             "marketing.leads_per_week",
             "nothing enters the funnel: set marketing.leads_per_week or sales.calls_per_week above 0",
+        )
+    # The simulation draws every won deal's value: a funnel winning millions of deals a year is
+    # a typo that would run for hours. Expected wins at normal effort and average ability:
+    sales_through = math.prod(st.conversion for st in funnel.sales_stages)
+    marketing_through = math.prod(st.conversion for st in funnel.marketing_stages)
+    from_leads = 52 * marketing.leads_per_week * marketing_through * sales_through
+    from_calls = 52 * sales.reps * sales.calls_per_week * sales.call_to_appointment * sales_through
+    if from_leads + from_calls > MAX_WINS_PER_YEAR:
+        key = "marketing.leads_per_week" if from_leads >= from_calls else "sales.calls_per_week"
+        raise ScenarioError(
+            top.source,
+            key,
+            f"the funnel would win about {from_leads + from_calls:,.0f} deals a year; at most {MAX_WINS_PER_YEAR:,.0f} "
+            "are plausible (check marketing.leads_per_week, sales.calls_per_week, sales.reps and the conversions)",
         )
 
 
