@@ -124,6 +124,9 @@ def test_without_keep_only_summaries_are_kept(small_blocks):
     with pytest.raises(ValueError, match="keep=True"):
         cmp.to_frame()
     assert "percentiles within 0.1%" in comparison_text(cmp)
+    from incentsim.report.markdown import comparison_markdown
+
+    assert "## The answer" in comparison_markdown(cmp)  # the Markdown report needs only summaries
     assert len(compare(sc, replications=1000, keep=True).to_frame()) == 3 * 1000
 
 
