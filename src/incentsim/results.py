@@ -126,11 +126,7 @@ class Results:
     @cached_property
     def metrics(self) -> dict[str, np.ndarray]:
         """All named metrics of :data:`METRICS`, each ``(replications, horizon_years)``."""
-        if self.year is None:
-            raise ValueError(
-                f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
-                "(compare(..., keep=True) keeps them)"
-            )
+        self._require_arrays()
         y = self.year
         p = self.person
         revenue = y[..., L.Y_REVENUE]
@@ -164,6 +160,14 @@ class Results:
             "bonus_marketing": y[..., L.Y_BONUS_MKT],
         }
         return out
+
+    def _require_arrays(self) -> None:
+        """Raise a clear error when only the summaries of this run were kept."""
+        if self.year is None:
+            raise ValueError(
+                f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
+                "(compare(..., keep=True) keeps them)"
+            )
 
     def metric(self, name: str) -> np.ndarray:
         """One metric flattened over replication-years, ``(replications * horizon_years,)``."""
@@ -208,6 +212,7 @@ class Results:
         """One row per person-year: role, rep index, ability, payout, attainment, bookings."""
         import pandas as pd
 
+        self._require_arrays()
         n, h, persons = self.replications, self.horizon_years, self.reps + 1
         p = self.person
         role = np.array(["sales"] * self.reps + ["marketing"])
