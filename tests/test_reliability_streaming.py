@@ -215,3 +215,38 @@ def test_moments_and_pairs_merge_to_the_whole():
     rev = p.difference(True, reverse=True)
     assert rev.mean == -got.mean and rev.p_a_beats_b == pytest.approx(1 - got.p_a_beats_b)
     assert abs(got.ks - ks_distance(b[np.isfinite(b).all(1)].ravel(), a[np.isfinite(b).all(1)].ravel())) < 0.01
+
+
+_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from conftest import small
+from incentsim import accumulate, scenario_from_dict
+from incentsim.comparison import compare
+accumulate.BLOCK_MAX = 256
+d = small()
+d["simulation"] = {"replications": 1000, "seed": 5, "behaviour": "fixed"}
+out = compare(scenario_from_dict(d), replications=1200, keep=False).to_json()
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+@pytest.mark.slow
+def test_streamed_figures_do_not_depend_on_the_thread_count():
+    """Seed 5, N = 1200 over 5 blocks: one and two numba threads give the same JSON, bit for bit."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    outs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        r = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(Path(__file__).parent)],
+            capture_output=True, text=True, env=env, timeout=600, check=False,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    assert '"exact": false' in outs[0]
