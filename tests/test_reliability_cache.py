@@ -89,21 +89,33 @@ def _flip(path: Path) -> None:
     path.write_bytes(bytes(b))
 
 
+def _largest(a: dict, kinds: str = "iuf") -> str:
+    """The key of the largest array of these dtype kinds (the policy grids)."""
+    keys = [k for k, v in a.items() if v.dtype.kind in kinds and v.size > 1]
+    return max(keys, key=lambda k: (a[k].size, k))
+
+
 def _nan_policy(a):
-    a["policy_sales_grid_max"] = a["policy_sales_grid_max"] * np.nan
+    k = _largest(a, "f")
+    a[k] = a[k] * np.nan
 
 
 def _reshape_policy(a):
-    x = a["policy_sales_action"]
-    a["policy_sales_action"] = x.reshape(-1, x.shape[-1])
+    k = _largest(a)
+    a[k] = a[k].reshape(-1, a[k].shape[-1]) if a[k].ndim > 2 else a[k].reshape(-1)
 
 
 def _wrong_key_policy(a):
-    a["policy_sales_actions"] = a.pop("policy_sales_action")
+    k = _largest(a)
+    a[k + "_renamed"] = a.pop(k)
 
 
 def _out_of_range_policy(a):
-    a["policy_sales_action"] = a["policy_sales_action"] + 1000  # would index past the actions (a crash)
+    ints = [k for k, v in a.items() if v.dtype.kind in "iu" and v.size > 1]
+    if not ints:
+        pytest.skip("this policy format has no index arrays")
+    k = max(ints, key=lambda k: (a[k].size, k))
+    a[k] = a[k] + 1000  # would index past its table (a crash in the kernel)
 
 
 def _nan_calibration(d):

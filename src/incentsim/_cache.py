@@ -250,6 +250,16 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:100]}" if text else type(exc).__name__
 
 
+def require(predicate: Callable[[Any], bool], reason: str) -> Callable[[Any], None]:
+    """A ``validate`` from a predicate (for example a solver's own format check)."""
+
+    def check(data: Any) -> None:
+        if not predicate(data):
+            raise CacheEntryError(reason)
+
+    return check
+
+
 def expect_numbers(*keys: str, strings: tuple[str, ...] = ()) -> Callable[[dict], None]:
     """A ``validate`` for :func:`load_json`: these keys hold finite numbers (and these strings)."""
     import math
