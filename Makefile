@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-report bench-memory lint clean
+.PHONY: install demo test test-fast bench bench-report bench-memory lint clean serve browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,web]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +18,22 @@ install: $(STAMP)
 demo: install
 	$(BIN)/incentsim compare scenarios/separate-vs-shared.toml
 
-## The whole test suite (unit, statistical, property, CLI and end-to-end tests).
-test: install
+## The web page on http://127.0.0.1:8080/ (Ctrl-C stops it; `--lang nl` for Dutch: make serve ARGS="--lang nl").
+serve: install
+	$(BIN)/incentsim serve $(ARGS)
+
+## Debian's headless Chromium and its driver, for the browser test (installed when missing; needs root).
+## Without them the browser test is skipped, except in CI, where it fails.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (Debian packages) for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-dejavu-core >/dev/null) || echo "warning: could not install chromium"; \
+	else echo "note: chromium/chromium-driver missing and cannot be installed here (not root or no apt-get)"; fi
+
+## The whole test suite (unit, statistical, property, CLI, browser and end-to-end tests).
+test: install browser
 	$(BIN)/python -m pytest -q
 
 ## The suite without the slow statistical and end-to-end tests.

@@ -1,6 +1,6 @@
 """A vectorised-numpy reference implementation of the funnel model, fixed behaviour.
 
-The same model as :mod:`incentsim.model.funnel` and the numba kernel, written the way a careful
+The same model as :mod:`incentsim.funnel` and the numba kernel, written the way a careful
 numpy user would: arrays over (replications x reps), a Python loop over weeks, numpy's
 ``Generator`` for the draws. It is what the kernel is compared with ("is numba worth it?") and, by
 a distribution test, a second implementation of the model: the same stages and hazards,
@@ -99,7 +99,7 @@ def simulate_numpy(
     model = compile_model(scenario)
     sch = compile_scheme(scenario, scheme)
     pol = fixed_policy(scenario)
-    if pol.grid_n != 1 or np.any(pol.sales_timing != 0):
+    if pol.sales.choice.shape[3:6] != (1, 1, 1) or pol.any_timing:
         raise ValueError("the numpy reference implements the fixed policy only")
     gen = np.random.Generator(np.random.PCG64(seed))
     binom = gen.binomial
@@ -121,12 +121,13 @@ def simulate_numpy(
     genuine_mult = getattr(model, "genuine_mult", None)
 
     # Fixed policy: one action for everyone, every week.
-    e_m = float(pol.mkt_effort[pol.mkt_action[0, 0]])
-    qi = int(pol.mkt_quality[pol.mkt_action[0, 0]])
-    s_act = int(pol.sales_action[0, 0, 0])
-    effort = float(pol.sales_effort[s_act])
-    work_p = (1.0 - model.ignored_share) * float(pol.sales_follow[s_act])
-    p_mkt_last = min(1.0, model.mkt_conv[Km - 1] * model.quality_volume[qi])
+    e_m = float(pol.marketing.choice[0, 0, 0, 0, 0, 0, 0])
+    quality = scenario.marketing.quality
+    vol_q = quality.volume(quality.baseline)
+    gen_q = quality.conversion(quality.baseline) / model.conv_max
+    effort = float(pol.sales.choice[0, 0, 0, 0, 0, 0, 0])
+    work_p = (1.0 - model.ignored_share) * float(pol.sales.choice[0, 0, 0, 0, 0, 0, 1])
+    p_mkt_last = min(1.0, model.mkt_conv[Km - 1] * vol_q)
 
     # Abilities, and the pipeline at its stationary distribution (as the kernel starts).
     u = gen.random((N, R))
@@ -179,7 +180,7 @@ def simulate_numpy(
 
         # Hand-off: appointments split evenly among reps, genuine by quality (and levers).
         a_r = gen.multinomial(appts, alloc_p) if R > 1 else appts[:, None]
-        pg = model.quality_genuine[qi] * (genuine_mult[t] if genuine_mult is not None else 1.0)
+        pg = gen_q * (genuine_mult[t] if genuine_mult is not None else 1.0)
         g = binom(a_r, min(1.0, pg))
         queue[:, :, 0, 0] += g
         queue[:, :, 1, 0] += a_r - g

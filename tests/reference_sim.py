@@ -1,6 +1,6 @@
 """A plain-Python reference implementation of the simulation, for equivalence tests.
 
-It follows the model of ``incentsim.model.funnel`` step by step with Python lists and dicts, in
+It follows the model of ``incentsim.funnel`` step by step with Python lists and dicts, in
 the same order of random draws as the kernel (same streams, same samplers), but with its own
 bookkeeping: per-deal margin schedules instead of a rolling sum, payouts computed from stored
 weekly measures with ``schema.curve_value``, attainment from totals. On a tiny scenario the
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from incentsim.compile import compile_model, fixed_policy, resolved_targets
+from incentsim.calendar import WEEK_MONTH
+from incentsim.compile import compile_model, fixed_policy
 from incentsim.kernels import rng
 from incentsim.kernels.rng import (
     N_PURPOSES,
@@ -22,8 +23,8 @@ from incentsim.kernels.rng import (
     PURPOSE_TIMING,
     PURPOSE_VALUES,
 )
-from incentsim.scenario.schema import PERIODS, Scenario, curve_value
-from incentsim.schemes.calendar import WEEK_MONTH
+from incentsim.pay import resolved_targets
+from incentsim.scenario.schema import PERIODS, Curve, Scenario
 
 W = 52
 
@@ -46,7 +47,10 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
     sstages = scenario.funnel.sales_stages
     root = rng.root_words(seed)
     prefix = rng.key_words(())
-    qi = int(pol.mkt_quality[0])
+    del pol  # the fixed policy: normal effort, full follow-up, today's quality focus
+    q = scenario.marketing.quality
+    vol_q = q.volume(q.baseline)
+    gen_q = q.conversion(q.baseline) / model.conv_max
     comps = []
     for role in ("marketing", "sales"):
         plan = scheme.plan(role)
@@ -117,7 +121,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 if n == 0:
                     continue
                 leave = binom(S(0, PURPOSE_CONVERSIONS), n, 1.0 / mstages[k].dwell_weeks)
-                p = mstages[k].conversion * (model.quality_volume[qi] if k == len(mstages) - 1 else 1.0)
+                p = mstages[k].conversion * (vol_q if k == len(mstages) - 1 else 1.0)
                 adv = binom(S(0, PURPOSE_CONVERSIONS), leave, min(1.0, p))
                 leads_stock[k] -= leave
                 if k == len(mstages) - 1:
@@ -126,7 +130,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                     leads_stock[k + 1] += adv
             leads_stock[0] += lead_new + recycled
             recycled = 0
-            p_gen = min(1.0, model.quality_genuine[qi] * model.genuine_mult[t])
+            p_gen = min(1.0, gen_q * model.genuine_mult[t])
             for _ in range(appts):
                 # rep = floor(u R); genuine when the fractional part of u R is below the share
                 ur = unif(S(0, PURPOSE_ALLOCATION)) * R
@@ -268,3 +272,35 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 }
             )
     return rows
+
+
+# -- the payout curve, written out independently of incentsim.pay (the oracle of the kernel tests) --
+
+
+def curve_value(curve: Curve, x: float) -> float:
+    """Plain-Python evaluation of a payout curve (the oracle the njit rule of incentsim.pay is tested against)."""
+    y = max(0.0, _curve_raw(curve, x))  # a falling extrapolated segment never pays negative
+    return y if curve.cap is None else min(y, curve.cap)
+
+
+def _curve_raw(curve: Curve, x: float) -> float:
+    if x < curve.gate:
+        return 0.0
+    pts = curve.points
+    if x < pts[0][0]:
+        return 0.0
+    # Last index whose x <= attainment (right-continuous steps).
+    i = 0
+    for j in range(len(pts)):
+        if pts[j][0] <= x:
+            i = j
+    if i == len(pts) - 1:
+        if curve.extrapolate and len(pts) >= 2 and pts[-1][0] > pts[-2][0]:
+            slope = (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
+            return pts[-1][1] + slope * (x - pts[-1][0])
+        return pts[-1][1]
+    x0, y0 = pts[i]
+    x1, y1 = pts[i + 1]
+    if x1 == x0:
+        return y1
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)

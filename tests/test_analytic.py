@@ -2,7 +2,7 @@
 
 With Poisson arrivals and independent geometric stage times the funnel is an infinite-server
 network, so in steady state every yearly count is Poisson: mean = variance = the closed-form
-flow of ``model.funnel.steady_state``; revenue is compound Poisson (variance mu * E[V^2]).
+flow of ``funnel.steady_state``; revenue is compound Poisson (variance mu * E[V^2]).
 Seed 11, N = 20,000 replication-years; tolerances are 4-5 standard errors.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from conftest import SCENARIOS, small
 
 from incentsim import load_scenario, scenario_from_dict
-from incentsim.model.funnel import steady_state
+from incentsim.funnel import steady_state
 from incentsim.simulation import simulate
 
 N = 20_000

@@ -157,6 +157,6 @@ def test_controls_fixed_behaviour_shows_no_differences(scheme):
         replications=200,
     )
     cmp = compare(sc, ["linear", scheme], behaviour="fixed")
-    for metric in ("revenue", "last_month_revenue_share", "deals_held_back", "deals_pulled_in", "mean_effort"):
+    for metric in ("revenue", "period_end_revenue_share", "deals_held_back", "deals_pulled_in", "mean_effort"):
         d = cmp.difference(scheme, metric)
         assert d.mean == 0 and d.ci95 == (0.0, 0.0), metric

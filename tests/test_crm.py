@@ -141,7 +141,7 @@ def test_round_trip_recovers_the_funnel_within_95pct_intervals(runner, tmp_path,
 def test_calibrated_scenario_reproduces_the_observed_flows(synthetic, bundled, tmp_path):
     """The writer's derived parameters give back what the export showed (exact, up to rounding)."""
     from incentsim.crm.writer import scenario_text
-    from incentsim.model.funnel import steady_state
+    from incentsim.funnel import steady_state
     from incentsim.scenario.load import read_toml
 
     syn, path = synthetic

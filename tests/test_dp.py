@@ -1,9 +1,13 @@
-"""Tier: the policy solver's numba kernels against brute force and closed forms.
+"""Tier: the policy solver's numba kernels against plain-Python references and closed forms.
 
-* Bellman backward induction equals exhaustive enumeration of the decision tree (every action
-  at every reachable state) on a tiny problem: 3 weeks, 3 actions, random increments.
+* Backward induction (deterministic and logit choices) equals a plain-Python recursion over the
+  decision tree on a tiny two-axis problem: 3 active weeks, 3 actions, an axis-1 increment that
+  moves with axis 0 (fractional, interpolated) and an independent one, period ends with resets to
+  fractional head starts, a paid-money axis.
+* The forward pass equals the distribution obtained by enumerating all paths, and the policy's
+  expected payout minus its costs equals the value.
 * Panjer's compound-Poisson recursion equals direct summation over the number of jumps.
-* The forward pass equals the distribution obtained by enumerating all paths.
+Tolerance 1e-12 (exact arithmetic up to rounding); no randomness beyond the seeded problem data.
 """
 
 from __future__ import annotations
@@ -17,95 +21,200 @@ from scipy import stats
 
 from incentsim.kernels import dp
 
-G = 8  # grid points
+G0, G1, L = 6, 4, 3
+A = 3
+ACTIVE = 3  # weeks 0..2 act; weeks 3..51 nothing happens
 
 
-def _tiny_problem(seed: int):
-    """3 weeks (padded to 52 with zero-cost 'nothing happens' weeks), 3 actions, a period end at
-    week 2 and at week 51, a random convex-ish payout."""
+def _problem(seed: int):
     rng = np.random.default_rng(seed)
-    A, S = 3, 4
-    P = np.zeros((52, A, G))
-    P[:, :, 0] = 1.0  # weeks 3..51: no increment
-    for t in range(3):
+    S0, S1 = 3, 3
+    P = np.zeros((52, A, S0))
+    Q = np.zeros((52, A, S1))
+    P[:, :, 0] = 1.0
+    Q[:, :, 0] = 1.0
+    for t in range(ACTIVE):
         for a in range(A):
-            p = rng.dirichlet(np.ones(S) * (a + 1))
-            P[t, a, :] = 0.0
-            P[t, a, :S] = p
-    support = np.zeros((52, A), dtype=np.int64)
-    dp._support(P, 0.0, support)
+            P[t, a] = rng.dirichlet(np.ones(S0) * (a + 1))
+            Q[t, a] = rng.dirichlet(np.ones(S1))
+    s0 = np.full((52, A), S0, dtype=np.int64)
+    s1 = np.full((52, A), S1, dtype=np.int64)
     cost = np.zeros((52, A))
-    cost[:3] = rng.uniform(0, 1.0, size=(3, A))
-    week_end = np.zeros(52, dtype=np.int64)
-    week_end[2] = 1
-    week_end[51] = 1
-    week_period = np.zeros(52, dtype=np.int64)
-    week_period[3:] = 1
-    payout = np.zeros((2, G))
-    payout[0] = np.sort(rng.uniform(0, 5, size=G))  # period 0 (weeks 0-2) pays on the grid
-    tie = np.zeros(A)
-    return P, support, cost, tie, week_end, week_period, payout
+    cost[:ACTIVE] = rng.uniform(0, 0.5, size=(ACTIVE, A))
+    alpha = np.zeros(52)
+    alpha[:ACTIVE] = 0.4  # axis 1 moves 0.4 steps per axis-0 step, plus its own increment
+    end0 = np.zeros(52, dtype=np.int64)
+    end0[1] = 1  # axis 0's first period ends after week 1 ...
+    end0[51] = 1
+    end1 = np.zeros(52, dtype=np.int64)
+    end1[51] = 1
+    k0 = np.zeros(52, dtype=np.int64)
+    k0[2:] = 1
+    k1 = np.zeros(52, dtype=np.int64)
+    pay0 = np.zeros((2, G0))
+    pay0[0] = np.sort(rng.uniform(0, 3, size=G0))
+    pay1 = np.zeros((1, G1))
+    year_end = rng.uniform(0, 1, size=(G0, G1, L))
+    reset0 = np.array([1.3, 0.0])  # ... and the next one starts at a fractional head start
+    reset1 = np.array([0.0])
+    paid_step = np.zeros((2, G0))
+    paid_step[0] = np.linspace(0, 1.5, G0)  # money paid at axis 0's first end, in paid-axis steps
+    return P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step
 
 
-def _brute_force(P, cost, payout, t, x):
-    """Value of the best adaptive strategy from (week t, state x) by enumerating the tree."""
-    if t == 3:
-        return 0.0  # the remaining weeks pay nothing (period 1 pays zeros)
-    best = -math.inf
-    for a in range(P.shape[1]):
-        v = -cost[t, a]
-        for j in range(P.shape[2]):
-            p = P[t, a, j]
-            if p == 0:
-                continue
-            nx = min(x + j, G - 1)
-            if t == 2:  # period end: paid, then restart at 0
-                v += p * (payout[0, nx] + _brute_force(P, cost, payout, t + 1, 0))
+def _interp(V, x0, x1, x2):
+    """V at fractional (x0, x1, x2), trilinear, clamped to the grid."""
+    total = 0.0
+    corners = []
+    for x, n in ((x0, V.shape[0]), (x1, V.shape[1]), (x2, V.shape[2])):
+        x = min(max(x, 0.0), n - 1)
+        lo = int(math.floor(x))
+        f = x - lo
+        corners.append([(lo, 1.0 - f)] + ([(lo + 1, f)] if f > 0 else []))
+    for (a, wa), (b, wb), (c, wc) in itertools.product(*corners):
+        total += wa * wb * wc * V[a, b, c]
+    return total
+
+
+def _reference(args, sigma, disc):
+    """Plain-Python backward induction with the kernel's semantics."""
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    V = np.zeros((53, G0, G1, L))
+    prob = np.zeros((52, A, G0, G1, L))
+    for t in range(51, -1, -1):
+
+        def after(i, j, pl, t=t):
+            v = (pay0[k0[t], i] if end0[t] else 0.0) + (pay1[k1[t], j] if end1[t] else 0.0)
+            if t == 51:
+                v += year_end[i, j, pl]
+            x0 = reset0[k0[t]] if end0[t] else i
+            x1 = reset1[k1[t]] if end1[t] else j
+            x2 = 0.0 if t == 51 else (pl + paid_step[k0[t], i] if end0[t] else pl)
+            return v + _interp(V[t + 1], x0, x1, x2)
+
+        W = np.array([[[after(i, j, pl) for pl in range(L)] for j in range(G1)] for i in range(G0)])
+        for i, j, pl in itertools.product(range(G0), range(G1), range(L)):
+            q = np.zeros(A)
+            for a in range(A):
+                e = 0.0
+                for y0 in range(s0[t, a]):
+                    for y1 in range(s1[t, a]):
+                        w = P[t, a, y0] * Q[t, a, y1]
+                        if w == 0:
+                            continue
+                        ii = min(i + y0, G0 - 1)
+                        e += w * _interp(W, ii, min(j + alpha[t] * y0, G1 - 1) + y1, pl)
+                q[a] = disc * e - cost[t, a]
+            if sigma == 0:
+                V[t, i, j, pl] = q.max()
+                prob[t, int(np.argmax(q)), i, j, pl] = 1.0
             else:
-                v += p * _brute_force(P, cost, payout, t + 1, nx)
-        best = max(best, v)
-    return best
+                m = q.max()
+                V[t, i, j, pl] = m + sigma * math.log(np.exp((q - m) / sigma).sum())
+                prob[t, :, i, j, pl] = np.exp((q - V[t, i, j, pl]) / sigma)
+    return V, prob
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_bellman_equals_brute_force(seed):
-    P, support, cost, tie, week_end, week_period, payout = _tiny_problem(seed)
-    V = np.zeros((53, G))
-    pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(P, support, cost, tie, week_end, week_period, payout, np.zeros(G), 0.0, 1.0, V, pol)
-    for x in range(G):
-        assert V[0, x] == pytest.approx(_brute_force(P, cost, payout, 0, x), abs=1e-12)
-    # The chosen action attains the brute-force value at every state of weeks 0-2.
-    for t in range(3):
-        for x in range(G):
-            a = pol[t, x]
-            v = -cost[t, a]
-            for j in range(G):
-                nx = min(x + j, G - 1)
-                v += P[t, a, j] * (payout[0, nx] + V[t + 1, 0] if t == 2 else V[t + 1, nx])
-            assert v == pytest.approx(V[t, x], abs=1e-12)
+def _kernel(args, sigma, disc):
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    V = np.zeros((53, G0, G1, L))
+    prob = np.zeros((52, A, G0, G1, L))
+    attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
+    mean_attr = np.zeros((52, G0, G1, L, 2))
+    q_shared = np.zeros(52, dtype=np.int64)
+    dp._bellman(
+        P, s0, Q, s1, q_shared, alpha, cost, sigma, disc, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1,
+        paid_step, attr, V, prob, mean_attr,
+    )  # fmt: skip
+    return V, prob, mean_attr
 
 
-def test_bellman_beats_every_open_loop_plan():
-    P, support, cost, tie, week_end, week_period, payout = _tiny_problem(7)
-    V = np.zeros((53, G))
-    pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(P, support, cost, tie, week_end, week_period, payout, np.zeros(G), 0.0, 1.0, V, pol)
+@pytest.mark.parametrize("seed,sigma,disc", [(1, 0.0, 1.0), (2, 0.0, 0.99), (3, 0.3, 1.0), (4, 0.05, 0.98)])
+def test_bellman_equals_plain_python_recursion(seed, sigma, disc):
+    args = _problem(seed)
+    V, prob, mean_attr = _kernel(args, sigma, disc)
+    V_ref, prob_ref = _reference(args, sigma, disc)
+    np.testing.assert_allclose(V[:ACTIVE + 1], V_ref[:ACTIVE + 1], atol=1e-12)
+    np.testing.assert_allclose(prob[:ACTIVE], prob_ref[:ACTIVE], atol=1e-12)
+    expected_action = np.einsum("tajkl,a->tjkl", prob_ref[:ACTIVE], np.arange(A, dtype=float))
+    np.testing.assert_allclose(mean_attr[:ACTIVE, :, :, :, 0], expected_action, atol=1e-9)
+
+
+def test_deterministic_values_beat_every_open_loop_plan():
+    args = _problem(7)
+    P, s0, Q, s1, alpha, cost = args[:6]
+    V, _, _ = _kernel(args, 0.0, 1.0)
+    V_ref, _ = _reference(args, 0.0, 1.0)
     best_open = -math.inf
-    for plan in itertools.product(range(3), repeat=3):
-        dist = np.zeros(G)
-        dist[0] = 1.0
-        value = 0.0
+    for plan in itertools.product(range(A), repeat=ACTIVE):
+        # Value of a fixed plan from the start, by the reference recursion with one action allowed.
+        restricted = list(args)
+        c = np.array(cost)
         for t, a in enumerate(plan):
-            value -= cost[t, a]
-            new = np.zeros(G)
-            for x in range(G):
-                for j in range(G):
-                    new[min(x + j, G - 1)] += dist[x] * P[t, a, j]
-            dist = new
-        value += float(dist @ payout[0])
-        best_open = max(best_open, value)
-    assert V[0, 0] >= best_open - 1e-12
+            c[t] = 1e9
+            c[t, a] = cost[t, a]
+        restricted[5] = c
+        Vp, _ = _reference(tuple(restricted), 0.0, 1.0)
+        best_open = max(best_open, Vp[0, 0, 0, 0])
+    assert V[0, 0, 0, 0] >= best_open - 1e-12
+    assert V[0, 0, 0, 0] == pytest.approx(V_ref[0, 0, 0, 0], abs=1e-12)
+
+
+def test_forward_matches_path_enumeration():
+    args = _problem(3)
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    sigma, disc = 0.2, 1.0
+    V, prob, _ = _kernel(args, sigma, disc)
+    start = np.zeros((G0, G1, L))
+    start[0, 0, 0] = 1.0
+    qty = np.zeros((52, A, 1))
+    qty[:, :, 0] = cost  # the expected cost per week
+    dist = np.zeros((53, G0, G1, L))
+    mean = np.zeros((52, 1))
+    e0 = np.zeros((52, G0))
+    e1 = np.zeros((52, G1))
+    dp._forward(
+        P, s0, Q, s1, np.zeros(52, dtype=np.int64), alpha, prob, end0, end1, k0, k1, reset0, reset1, paid_step,
+        start, qty, dist, mean, e0, e1,
+    )  # fmt: skip
+    # Enumerate every path of the first two weeks with the choice probabilities; fractional
+    # positions are split between neighbouring grid points, as the kernel stores distributions.
+    def split(x, n):
+        x = min(max(x, 0.0), n - 1)
+        lo = int(math.floor(x))
+        f = x - lo
+        return [(lo, 1.0 - f)] + ([(lo + 1, f)] if f > 0 else [])
+
+    paths = {(0, 0, 0): 1.0}
+    exp_cost = np.zeros(2)
+    for t in range(2):
+        new: dict = {}
+        for (i, j, pl), p in paths.items():
+            for a in range(A):
+                pa = float(prob[t, a, i, j, pl])
+                exp_cost[t] += p * pa * cost[t, a]
+                for y0 in range(s0[t, a]):
+                    for jj, wj in split(j + alpha[t] * y0, G1):
+                        for y1 in range(s1[t, a]):
+                            w = p * pa * P[t, a, y0] * wj * Q[t, a, y1]
+                            if w == 0:
+                                continue
+                            key = (min(i + y0, G0 - 1), min(jj + y1, G1 - 1), pl)
+                            new[key] = new.get(key, 0.0) + w
+        if t == 1:  # axis 0's period ends: fractional head start, and the money paid accumulates
+            reset: dict = {}
+            for (i, j, pl), p in new.items():
+                for ii, wi in split(reset0[0], G0):
+                    for ll, wl in split(pl + paid_step[0, i], L):
+                        reset[(ii, j, ll)] = reset.get((ii, j, ll), 0.0) + p * wi * wl
+            new = reset
+        paths = new
+    np.testing.assert_allclose(mean[:2, 0], exp_cost, atol=1e-12)
+    ref = np.zeros((G0, G1, L))
+    for key, p in paths.items():
+        ref[key] += p
+    np.testing.assert_allclose(dist[2], ref, atol=1e-12)
+    assert dist[2].sum() == pytest.approx(1.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.3, 2.5, 12.0])
@@ -114,49 +223,17 @@ def test_panjer_equals_direct_compound_poisson(lam):
     jump = rng.dirichlet(np.ones(5))
     jump[0] = 0.2
     jump /= jump.sum()
-    L = 60
-    out = np.zeros(L)
+    Lg = 60
+    out = np.zeros(Lg)
     dp._panjer(lam, jump, out)
-    direct = np.zeros(L)
-    conv = np.zeros(L)
+    direct = np.zeros(Lg)
+    conv = np.zeros(Lg)
     conv[0] = 1.0
     for n in range(0, 200):
         w = stats.poisson.pmf(n, lam)
-        direct[: L - 1] += w * conv[: L - 1]
-        direct[L - 1] += w * conv[L - 1 :].sum()
+        direct[: Lg - 1] += w * conv[: Lg - 1]
+        direct[Lg - 1] += w * conv[Lg - 1 :].sum()
         nxt = np.convolve(conv, jump)
-        conv = np.concatenate([nxt[: L - 1], [nxt[L - 1 :].sum()]])
+        conv = np.concatenate([nxt[: Lg - 1], [nxt[Lg - 1 :].sum()]])
     np.testing.assert_allclose(out, direct, atol=1e-12)
     assert out.sum() == pytest.approx(1.0, abs=1e-12)
-
-
-def test_forward_matches_path_enumeration():
-    P, support, cost, tie, week_end, week_period, payout = _tiny_problem(3)
-    V = np.zeros((53, G))
-    pol = np.zeros((52, G), dtype=np.int64)
-    dp._bellman(P, support, cost, tie, week_end, week_period, payout, np.zeros(G), 0.0, 1.0, V, pol)
-    qty = np.zeros((52, 3, 1))
-    qty[:, :, 0] = np.arange(3)  # the action index itself
-    mean = np.zeros((52, 1))
-    final = np.zeros((52, G))
-    dp._forward(P, support, pol, week_end, qty, mean, final)
-    # Enumerate paths of the first three weeks.
-    dist = {0: 1.0}
-    for t in range(3):
-        exp_a = sum(p * pol[t, x] for x, p in dist.items())
-        assert mean[t, 0] == pytest.approx(exp_a, abs=1e-12)
-        new = {}
-        for x, p in dist.items():
-            a = pol[t, x]
-            for j in range(G):
-                if P[t, a, j] > 0:
-                    nx = min(x + j, G - 1)
-                    new[nx] = new.get(nx, 0.0) + p * P[t, a, j]
-        dist = new
-    for x, p in dist.items():
-        assert final[2, x] == pytest.approx(p, abs=1e-12)
-    # The policy's expected payout minus its expected costs is the value V[0, 0].
-    qty_cost = np.zeros((52, 3, 1))
-    qty_cost[:, :, 0] = cost
-    dp._forward(P, support, pol, week_end, qty_cost, mean, final)
-    assert float(final[2] @ payout[0]) - mean[:3, 0].sum() == pytest.approx(V[0, 0], abs=1e-12)

@@ -11,8 +11,8 @@ from conftest import small
 
 from incentsim import scenario_from_dict
 from incentsim.comparison import compare
+from incentsim.funnel import followup_survival, steady_state
 from incentsim.model.forecast import coverage_needed, forecasts
-from incentsim.model.funnel import followup_survival, steady_state
 from incentsim.simulation import simulate
 
 PAY = {"marketing": {"measure": "appointments"}, "sales": {"measure": "own_bookings"}}

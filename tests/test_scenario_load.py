@@ -110,7 +110,7 @@ def test_file_errors(tmp_path):
 
 
 def test_presets_all_load():
-    from incentsim.schemes.presets import PRESETS
+    from incentsim.scenario.presets import PRESETS
 
     d = small(schemes={name: {"preset": name} for name in PRESETS})
     sc = scenario_from_dict(d)

@@ -9,14 +9,15 @@ import pytest
 from conftest import SCENARIOS, small
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_sim import curve_value
 
 from incentsim import load_scenario, scenario_from_dict
 from incentsim.comparison import compare, hr_view
 from incentsim.compile import compile_scheme
 from incentsim.kernels.funnel import _curve
-from incentsim.scenario.schema import Curve, curve_value
-from incentsim.schemes.payout_table import payout_tables
-from incentsim.schemes.presets import PRESETS
+from incentsim.report.payout_table import payout_tables
+from incentsim.scenario.presets import PRESETS
+from incentsim.scenario.schema import Curve
 
 
 def _table(sales: dict, bonus: float = 10000.0, target: float = 100000.0):

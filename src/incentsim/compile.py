@@ -17,9 +17,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model.funnel import conversion_max, expected_measure, follow_hazard, genuine_multiplier, pipeline_stock
+from .calendar import WEEK_MONTH
+from .funnel import (
+    conversion_max,
+    follow_hazard,
+    genuine_multiplier,
+    marketing_landing,
+    pipeline_landing,
+    pipeline_stock,
+    stage_conversions,
+)
+from .kernels.layout import EFFORT_STEP, N_EFFORT
+from .pay import headline_component, scheme_components
 from .scenario.schema import MEASURES, WEEKS_PER_YEAR, Scenario, Scheme
-from .schemes.calendar import WEEK_MONTH, period_end_weeks, week_period
 
 MEASURE_CODE = {name: i for i, name in enumerate(MEASURES)}
 ROLE_MARKETING = 0
@@ -47,9 +57,7 @@ class CompiledModel(NamedTuple):
     recycle_share: float
     value_mu: float  # lognormal log-mean of deal value
     value_sigma: float  # lognormal log-sd
-    quality_volume: np.ndarray  # (Q,) volume multiplier at each quality level
-    quality_genuine: np.ndarray  # (Q,) genuine share conversion(q) / conversion_max
-    quality_value: np.ndarray  # (Q,) the quality focus q of each level
+    quality: np.ndarray  # (5,) baseline, volume at 0 and 1, conversion at 0 and 1 (piecewise linear in q)
     conv_max: float
     pull_discount: float
     pull_weeks: int  # deals closing within this many weeks can be pulled in
@@ -63,6 +71,8 @@ class CompiledModel(NamedTuple):
     sla: int  # follow-up service level in weeks (-1: none); the queue has sla + 1 age buckets
     genuine_mult: np.ndarray  # (weeks,) genuine-share multiplier (duplication, feedback) per week
     init_sales: np.ndarray  # (K, 2, Ks) mean starting stock per rep by ability, source, stage
+    land_sales: np.ndarray  # (K, 2, Ks, 53) chance an item in a sales stage is won within w weekly steps
+    land_mkt: np.ndarray  # (Km, 53) chance a lead in a marketing stage is handed over within w steps
 
 
 class CompiledScheme(NamedTuple):
@@ -73,6 +83,7 @@ class CompiledScheme(NamedTuple):
     measure: np.ndarray  # (C,) measure codes
     week_period: np.ndarray  # (C, 52) period index of each week
     week_end: np.ndarray  # (C, 52) 1 in the last week of a period
+    weeks_left: np.ndarray  # (C, 52) weeks after week w in its period (0 in the last week)
     target: np.ndarray  # (C, NP, 12) base target per person and period
     annual_target: np.ndarray  # (C, NP)
     bonus: np.ndarray  # (C, NP, 12) money paid at 100 % attainment per period
@@ -94,20 +105,58 @@ class CompiledScheme(NamedTuple):
     base_mkt: float  # per marketing person per year
 
 
-class CompiledPolicy(NamedTuple):
-    """Actions by state. G attainment grid points on [0, grid max] (per sales ability level and for
-    marketing, in multiples of the period target); K ability levels."""
+#: Sources of a state axis (what its pipeline forecast adds): own deals, the team's, marketing's
+#: appointments, deals from marketing's appointments.
+SOURCE_CODE = {"own": 0, "team": 1, "appointments": 2, "sourced": 3}
 
-    sales_effort: np.ndarray  # (A,) effort of each sales action
-    sales_follow: np.ndarray  # (A,) share of followed-up appointments worked
-    sales_action: np.ndarray  # (K, 52, G) int64 action index
-    sales_timing: np.ndarray  # (K, 52, G) int64: 0 none, 1 hold ready deals, 2 pull deals in
-    mkt_effort: np.ndarray  # (B,)
-    mkt_quality: np.ndarray  # (B,) quality-level index of each marketing action
-    mkt_action: np.ndarray  # (52, G) int64
-    sales_grid_max: np.ndarray  # (K,)
-    mkt_grid_max: float
-    grid_n: int
+
+class AgentPolicy(NamedTuple):
+    """How the kernel reads one role's choices (model page, "Behaviour: in the simulation").
+
+    The state is up to two measure axes and the paid-money axis: each axis reads a component's
+    period-to-date (or year-to-date) measure plus the person's pipeline expected to land before
+    the period ends, in attainment of the component's (ratcheted) target; the paid axis reads
+    the money already paid this year by true-up components. NG target groups (reps with the same
+    targets), K ability levels (1 for marketing).
+    """
+
+    choice: np.ndarray  # (NG, K, 52, G0, G1, L, 2) float64: expected effort; follow-up share / quality
+    timing: np.ndarray  # (NG, K, 52, G0, G1, L) int8: 0 none, 1 hold ready deals, 2 pull deals in
+    group: np.ndarray  # (persons,) int64 target group of each person
+    axis_comp: np.ndarray  # (2,) int64 component index read by each axis (-1: unused)
+    axis_year: np.ndarray  # (2,) int64 1: the component's year-to-date
+    axis_source: np.ndarray  # (2,) int64 SOURCE_CODE
+    axis_unit: np.ndarray  # (2,) float64 value of one won deal in the measure (deal value, or 1)
+    axis_margin: np.ndarray  # (2,) int64 1: in-year recognised margin
+    grid_max: np.ndarray  # (NG, K, 2) float64 attainment at the top grid point
+    paid_comp: np.ndarray  # (C,) int64 1 for components whose payments count on the paid axis
+    paid_money: np.ndarray  # (NG, K) float64 currency per paid-axis step
+
+
+class CompiledPolicy(NamedTuple):
+    """What everyone does: sales' and marketing's :class:`AgentPolicy`."""
+
+    sales: AgentPolicy
+    marketing: AgentPolicy
+    any_timing: bool  # whether any state ever holds or pulls deals
+
+
+def constant_policy(persons: int, levels: int, first: float, second: float, n_comp: int) -> AgentPolicy:
+    """One role always doing the same (the fixed policy, or an unpaid role)."""
+    return AgentPolicy(
+        choice=np.array([first, second], dtype=np.float64).reshape(1, 1, 1, 1, 1, 1, 2).repeat(levels, axis=1)
+        .repeat(WEEKS_PER_YEAR, axis=2).copy(),
+        timing=np.zeros((1, levels, WEEKS_PER_YEAR, 1, 1, 1), dtype=np.int8),
+        group=np.zeros(max(persons, 1), dtype=np.int64),
+        axis_comp=np.full(2, -1, dtype=np.int64),
+        axis_year=np.zeros(2, dtype=np.int64),
+        axis_source=np.zeros(2, dtype=np.int64),
+        axis_unit=np.ones(2),
+        axis_margin=np.zeros(2, dtype=np.int64),
+        grid_max=np.ones((1, levels, 2)),
+        paid_comp=np.zeros(max(n_comp, 1), dtype=np.int64),
+        paid_money=np.ones((1, levels)),
+    )  # fmt: skip
 
 
 def compile_model(scenario: Scenario) -> CompiledModel:
@@ -120,9 +169,7 @@ def compile_model(scenario: Scenario) -> CompiledModel:
     levels = np.asarray(s.ability.levels, dtype=np.float64)
     cum = np.cumsum(np.asarray(s.ability.weights, dtype=np.float64))
     cum[-1] = 1.0
-    qlev = b.quality_levels
-    # The fixed policy uses the baseline quality; make sure it is on the grid (last entry).
-    qualities = list(qlev) + [m.quality.baseline]
+    qp = m.quality
     stock = pipeline_stock(scenario)
     return CompiledModel(
         n_reps=s.reps,
@@ -142,9 +189,9 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         recycle_share=h.recycle_share,
         value_mu=math.log(d.value_mean) - 0.5 * sigma2,
         value_sigma=math.sqrt(sigma2),
-        quality_volume=np.array([m.quality.volume(q) for q in qualities]),
-        quality_genuine=np.array([m.quality.conversion(q) / cmax for q in qualities]),
-        quality_value=np.array(qualities, dtype=np.float64),
+        quality=np.array(
+            [qp.baseline, qp.volume_at_zero, qp.volume_at_one, qp.conversion_at_zero, qp.conversion_at_one]
+        ),
         conv_max=cmax,
         pull_discount=b.pull_in_discount,
         pull_weeks=b.pull_in_weeks,
@@ -163,52 +210,24 @@ def compile_model(scenario: Scenario) -> CompiledModel:
             ]
         ),
         init_sales=np.asarray(stock.sales, dtype=np.float64),
+        land_sales=np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels]),
+        land_mkt=marketing_landing(scenario),
     )
-
-
-def resolved_targets(scenario: Scenario, scheme: Scheme) -> dict[tuple[str, int], np.ndarray]:
-    """Annual target per person for each (role, component index); automatic ones resolved.
-
-    Returns
-    -------
-    dict
-        ``(role, i) -> ndarray(float, (persons,))`` with persons = reps for sales, 1 for marketing.
-    """
-    out = {}
-    for role in ("marketing", "sales"):
-        plan = scheme.plan(role)
-        if plan is None:
-            continue
-        n = scenario.sales.reps if role == "sales" else 1
-        for i, c in enumerate(plan.components):
-            if c.target is None:
-                base = expected_measure(scenario, c.measure, role)
-                t = np.full(n, base * c.target_level)
-            else:
-                t = np.asarray(c.target, dtype=np.float64) * c.target_level
-            out[(role, i)] = np.maximum(t, 1e-9)
-    return out
 
 
 def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
     """Compile one scheme: components of marketing first, then sales."""
     reps = scenario.sales.reps
     np_ = max(reps, 1)
-    targets = resolved_targets(scenario, scheme)
-    comps = []
-    for role in ("marketing", "sales"):
-        plan = scheme.plan(role)
-        if plan is None:
-            continue
-        for i, c in enumerate(plan.components):
-            comps.append((role, i, plan, c))
+    comps = scheme_components(scenario, scheme)
     n = len(comps)
-    kp = max([len(c.curve.points) for *_, c in comps] + [2])
+    kp = max([len(pc.component.curve.points) for pc in comps] + [2])
     out = dict(
         role=np.zeros(n, np.int64),
         measure=np.zeros(n, np.int64),
         week_period=np.zeros((n, WEEKS_PER_YEAR), np.int64),
         week_end=np.zeros((n, WEEKS_PER_YEAR), np.int64),
+        weeks_left=np.zeros((n, WEEKS_PER_YEAR), np.int64),
         target=np.ones((n, np_, MAX_PERIODS)),
         annual_target=np.ones((n, np_)),
         bonus=np.zeros((n, np_, MAX_PERIODS)),
@@ -225,105 +244,89 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
         ratchet_up=np.zeros(n),
         ratchet_down=np.zeros(n),
     )
-    primary = {"marketing": -1, "sales": -1}
-    best_weight = {"marketing": -1.0, "sales": -1.0}
-    for j, (role, i, plan, c) in enumerate(comps):
-        out["role"][j] = ROLE_SALES if role == "sales" else ROLE_MARKETING
+    headline = {"marketing": -1, "sales": -1}
+    for j, pc in enumerate(comps):
+        c = pc.component
+        out["role"][j] = ROLE_SALES if pc.role == "sales" else ROLE_MARKETING
         out["measure"][j] = MEASURE_CODE[c.measure]
-        out["week_period"][j] = week_period(c.period)
-        out["week_end"][j] = period_end_weeks(c.period).astype(np.int64)
-        annual = targets[(role, i)]
-        persons = len(annual)
-        phasing = np.asarray(c.phasing)
-        out["annual_target"][j, :persons] = annual
-        out["target"][j, :persons, : len(phasing)] = annual[:, None] * phasing[None, :]
-        if c.commission_rate is not None:
-            annual_money = c.commission_rate * annual
-            out["bonus_scales_with_target"][j] = 1
-        else:
-            annual_money = np.full(persons, plan.bonus_at_target * c.weight)
-        out["annual_bonus"][j, :persons] = annual_money
-        out["bonus"][j, :persons, : len(phasing)] = annual_money[:, None] * phasing[None, :]
-        pts = c.curve.points
-        out["curve_n"][j] = len(pts)
-        out["curve_x"][j, : len(pts)] = [p[0] for p in pts]
-        out["curve_y"][j, : len(pts)] = [p[1] for p in pts]
-        out["curve_extrapolate"][j] = int(c.curve.extrapolate)
-        out["gate"][j] = c.curve.gate
-        if c.curve.cap is not None:
-            out["cap"][j] = c.curve.cap
-        top = c.curve.max_payout
-        if top is not None:
-            out["max_pay"][j] = top
+        out["week_period"][j] = pc.week_period
+        out["week_end"][j] = pc.week_end.astype(np.int64)
+        ends = np.flatnonzero(pc.week_end)
+        out["weeks_left"][j] = ends[pc.week_period] - np.arange(WEEKS_PER_YEAR)
+        persons = pc.persons
+        out["annual_target"][j, :persons] = pc.annual_target
+        out["target"][j, :persons, : pc.n_periods] = pc.targets
+        out["annual_bonus"][j, :persons] = pc.annual_money
+        out["bonus"][j, :persons, : pc.n_periods] = pc.money
+        out["bonus_scales_with_target"][j] = int(pc.scales_with_target)
+        cx, cy, npts, ext, gate, cap = pc.curve
+        out["curve_n"][j] = npts
+        out["curve_x"][j, :npts] = cx
+        out["curve_y"][j, :npts] = cy
+        out["curve_extrapolate"][j] = ext
+        out["gate"][j] = gate
+        out["cap"][j] = cap
+        out["max_pay"][j] = pc.max_multiple
         out["true_up"][j] = int(c.true_up)
         out["ratchet_up"][j] = c.ratchet_up
         out["ratchet_down"][j] = c.ratchet_down
-        # Primary component: the one with most weight (commission counts as weight 1).
-        w = 1.0 if c.commission_rate is not None else c.weight
-        if w > best_weight[role]:
-            best_weight[role] = w
-            primary[role] = j
+        if pc.index == headline_component(scheme.plan(pc.role)):
+            headline[pc.role] = j
     return CompiledScheme(
         n_comp=n,
-        primary_sales=primary["sales"],
-        primary_mkt=primary["marketing"],
+        primary_sales=headline["sales"],
+        primary_mkt=headline["marketing"],
         base_sales=scheme.sales.base_salary if scheme.sales else scenario.sales.base_salary,
         base_mkt=scheme.marketing.base_salary if scheme.marketing else scenario.marketing.base_salary,
         **out,
     )
 
 
-def fixed_policy(scenario: Scenario) -> CompiledPolicy:
-    """Everyone at normal effort, full follow-up, baseline quality, no deal timing (DESIGN §2.2)."""
+def fixed_policy(scenario: Scenario, n_comp: int = 1) -> CompiledPolicy:
+    """Everyone at normal effort, full follow-up, today's quality, no deal timing."""
     k = len(scenario.sales.ability.levels)
-    baseline_q = len(scenario.behaviour.quality_levels)  # index of the appended baseline level
     return CompiledPolicy(
-        sales_effort=np.array([1.0]),
-        sales_follow=np.array([1.0]),
-        sales_action=np.zeros((k, WEEKS_PER_YEAR, 1), np.int64),
-        sales_timing=np.zeros((k, WEEKS_PER_YEAR, 1), np.int64),
-        mkt_effort=np.array([1.0]),
-        mkt_quality=np.array([baseline_q], np.int64),
-        mkt_action=np.zeros((WEEKS_PER_YEAR, 1), np.int64),
-        sales_grid_max=np.ones(k),
-        mkt_grid_max=1.0,
-        grid_n=1,
+        sales=constant_policy(scenario.sales.reps, k, 1.0, 1.0, n_comp),
+        marketing=constant_policy(1, 1, 1.0, scenario.marketing.quality.baseline, n_comp),
+        any_timing=False,
     )
 
 
 class ActionTables(NamedTuple):
-    """Per ability level and sales action, what the kernel would otherwise recompute weekly."""
+    """Per ability level and effort quantum (:data:`EFFORT_STEP`), what the kernel would otherwise
+    recompute weekly."""
 
-    conv: np.ndarray  # (K, A, 2, Ks) stage conversion; source 0 = marketing's (genuine) appointments
-    self_rate: np.ndarray  # (K, A) self-prospected appointments per week
-    self_exp: np.ndarray  # (K, A) exp(-self_rate), for the Poisson draw
-    any_timing: bool  # whether the policy ever holds or pulls deals
+    conv: np.ndarray  # (K, N_EFFORT, 2, Ks) stage conversion; source 0 = marketing's (genuine) appointments
+    self_rate: np.ndarray  # (K, N_EFFORT) self-prospected appointments per week
+    self_exp: np.ndarray  # (K, N_EFFORT) exp(-self_rate), for the Poisson draw
 
 
-def action_tables(model: CompiledModel, policy: CompiledPolicy) -> ActionTables:
-    """Conversion probabilities min(1, p x (ability x effort)^gamma [x conversion_max]) and
-    self-prospecting rates for every ability level and sales action."""
-    levels = model.ability_levels
-    efforts = policy.sales_effort
-    K, A, Ks = len(levels), len(efforts), len(model.sales_conv)
-    conv = np.zeros((K, A, 2, Ks))
-    self_rate = np.zeros((K, A))
-    for k in range(K):
-        for a in range(A):
-            prod = levels[k] * efforts[a]
-            mult = prod**model.conv_elasticity
-            self_rate[k, a] = model.self_appt_rate * prod
-            for src in range(2):
-                for j in range(Ks):
-                    p = model.sales_conv[j] * mult
-                    if src == 0 and j == 0:
-                        p *= model.conv_max
-                    conv[k, a, src, j] = min(1.0, p)
+def action_tables(scenario: Scenario) -> ActionTables:
+    """Conversion probabilities (:func:`incentsim.funnel.stage_conversions`) and self-prospecting
+    rates for every ability level and effort quantum."""
+    levels = scenario.sales.ability.levels
+    rate = scenario.sales.calls_per_week * scenario.sales.call_to_appointment
+    K, Ks = len(levels), len(scenario.funnel.sales_stages)
+    conv = np.zeros((K, N_EFFORT, 2, Ks))
+    self_rate = np.zeros((K, N_EFFORT))
+    for k, level in enumerate(levels):
+        for n in range(N_EFFORT):
+            prod = level * (n * EFFORT_STEP)
+            mkt, own = stage_conversions(scenario, prod)
+            conv[k, n, 0] = mkt
+            conv[k, n, 1] = own
+            self_rate[k, n] = rate * prod
     return ActionTables(
         conv=conv,
         self_rate=self_rate,
         # math.exp: the same libm function the kernel's own sampler calls (numpy's SIMD exp can
         # differ in the last bit).
         self_exp=np.array([[math.exp(-v) for v in row] for row in self_rate]),
-        any_timing=bool(np.any(policy.sales_timing != 0)),
     )
+
+
+def component_index(scenario: Scenario, scheme: Scheme, role: str, index: int) -> int:
+    """Position of a role's component in :class:`CompiledScheme` (marketing's first)."""
+    del scenario
+    offset = len(scheme.marketing.components) if role == "sales" and scheme.marketing is not None else 0
+    return offset + index

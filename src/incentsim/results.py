@@ -14,34 +14,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .i18n import N_
 from .kernels import layout as L
 
 if TYPE_CHECKING:
     import pandas
 
-#: Metric name -> (label, unit) for reports. Order is the report order.
+#: Metric name -> (label, unit) for reports. Order is the report order. Labels are gettext message ids.
 METRICS: dict[str, tuple[str, str]] = {
-    "revenue": ("Revenue (bookings)", "money"),
-    "margin_in_year": ("Margin recognised in year", "money"),
-    "profit_after_bonus": ("Profit after bonuses", "money"),
-    "bonus_cost": ("Bonus cost", "money"),
-    "cost_of_sales": ("Cost of sales (pay / revenue)", "share"),
-    "wins": ("Won deals", "count"),
-    "leads": ("Leads", "count"),
-    "appointments": ("Appointments handed over", "count"),
-    "appointment_win_rate": ("Appointment-to-win rate", "share"),
-    "sales_attainment": ("Sales attainment (mean rep)", "share"),
-    "marketing_attainment": ("Marketing attainment", "share"),
-    "reps_on_target_share": ("Reps on target", "share"),
-    "marketing_quality": ("Marketing quality focus", "level"),
-    "mean_effort": ("Mean rep effort", "level"),
-    "marketing_effort": ("Marketing effort", "level"),
-    "appointments_ignored_share": ("Appointments ignored by sales", "share"),
-    "last_month_revenue_share": ("Revenue in last month of period", "share"),
-    "deals_pulled_in": ("Deals pulled in", "count"),
-    "deals_held_back": ("Deals held back", "count"),
-    "bonus_sales": ("Bonus paid to sales", "money"),
-    "bonus_marketing": ("Bonus paid to marketing", "money"),
+    "revenue": (N_("Revenue (bookings)"), "money"),
+    "margin_in_year": (N_("Margin recognised in year"), "money"),
+    "profit_after_bonus": (N_("Profit after bonuses"), "money"),
+    "bonus_cost": (N_("Bonus cost"), "money"),
+    "cost_of_sales": (N_("Cost of sales (pay / revenue)"), "share"),
+    "wins": (N_("Won deals"), "count"),
+    "leads": (N_("Leads"), "count"),
+    "appointments": (N_("Appointments handed over"), "count"),
+    "appointment_win_rate": (N_("Appointment-to-win rate"), "share"),
+    "sales_attainment": (N_("Sales attainment (mean rep)"), "share"),
+    "marketing_attainment": (N_("Marketing attainment"), "share"),
+    "reps_on_target_share": (N_("Reps on target"), "share"),
+    "marketing_quality": (N_("Marketing quality focus"), "level"),
+    "mean_effort": (N_("Mean rep effort"), "level"),
+    "marketing_effort": (N_("Marketing effort"), "level"),
+    "appointments_ignored_share": (N_("Appointments ignored by sales"), "share"),
+    "period_end_revenue_share": (N_("Revenue in the last month of a pay period"), "share"),
+    "december_revenue_share": (N_("Revenue in December"), "share"),
+    "quarter_end_revenue_share": (N_("Revenue in the last month of calendar quarters"), "share"),
+    "deals_pulled_in": (N_("Deals pulled in"), "count"),
+    "deals_held_back": (N_("Deals held back"), "count"),
+    "bonus_sales": (N_("Bonus paid to sales"), "money"),
+    "bonus_marketing": (N_("Bonus paid to marketing"), "money"),
 }
 
 #: Metrics where a higher value is better (for "probability that A beats B").
@@ -83,7 +86,7 @@ class Results:
     base_cost : float
         Base salaries of the commercial team per year.
     last_month_mask : ndarray(bool, (12,))
-        Months that close a period of sales' primary target.
+        Months that close a period of the component that carries most of sales' pay.
     marketing_paid, sales_paid : bool
         Whether the scheme pays each role.
     solver : dict
@@ -153,7 +156,11 @@ class Results:
             "mean_effort": y[..., L.Y_SALES_EFFORT],
             "marketing_effort": y[..., L.Y_MKT_EFFORT],
             "appointments_ignored_share": _ratio(y[..., L.Y_IGNORED], followed),
-            "last_month_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
+            # Period-based: depends on the scheme's periods (1.0 under a monthly plan); the calendar
+            # ones compare across schemes.
+            "period_end_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
+            "december_revenue_share": _ratio(self.month[..., 11], revenue),
+            "quarter_end_revenue_share": _ratio(self.month[..., 2::3].sum(axis=2), revenue),
             "deals_pulled_in": y[..., L.Y_PULLED],
             "deals_held_back": y[..., L.Y_HELD],
             "bonus_sales": y[..., L.Y_BONUS_SALES],
@@ -209,7 +216,8 @@ class Results:
         return pd.DataFrame(data)
 
     def person_frame(self) -> pandas.DataFrame:
-        """One row per person-year: role, rep index, ability, payout, attainment, bookings."""
+        """One row per person-year: role, rep index, ability, payout, attainment, bookings, wins,
+        mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``)."""
         import pandas as pd
 
         self._require_arrays()
@@ -230,6 +238,7 @@ class Results:
                 "bookings": p[..., L.P_BOOKINGS].reshape(-1),
                 "wins": p[..., L.P_WINS].reshape(-1),
                 "effort": p[..., L.P_EFFORT].reshape(-1),
+                **{f"effort_q{q + 1}": p[..., L.P_EFFORT_Q1 + q].reshape(-1) for q in range(4)},
                 "capped_periods": p[..., L.P_CAPPED].reshape(-1),
             }
         )

@@ -14,6 +14,7 @@ import numpy as np
 from . import __version__
 from .compile import CompiledPolicy, action_tables, compile_model, compile_scheme, fixed_policy
 from .kernels import layout as L
+from .pay import headline_component
 from .results import Results
 from .scenario.schema import PERIODS, Scenario, Scheme
 
@@ -28,12 +29,12 @@ def _kernel():
 
 
 def last_month_mask(scheme: Scheme) -> np.ndarray:
-    """Months that close a period of the scheme's primary sales target (all Decembers at least)."""
+    """Months that close a period of the component carrying most of sales' pay (all Decembers at
+    least)."""
     mask = np.zeros(12, dtype=bool)
     period = "year"
     if scheme.sales is not None:
-        comp = max(scheme.sales.components, key=lambda c: 1.0 if c.commission_rate is not None else c.weight)
-        period = comp.period
+        period = scheme.sales.components[headline_component(scheme.sales)].period
     per = 12 // PERIODS[period]
     mask[per - 1 :: per] = True
     return mask
@@ -112,7 +113,7 @@ def simulate(
             solver_info = solved.info
     model = compile_model(scenario)
     sch = compile_scheme(scenario, scheme)
-    tab = action_tables(model, policy)
+    tab = action_tables(scenario)
     from .kernels.rng import key_words, root_words
 
     root = root_words(seed)
@@ -143,7 +144,9 @@ def simulate(
         kernel(
             model,
             sch,
-            policy,
+            policy.sales,
+            policy.marketing,
+            bool(policy.any_timing),
             tab,
             root,
             prefix,

@@ -27,6 +27,7 @@ COMMANDS = {
     "forecast": ("incentsim.cli.forecast", "forecast_cmd"),
     "sensitivity": ("incentsim.cli.sensitivity", "sensitivity_cmd"),
     "report": ("incentsim.cli.report", "report_cmd"),
+    "serve": ("incentsim.cli.serve", "serve_cmd"),
 }
 
 
@@ -133,6 +134,7 @@ def cli(verbose: int) -> None:
       incentsim scenarios                         list the bundled example scenarios
       incentsim compare separate-vs-shared        compare its schemes (10,000 replications)
       incentsim validate my-company.toml          check a scenario file
+      incentsim serve                             the same in a web page (edit, run, download)
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr, format="%(levelname)s: %(message)s")

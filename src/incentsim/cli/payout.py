@@ -16,7 +16,7 @@ def payout_cmd(scenario, scheme_text, csv_path):
     import pandas as pd
 
     from ..io import with_atomic_file
-    from ..schemes.payout_table import payout_tables, tables_frame, tables_text
+    from ..report.payout_table import payout_tables, tables_frame, tables_text
 
     check_outputs((csv_path, "--csv"))
     sc = load(scenario)

@@ -15,8 +15,8 @@ def validate_cmd(scenario, quiet):
 
     Exit status 0 when valid, 2 with a one-line error (file, key, reason) when not.
     """
-    from ..compile import resolved_targets
-    from ..model.funnel import steady_state
+    from ..funnel import steady_state
+    from ..pay import resolved_targets
 
     sc = load(scenario)
     if quiet:

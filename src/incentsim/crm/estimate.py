@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..calendar import WEEK_MONTH
 from ..scenario.schema import MONTHS, WEEKS_PER_YEAR
-from ..schemes.calendar import WEEK_MONTH
 from .format import Export
 
 Z95 = 1.959963984540054

@@ -1,8 +1,8 @@
 """Replay last year's actual deals under each scheme's payout rules, next to the simulation.
 
 What commercial compensation tools do: take the deals and appointments of a real year, apply a
-plan's rules, and show who would have been paid what. The rules are the kernel's
-(:mod:`incentsim.kernels.funnel`), re-implemented here in plain Python for real dates:
+plan's rules, and show who would have been paid what. The rules are those of
+:mod:`incentsim.pay`, applied to calendar months of real dates:
 
 * **Measures** per calendar month of the replayed year: ``appointments`` (marketing's leads
   handed over, by hand-off date), ``sourced_bookings`` (won amounts from marketing's leads),
@@ -10,13 +10,9 @@ plan's rules, and show who would have been paid what. The rules are the kernel's
   ``team_wins`` (all), ``own_margin`` / ``team_margin`` (each won deal's amount spread evenly
   over the 364 days after it closed, so last year's December deals count this year).
 * **Periods** are calendar months grouped into quarters, halves or the year.
-* **Targets**: the annual target of each person from
-  :func:`incentsim.compile.resolved_targets` (automatic targets are the scenario's expected
-  annual measure), split over periods by the component's ``phasing``.
-* **Money**: per period, bonus at target x weight x phasing share (commission at an explicit
-  rate: rate x annual target x share) times the curve (:func:`curve_value`, thresholds and
-  caps included) at the period's attainment; with ``true_up``, at year end the annual curve on
-  annual attainment minus what the periods paid, when positive. A marketing team member's
+* **Targets, money, curves, true-up**: the rules of :mod:`incentsim.pay` (the same code the
+  simulation pays with): annual targets split by ``phasing``, money at target per period, the
+  curve with its gate and cap at the period's attainment, and the year-end true-up. A marketing team member's
   bonus is paid to each of ``marketing.headcount`` people. (Ratchets only move later years'
   targets, so they do not change a single replayed year.)
 
@@ -32,8 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..pay import PayComponent
 from ..scenario.errors import ScenarioError
-from ..scenario.schema import MONTHS, PERIODS, Component, Scenario, curve_value
+from ..scenario.schema import MONTHS, Scenario
 from .format import Export
 
 _PERIOD_LABELS = {
@@ -251,26 +248,18 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         notes.append(f"{no_amount} deals won in {year} without an amount count as 0")
     m = _monthly(it, export, year, reps)
     schemes = {}
-    from ..compile import resolved_targets
+    from ..pay import role_components
 
     for name, scheme in scenario.schemes.items():
-        targets = resolved_targets(scenario, scheme)
         mkt: list[ComponentPay] = []
         sales: dict[str, list[ComponentPay]] = {r: [] for r in reps}
-        for role in ("marketing", "sales"):
-            plan = scheme.plan(role)
-            if plan is None:
-                continue
-            for i, comp in enumerate(plan.components):
-                annual = targets[(role, i)]
-                if role == "marketing":
-                    mkt.append(_pay(comp, plan.bonus_at_target, float(annual[0]), m[comp.measure][0]))
-                    continue
-                per_rep = _rep_targets(annual, reps, scenario, name, export.source)
-                own = comp.measure.startswith("own_")
-                for ri, rep in enumerate(reps):
-                    row = m[comp.measure][ri if own else 0]
-                    sales[rep].append(_pay(comp, plan.bonus_at_target, per_rep[ri], row))
+        for pc in role_components(scenario, scheme, "marketing"):
+            mkt.append(_pay(pc, 0, m[pc.measure][0]))
+        for pc in role_components(scenario, scheme, "sales"):
+            person = _rep_persons(pc.annual_target, reps, scenario, name, export.source)
+            own = pc.source == "own"
+            for ri, rep in enumerate(reps):
+                sales[rep].append(_pay(pc, person[ri], m[pc.measure][ri if own else 0]))
         schemes[name] = SchemeReplay(name, scheme.description, mkt, scenario.marketing.headcount, sales)
     if len(reps) != scenario.sales.reps:
         notes.append(
@@ -290,11 +279,12 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
     )
 
 
-def _rep_targets(annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str) -> np.ndarray:
+def _rep_persons(annual: np.ndarray, reps: list[str], scenario: Scenario, scheme: str, source: str) -> list[int]:
+    """Which of the scenario's per-rep targets applies to each active rep (all the first when equal)."""
     if np.allclose(annual, annual[0]):
-        return np.full(len(reps), float(annual[0]))
+        return [0] * len(reps)
     if len(annual) == len(reps):
-        return np.asarray(annual, dtype=float)
+        return list(range(len(reps)))
     raise ScenarioError(
         scenario.source,
         f"schemes.{scheme}.sales.target",
@@ -355,29 +345,22 @@ def _monthly(it: pd.DataFrame, export: Export, year: int, reps: list[str]) -> di
     }
 
 
-def _pay(comp: Component, bonus_at_target: float, annual_target: float, monthly: np.ndarray) -> ComponentPay:
-    """The kernel's payout rules for one person and component over one year."""
-    n = PERIODS[comp.period]
-    per = 12 // n
-    measure = monthly.reshape(n, per).sum(axis=1)
-    annual_target = max(annual_target, 1e-9)
-    money = comp.commission_rate * annual_target if comp.commission_rate is not None else bonus_at_target * comp.weight
-    phasing = np.asarray(comp.phasing, dtype=float)
+def _pay(pc: PayComponent, person: int, monthly: np.ndarray) -> ComponentPay:
+    """The pay rules of :mod:`incentsim.pay` for one person and component over one year."""
+    n = pc.n_periods
+    measure = monthly.reshape(n, 12 // n).sum(axis=1)
     periods = []
     paid = 0.0
     for kk in range(n):
-        target = annual_target * phasing[kk]
-        att = measure[kk] / target if target > 0 else 0.0
-        pay = money * phasing[kk] * curve_value(comp.curve, att)
+        pay = float(pc.period_pay(measure[kk], person, kk))
         paid += pay
-        periods.append((_PERIOD_LABELS[comp.period][kk], float(measure[kk]), float(target), float(pay)))
+        periods.append((_PERIOD_LABELS[pc.period][kk], float(measure[kk]), float(pc.targets[person, kk]), pay))
     total = float(measure.sum())
-    att_year = total / annual_target
-    extra = 0.0
-    if comp.true_up:
-        extra = max(0.0, money * curve_value(comp.curve, att_year) - paid)
+    annual_target = float(pc.annual_target[person])
+    extra = float(pc.true_up_extra(total, paid, person))
+    c = pc.component
     return ComponentPay(
-        comp.measure, comp.period, comp.weight, total, annual_target, att_year, periods, extra, paid + extra
+        c.measure, c.period, c.weight, total, annual_target, total / annual_target, periods, extra, paid + extra
     )
 
 

@@ -1,7 +1,7 @@
 """Synthetic CRM exports from a known scenario, to test calibration end to end.
 
 The simulation kernel moves counts through the funnel; this generator follows the same model
-(:mod:`incentsim.model.funnel`) item by item, so that every lead and opportunity has its own
+(:mod:`incentsim.funnel`) item by item, so that every lead and opportunity has its own
 dates. Everyone works at normal effort and marketing keeps its baseline quality focus (the
 company as the scenario describes it today, the ``fixed`` behaviour). Week by week:
 
@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.funnel import conversion_max, follow_hazard, steady_state
+from ..calendar import WEEK_MONTH
+from ..funnel import conversion_max, follow_hazard, steady_state
 from ..scenario.schema import WEEKS_PER_YEAR, Scenario
-from ..schemes.calendar import WEEK_MONTH
 from .format import week_span
 
 _OPEN, _WON, _LOST = 0, 1, 2

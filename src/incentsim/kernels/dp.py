@@ -1,10 +1,20 @@
-"""Numba kernels of the policy solver (DESIGN §2.2.1): increments, Bellman, timing, forward.
+"""Numba kernels of the policy solver (model page, "Behaviour: the policy solver").
 
-The agent's state is its progress x in the open target period, on a grid of G points from 0 to
-``grid_max`` times the period target (index i <-> x = i * dx). Each week it picks an action a;
-its measure grows by an increment with pmf ``P[t, a, j]`` over grid steps j >= 0 (the last grid
-point absorbs everything above it). At the end of a period the period's payout is earned and x
-restarts at 0. All money is in currency per week / per period; values are expected totals.
+An agent's state is a point on a grid of up to three axes:
+
+* axis 0 (``G0`` points): the progress of one measure in its open target period;
+* axis 1 (``G1`` points, 1 when unused): a second measure or period (the year-to-date beside a
+  quarter-to-date, the team's bookings beside one's own, ...);
+* axis 2 (``L`` points, 1 when unused): the money already paid this year by components with a
+  year-end true-up.
+
+Each week the agent picks an action ``a``; axis 0 grows by ``y0 ~ P[t, a]`` grid steps and axis 1
+by ``alpha[t] * y0 + y1`` with ``y1 ~ Q[t, a]`` (the part of the second measure that does not move
+with the first, e.g. the colleagues' deals). Choices are logit (extreme-value taste shocks of scale
+``sigma``): the value is the smoothed maximum ``sigma log sum_a exp(q_a / sigma)`` and action ``a``
+is chosen with probability ``exp((q_a - V) / sigma)``; ``sigma = 0`` is the plain maximum. At the
+end of an axis' period the period's payout is earned and the axis restarts at its (fractional)
+head start. All money is in currency; values are expected discounted totals.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -60,6 +70,22 @@ def _increments_all(lam, jumps, week_k, P):
 
 
 @njit(cache=True)
+def _support(P, tol, support):
+    """Number of leading entries of each ``P[t, a]`` to keep (trailing mass below tol dropped)."""
+    T, A, S = P.shape
+    for t in range(T):
+        for a in range(A):
+            n = S
+            acc = 0.0
+            while n > 1:
+                acc += P[t, a, n - 1]
+                if acc > tol:
+                    break
+                n -= 1
+            support[t, a] = n
+
+
+@njit(cache=True)
 def _convolve(a, b, out):
     """pmf of the sum of two independent grid increments (tail lumped at the last cell)."""
     L = out.shape[0]
@@ -74,241 +100,482 @@ def _convolve(a, b, out):
             out[k] += a[i] * b[j]
 
 
-@njit(cache=True)
-def _expect_next(Pt, support, V, i, G):
-    """sum_j P[j] V[min(i + j, G - 1)] over the support of P."""
-    s = 0.0
-    for j in range(support):
-        p = Pt[j]
-        if p != 0.0:
-            k = i + j
-            if k > G - 1:
-                k = G - 1
-            s += p * V[k]
-    return s
+@njit(cache=True, inline="always")
+def _lerp3(V, x, j, pl):
+    """``V[x, j, pl]`` at a fractional first index ``x`` (linear; clamped at the top, extrapolated
+    linearly below 0 with the first segment's slope)."""
+    G = V.shape[0]
+    if G == 1:
+        return V[0, j, pl]
+    if x >= G - 1:
+        return V[G - 1, j, pl]
+    i = int(math.floor(x))
+    if i < 0:
+        i = 0
+    f = x - i
+    return V[i, j, pl] * (1.0 - f) + V[i + 1, j, pl] * f
+
+
+@njit(cache=True, inline="always")
+def _lerp_index(x, G):
+    """(lower index, weight of the upper one) of a fractional grid position clamped to [0, G-1]."""
+    if x <= 0.0 or G == 1:
+        return 0, 0.0
+    if x >= G - 1:
+        return G - 1, 0.0
+    i = int(x)
+    return i, x - i
 
 
 @njit(cache=True)
-def _bellman(P, support, cost, tie, week_end, week_period, payout, final_adj, cont0, disc, V, policy):
-    """Backward induction over the 52 weeks of a year.
-
-    Effort costs are paid in the week; everything that follows (next week's value, a payout at
-    the end of this week's period) is discounted by ``disc`` per week, so a bonus paid in
-    December is worth less to January's effort than to December's.
+def _after_week(Vn, t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step, W):
+    """Value after week t's increment, as a function of the post-increment state ``(i, j, pl)``:
+    the payouts of the periods that end this week plus the next week's value at the state the
+    resets lead to (the year-end value ``year_end`` in the last week).
 
     Parameters
     ----------
-    P : ndarray(float64, (52, A, S))
-        Increment pmf per week and action, in grid steps.
-    support : ndarray(int64, (52, A))
-        Number of leading entries of ``P[t, a]`` that can be non-zero.
-    cost : ndarray(float64, (52, A))
-        Effort cost per week of each action (currency), net of any linear value of secondary
-        pay components.
-    tie : ndarray(float64, (A,))
-        Tiny tie-breaking penalties (prefer normal behaviour when indifferent).
-    week_end : ndarray(int64, (52,))
-        1 in the last week of a period.
-    week_period : ndarray(int64, (52,))
-        Period index of each week.
-    payout : ndarray(float64, (n_periods, G))
-        Period payout (currency) at each grid point of the period's attainment.
-    final_adj : ndarray(float64, (G,))
-        Value added at the year end as a function of the final state (ratchet), else zeros.
-    cont0 : float
-        Value of starting next year (a constant: it cannot depend on this year's actions
-        except through ``final_adj``).
-    disc : float
-        Weekly discount factor (1: patient).
-    V : ndarray(float64, (53, G))
-        Filled: value at the start of each week (row 52 = the year end continuation).
-    policy : ndarray(int64, (52, G))
-        Filled: the optimal action.
+    Vn : ndarray(float64, (G0, G1, L))
+        Value at the start of week t + 1.
+    pay0 : ndarray(float64, (n0, G0))
+        Payout at the end of each axis-0 period by axis-0 state.
+    pay1 : ndarray(float64, (n1, G1))
+        The same for axis 1.
+    year_end : ndarray(float64, (G0, G1, L))
+        Value added at the year end by the final state (true-up, ratchet).
+    reset0, reset1 : ndarray(float64, (n0,)), (n1,)
+        Fractional grid position each axis restarts at after its period ends.
+    paid_step : ndarray(float64, (n0, G0))
+        Money of true-up components paid at the end of each axis-0 period, in axis-2 grid steps.
+    W : ndarray(float64, (G0, G1, L))
+        Filled.
     """
-    G = V.shape[1]
-    A = P.shape[1]
-    for i in range(G):
-        V[52, i] = cont0
-    for t in range(51, -1, -1):
-        end = week_end[t] == 1
-        k = week_period[t]
-        for i in range(G):
-            best = -1e300
-            best_a = 0
-            for a in range(A):
-                Pt = P[t, a]
-                if end:
-                    s = 0.0
-                    for j in range(support[t, a]):
-                        p = Pt[j]
-                        if p != 0.0:
-                            m = i + j
-                            if m > G - 1:
-                                m = G - 1
-                            extra = final_adj[m] if t == 51 else 0.0
-                            s += p * (payout[k, m] + extra)
-                    s += V[t + 1, 0]
+    G0, G1, L = W.shape
+    e0 = end0[t] == 1
+    e1 = end1[t] == 1
+    last = t == end0.shape[0] - 1
+    kk0 = k0[t]
+    kk1 = k1[t]
+    for i in prange(G0):
+        p0 = pay0[kk0, i] if e0 else 0.0
+        for j in range(G1):
+            p1 = pay1[kk1, j] if e1 else 0.0
+            for pl in range(L):
+                v = p0 + p1
+                if last:
+                    v += year_end[i, j, pl]
+                # Where the state goes: reset axes restart at their head start.
+                x0 = reset0[kk0] if e0 else float(i)
+                x1 = reset1[kk1] if e1 else float(j)
+                xl = 0.0 if last else (pl + paid_step[kk0, i] if e0 else float(pl))
+                # Trilinear interpolation of Vn at (x0, x1, xl).
+                a0, f0 = _lerp_index(x0, G0)
+                a1, f1 = _lerp_index(x1, G1)
+                a2, f2 = _lerp_index(xl, L)
+                s = 0.0
+                for d0 in range(2):
+                    w0 = f0 if d0 == 1 else 1.0 - f0
+                    if w0 == 0.0:
+                        continue
+                    for d1 in range(2):
+                        w1 = f1 if d1 == 1 else 1.0 - f1
+                        if w1 == 0.0:
+                            continue
+                        for d2 in range(2):
+                            w2 = f2 if d2 == 1 else 1.0 - f2
+                            if w2 == 0.0:
+                                continue
+                            s += w0 * w1 * w2 * Vn[a0 + d0, a1 + d1, a2 + d2]
+                W[i, j, pl] = v + s
+
+
+@njit(cache=True)
+def _spread_axis1(W, Qt, s1, U):
+    """``U[i, j, pl] = sum_y1 Q(y1) W[i, j + y1, pl]`` (clamped at the top): the independent axis-1
+    increment."""
+    G0, G1, L = W.shape
+    for i in range(G0):
+        for j in range(G1):
+            for pl in range(L):
+                acc = 0.0
+                for y in range(s1):
+                    q = Qt[y]
+                    if q != 0.0:
+                        jj = j + y
+                        if jj > G1 - 1:
+                            jj = G1 - 1
+                        acc += q * W[i, jj, pl]
+                U[i, j, pl] = acc
+
+
+@njit(cache=True)
+def _expect_axis0(U, Pt, s0, alpha, E):
+    """``E[i, j, pl] = sum_y0 P(y0) U[i + y0, j + alpha y0, pl]`` (clamped at the top; ``alpha y0``
+    fractional, interpolated): axis 0, dragging axis 1 along by alpha per step."""
+    G0, G1, L = U.shape
+    for i in range(G0):
+        for j in range(G1):
+            for pl in range(L):
+                acc = 0.0
+                for y in range(s0):
+                    p = Pt[y]
+                    if p == 0.0:
+                        continue
+                    ii = i + y
+                    if ii > G0 - 1:
+                        ii = G0 - 1
+                    if alpha == 0.0 or G1 == 1:
+                        acc += p * U[ii, j, pl]
+                    else:
+                        a, f = _lerp_index(j + alpha * y, G1)
+                        if f == 0.0:
+                            acc += p * U[ii, a, pl]
+                        else:
+                            acc += p * (U[ii, a, pl] * (1.0 - f) + U[ii, a + 1, pl] * f)
+                E[i, j, pl] = acc
+
+
+@njit(cache=True, parallel=True)
+def _bellman(
+    P, s0, Q, s1, q_shared, alpha, cost, sigma, disc, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1,
+    paid_step, attr, V, prob, mean_attr,
+):  # fmt: skip
+    """Backward induction over the 52 weeks of a year with logit choices.
+
+    Parameters
+    ----------
+    P : ndarray(float64, (52, A, S0))
+        Axis-0 increment pmf per week and action (grid steps); ``s0[t, a]`` leading entries used.
+    Q : ndarray(float64, (52, A, S1))
+        Independent axis-1 increment pmf (``s1[t, a]`` entries; ``Q[t, a, 0] = 1`` when unused).
+    q_shared : ndarray(int64, (52,))
+        1 when ``Q[t, a]`` is the same for every action (computed once per week).
+    alpha : ndarray(float64, (52,))
+        Axis-1 grid steps per axis-0 grid step (0: the axes move independently).
+    cost : ndarray(float64, (52, A))
+        Cost of each action in week t (effort cost net of rewards valued linearly), currency.
+    sigma : float
+        Scale of the taste shocks (currency per week); 0 for the deterministic maximum.
+    disc : float
+        Weekly discount factor: what follows this week is worth ``disc`` of its face value.
+    end0, end1, k0, k1 : ndarray(int64, (52,))
+        Whether each axis' period ends in week t, and its period index.
+    pay0, pay1, year_end, reset0, reset1, paid_step
+        See :func:`_after_week`.
+    attr : ndarray(float64, (A, M))
+        Attributes of each action (effort, follow-up share or quality ...), averaged into
+        ``mean_attr``.
+    V : ndarray(float64, (53, G0, G1, L))
+        ``V[52]`` is set by the caller (the value of next year's start by final state); filled.
+    prob : ndarray(float64, (52, A, G0, G1, L))
+        Filled: choice probabilities.
+    mean_attr : ndarray(float64, (52, G0, G1, L, M))
+        Filled: expected action attributes by state.
+    """
+    T, A = cost.shape
+    G0, G1, L = V.shape[1], V.shape[2], V.shape[3]
+    M = attr.shape[1]
+    W = np.empty((G0, G1, L))
+    U = np.empty((A, G0, G1, L))
+    qbuf = np.empty((A, G0, G1, L))
+    for t in range(T - 1, -1, -1):
+        _after_week(V[t + 1], t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step, W)
+        shared = q_shared[t] == 1 or G1 == 1
+        if shared:
+            if G1 == 1 or s1[t, 0] == 1:
+                U[0] = W * Q[t, 0, 0] if G1 > 1 else W
+            else:
+                _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
+        for a in prange(A):
+            if shared:
+                _expect_axis0(U[0], P[t, a], s0[t, a], alpha[t], qbuf[a])
+            else:
+                _spread_axis1(W, Q[t, a], s1[t, a], U[a])
+                _expect_axis0(U[a], P[t, a], s0[t, a], alpha[t], qbuf[a])
+            c = cost[t, a]
+            for i in range(G0):
+                for j in range(G1):
+                    for pl in range(L):
+                        qbuf[a, i, j, pl] = disc * qbuf[a, i, j, pl] - c
+        for i in prange(G0):
+            for j in range(G1):
+                for pl in range(L):
+                    best = -1e300
+                    best_a = 0
+                    for a in range(A):
+                        if qbuf[a, i, j, pl] > best:
+                            best = qbuf[a, i, j, pl]
+                            best_a = a
+                    for m in range(M):
+                        mean_attr[t, i, j, pl, m] = 0.0
+                    if sigma <= 0.0:
+                        for a in range(A):
+                            prob[t, a, i, j, pl] = 0.0
+                        prob[t, best_a, i, j, pl] = 1.0
+                        V[t, i, j, pl] = best
+                        for m in range(M):
+                            mean_attr[t, i, j, pl, m] = attr[best_a, m]
+                        continue
+                    # One exponential per action: weights relative to the best, which cannot overflow.
+                    tot = 0.0
+                    for a in range(A):
+                        z = (qbuf[a, i, j, pl] - best) / sigma
+                        e = math.exp(z) if z > -60.0 else 0.0
+                        qbuf[a, i, j, pl] = e
+                        tot += e
+                    V[t, i, j, pl] = best + sigma * math.log(tot)
+                    for a in range(A):
+                        p = qbuf[a, i, j, pl] / tot
+                        prob[t, a, i, j, pl] = p
+                        for m in range(M):
+                            mean_attr[t, i, j, pl, m] += p * attr[a, m]
+
+
+@njit(cache=True)
+def _push_axis0(D, Pt, s0, alpha, out):
+    """Add to ``out`` the distribution ``D`` moved by the axis-0 increment (axis 1 dragged along by
+    alpha per step): the adjoint of :func:`_expect_axis0`."""
+    G0, G1, L = D.shape
+    for i in range(G0):
+        for j in range(G1):
+            for pl in range(L):
+                d = D[i, j, pl]
+                if d == 0.0:
+                    continue
+                for y in range(s0):
+                    p = Pt[y]
+                    if p == 0.0:
+                        continue
+                    ii = i + y
+                    if ii > G0 - 1:
+                        ii = G0 - 1
+                    if alpha == 0.0 or G1 == 1:
+                        out[ii, j, pl] += d * p
+                    else:
+                        a, f = _lerp_index(j + alpha * y, G1)
+                        out[ii, a, pl] += d * p * (1.0 - f)
+                        if f > 0.0:
+                            out[ii, a + 1, pl] += d * p * f
+
+
+@njit(cache=True)
+def _push_axis1(D, Qt, s1, out):
+    """Add to ``out`` the distribution ``D`` moved by the independent axis-1 increment (the adjoint
+    of :func:`_spread_axis1`)."""
+    G0, G1, L = D.shape
+    for i in range(G0):
+        for j in range(G1):
+            for pl in range(L):
+                d = D[i, j, pl]
+                if d == 0.0:
+                    continue
+                if G1 == 1 or s1 == 1:
+                    out[i, j, pl] += d
+                    continue
+                for y in range(s1):
+                    q = Qt[y]
+                    if q == 0.0:
+                        continue
+                    jj = j + y
+                    if jj > G1 - 1:
+                        jj = G1 - 1
+                    out[i, jj, pl] += d * q
+
+
+@njit(cache=True, parallel=True)
+def _forward(
+    P, s0, Q, s1, q_shared, alpha, prob, end0, end1, k0, k1, reset0, reset1, paid_step, start, qty, dist_out, mean_out,
+    end_dist0, end_dist1,
+):  # fmt: skip
+    """Propagate the distribution of the state through the year under the choice probabilities.
+
+    Parameters
+    ----------
+    start : ndarray(float64, (G0, G1, L))
+        Distribution at the start of the year.
+    qty : ndarray(float64, (52, A, Q))
+        Quantities per week and action to average (effort, output rates ...).
+    dist_out : ndarray(float64, (53, G0, G1, L))
+        Filled: the distribution at the start of each week (row 52: after the last week, before
+        the year-end resets).
+    mean_out : ndarray(float64, (52, Q))
+        Filled: expected quantity per week.
+    end_dist0 : ndarray(float64, (52, G0))
+        Filled at axis-0 period ends: the distribution of axis 0 before the reset (else 0).
+    end_dist1 : ndarray(float64, (52, G1))
+        The same for axis 1.
+    """
+    T, A = prob.shape[0], prob.shape[1]
+    G0, G1, L = start.shape
+    NQ = qty.shape[2]
+    dist = start.copy()
+    new = np.zeros((G0, G1, L))
+    D = np.zeros((A, G0, G1, L))
+    tmp = np.zeros((A, G0, G1, L))
+    moved = np.zeros((A, G0, G1, L))
+    tot = np.zeros(A)
+    end_dist0[:, :] = 0.0
+    end_dist1[:, :] = 0.0
+    for t in range(T):
+        dist_out[t] = dist
+        for q in range(NQ):
+            mean_out[t, q] = 0.0
+        new[:, :, :] = 0.0
+        # Each action moves its share of the mass along axis 0 in its own buffer (in parallel);
+        # the buffers are added in action order (the result does not depend on the thread count),
+        # and the axis-1 increment is applied once when it is the same for every action.
+        shared = q_shared[t] == 1 or G1 == 1
+        for a in prange(A):
+            s = 0.0
+            for i in range(G0):
+                for j in range(G1):
+                    for pl in range(L):
+                        v = dist[i, j, pl] * prob[t, a, i, j, pl]
+                        if v < 1e-15 * dist[i, j, pl]:
+                            v = 0.0  # a negligible share of this state's mass (logit tails)
+                        D[a, i, j, pl] = v
+                        s += v
+            tot[a] = s
+            moved[a] = 0.0
+            if s > 0.0:
+                if shared:
+                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], moved[a])
                 else:
-                    s = _expect_next(Pt, support[t, a], V[t + 1], i, G)
-                q = disc * s - cost[t, a] - tie[a]
-                if q > best:
-                    best = q
-                    best_a = a
-            V[t, i] = best + tie[best_a]
-            policy[t, i] = best_a
-
-
-@njit(cache=True)
-def _interp(V, y):
-    """V at fractional grid index y (linear; clamped)."""
-    G = V.shape[0]
-    if y <= 0.0:
-        return V[0]
-    if y >= G - 1:
-        return V[G - 1]
-    i = int(y)
-    f = y - i
-    return V[i] * (1.0 - f) + V[i + 1] * f
-
-
-@njit(cache=True)
-def _expected_end(Pt, support, payout_k, final_adj, year_end, i):
-    """Expected period payout (plus the year-end adjustment) after an increment from state i."""
-    G = payout_k.shape[0]
-    s = 0.0
-    for j in range(support):
-        p = Pt[j]
-        if p != 0.0:
-            m = min(i + j, G - 1)
-            s += p * (payout_k[m] + (final_adj[m] if year_end else 0.0))
-    return s
+                    tmp[a] = 0.0
+                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], tmp[a])
+                    _push_axis1(tmp[a], Q[t, a], s1[t, a], moved[a])
+        for a in range(A):
+            if tot[a] <= 0.0:
+                continue
+            for q in range(NQ):
+                mean_out[t, q] += tot[a] * qty[t, a, q]
+            new += moved[a]
+        if shared and G1 > 1:
+            tmp[0] = new
+            new[:, :, :] = 0.0
+            _push_axis1(tmp[0], Q[t, 0], s1[t, 0], new)
+        if t == T - 1:
+            dist_out[T] = new
+        e0 = end0[t] == 1
+        e1 = end1[t] == 1
+        if e0:
+            for i in range(G0):
+                s = 0.0
+                for j in range(G1):
+                    for pl in range(L):
+                        s += new[i, j, pl]
+                end_dist0[t, i] = s
+        if e1:
+            for j in range(G1):
+                s = 0.0
+                for i in range(G0):
+                    for pl in range(L):
+                        s += new[i, j, pl]
+                end_dist1[t, j] = s
+        if t == T - 1:
+            dist[:, :, :] = 0.0  # the year is over; the caller restarts from ``start``
+            continue
+        if not (e0 or e1):
+            dist[:, :, :] = new
+            continue
+        # Resets: axes whose period ended restart at their head start; paid money accumulates.
+        dist[:, :, :] = 0.0
+        kk0 = k0[t]
+        kk1 = k1[t]
+        for i in range(G0):
+            for j in range(G1):
+                for pl in range(L):
+                    m = new[i, j, pl]
+                    if m == 0.0:
+                        continue
+                    x0 = reset0[kk0] if e0 else float(i)
+                    x1 = reset1[kk1] if e1 else float(j)
+                    xl = pl + paid_step[kk0, i] if e0 else float(pl)
+                    a0, f0 = _lerp_index(x0, G0)
+                    a1, f1 = _lerp_index(x1, G1)
+                    a2, f2 = _lerp_index(xl, L)
+                    for d0 in range(2):
+                        w0 = f0 if d0 == 1 else 1.0 - f0
+                        if w0 == 0.0:
+                            continue
+                        for d1 in range(2):
+                            w1 = f1 if d1 == 1 else 1.0 - f1
+                            if w1 == 0.0:
+                                continue
+                            for d2 in range(2):
+                                w2 = f2 if d2 == 1 else 1.0 - f2
+                                if w2 == 0.0:
+                                    continue
+                                dist[a0 + d0, a1 + d1, a2 + d2] += m * w0 * w1 * w2
 
 
 @njit(cache=True)
 def _timing(
-    P, support, Ppull, pull_support, Pz, z_support, week_end, week_period, payout, final_adj, V, cont,
-    next_ratio, policy, hold_loss, timing,
+    P, s0, Pz, sz, Ppull, spull, best, end0, k0, pay0, reset0, Vnext, hold_loss, ratio, timing,
 ):  # fmt: skip
-    """Deal timing at the last week of each period: none (0), hold (1) or pull (2).
+    """Deal timing in the last week of each axis-0 period: none (0), hold (1) or pull (2).
 
-    Hold: this week's deals count in the next period instead (each lost with ``hold_loss``).
-    Pull: deals expected in the next weeks close now at a discount (``Ppull[t, a]``: this week's
-    increment plus the discounted pulled deals); the next period loses them (``Pz[t, a]``: the
-    pulled deals at full value, in this period's grid steps).
+    Compared on the realised state at the week's start, for the most likely action:
 
-    Parameters
-    ----------
-    Ppull : ndarray(float64, (52, A, S2))
-        pmf of this week's increment plus discounted pulled deals.
-    Pz : ndarray(float64, (52, A, S3))
-        pmf of the pulled deals' full value.
-    cont : ndarray(float64, (G,))
-        Value of starting next year at each January state (for holding past the year end).
-    next_ratio : ndarray(float64, (52,))
-        Grid steps of the next period per grid step of this period (target ratio).
-    timing : ndarray(int64, (52, G))
-        Filled (0 outside period-end weeks).
-    """
-    G = V.shape[1]
-    timing[:, :] = 0
-    for t in range(52):
-        if week_end[t] != 1:
-            continue
-        k = week_period[t]
-        nxt = V[t + 1] if t < 51 else cont
-        ratio = next_ratio[t]
-        top = 0.0
-        for i in range(G):
-            if payout[k, i] > top:
-                top = payout[k, i]
-        for i in range(G - 1):  # the last grid cell lumps everything above it: no timing there
-            a = policy[t, i]
-            Pt = P[t, a]
-            q_none = _expected_end(Pt, support[t, a], payout[k], final_adj, t == 51, i) + nxt[0]
-            q_hold_next = 0.0
-            for j in range(support[t, a]):
-                p = Pt[j]
-                if p != 0.0:
-                    q_hold_next += p * _interp(nxt, (1.0 - hold_loss) * j * ratio)
-            # The pulled deals would have counted in the next period: it starts without them.
-            q_lost_next = 0.0
-            Pzt = Pz[t, a]
-            for z in range(z_support[t, a]):
-                p = Pzt[z]
-                if p != 0.0:
-                    q_lost_next += p * (_interp(nxt, z * ratio) - nxt[0])
-            q_hold = payout[k, i] + (final_adj[i] if t == 51 else 0.0) + q_hold_next
-            q_pull = _expected_end(Ppull[t, a], pull_support[t, a], payout[k], final_adj, t == 51, i)
-            q_pull += nxt[0] - q_lost_next
-            # Move deals only for a clear gain (0.1 % of the period's top payout), not on ties.
-            eps = 1e-3 * top + 1e-9 * abs(q_none)
-            best = 0
-            if q_hold > q_none + eps and q_hold >= q_pull:
-                best = 1
-            elif q_pull > q_none + eps and q_pull > q_hold:
-                best = 2
-            timing[t, i] = best
+    * hold: this week's deals count in the next period instead (each lost with ``hold_loss``):
+      the period pays on the state as it is, and the next one starts further on;
+    * pull: deals that would close in the next weeks close now at a discount (``Ppull``: this
+      week's increment plus the discounted pulled deals); the next period starts without them
+      (``Pz``: their full value), valued linearly below its head start.
 
-
-@njit(cache=True)
-def _forward(P, support, policy, week_end, qty, mean_out, final_out):
-    """Propagate the distribution of the state through the year under a policy.
+    Axis 1 and axis 2 are carried as they are (deals held or pulled move within their periods).
 
     Parameters
     ----------
-    qty : ndarray(float64, (52, A, Q))
-        Quantities per week and action to average (effort, rates ...).
-    mean_out : ndarray(float64, (52, Q))
-        Filled: expected quantity per week.
-    final_out : ndarray(float64, (52, G))
-        Filled: at period-end weeks, the distribution of the period's final state.
+    Vnext : ndarray(float64, (52, G0, G1, L))
+        Value after the week's payout, at the start of the next period by axis-0 state (with axis
+        1 and 2 unchanged): ``Vnext[t, x, j, pl]``.
+    ratio : ndarray(float64, (52,))
+        Grid steps of the next axis-0 period per grid step of this one.
+    timing : ndarray(int8, (52, G0, G1, L))
+        Filled (0 outside axis-0 period ends).
     """
-    G = policy.shape[1]
-    dist = np.zeros(G)
-    new = np.zeros(G)
-    dist[0] = 1.0
-    Q = qty.shape[2]
-    final_out[:, :] = 0.0
-    for t in range(52):
-        for q in range(Q):
-            mean_out[t, q] = 0.0
-        new[:] = 0.0
-        for i in range(G):
-            d = dist[i]
-            if d == 0.0:
-                continue
-            a = policy[t, i]
-            for q in range(Q):
-                mean_out[t, q] += d * qty[t, a, q]
-            Pt = P[t, a]
-            for j in range(support[t, a]):
-                p = Pt[j]
-                if p != 0.0:
-                    m = i + j
-                    if m > G - 1:
-                        m = G - 1
-                    new[m] += d * p
-        if week_end[t] == 1:
-            for i in range(G):
-                final_out[t, i] = new[i]
-            dist[:] = 0.0
-            dist[0] = 1.0
-        else:
-            for i in range(G):
-                dist[i] = new[i]
-
-
-@njit(cache=True)
-def _support(P, tol, support):
-    """Number of leading entries of each ``P[t, a]`` to keep (trailing mass below tol dropped)."""
-    T, A, S = P.shape
+    T = P.shape[0]
+    G0, G1, L = timing.shape[1], timing.shape[2], timing.shape[3]
     for t in range(T):
-        for a in range(A):
-            n = S
-            acc = 0.0
-            while n > 1:
-                acc += P[t, a, n - 1]
-                if acc > tol:
-                    break
-                n -= 1
-            support[t, a] = n
+        timing[t] = 0
+        if end0[t] != 1:
+            continue
+        kk = k0[t]
+        top = 0.0
+        for i in range(G0):
+            if pay0[kk, i] > top:
+                top = pay0[kk, i]
+        r0 = reset0[kk]
+        for i in range(G0 - 1):  # the last cell lumps everything above it: no timing there
+            for j in range(G1):
+                for pl in range(L):
+                    a = best[t, i, j, pl]
+                    Vn = Vnext[t]
+                    q_none = 0.0
+                    q_hold = pay0[kk, i]
+                    for y in range(s0[t, a]):
+                        p = P[t, a, y]
+                        if p == 0.0:
+                            continue
+                        m = min(i + y, G0 - 1)
+                        q_none += p * pay0[kk, m]
+                        q_hold += p * _lerp3(Vn, r0 + (1.0 - hold_loss) * y * ratio[t], j, pl)
+                    q_none += _lerp3(Vn, r0, j, pl)
+                    q_pull = 0.0
+                    for y in range(spull[t, a]):
+                        p = Ppull[t, a, y]
+                        if p != 0.0:
+                            q_pull += p * pay0[kk, min(i + y, G0 - 1)]
+                    for z in range(sz[t, a]):
+                        p = Pz[t, a, z]
+                        if p != 0.0:
+                            q_pull += p * _lerp3(Vn, r0 - z * ratio[t], j, pl)
+                    # Move deals only for a clear gain (0.1 % of the period's top payout).
+                    eps = 1e-3 * top + 1e-9 * abs(q_none)
+                    choice = 0
+                    if q_hold > q_none + eps and q_hold >= q_pull:
+                        choice = 1
+                    elif q_pull > q_none + eps and q_pull > q_hold:
+                        choice = 2
+                    timing[t, i, j, pl] = choice

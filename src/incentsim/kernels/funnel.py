@@ -6,7 +6,7 @@ replication depends only on its index, so chunking and thread count never change
 ``prange`` runs over replications; every replication writes only its own rows, and nothing is
 summed across replications here (sums across threads are not bit-stable; the caller reduces).
 
-See :mod:`incentsim.model.funnel` for the model the kernel implements, step by step, and its
+See :mod:`incentsim.funnel` for the model the kernel implements, step by step, and its
 closed-form steady state.
 """
 
@@ -16,10 +16,13 @@ import numpy as np
 from numba import njit, prange
 
 from .layout import (
+    EFFORT_STEP,
+    N_EFFORT,
     P_ATTAIN,
     P_BOOKINGS,
     P_CAPPED,
     P_EFFORT,
+    P_EFFORT_Q1,
     P_PAY,
     P_WINS,
     P_ZERO,
@@ -49,6 +52,7 @@ from .layout import (
     Y_WINS,
     Y_WORKED,
 )
+from .pay import _curve_at, _ratchet_scale, _true_up_extra
 from .rng import (
     N_PURPOSES,
     PURPOSE_ABILITY,
@@ -66,51 +70,138 @@ from .rng import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _curve(sch, c, x):
-    """Payout multiple of component ``c`` at attainment ``x`` (see ``schema.curve_value``)."""
-    if x < sch.gate[c]:
-        return 0.0
-    n = sch.curve_n[c]
-    cx = sch.curve_x[c]
-    cy = sch.curve_y[c]
-    if x < cx[0]:
-        return 0.0
-    i = 0
-    for j in range(n):
-        if cx[j] <= x:
-            i = j
-        else:
-            break
-    if i == n - 1:
-        if sch.curve_extrapolate[c] == 1 and n >= 2 and cx[n - 1] > cx[n - 2]:
-            slope = (cy[n - 1] - cy[n - 2]) / (cx[n - 1] - cx[n - 2])
-            y = cy[n - 1] + slope * (x - cx[n - 1])
-        else:
-            y = cy[n - 1]
-    else:
-        x0 = cx[i]
-        x1 = cx[i + 1]
-        if x1 == x0:
-            y = cy[i + 1]
-        else:
-            y = cy[i] + (cy[i + 1] - cy[i]) * (x - x0) / (x1 - x0)
-    if y < 0.0:
-        y = 0.0  # a falling extrapolated segment never pays negative
-    cap = sch.cap[c]
-    return y if y < cap else cap
+    """Payout multiple of component ``c`` at attainment ``x`` (the rule: :mod:`incentsim.pay`)."""
+    return _curve_at(
+        x, sch.curve_x[c], sch.curve_y[c], sch.curve_n[c], sch.curve_extrapolate[c], sch.gate[c], sch.cap[c]
+    )
+
+
+@njit(cache=True, inline="always")
+def _through(q, q0, at_zero, at_one):
+    """Piecewise-linear multiplier through (0, at_zero), (q0, 1), (1, at_one) (``schema.Quality``)."""
+    if q <= q0:
+        return at_zero + (1.0 - at_zero) * (q / q0) if q0 > 0 else 1.0
+    return 1.0 + (at_one - 1.0) * (q - q0) / (1.0 - q0) if q0 < 1 else 1.0
 
 
 @njit(cache=True)
-def _grid_index(x, grid_max, grid_n):
-    if grid_n <= 1:
-        return 0
-    g = int(x / grid_max * (grid_n - 1) + 0.5)
-    if g < 0:
-        return 0
-    if g > grid_n - 1:
-        return grid_n - 1
-    return g
+def _sales_pipeline(model, stage, held, k, r, steps, source):
+    """Deals rep ``r`` (ability level ``k``) expects to close within ``steps`` weekly steps from
+    its open pipeline at normal effort (source 0: marketing's appointments, 1: self-prospected,
+    2: both; held deals close in the next period's first week)."""
+    top = model.land_sales.shape[3] - 1
+    if steps > top:
+        steps = top
+    tot = 0.0
+    for src in range(2):
+        if source != 2 and src != source:
+            continue
+        for j in range(stage.shape[2]):
+            n = stage[r, src, j]
+            if n > 0:
+                tot += n * model.land_sales[k, src, j, steps]
+        tot += held[r, src] * (1.0 - model.hold_loss)
+    return tot
+
+
+@njit(cache=True)
+def _axis_attainment(ap, a, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll):
+    """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
+    (or year) plus what the person's pipeline is expected to add before the period ends, over the
+    (ratcheted) target. Persons see their own pipeline; team measures see everyone's."""
+    c = ap.axis_comp[a]
+    year = ap.axis_year[a] == 1
+    if year:
+        acc = year_acc[c, p]
+        left = WEEKS - 1 - w
+        target = sch.annual_target[c, p]
+    else:
+        acc = period_acc[c, p]
+        left = sch.weeks_left[c, w]
+        target = sch.target[c, p, sch.week_period[c, w]]
+    src = ap.axis_source[a]
+    R = stage.shape[0]
+    ahead = 0.0
+    if ap.axis_margin[a] == 1:
+        # Margin still to be recognised in the period from deals already booked (1/52 a week).
+        if src == 0:
+            ahead = roll[p] * (left + 1) / WEEKS
+        else:
+            for r in range(R):
+                ahead += roll[r] * (left + 1) / WEEKS
+    else:
+        deals = 0.0
+        if src == 0:
+            deals = _sales_pipeline(model, stage, held, atype[p], p, left + 1, 2)
+        elif src == 1:
+            for r in range(R):
+                deals += _sales_pipeline(model, stage, held, atype[r], r, left + 1, 2)
+        elif src == 3:
+            for r in range(R):
+                deals += _sales_pipeline(model, stage, held, atype[r], r, left + 1, 0)
+        else:
+            top = model.land_mkt.shape[1] - 1
+            steps = left + 1 if left + 1 < top else top
+            for j in range(mstage.shape[0]):
+                deals += mstage[j] * model.land_mkt[j, steps]
+        ahead = deals * ap.axis_unit[a]
+    return (acc + ahead) / (target * tscale[c, p])
+
+
+@njit(cache=True)
+def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype, mstage, roll):
+    """A person's expected choice at the week's start from its state: (first, second, timing) where
+    first is effort and second the follow-up share (sales) or quality focus (marketing). Linear
+    between the grid points of the measure axes, nearest on the paid axis."""
+    G0 = ap.choice.shape[3]
+    G1 = ap.choice.shape[4]
+    L = ap.choice.shape[5]
+    i0 = 0
+    f0 = 0.0
+    i1 = 0
+    f1 = 0.0
+    if G0 > 1:
+        x = _axis_attainment(ap, 0, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll)
+        y = x / ap.grid_max[g, k, 0] * (G0 - 1)
+        if y >= G0 - 1:
+            i0 = G0 - 1
+        elif y > 0.0:
+            i0 = int(y)
+            f0 = y - i0
+    if G1 > 1:
+        x = _axis_attainment(ap, 1, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll)
+        y = x / ap.grid_max[g, k, 1] * (G1 - 1)
+        if y >= G1 - 1:
+            i1 = G1 - 1
+        elif y > 0.0:
+            i1 = int(y)
+            f1 = y - i1
+    li = 0
+    if L > 1:
+        paid = 0.0
+        for c in range(ap.paid_comp.shape[0]):
+            if ap.paid_comp[c] == 1:
+                paid += year_paid[c, p]
+        li = int(paid / ap.paid_money[g, k] + 0.5)
+        if li > L - 1:
+            li = L - 1
+    first = 0.0
+    second = 0.0
+    for d0 in range(2):
+        w0 = f0 if d0 == 1 else 1.0 - f0
+        if w0 == 0.0:
+            continue
+        for d1 in range(2):
+            w1 = f1 if d1 == 1 else 1.0 - f1
+            if w1 == 0.0:
+                continue
+            first += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 0]
+            second += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 1]
+    t0 = i0 + 1 if f0 >= 0.5 else i0
+    t1 = i1 + 1 if f1 >= 0.5 else i1
+    return first, second, ap.timing[g, k, w, t0, t1, li]
 
 
 @njit(cache=True)
@@ -203,8 +294,9 @@ def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
 
 @njit(cache=True)
 def _replication(
-    model, sch, pol, tab, root, prefix, rep, i, out_year, out_person, out_month, out_effort_week, out_ability, out_pipe
-):
+    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, rep, i, out_year, out_person, out_month,
+    out_effort_week, out_ability, out_pipe,
+):  # fmt: skip
     R = model.n_reps
     Km = model.mkt_hazard.shape[0]
     Ks = model.sales_hazard.shape[0]
@@ -274,7 +366,8 @@ def _replication(
     bk = np.zeros(R)
     mg = np.zeros(R)
     wn = np.zeros(R, dtype=np.int64)
-    act = np.zeros(R, dtype=np.int64)
+    act = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
+    follow = np.ones(R)
     tim = np.zeros(R, dtype=np.int64)
     ym = np.zeros(out_year.shape[2])
     month_bk = np.zeros(12)
@@ -283,6 +376,7 @@ def _replication(
     work_base = 1.0 - model.ignored_share
     cs_p = sch.primary_sales
     cm_p = sch.primary_mkt
+    ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
 
     for t in range(n_years * WEEKS):
         y = t // WEEKS
@@ -298,22 +392,23 @@ def _replication(
             _snapshot(out_pipe, i, y - burn, 0, 0.0, mstage, queue, stage, held)
 
         # -- choices, from each agent's state at the start of the week -------------------------
-        gi = 0
-        if cm_p >= 0 and pol.grid_n > 1:
-            k = sch.week_period[cm_p, w]
-            x = period_acc[cm_p, 0] / (sch.target[cm_p, 0, k] * tscale[cm_p, 0])
-            gi = _grid_index(x, pol.mkt_grid_max, pol.grid_n)
-        ma = pol.mkt_action[w, gi]
-        e_m = pol.mkt_effort[ma]
-        qi = pol.mkt_quality[ma]
+        e_m, q_m, _ = _choose(
+            pol_mkt, 0, 0, w, 0, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype,
+            mstage, roll,
+        )  # fmt: skip
         for r in range(R):
-            gi = 0
-            if cs_p >= 0 and pol.grid_n > 1:
-                k = sch.week_period[cs_p, w]
-                x = period_acc[cs_p, r] / (sch.target[cs_p, r, k] * tscale[cs_p, r])
-                gi = _grid_index(x, pol.sales_grid_max[atype[r]], pol.grid_n)
-            act[r] = pol.sales_action[atype[r], w, gi]
-            tim[r] = pol.sales_timing[atype[r], w, gi]
+            e, f, tm = _choose(
+                pol_sales, pol_sales.group[r], atype[r], w, r, model, sch, period_acc, year_acc, year_paid, tscale,
+                stage, held, atype, mstage, roll,
+            )  # fmt: skip
+            ei = int(e / EFFORT_STEP + 0.5)
+            if ei > N_EFFORT - 1:
+                ei = N_EFFORT - 1
+            act[r] = ei
+            follow[r] = f
+            tim[r] = tm
+        vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
+        gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
 
         # -- marketing: new leads and marketing stages ----------------------------------------
         new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
@@ -325,7 +420,7 @@ def _replication(
             leave = _binomial(states, s_conv0, n, model.mkt_hazard[kk])
             p = model.mkt_conv[kk]
             if kk == Km - 1:
-                p *= model.quality_volume[qi]
+                p *= vol_q
             adv = _binomial(states, s_conv0, leave, min(1.0, p))
             mstage[kk] -= leave
             if kk == Km - 1:
@@ -340,7 +435,7 @@ def _replication(
         # genuine share: one uniform does both (floor(u R) picks the rep; the fractional part
         # of u R is an independent uniform).
         genuine_total = 0
-        p_gen = min(1.0, model.quality_genuine[qi] * model.genuine_mult[t])
+        p_gen = min(1.0, gen_q * model.genuine_mult[t])
         for _ in range(appts):
             ur = _uniform(states, s_alloc) * R
             r = int(ur)
@@ -355,9 +450,13 @@ def _replication(
         # -- each rep -------------------------------------------------------------------------
         # Deal timing happens at the primary sales period's boundaries (and only when the policy
         # ever holds or pulls deals, or deals are still held from the last period).
-        timing_on = cs_p >= 0 and (tab.any_timing or held_any)
-        first_week = cs_p >= 0 and (w == 0 or sch.week_end[cs_p, w - 1] == 1)
-        last_week = cs_p >= 0 and sch.week_end[cs_p, w] == 1
+        timing_on = ct >= 0 and (any_timing or held_any)
+        if ct >= 0 and pol_sales.axis_year[0] == 1:
+            first_week = w == 0
+            last_week = w == WEEKS - 1
+        else:
+            first_week = ct >= 0 and (w == 0 or sch.week_end[ct, w - 1] == 1)
+            last_week = ct >= 0 and sch.week_end[ct, w] == 1
         team_bk = 0.0
         team_mg = 0.0
         team_wn = 0
@@ -379,7 +478,7 @@ def _replication(
             s_conv = base + PURPOSE_CONVERSIONS
             s_val = base + PURPOSE_VALUES
             s_tim = base + PURPOSE_TIMING
-            effort = pol.sales_effort[act[r]]
+            effort = act[r] * EFFORT_STEP
             effort_total += effort
             ak = atype[r]
             ar = act[r]
@@ -388,7 +487,7 @@ def _replication(
             # tell them apart before the visit, so both take time; only genuine ones convert).
             worked = 0
             ign = 0
-            work_p = work_base * pol.sales_follow[ar]
+            work_p = work_base * follow[r]
             for kind in range(2):
                 for age in range(A - 1, -1, -1):
                     n = queue[r, kind, age]
@@ -513,6 +612,7 @@ def _replication(
                 person[r, P_BOOKINGS] += v_rep
                 person[r, P_WINS] += n_booked
                 person[r, P_EFFORT] += effort / WEEKS
+                person[r, P_EFFORT_Q1 + month // 3] += effort / 13.0
                 out_effort_week[i, w] += effort / (R * model.horizon_years)
 
         # -- company metrics ------------------------------------------------------------------
@@ -533,7 +633,7 @@ def _replication(
             ym[Y_PULLED] += pulled_total
             ym[Y_HELD] += held_total
             ym[Y_HELD_LOST] += held_lost_total
-            ym[Y_QUALITY] += model.quality_value[qi] / WEEKS
+            ym[Y_QUALITY] += q_m / WEEKS
             ym[Y_MKT_EFFORT] += e_m / WEEKS
             ym[Y_SALES_EFFORT] += effort_total / (R * WEEKS)
             ym[Y_DISCOUNT] += discount_total
@@ -541,6 +641,7 @@ def _replication(
             person[R, P_BOOKINGS] += sourced
             person[R, P_WINS] += mkt_wins
             person[R, P_EFFORT] += e_m / WEEKS
+            person[R, P_EFFORT_Q1 + month // 3] += e_m / 13.0
 
         # -- pipeline snapshot at month ends (only when the caller asked for it) ---------------
         if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
@@ -581,16 +682,13 @@ def _replication(
                         money = sch.annual_bonus[c, p]
                         if sch.bonus_scales_with_target[c] == 1:
                             money *= scale
-                        extra = money * _curve(sch, c, att) - year_paid[c, p]
+                        extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
                         if extra > 0.0 and rec:
                             person[pi, P_PAY] += extra
                     if rec and (c == cs_p or c == cm_p):
                         person[pi, P_ATTAIN] = att
                     if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
-                        if att >= 1.0:
-                            tscale[c, p] = scale * (1.0 + sch.ratchet_up[c] * (att - 1.0))
-                        else:
-                            tscale[c, p] = scale * (1.0 - sch.ratchet_down[c] * (1.0 - att))
+                        tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
                     year_acc[c, p] = 0.0
                     year_paid[c, p] = 0.0
 
@@ -618,8 +716,8 @@ def _replication(
 
 @njit(cache=True, parallel=True)
 def _simulate(
-    model, sch, pol, tab, root, prefix, first_rep, out_year, out_person, out_month, out_effort_week, out_ability,
-    out_pipe,
+    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, first_rep, out_year, out_person, out_month,
+    out_effort_week, out_ability, out_pipe,
 ):  # fmt: skip
     """Simulate ``out_year.shape[0]`` replications starting at global index ``first_rep``.
 
@@ -627,7 +725,11 @@ def _simulate(
     ----------
     model : CompiledModel
     sch : CompiledScheme
-    pol : CompiledPolicy
+    pol_sales, pol_mkt : AgentPolicy
+        What sales and marketing do by state (``CompiledPolicy.sales`` / ``.marketing``; passed
+        apart because numba's parallel loops take no nested tuples of arrays).
+    any_timing : bool
+        Whether the sales policy ever holds or pulls deals.
     tab : ActionTables
         Conversion probabilities and prospecting rates per ability level and sales action.
     root : ndarray(uint64, ndim=1)
@@ -654,6 +756,6 @@ def _simulate(
     for i in prange(n):
         out_effort_week[i, :] = 0.0
         _replication(
-            model, sch, pol, tab, root, prefix, first_rep + i, i, out_year, out_person, out_month, out_effort_week,
-            out_ability, out_pipe,
+            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, first_rep + i, i, out_year, out_person,
+            out_month, out_effort_week, out_ability, out_pipe,
         )  # fmt: skip

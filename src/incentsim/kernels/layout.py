@@ -36,7 +36,12 @@ P_BOOKINGS = 3  # own bookings (marketing: sourced bookings)
 P_WINS = 4  # own deals (marketing: deals from its appointments)
 P_EFFORT = 5  # mean effort over the year
 P_ZERO = 6  # 1 if no bonus at all in the year
-N_P = 7
+P_EFFORT_Q1 = 7  # mean effort in each calendar quarter (Q1..Q4 at 7..10)
+N_P = 11
+
+#: Effort quantum of the kernel's action tables (``compile.EFFORT_STEP``) and the number of quanta.
+EFFORT_STEP = 0.01
+N_EFFORT = 301
 
 TIMING_NONE = 0
 TIMING_HOLD = 1

@@ -24,16 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compile import resolved_targets
-from ..scenario.schema import WEEKS_PER_YEAR, Scenario, Scheme
-from ..schemes.calendar import WEEK_MONTH
-from .funnel import (
+from ..calendar import WEEK_MONTH
+from ..funnel import (
     conversion_max,
     follow_hazard,
     genuine_multiplier,
     pipeline_stock,
     steady_state,
 )
+from ..pay import resolved_targets
+from ..scenario.schema import WEEKS_PER_YEAR, Scenario, Scheme
 
 #: Coverage is shown up to this multiple: beyond it the target still to book is a rounding error.
 COVERAGE_CAP = 100.0

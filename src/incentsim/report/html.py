@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
+from ..i18n import N_, _, current_language
 from .markdown import (
     difference_table_rows,
     director_summary,
@@ -30,17 +31,17 @@ if TYPE_CHECKING:
 
 #: Report sections in order: id -> heading. Tests check that each is present.
 SECTIONS: dict[str, str] = {
-    "answer": "The answer",
-    "profit": "Profit after bonuses",
-    "revenue": "Revenue",
-    "attainment": "Target attainment",
-    "bonus-cost": "Bonus cost and budget",
-    "timing": "Timing through the year",
-    "marketing": "Marketing's appointments",
-    "payout-curves": "The schemes and their payout curves",
-    "figures": "All key figures",
-    "assumptions": "Every assumption used",
-    "reproducibility": "Reproducibility",
+    "answer": N_("The answer"),
+    "profit": N_("Profit after bonuses"),
+    "revenue": N_("Revenue"),
+    "attainment": N_("Target attainment"),
+    "bonus-cost": N_("Bonus cost and budget"),
+    "timing": N_("Timing through the year"),
+    "marketing": N_("Marketing's appointments"),
+    "payout-curves": N_("The schemes and their payout curves"),
+    "figures": N_("All key figures"),
+    "assumptions": N_("Every assumption used"),
+    "reproducibility": N_("Reproducibility"),
 }
 
 _CSS = """
@@ -91,37 +92,37 @@ code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; b
 
 #: How to read each figure (caption under it).
 CAPTIONS = {
-    "difference": (
+    "difference": N_(
         "Diamond: the best scheme's average extra profit per year over each other scheme, with its 95% confidence "
         "interval (how sure the average is). Shaded band: the middle 80% of single years (how much one year varies). "
         "Every scheme lives through the same simulated years, so these differences are paired."
     ),
-    "profit": (
+    "profit": N_(
         "How often each level of profit after bonuses (margin recognised in the year minus bonuses and base pay of "
         "the commercial team) occurs over the simulated years. Below: P5, P50 (dot) and P95 of each scheme."
     ),
-    "revenue": (
+    "revenue": N_(
         "Revenue (bookings: value of deals won in the year) over the simulated years; below: P5, P50 (dot), P95."
     ),
-    "attainment": (
+    "attainment": N_(
         "Left: share of person-years at or above 100% of the role's primary annual target. Right: median attainment "
         "with its P5-P95 range. 'unpaid': the role earns no bonus under that scheme."
     ),
-    "bonus": ("Total bonus cost per year. Budget at P50 covers half the years; at P90, nine years out of ten."),
-    "months": (
+    "bonus": N_("Total bonus cost per year. Budget at P50 covers half the years; at P90, nine years out of ten."),
+    "months": N_(
         "Average bookings by month. Shaded: months that close a sales target period; a bump there is an "
         "end-of-period sprint or deals pulled in, a dip after it deals held back."
     ),
-    "effort": (
+    "effort": N_(
         "Average effort of the sales reps by week (1 = today's normal effort, the funnel as entered). Reps work "
         "harder when extra effort pays (near a threshold before a period end) and ease off when it does not "
         "(far behind, past a cap, or on a team target where their own effort moves the figure little)."
     ),
-    "marketing": (
+    "marketing": N_(
         "Appointments marketing hands over, the share that become won deals, and the share sales never follows up "
         "('sales does not follow up our leads'). Bars: mean; whiskers: P5-P95 of years."
     ),
-    "curves": (
+    "curves": N_(
         "Payout as a % of the component's bonus at target against attainment of the period target. "
         "Components of a hybrid are drawn separately with their weight."
     ),
@@ -145,7 +146,7 @@ def _figure(figures: Mapping[str, bytes], key: str, caption: str | None = None) 
     if key not in figures:
         return ""
     alt = REPORT_FIGURES[key][1] if key in REPORT_FIGURES else key
-    caption = CAPTIONS.get(key, "") if caption is None else caption
+    caption = _(CAPTIONS[key]) if caption is None and key in CAPTIONS else (caption or "")
     return f"<figure>{_img(figures[key], alt)}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
@@ -366,38 +367,39 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     facts = "".join(
         f"<li><b>{escape(q)}</b> {escape(a)}</li>"
         for q, a in (
-            ("By how much?", summary.how_much),
-            ("How sure?", summary.how_sure),
-            ("At what bonus cost?", summary.bonus_cost),
+            (_("By how much?"), summary.how_much),
+            (_("How sure?"), summary.how_sure),
+            (_("At what bonus cost?"), summary.bonus_cost),
         )
     )
     title = f"{sc.name}: {' vs '.join(cmp.schemes)}"
-    meta = (
-        f"{first.replications:,} simulated company histories x {first.horizon_years} year(s) for each scheme, all "
-        f"living through the same luck (common random numbers); people's behaviour {first.behaviour}; money in "
-        f"{sc.currency} per year."
+    meta = _(
+        "{replications:,} simulated company histories x {years} year(s) for each scheme, all living through the same "
+        "luck (common random numbers); people's behaviour {behaviour}; money in {currency} per year."
+    ).format(
+        replications=first.replications, years=first.horizon_years, behaviour=first.behaviour, currency=sc.currency
     )
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{current_language()}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)} - incentsim report</title>",
         f"<style>{_CSS}</style></head><body><main>",
-        f"<header><h1>Which bonus scheme? {escape(title)}</h1>",
+        "<header><h1>" + escape(_("Which bonus scheme?")) + f" {escape(title)}</h1>",
         f'<p class="lede">{escape(sc.description)}</p>' if sc.description else "",
         f'<p class="meta">{escape(meta)}</p></header>',
-        f'<section id="answer" class="answer"><h2>{SECTIONS["answer"]}</h2>',
+        f'<section id="answer" class="answer"><h2>{escape(_(SECTIONS["answer"]))}</h2>',
         f'<p class="headline">{escape(summary.which)}</p>',
         f'<ul class="facts">{facts}</ul>',
         summary_table,
-        f'<p class="verdict"><b>Verdict:</b> {escape(cmp.verdict)}</p></section>',
-        "<nav>Contents: "
-        + "\n".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in SECTIONS.items() if k != "answer")
+        '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
+        "<nav>" + escape(_("Contents:")) + " "
+        + "\n".join(f'<a href="#{k}">{escape(_(v))}</a>' for k, v in SECTIONS.items() if k != "answer")
         + "</nav>",
     ]
 
     def section(key: str, body: str) -> None:
-        parts.append(f'<section id="{key}"><h2>{escape(SECTIONS[key])}</h2>{body}</section>')
+        parts.append(f'<section id="{key}"><h2>{escape(_(SECTIONS[key]))}</h2>{body}</section>')
 
     section("profit", _figure(figures, "difference") + _figure(figures, "profit"))
     section("revenue", _figure(figures, "revenue"))
@@ -413,11 +415,17 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         "bonus-cost",
         _figure(figures, "bonus")
         + budget_note
-        + "<h3>Pay per person (HR view)</h3>"
+        + "<h3>" + escape(_("Pay per person (HR view)")) + "</h3>"
         + _table(*hr_table_rows(cmp))
-        + "<p class='note'>Rep bonus P5/P50/P95: one rep's bonus in a year. No bonus / at cap: share of "
-        "person-years. Gini: inequality of bonuses between reps (0 = equal). Luck share: share of the variance of "
-        "rep bonuses not explained by ability.</p>",
+        + "<p class='note'>"
+        + escape(
+            _(
+                "Rep bonus P5/P50/P95: one rep's bonus in a year. No bonus / at cap: share of person-years. Gini: "
+                "inequality of bonuses between reps (0 = equal). Luck share: share of the variance of rep bonuses "
+                "not explained by ability."
+            )
+        )
+        + "</p>",
     )
     effort = (
         _figure(figures, "effort")
@@ -428,7 +436,8 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
-    figures_body = "<p class='note'>Mean [P5 to P95] over simulated years.</p>" + _table(*metric_table_rows(cmp))
+    figures_body = "<p class='note'>" + escape(_("Mean [P5 to P95] over simulated years.")) + "</p>"
+    figures_body += _table(*metric_table_rows(cmp))
     if len(cmp.schemes) > 1:
         figures_body += (
             f"<h3>Differences against {escape(cmp.baseline)} (the baseline)</h3><p class='note'>Paired on the same "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..i18n import _
 from ..results import METRICS
 from .text import BEHAVIOUR_METRICS, KEY_METRICS, fmt_value, unit_label
 
@@ -157,21 +158,19 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
         )
     b = cmp.summaries[best]["profit_after_bonus"]
     budget = cmp.hr[best].bonus_budget
-    bonus = (
-        f"{best} needs a bonus budget of {money(budget['p50'], cur)} in a typical year (P50) and "
-        f"{money(budget['p90'], cur)} to be covered 9 years out of 10 (P90)"
-    )
+    bonus = _(
+        "{best} needs a bonus budget of {p50} in a typical year (P50) and {p90} to be covered 9 years out of 10 (P90)"
+    ).format(best=best, p50=money(budget["p50"], cur), p90=money(budget["p90"], cur))
     if runner is None:
         return DirectorSummary(
             best=best,
             runner_up=None,
             clear=False,
-            which=f"One scheme only: {best}.",
-            how_much=(
-                f"It makes {money(b.mean, cur)} profit after bonuses a year on average "
-                f"(P5 {money(b.p5, cur)}, P95 {money(b.p95, cur)})."
+            which=_("One scheme only: {best}.").format(best=best),
+            how_much=_("It makes {mean} profit after bonuses a year on average (P5 {p5}, P95 {p95}).").format(
+                mean=money(b.mean, cur), p5=money(b.p5, cur), p95=money(b.p95, cur)
             ),
-            how_sure=f"Based on {n_years:,} simulated company-years.",
+            how_sure=_("Based on {years:,} simulated company-years.").format(years=n_years),
             bonus_cost=bonus + ".",
             rows=rows,
         )
@@ -179,29 +178,37 @@ def director_summary(cmp: Comparison) -> DirectorSummary:
     lo, hi = d.ci95
     clear = bool(d.significant)
     if clear:
-        which = f"{best} makes the most profit after bonuses of the {len(ranked)} schemes compared."
-        others = [f"{money(r.lead_mean, cur)} more than {r.scheme}" for r in rows if r.lead_mean is not None]
-        how_much = f"Its profit after bonuses averages {money(b.mean, cur)} a year: " + ", ".join(others) + "."
-        how_sure = (
-            f"Its lead over {runner} is between {money(lo, cur)} and {money(hi, cur)} a year (95% confidence), "
-            f"and it comes out ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years "
-            f"(every scheme lives through the same years)."
+        which = _("{best} makes the most profit after bonuses of the {n} schemes compared.").format(
+            best=best, n=len(ranked)
         )
+        others = [
+            _("{amount} more than {scheme}").format(amount=money(r.lead_mean, cur), scheme=r.scheme)
+            for r in rows
+            if r.lead_mean is not None
+        ]
+        how_much = _("Its profit after bonuses averages {mean} a year: {others}.").format(
+            mean=money(b.mean, cur), others=", ".join(others)
+        )
+        how_sure = _(
+            "Its lead over {runner} is between {lo} and {hi} a year (95% confidence), and it comes out ahead in "
+            "{share} of {years:,} simulated years (every scheme lives through the same years)."
+        ).format(runner=runner, lo=money(lo, cur), hi=money(hi, cur), share=share_text(d.p_a_beats_b), years=n_years)
     else:
-        which = f"No clear winner on profit after bonuses between {best} and {runner}."
-        how_much = (
-            f"{best} averages {money(b.mean, cur)} a year, {money(d.mean, cur)} more than {runner}, "
-            f"which is within simulation noise."
+        which = _("No clear winner on profit after bonuses between {best} and {runner}.").format(
+            best=best, runner=runner
         )
-        how_sure = (
-            f"The 95% confidence interval of the difference, {money(lo, cur)} to {money(hi, cur)}, includes zero; "
-            f"{best} is ahead in {share_text(d.p_a_beats_b)} of {n_years:,} simulated years. "
-            f"More replications (--replications) narrow the interval."
-        )
+        how_much = _(
+            "{best} averages {mean} a year, {diff} more than {runner}, which is within simulation noise."
+        ).format(best=best, mean=money(b.mean, cur), diff=money(d.mean, cur), runner=runner)
+        how_sure = _(
+            "The 95% confidence interval of the difference, {lo} to {hi}, includes zero; {best} is ahead in {share} "
+            "of {years:,} simulated years. More replications (--replications) narrow the interval."
+        ).format(lo=money(lo, cur), hi=money(hi, cur), best=best, share=share_text(d.p_a_beats_b), years=n_years)
     bc = cmp.difference(best, "bonus_cost", runner)
     if math.isfinite(bc.mean):
-        word = "more" if bc.mean > 0 else "less"
-        bonus += f": on average {money(abs(bc.mean), cur)} a year {word} in bonuses than {runner}."
+        more = _(": on average {amount} a year more in bonuses than {runner}.")
+        less = _(": on average {amount} a year less in bonuses than {runner}.")
+        bonus += (more if bc.mean > 0 else less).format(amount=money(abs(bc.mean), cur), runner=runner)
     else:
         bonus += "."
     return DirectorSummary(best, runner, clear, which, how_much, how_sure, bonus, rows)
@@ -212,20 +219,21 @@ def summary_table_rows(cmp: Comparison, summary: DirectorSummary | None = None) 
     cur = cmp.scenario.currency
     summary = summary or director_summary(cmp)
     header = [
-        "Scheme", f"Profit after bonuses, {cur}/yr", f"Lead of {summary.best} (95% CI)",
-        f"{summary.best} ahead in", f"Revenue, {cur}/yr", f"Bonus budget P50, {cur}", f"Bonus budget P90, {cur}",
-        "Reps on target",
+        _("Scheme"), _("Profit after bonuses, {cur}/yr").format(cur=cur),
+        _("Lead of {best} (95% CI)").format(best=summary.best), _("{best} ahead in").format(best=summary.best),
+        _("Revenue, {cur}/yr").format(cur=cur), _("Bonus budget P50, {cur}").format(cur=cur),
+        _("Bonus budget P90, {cur}").format(cur=cur), _("Reps on target"),
     ]  # fmt: skip
     rows = []
     for r in summary.rows:
         if r.lead_mean is None:
-            lead, ahead = "best", "-"
+            lead, ahead = _("best"), "-"
         else:
             lo, hi = r.lead_ci95
             lead = (
                 f"{fmt_value(r.lead_mean, 'money', signed=True)} ({fmt_value(lo, 'money')} to {fmt_value(hi, 'money')})"
             )
-            ahead = f"{share_text(r.best_ahead_share)} of years"
+            ahead = _("{share} of years").format(share=share_text(r.best_ahead_share))
         rows.append(
             [
                 r.scheme, fmt_value(r.profit, "money"), lead, ahead, fmt_value(r.revenue, "money"),
@@ -245,11 +253,11 @@ def report_metrics(cmp: Comparison) -> tuple[str, ...]:
 def metric_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
     """Key figures: per metric, each scheme's mean [P5 to P95] (header, rows)."""
     cur = cmp.scenario.currency
-    header = ["Metric"] + list(cmp.schemes)
+    header = [_("Metric")] + list(cmp.schemes)
     rows = []
     for metric in report_metrics(cmp):
         label, unit = METRICS[metric]
-        cells = [f"{label}{unit_label(unit, cur)}"]
+        cells = [f"{_(label)}{unit_label(unit, cur)}"]
         for s in cmp.schemes:
             sm = cmp.summaries[s][metric]
             if sm.n == 0:
@@ -286,8 +294,8 @@ def hr_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
     """The HR view: one person's bonus and the bonus budget per scheme (header, rows)."""
     cur = cmp.scenario.currency
     header = [
-        "Scheme", f"Rep bonus P5, {cur}", "P50", "P95", "No bonus", "At cap", "Gini (reps)",
-        f"Budget P50, {cur}", "P90", "P95", "Luck share",
+        _("Scheme"), _("Rep bonus P5, {cur}").format(cur=cur), "P50", "P95", _("No bonus"), _("At cap"),
+        _("Gini (reps)"), _("Budget P50, {cur}").format(cur=cur), "P90", "P95", _("Luck share"),
     ]  # fmt: skip
     rows = []
     for s in cmp.schemes:

@@ -27,10 +27,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator, NullLocator
 
+from ..calendar import WEEK_MONTH
 from ..kernels import layout as L
+from ..pay import curve_multiple
 from ..results import METRICS
-from ..scenario.schema import MONTHS, curve_value
-from ..schemes.calendar import WEEK_MONTH
+from ..scenario.schema import MONTHS
 from .markdown import share_text
 
 if TYPE_CHECKING:
@@ -771,14 +772,14 @@ def _curve_xy(curve: Curve, x_max: float = 2.0) -> tuple[np.ndarray, np.ndarray]
     breaks = [p[0] for p in curve.points] + [curve.gate]
     extra = [b + d for b in breaks for d in (-1e-9, 0.0) if 0.0 <= b + d <= x_max]
     x = np.unique(np.concatenate([x, extra]))
-    y = np.array([curve_value(curve, float(v)) for v in x])
+    y = np.asarray(curve_multiple(curve, x), dtype=float)
     return x, y
 
 
 def _last_kink(curve: Curve, x_max: float = 3.0) -> float:
     """Attainment of a curve's last change of slope up to ``x_max`` (where a cap bites, say)."""
     x = np.linspace(0.0, x_max, 601)
-    y = np.array([curve_value(curve, float(v)) for v in x])
+    y = np.asarray(curve_multiple(curve, x), dtype=float)
     bends = np.flatnonzero(np.abs(np.diff(y, 2)) > 1e-9)
     return float(x[bends[-1] + 1]) if bends.size else 0.0
 

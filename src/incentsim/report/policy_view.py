@@ -9,23 +9,47 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..calendar import MONTHS, PERIODS, week_period
 from ..model.policy import SolvedPolicy
-from ..scenario.schema import MONTHS, Scenario, Scheme
+from ..scenario.schema import Scenario, Scheme
 
 SHADES = " .:-=+*#%@"
 ROWS = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6, 2.0)
+EFFORT_BANDS = (0.5, 0.7, 0.85, 0.95, 1.05, 1.15, 1.3, 1.5, 1.75)  # shade thresholds of the terminal view
 
 
-def _grid_index(x: float, grid_max: float, n: int) -> int:
-    return min(n - 1, max(0, int(round(x / grid_max * (n - 1)))))
+def _pace(solved: SolvedPolicy, role: str, week: int, x: float) -> tuple[float, float]:
+    """State to show for attainment ``x`` of the first axis: the second axis (if any) on the same
+    pace, i.e. ``x`` times the share of its period covered by the end of the first axis' period
+    (the same ``x`` when both axes share a period)."""
+    axes = solved.state_axes(role)
+    if len(axes) < 2 or PERIODS[axes[0]["period"]] <= PERIODS[axes[1]["period"]]:
+        return (x, x)
+    wp0, wp1 = week_period(axes[0]["period"]), week_period(axes[1]["period"])
+    end0 = int(np.flatnonzero(wp0 == wp0[week])[-1])
+    in1 = np.flatnonzero(wp1 == wp1[week])
+    return (x, x * (end0 - in1[0] + 1) / len(in1))
 
 
-def _shade_map(levels: np.ndarray) -> dict[float, str]:
-    levels = np.unique(levels)
-    if len(levels) == 1:
-        return {float(levels[0]): "-"}
-    picks = np.linspace(1, len(SHADES) - 1, len(levels)).round().astype(int)
-    return {float(v): SHADES[i] for v, i in zip(levels, picks, strict=True)}
+def _matrix(solved: SolvedPolicy, role: str, level: int, rows, what: str) -> np.ndarray:
+    """``what`` (effort, follow, quality, timing) by attainment row and week."""
+    out = np.zeros((len(rows), 52), dtype=object if what == "timing" else float)
+    for r, x in enumerate(rows):
+        for w in range(52):
+            state = _pace(solved, role, w, x)
+            if what == "effort":
+                out[r, w] = solved.effort(role, level, w, state)
+            elif what == "follow":
+                out[r, w] = solved.follow(level, w, state)
+            elif what == "quality":
+                out[r, w] = solved.quality(w, state)
+            else:
+                out[r, w] = solved.timing(level, w, state)
+    return out
+
+
+def _shade(effort: float) -> str:
+    return SHADES[int(np.searchsorted(EFFORT_BANDS, effort))]
 
 
 def _axis_line(width: int) -> str:
@@ -38,61 +62,69 @@ def _axis_line(width: int) -> str:
     return " " * width + "".join(line)
 
 
+def _rows(solved: SolvedPolicy, role: str, level: int) -> list[float]:
+    pol = solved.policy.sales if role == "sales" else solved.policy.marketing
+    top = float(pol.grid_max[0, level if role == "sales" else 0, 0])
+    return [x for x in ROWS if x <= top + 1e-9]
+
+
 def sales_heatmap(solved: SolvedPolicy, level: int) -> list[str]:
-    """Rows: attainment of the period target so far; columns: weeks 1-52. Shade = effort;
-    ``H``/``P`` = hold ready deals back / pull deals in (at period ends); ``x`` = ignores
-    marketing's appointments at that state."""
-    pol = solved.policy
-    efforts = pol.sales_effort
-    shades = _shade_map(efforts)
-    gmax = float(pol.sales_grid_max[level])
+    """Rows: attainment of the first state axis so far (pipeline included); columns: weeks 1-52.
+    Shade = effort; ``H``/``P`` = hold ready deals back / pull deals in (at period ends); ``x`` =
+    works fewer than half of marketing's appointments at that state."""
+    rows = _rows(solved, "sales", level)
+    eff = _matrix(solved, "sales", level, rows, "effort")
+    fol = _matrix(solved, "sales", level, rows, "follow")
+    tim = _matrix(solved, "sales", level, rows, "timing")
     lines = []
-    for x in reversed(ROWS):
-        if x > gmax:
-            continue
-        g = _grid_index(x, gmax, pol.grid_n)
+    for r in range(len(rows) - 1, -1, -1):
         chars = []
         for w in range(52):
-            a = pol.sales_action[level, w, g]
-            t = pol.sales_timing[level, w, g]
-            if t == 1:
+            if tim[r, w] == "hold":
                 chars.append("H")
-            elif t == 2:
+            elif tim[r, w] == "pull":
                 chars.append("P")
-            elif pol.sales_follow[a] < 1.0 and len(pol.sales_follow) > 1:
-                chars.append("x" if pol.sales_follow[a] == 0 else shades[float(efforts[a])])
+            elif fol[r, w] < 0.5:
+                chars.append("x")
             else:
-                chars.append(shades[float(efforts[a])])
-        lines.append(f"{x * 100:5.0f}% |" + "".join(chars))
+                chars.append(_shade(eff[r, w]))
+        lines.append(f"{rows[r] * 100:5.0f}% |" + "".join(chars))
     lines.append(_axis_line(8))
     return lines
 
 
 def marketing_heatmap(sc: Scenario, solved: SolvedPolicy) -> list[str]:
     """Rows: marketing's attainment so far; columns: weeks. Digit = quality focus (0 = pure
-    volume ... 9 = pure quality); lower case letter marks effort below normal."""
-    pol = solved.policy
-    quals = np.asarray(list(sc.behaviour.quality_levels) + [sc.marketing.quality.baseline])
+    volume ... 9 = pure quality)."""
+    del sc
+    rows = _rows(solved, "marketing", 0)
+    q = _matrix(solved, "marketing", 0, rows, "quality")
     lines = []
-    gmax = pol.mkt_grid_max
-    for x in reversed(ROWS):
-        if x > gmax:
-            continue
-        g = _grid_index(x, gmax, pol.grid_n)
-        chars = []
-        for w in range(52):
-            a = pol.mkt_action[w, g]
-            q = quals[pol.mkt_quality[a]]
-            chars.append(str(min(9, int(round(q * 9)))))
-        lines.append(f"{x * 100:5.0f}% |" + "".join(chars))
+    for r in range(len(rows) - 1, -1, -1):
+        lines.append(f"{rows[r] * 100:5.0f}% |" + "".join(str(min(9, int(round(v * 9)))) for v in q[r]))
     lines.append(_axis_line(8))
     return lines
+
+
+def _state_line(solved: SolvedPolicy, role: str) -> str:
+    st = solved.info.get("state", {}).get(role, {})
+    axes = st.get("axes", [])
+    if not axes:
+        return f"{role.capitalize()} pay is proportional to results: every unit is valued exactly, no state needed."
+    parts = [f"{a['measure']} {'year-to-date' if a['year_to_date'] else 'per ' + a['period']}" for a in axes]
+    text = f"{role.capitalize()} keeps track of: " + " and ".join(parts)
+    if st.get("paid_axis"):
+        text += ", and the bonus already paid this year (true-up)"
+    if st.get("ratchets_anticipated"):
+        text += "; anticipates next year's ratcheted target"
+    for note in st.get("notes", []):
+        text += f"; approximation: {note}"
+    return text + "."
 
 
 def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list[int] | None = None) -> str:
     """The whole terminal view of a solved scheme."""
     info = solved.info
-    pol = solved.policy
     out = [f"Policy of scheme {scheme.name!r} in {sc.name}: {scheme.description}"]
     out.append(
         f"Equilibrium after {info.get('rounds')} round(s), last change {info.get('last_change', 0):.2g}"
@@ -106,11 +138,16 @@ def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list
         f"quality focus {info.get('mean_marketing_quality', 0):.2f}."
     )
     if scheme.sales is not None:
-        shades = _shade_map(pol.sales_effort)
-        legend = "  ".join(f"{ch!r}={v:g}" for v, ch in sorted(shades.items()))
-        out += ["", f"Sales effort by week (columns) and attainment of the period target so far (rows): {legend};",
+        legend = (
+            "  ".join(f"{ch!r}<{hi:g}" for ch, hi in zip(SHADES, EFFORT_BANDS, strict=False))
+            + f"  {SHADES[-1]!r}>={EFFORT_BANDS[-1]:g}"
+        )
+        out += ["", _state_line(solved, "sales"),
+                f"Sales effort by week (columns) and attainment so far, pipeline included (rows): {legend};",
                 "H = hold this week's ready deals into the next period, P = pull next weeks' deals in,"
-                " x = ignore marketing's appointments."]  # fmt: skip
+                " x = ignore most of marketing's appointments."]  # fmt: skip
+        if len(solved.state_axes("sales")) > 1:
+            out.append("Rows are the first measure; the second is taken on the same pace.")
         all_levels = list(range(len(sc.sales.ability.levels)))
         for k in levels if levels is not None else all_levels:
             lv = sc.sales.ability.levels[k]
@@ -121,7 +158,8 @@ def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list
     else:
         out += ["", "Sales earns no bonus under this scheme: normal effort, every appointment worked."]
     if scheme.marketing is not None and sc.marketing.headcount > 0:
-        out += ["", "Marketing quality focus by week and attainment (0 = pure volume ... 9 = pure quality):"]
+        out += ["", _state_line(solved, "marketing")]
+        out += ["Marketing quality focus by week and attainment (0 = pure volume ... 9 = pure quality):"]
         out += marketing_heatmap(sc, solved)
     return "\n".join(out)
 
@@ -132,66 +170,52 @@ def policy_figure(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, path: str)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    pol = solved.policy
     K = len(sc.sales.ability.levels)
     has_sales = scheme.sales is not None
     has_mkt = scheme.marketing is not None and sc.marketing.headcount > 0
-    panels = (K if has_sales else 0) + (1 if has_mkt else 0)
-    panels = max(panels, 1)
+    panels = max((K if has_sales else 0) + (1 if has_mkt else 0), 1)
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels + 1, 4.2), squeeze=False, constrained_layout=True)
     axes = axes[0]
     weeks = np.arange(1, 53)
+    rows = np.linspace(0.0, 2.0, 41)
     i = 0
+    im = None
     if has_sales:
-        levels = np.unique(pol.sales_effort)
-        cmap = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.1, 0.95, len(levels))))
-        edges = np.concatenate([[levels[0] - 0.1], (levels[1:] + levels[:-1]) / 2, [levels[-1] + 0.1]])
-        norm = BoundaryNorm(edges, cmap.N)
         for k in range(K):
             ax = axes[i]
             i += 1
-            gmax = float(pol.sales_grid_max[k])
-            show = min(gmax, 2.0)
-            n_rows = _grid_index(show, gmax, pol.grid_n) + 1
-            eff = pol.sales_effort[pol.sales_action[k, :, :n_rows]].T
+            eff = _matrix(solved, "sales", k, rows, "effort")
             im = ax.imshow(
-                eff, origin="lower", aspect="auto", cmap=cmap, norm=norm,
-                extent=(0.5, 52.5, 0, show * 100),
+                eff, origin="lower", aspect="auto", cmap="viridis", vmin=0.3, vmax=2.0, extent=(0.5, 52.5, 0, 200),
             )  # fmt: skip
-            tim = pol.sales_timing[k, :, :n_rows]
-            ys = np.linspace(0, show * 100, n_rows)
-            ignore = pol.sales_follow[pol.sales_action[k, :, :n_rows]] < 1.0
+            tim = _matrix(solved, "sales", k, rows, "timing")
+            fol = _matrix(solved, "sales", k, rows, "follow")
+            ignore = fol < 0.5
             if ignore.any():
-                ax.contourf(
-                    weeks, ys, ignore.T.astype(float), levels=[0.5, 1.5], colors="none", hatches=["xx"],
-                )  # fmt: skip
+                ax.contourf(weeks, rows * 100, ignore.astype(float), levels=[0.5, 1.5], colors="none", hatches=["xx"])
                 ax.plot([], [], color="k", lw=0, marker="s", mfc="none", label="ignores appointments (xx)")
-            for code, marker, color, label in ((1, "s", "tab:red", "hold back"), (2, "^", "white", "pull in")):
-                w_idx, g_idx = np.nonzero(tim == code)
+            for code, marker, color, label in (
+                ("hold", "s", "tab:red", "hold back"),
+                ("pull", "^", "white", "pull in"),
+            ):
+                g_idx, w_idx = np.nonzero(tim == code)
                 if len(w_idx):
-                    ax.scatter(weeks[w_idx], ys[g_idx], s=6, marker=marker, color=color, label=label)
-            if (tim > 0).any() or ignore.any():
+                    ax.scatter(weeks[w_idx], rows[g_idx] * 100, s=6, marker=marker, color=color, label=label)
+            if (tim != "none").any() or ignore.any():
                 ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
             ax.set_title(f"Rep effort, ability {sc.sales.ability.levels[k]:.2f}", fontsize=10)
             ax.set_xlabel("week of the year")
-            ax.set_ylabel("attainment of period target so far (%)")
-        cb = fig.colorbar(im, ax=axes[:i], shrink=0.85, ticks=levels)
-        cb.set_label("effort (1 = normal)")
+            ax.set_ylabel("attainment so far, pipeline included (%)")
+        cb = fig.colorbar(im, ax=axes[:i], shrink=0.85)
+        cb.set_label("expected effort (1 = normal)")
     if has_mkt:
         ax = axes[i]
-        quals = np.asarray(list(sc.behaviour.quality_levels) + [sc.marketing.quality.baseline])
-        gmax = pol.mkt_grid_max
-        show = min(gmax, 2.0)
-        n_rows = _grid_index(show, gmax, pol.grid_n) + 1
-        q = quals[pol.mkt_quality[pol.mkt_action[:, :n_rows]]].T
-        im2 = ax.imshow(
-            q, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=(0.5, 52.5, 0, show * 100)
-        )
+        q = _matrix(solved, "marketing", 0, rows, "quality")
+        im2 = ax.imshow(q, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1, extent=(0.5, 52.5, 0, 200))
         ax.set_title("Marketing quality focus", fontsize=10)
         ax.set_xlabel("week of the year")
-        ax.set_ylabel("attainment of period target so far (%)")
+        ax.set_ylabel("attainment so far (%)")
         cb2 = fig.colorbar(im2, ax=ax, shrink=0.85)
         cb2.set_label("quality focus (0 volume, 1 quality)")
     fig.suptitle(f"{sc.name}: what people do under scheme '{scheme.name}'", fontsize=11)

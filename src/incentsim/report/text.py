@@ -18,7 +18,7 @@ KEY_METRICS = (
     "reps_on_target_share", "leads",
 )  # fmt: skip
 BEHAVIOUR_METRICS = (
-    "marketing_quality", "mean_effort", "appointments_ignored_share", "last_month_revenue_share",
+    "marketing_quality", "mean_effort", "appointments_ignored_share", "december_revenue_share",
     "deals_pulled_in", "deals_held_back",
 )  # fmt: skip
 
@@ -39,7 +39,10 @@ def fmt_value(x: float, unit: str, currency: str = "EUR", signed: bool = False) 
 
 def unit_label(unit: str, currency: str) -> str:
     """Unit shown after a metric's name."""
-    return {"money": f", {currency} per year", "share": "", "count": " per year", "level": ""}[unit]
+    from ..i18n import _
+
+    return {"money": _(", {currency} per year").format(currency=currency), "share": "", "count": _(" per year"),
+            "level": ""}[unit]  # fmt: skip
 
 
 GLANCE = (

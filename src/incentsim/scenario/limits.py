@@ -201,7 +201,10 @@ _ROWS: list[Limit] = [
     _prob("behaviour.pull_in_discount", "price discount on a deal pulled in"),
     Limit("behaviour.pull_in_weeks", "integer", "weeks", 1, 13, None, None, "how far ahead deals can be pulled in"),
     _prob("behaviour.hold_back_loss", "probability a held-back deal is lost"),
+    Limit("behaviour.choice_noise", "number", "", 0.0, 1.0, None, None, "noise scale of the logit choices"),
     Limit("behaviour.grid_points", "integer", "points", 21, 1001, None, None, "attainment grid of the policy solver"),
+    Limit("behaviour.grid_points_2d", "integer", "points", 11, 201, None, None,
+          "attainment grid of the second state axis"),
     Limit("behaviour.max_rounds", "integer", "rounds", 1, 50, None, None, "best-response rounds"),
     # [schemes.NAME.ROLE] and its components[i]
     _money("schemes.<scheme>.<role>.bonus_at_target", "bonus per person per year at 100 % attainment"),

@@ -11,9 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..schemes.presets import PRESETS, merge, preset_description, preset_table
 from .errors import ScenarioError
 from .limits import MAX_WINS_PER_YEAR
+from .presets import PRESETS, merge, preset_description, preset_table
 from .reader import Table, did_you_mean
 from .schema import (
     BEHAVIOURS,
@@ -191,7 +191,7 @@ def _marketing(t: Table, funnel: Funnel) -> Marketing:
         raise t.error("seasonality", "must have at least one positive month")
     # Normalise so the weekly lead rate averages leads_per_week over the 52 weeks (months have
     # 4 or 5 weeks, so this is a week-weighted mean).
-    from ..schemes.calendar import WEEK_MONTH
+    from ..calendar import WEEK_MONTH
 
     mean = sum(season[m] for m in WEEK_MONTH) / len(WEEK_MONTH)
     season = tuple(v / mean for v in season)
@@ -348,15 +348,19 @@ def _behaviour(t: Table, schemes: dict[str, Scheme]) -> BehaviourParams:
         quality_levels=tuple(qualities),
         effort_cost_sales=cost("effort_cost_sales"),
         effort_cost_marketing=cost("effort_cost_marketing"),
-        effort_cost_exponent=t.number("effort_cost_exponent", 3.0, limit="behaviour.effort_cost_exponent"),
+        effort_cost_exponent=t.number(
+            "effort_cost_exponent", d.effort_cost_exponent, limit="behaviour.effort_cost_exponent"
+        ),
         quality_cost_marketing=cost("quality_cost_marketing"),
-        implicit_incentive=t.number("implicit_incentive", 0.0, limit="behaviour.implicit_incentive"),
+        implicit_incentive=t.number("implicit_incentive", d.implicit_incentive, limit="behaviour.implicit_incentive"),
         baseline_scheme=baseline,
         annual_discount=t.number("annual_discount", d.annual_discount, limit="behaviour.annual_discount"),
         pull_in_discount=t.probability("pull_in_discount", d.pull_in_discount, limit="behaviour.pull_in_discount"),
         pull_in_weeks=t.integer("pull_in_weeks", d.pull_in_weeks, limit="behaviour.pull_in_weeks"),
         hold_back_loss=t.probability("hold_back_loss", d.hold_back_loss, limit="behaviour.hold_back_loss"),
+        choice_noise=t.number("choice_noise", d.choice_noise, limit="behaviour.choice_noise"),
         grid_points=t.integer("grid_points", d.grid_points, limit="behaviour.grid_points"),
+        grid_points_2d=t.integer("grid_points_2d", d.grid_points_2d, limit="behaviour.grid_points_2d"),
         max_rounds=t.integer("max_rounds", d.max_rounds, limit="behaviour.max_rounds"),
     )
     t.finish()
@@ -571,7 +575,7 @@ def _phasing(
 
 def season_phasing(season: tuple[float, ...], n_periods: int) -> tuple[float, ...]:
     """Share of the year in each period, weighting each week by its month's season multiplier."""
-    from ..schemes.calendar import WEEK_MONTH
+    from ..calendar import WEEK_MONTH
 
     per = 12 // n_periods
     weights = [0.0] * n_periods

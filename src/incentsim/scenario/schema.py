@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
-WEEKS_PER_YEAR = 52
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from ..calendar import MONTHS, PERIODS, WEEKS_PER_YEAR  # noqa: F401  (the calendar's, used here and re-used)
 
 #: Measures a scheme component can pay on, and the roles that may use each.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -27,8 +26,6 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "own_wins": ("sales",),  # the rep's number of won deals
     "team_wins": ("marketing", "sales"),  # won deals of the whole company
 }
-#: Target periods and how many there are in a year.
-PERIODS: dict[str, int] = {"month": 12, "quarter": 4, "half": 2, "year": 1}
 ROLES = ("marketing", "sales")
 BEHAVIOURS = ("optimising", "fixed")
 
@@ -283,26 +280,35 @@ class BehaviourParams:
         many weeks can be closed now (at the discount).
     hold_back_loss : float
         Probability a deal held back into the next period is lost.
+    choice_noise : float
+        Scale of the random taste shocks in people's weekly choices (extreme-value, as in
+        structural dynamic models), as a share of the role's money at target per week: choices
+        are logit, so behaviour moves smoothly with every input. 0: always the single best action.
     grid_points : int
-        Points on the attainment grid of the policy solver.
+        Points on the attainment grid of the policy solver (a state with one measure axis).
+    grid_points_2d : int
+        Points per axis when the state has two measure axes (e.g. quarter-to-date and
+        year-to-date, or one's own and the team's bookings).
     max_rounds : int
         Maximum best-response rounds between marketing and sales.
     """
 
-    effort_levels: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4)
-    conversion_elasticity: float = 0.5
+    effort_levels: tuple[float, ...] = tuple(round(0.3 + 0.1 * i, 1) for i in range(18))  # 0.3 .. 2.0
+    conversion_elasticity: float = 0.2
     quality_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     effort_cost_sales: float | None = None
     effort_cost_marketing: float | None = None
     effort_cost_exponent: float = 3.0
     quality_cost_marketing: float | None = None
-    implicit_incentive: float = 0.0
+    implicit_incentive: float = 0.7
     baseline_scheme: str | None = None
-    annual_discount: float = 0.8
+    annual_discount: float = 0.92
     pull_in_discount: float = 0.1
     pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
+    choice_noise: float = 0.02
     grid_points: int = 161
+    grid_points_2d: int = 31
     max_rounds: int = 20
 
 
@@ -355,10 +361,6 @@ class Curve:
     gate: float = 0.0
     cap: float | None = None
 
-    def __call__(self, x: float) -> float:
-        """Evaluate the curve at attainment ``x`` (reference implementation, plain Python)."""
-        return curve_value(self, x)
-
     @property
     def max_payout(self) -> float | None:
         """Highest payout multiple the curve can reach, or ``None`` when unbounded."""
@@ -372,35 +374,6 @@ class Curve:
         if len(pts) < 2 or pts[-1][0] == pts[-2][0]:
             return 0.0
         return (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
-
-
-def curve_value(curve: Curve, x: float) -> float:
-    """Plain-Python evaluation of a payout curve (the reference the kernel is tested against)."""
-    y = max(0.0, _curve_raw(curve, x))  # a falling extrapolated segment never pays negative
-    return y if curve.cap is None else min(y, curve.cap)
-
-
-def _curve_raw(curve: Curve, x: float) -> float:
-    if x < curve.gate:
-        return 0.0
-    pts = curve.points
-    if x < pts[0][0]:
-        return 0.0
-    # Last index whose x <= attainment (right-continuous steps).
-    i = 0
-    for j in range(len(pts)):
-        if pts[j][0] <= x:
-            i = j
-    if i == len(pts) - 1:
-        if curve.extrapolate and len(pts) >= 2 and pts[-1][0] > pts[-2][0]:
-            slope = (pts[-1][1] - pts[-2][1]) / (pts[-1][0] - pts[-2][0])
-            return pts[-1][1] + slope * (x - pts[-1][0])
-        return pts[-1][1]
-    x0, y0 = pts[i]
-    x1, y1 = pts[i + 1]
-    if x1 == x0:
-        return y1
-    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..scenario.schema import WEEKS_PER_YEAR, Scenario
+import numpy as np
+
+from .scenario.schema import WEEKS_PER_YEAR, Scenario
 
 
 def follow_hazard(delay_weeks: float) -> float:
@@ -131,6 +133,24 @@ class SteadyState:
     bookings_per_rep: float
 
 
+def stage_conversions(scenario: Scenario, productivity: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Conversion of each sales stage for a rep of given productivity (ability x effort):
+    ``min(1, conversion x productivity ** elasticity)``, the hand-off stage of a genuine marketing
+    appointment also x conversion_max.
+
+    Returns
+    -------
+    (tuple of float, tuple of float)
+        Per sales stage, for a genuine marketing appointment and for a self-prospected one.
+    """
+    gamma = scenario.behaviour.conversion_elasticity
+    mult = productivity**gamma
+    stages = scenario.funnel.sales_stages
+    own = tuple(min(1.0, s.conversion * mult) for s in stages)
+    mkt = (min(1.0, stages[0].conversion * conversion_max(scenario) * mult),) + own[1:]
+    return mkt, own
+
+
 def sales_conversion(scenario: Scenario, productivity: float) -> tuple[float, float]:
     """Probability an appointment becomes a win, for a rep of given productivity.
 
@@ -144,16 +164,8 @@ def sales_conversion(scenario: Scenario, productivity: float) -> tuple[float, fl
     (float, float)
         For a genuine marketing appointment that is worked, and for a self-prospected one.
     """
-    gamma = scenario.behaviour.conversion_elasticity
-    mult = productivity**gamma
-    stages = scenario.funnel.sales_stages
-    rest = 1.0
-    for s in stages[1:]:
-        rest *= min(1.0, s.conversion * mult)
-    first = stages[0].conversion
-    p_mkt = min(1.0, first * conversion_max(scenario) * mult) * rest
-    p_self = min(1.0, first * mult) * rest
-    return p_mkt, p_self
+    mkt, own = stage_conversions(scenario, productivity)
+    return math.prod(mkt), math.prod(own)
 
 
 def steady_state(
@@ -312,3 +324,62 @@ def pipeline_stock(scenario: Scenario) -> PipelineStock:
             per_src.append(tuple(stocks))
         sales.append(tuple(per_src))
     return PipelineStock(tuple(mk), queue, tuple(sales))
+
+
+def pipeline_landing(sc: Scenario, level: float, source: int, horizon: int = WEEKS_PER_YEAR + 1) -> np.ndarray:
+    """Probability that an item now in each sales stage is won within ``w`` weekly steps, at normal
+    effort: ``out[j, w]`` (w = 0 .. horizon - 1; 0 steps: 0).
+
+    ``source`` 0: a genuine marketing appointment (the hand-off stage converts x conversion_max),
+    1: self-prospected. The forecast a rep reads from their own pipeline.
+    """
+    conv = stage_conversions(sc, level)[source]
+    hz = [1.0 / st.dwell_weeks for st in sc.funnel.sales_stages]
+    Ks = len(hz)
+    out = np.zeros((Ks, horizon))
+    # p[j] after w steps: probability of having been won, starting in stage j.
+    for j0 in range(Ks):
+        dist = np.zeros(Ks)
+        dist[j0] = 1.0
+        won = 0.0
+        for w in range(1, horizon):
+            new = np.zeros(Ks)
+            for j in range(Ks - 1, -1, -1):
+                leave = dist[j] * hz[j]
+                adv = leave * conv[j]
+                new[j] += dist[j] - leave
+                if j == Ks - 1:
+                    won += adv
+                else:
+                    new[j + 1] += adv  # enters the next stage at the week's end
+            dist = new
+            out[j0, w] = won
+    return out
+
+
+def marketing_landing(sc: Scenario, horizon: int = WEEKS_PER_YEAR + 1) -> np.ndarray:
+    """Probability that a lead now in each marketing stage is handed over as an appointment within
+    ``w`` weekly steps, at today's quality focus: ``out[j, w]``."""
+    stages = sc.funnel.marketing_stages
+    hz = [1.0 / st.dwell_weeks for st in stages]
+    conv = [st.conversion for st in stages]
+    conv[-1] = min(1.0, conv[-1] * sc.marketing.quality.volume(sc.marketing.quality.baseline))
+    Km = len(hz)
+    out = np.zeros((Km, horizon))
+    for j0 in range(Km):
+        dist = np.zeros(Km)
+        dist[j0] = 1.0
+        done = 0.0
+        for w in range(1, horizon):
+            new = np.zeros(Km)
+            for j in range(Km - 1, -1, -1):
+                leave = dist[j] * hz[j]
+                adv = leave * conv[j]
+                new[j] += dist[j] - leave
+                if j == Km - 1:
+                    done += adv
+                else:
+                    new[j + 1] += adv
+            dist = new
+            out[j0, w] = done
+    return out

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compile import resolved_targets
-from ..scenario.schema import PERIODS, Scenario, Scheme, curve_value
+from ..scenario.schema import Scenario, Scheme
 
 ATTAINMENTS = tuple(round(0.1 * i, 2) for i in range(21))  # 0 % .. 200 %
 
@@ -56,38 +55,33 @@ class ComponentTable:
 
 def payout_tables(scenario: Scenario, scheme: Scheme, attainments=ATTAINMENTS) -> list[ComponentTable]:
     """Payout tables of every component of a scheme (marketing first, then sales)."""
-    targets = resolved_targets(scenario, scheme)
+    from ..pay import scheme_components
+
     out = []
     x = np.asarray(attainments, dtype=float)
-    for role in ("marketing", "sales"):
-        plan = scheme.plan(role)
-        if plan is None:
-            continue
-        for i, c in enumerate(plan.components):
-            annual = float(np.mean(targets[(role, i)]))
-            money = c.commission_rate * annual if c.commission_rate is not None else plan.bonus_at_target * c.weight
-            mult = np.array([curve_value(c.curve, v) for v in x])
-            n = PERIODS[c.period]
-            notes = []
-            if c.curve.gate > 0:
-                notes.append(f"nothing below {c.curve.gate:.0%}")
-            top = c.curve.max_payout
-            notes.append("uncapped" if top is None else f"capped at {top:.0%} of bonus at target")
-            if c.commission_rate is not None:
-                notes.append(f"commission rate {c.commission_rate:g} per unit")
-            if c.true_up:
-                notes.append("year-end true-up")
-            if c.ratchet_up or c.ratchet_down:
-                notes.append(
-                    f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss"
-                )
-            out.append(
-                ComponentTable(
-                    role=role, index=i, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
-                    annual_target=annual, bonus_at_target=money, attainment=x, multiple=mult,
-                    per_period=money * mult / n, per_year=money * mult, notes="; ".join(notes),
-                )
-            )  # fmt: skip
+    for pc in scheme_components(scenario, scheme):
+        c = pc.component
+        annual = float(np.mean(pc.annual_target))
+        money = float(np.mean(pc.annual_money))
+        mult = np.asarray(pc.multiple(x), dtype=float)
+        notes = []
+        if c.curve.gate > 0:
+            notes.append(f"nothing below {c.curve.gate:.0%}")
+        top = c.curve.max_payout
+        notes.append("uncapped" if top is None else f"capped at {top:.0%} of bonus at target")
+        if c.commission_rate is not None:
+            notes.append(f"commission rate {c.commission_rate:g} per unit")
+        if c.true_up:
+            notes.append("year-end true-up")
+        if pc.has_ratchet:
+            notes.append(f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss")
+        out.append(
+            ComponentTable(
+                role=pc.role, index=pc.index, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
+                annual_target=annual, bonus_at_target=money, attainment=x, multiple=mult,
+                per_period=money * mult / pc.n_periods, per_year=money * mult, notes="; ".join(notes),
+            )
+        )  # fmt: skip
     return out
 
 

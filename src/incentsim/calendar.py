@@ -1,10 +1,16 @@
-"""The simulated calendar: 52 weeks, 12 months of 4 or 5 weeks, and the target periods on them."""
+"""The simulated calendar: 52 weeks, 12 months of 4 or 5 weeks, and the target periods on them.
+
+The lowest layer of the package: it imports nothing of incentsim.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..scenario.schema import PERIODS, WEEKS_PER_YEAR
+WEEKS_PER_YEAR = 52
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: Target periods and how many there are in a year.
+PERIODS: dict[str, int] = {"month": 12, "quarter": 4, "half": 2, "year": 1}
 
 #: Month (0-11) of each week of the year (0-51): week w is in month floor(12 w / 52).
 WEEK_MONTH: tuple[int, ...] = tuple((12 * w) // WEEKS_PER_YEAR for w in range(WEEKS_PER_YEAR))

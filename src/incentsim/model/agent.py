@@ -1,0 +1,636 @@
+"""One agent's dynamic programme: build it from the pay rules and the company's rates, solve it,
+and read what it implies (model page, "Behaviour: the policy solver").
+
+An agent (marketing, or a rep of one ability level and one set of targets) maximises expected
+discounted pay minus a convex effort cost, week by week over a year, on the state of
+:mod:`incentsim.model.state`. Each week's action produces output at the company's rates; the output
+lands in target periods with the lags of :mod:`incentsim.model.lags`: the share landing in the
+open period moves the state (compound Poisson on the grid, Panjer's recursion), the rest is
+valued at the marginal value of the periods it lands in (from the previous solve: the solver
+iterates to a fixed point), and the next period starts with the output already on its way (its
+head start). Choices are logit with a small stated noise, so responses move smoothly with every
+input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..calendar import WEEKS_PER_YEAR, period_end_weeks, week_period
+from ..kernels import dp
+from .company import M_APPTS, M_SOURCED, S_OWN, Company
+from .lags import landing_shares, margin_lag, marketing_effort_lag, sales_effort_lag, sourced_lag
+from .state import AxisSpec, StateDesign
+
+MIN_GRID_MAX = 2.0  # the grid spans at least 0 .. 2 x the period target
+PAID_LEVELS = 9  # points of the paid-money axis (true-up)
+PMF_TOL = 1e-12  # increment pmf tails below this are dropped
+
+
+@dataclass
+class Rates:
+    """What an agent's actions produce, per week: action-driven rates by source and the others'
+    action-independent contribution to team measures (items per week)."""
+
+    action: dict[str, np.ndarray]  # source -> (52, A)
+    others: dict[str, np.ndarray]  # source -> (52,)
+    qty: np.ndarray  # (52, A, Q): every quantity the forward pass averages
+    own_value: np.ndarray  # (52, A): currency per week of one's own results (implicit incentive)
+
+
+@dataclass
+class Guess:
+    """What the previous solve said (the fixed point the solver iterates): per axis, the head start
+    of each period (measure units) and the marginal value of the measure at each period start
+    (currency per unit), and the forward pass' period-end distributions."""
+
+    head: list[np.ndarray] = field(default_factory=list)
+    mu: list[np.ndarray] = field(default_factory=list)
+    end_dist: list[np.ndarray] = field(default_factory=list)  # per axis: (n_periods, G)
+
+
+@dataclass
+class Problem:
+    """Everything the kernels take for one agent, plus the grids to read the answer."""
+
+    role: str
+    design: StateDesign
+    person: int
+    G: tuple[int, int, int]
+    grid_max: np.ndarray  # (2,) attainment of the top grid point, per axis
+    step: list[np.ndarray]  # per axis: measure units per grid step, by period
+    wp: np.ndarray  # (2, 52) period index per week, per axis
+    we: np.ndarray  # (2, 52) period end per week, per axis
+    shares: list[np.ndarray]  # per axis: (52, M) landing shares
+    P: np.ndarray
+    s0: np.ndarray
+    Q: np.ndarray
+    s1: np.ndarray
+    q_shared: np.ndarray  # (52,) 1 when the axis-1 increment does not depend on the action
+    alpha: np.ndarray
+    pay0: np.ndarray
+    pay1: np.ndarray
+    year_end: np.ndarray
+    reset0: np.ndarray
+    reset1: np.ndarray
+    paid_step: np.ndarray
+    paid_money: float  # currency per paid-axis step
+    cost: np.ndarray  # (52, A)
+    sigma: float
+    disc: float
+    jumps0: list[np.ndarray]
+    units: list[float]  # value of one item on each axis' measure (deal value or 1)
+    act_rate: list[np.ndarray]  # per axis: (52, A) action-driven items per week
+    oth_rate: list[np.ndarray]  # per axis: (52,)
+
+
+@dataclass
+class Solution:
+    """A solved agent: values, choices by state and week, and the forward pass."""
+
+    problem: Problem
+    V: np.ndarray  # (53, G0, G1, L)
+    choice: np.ndarray  # (52, G0, G1, L, 2) expected effort and follow-up share / quality
+    timing: np.ndarray  # (52, G0, G1, L) int8
+    mean: np.ndarray  # (52, Q) expected quantities per week
+    dist: np.ndarray  # (53, G0, G1, L)
+    guess: Guess  # head starts, marginal values and period-end distributions implied by this solve
+
+
+# -- grids and increments -------------------------------------------------------------------------
+
+
+def _jump_pmf(co: Company, steps_per_unit: float, counts: bool, length: int, discount: float = 0.0) -> np.ndarray:
+    """pmf of one jump (a deal's value, or one item) in grid steps, split linearly between the
+    neighbouring grid points so the mean is exact."""
+    pmf = np.zeros(length)
+    if counts:
+        sizes = np.array([steps_per_unit])
+    else:
+        n = 256
+        if co.value_sigma == 0:
+            sizes = np.array([math.exp(co.value_mu)])
+        else:
+            from scipy.special import ndtri
+
+            z = ndtri((np.arange(n) + 0.5) / n)
+            sizes = np.exp(co.value_mu + co.value_sigma * z)
+        sizes = sizes * (1.0 - discount) * steps_per_unit
+    w = 1.0 / len(sizes)
+    lo = np.floor(sizes).astype(np.int64)
+    frac = sizes - lo
+    for k, f in zip(lo, frac, strict=True):
+        if k >= length - 1:
+            pmf[length - 1] += w
+        else:
+            pmf[k] += w * (1.0 - f)
+            pmf[k + 1] += w * f
+    return pmf
+
+
+def _compound(lam: np.ndarray, jumps: list[np.ndarray], week_k: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray]:
+    """Compound-Poisson pmfs ``P[t, a]`` (G points, tail lumped) for rates ``lam[t, a]`` and
+    per-period jumps; and their supports."""
+    T, A = lam.shape
+    P = np.zeros((T, A, G))
+    dp._increments_all(np.ascontiguousarray(lam, dtype=np.float64), np.stack(jumps), np.asarray(week_k), P)
+    support = np.zeros((T, A), dtype=np.int64)
+    dp._support(P, PMF_TOL, support)
+    return P, support
+
+
+def axis_lag(sc, co: Company, ax: AxisSpec, role: str, level: float) -> np.ndarray:
+    """Lag pmf of the output an agent's action adds to an axis' measure."""
+    if role == "sales":
+        lag = sales_effort_lag(sc, level)
+    elif ax.source == "appointments":
+        lag = marketing_effort_lag(sc)
+    else:
+        lag = sourced_lag(sc)
+    return margin_lag(lag) if ax.margin else lag
+
+
+def _rates_for(ax: AxisSpec, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
+    """(action-driven, others') items per week of an axis' source."""
+    src = ax.source
+    if src == "team":
+        key = "own" if "own" in rates.action else "sourced"
+        return rates.action[key], rates.others.get("team", np.zeros(WEEKS_PER_YEAR))
+    return rates.action[src], np.zeros(WEEKS_PER_YEAR)
+
+
+def _unit(co: Company, counts: bool) -> float:
+    return 1.0 if counts else co.value_mean
+
+
+def _period_starts(wp: np.ndarray) -> np.ndarray:
+    """First week of each period, ``(n_periods,)``."""
+    n = int(wp.max()) + 1
+    return np.array([int(np.flatnonzero(wp == k)[0]) for k in range(n)])
+
+
+def _period_ends(wp: np.ndarray) -> np.ndarray:
+    """Last week of each period, ``(n_periods,)``."""
+    n = int(wp.max()) + 1
+    return np.array([int(np.flatnonzero(wp == k)[-1]) for k in range(n)])
+
+
+def _discounted_landing(shares: np.ndarray, wp: np.ndarray, values: np.ndarray, at: str, disc: float) -> np.ndarray:
+    """Value per unit of output generated in each week, landing in later periods (m >= 1) worth
+    ``values[k]`` per unit at the start (``at="start"``) or end (``"end"``) of period k, discounted
+    weekly to the week of output. ``shares``: (52, M); ``values``: (n_periods,). Returns (52,)."""
+    n = int(wp.max()) + 1
+    marks = _period_starts(wp) if at == "start" else _period_ends(wp)
+    out = np.zeros(WEEKS_PER_YEAR)
+    for t in range(WEEKS_PER_YEAR):
+        p = wp[t]
+        for m in range(1 if at == "start" else 0, shares.shape[1]):
+            s = shares[t, m]
+            if s < 1e-12:
+                continue
+            k = (p + m) % n
+            years = (p + m) // n
+            week = marks[k] + years * WEEKS_PER_YEAR
+            out[t] += s * values[k] * disc ** max(week - t, 0)
+    return out
+
+
+def _expected_slope(pc, person: int, mean_att: float, cv: float) -> np.ndarray:
+    """Expected marginal pay per unit of measure in each period (currency per unit) when the
+    period's attainment is normal with mean ``mean_att`` and coefficient of variation ``cv``.
+    Central differences of the expected payout over 64 quantiles."""
+    from scipy.special import ndtri
+
+    z = ndtri((np.arange(64) + 0.5) / 64)
+    att = np.maximum(mean_att * (1.0 + cv * z), 0.0)
+    out = np.zeros(pc.n_periods)
+    for k in range(pc.n_periods):
+        target = pc.targets[person, k]
+        h = 0.02
+        up = pc.period_pay((att + h) * target, person, k).mean()
+        down = pc.period_pay(np.maximum(att - h, 0.0) * target, person, k).mean()
+        out[k] = (up - down) / (2 * h * target)
+    return out
+
+
+# -- building a problem ---------------------------------------------------------------------------
+
+
+def build_problem(
+    sc, co: Company, role: str, design: StateDesign, person: int, level: float, rates: Rates, actions: np.ndarray,
+    kappa: float, kappa_q: float, psi: float, guess: Guess | None, timing_on: bool,
+) -> Problem:  # fmt: skip
+    """Assemble one agent's programme.
+
+    Parameters
+    ----------
+    role : str
+        ``"sales"`` or ``"marketing"``.
+    design : StateDesign
+        The state (:func:`incentsim.model.state.design_state`).
+    person : int
+        Whose targets (rep index; 0 for marketing).
+    level : float
+        Ability (sales; 1 for marketing), for the lag of its output.
+    rates : Rates
+        Output by action and week.
+    actions : ndarray(float, (A, 2))
+        (effort, follow-up share) or (effort, quality focus) of each action.
+    kappa, kappa_q : float
+        Cost per year of effort 2 versus 1, and of a pure-volume focus (marketing); currency.
+    psi : float
+        Implicit value of one currency of one's own results.
+    guess : Guess or None
+        The previous solve's head starts, marginal values and period-end distributions.
+    timing_on : bool
+        Whether deal timing (hold back, pull in) is considered.
+    """
+    b = sc.behaviour
+    axes = design.axes
+    n_ax = len(axes)
+    A = actions.shape[0]
+    disc = co.weekly_discount
+    if n_ax == 0:
+        G = (1, 1, 1)
+    elif n_ax == 1:
+        G = (b.grid_points, 1, PAID_LEVELS if design.paid_axis else 1)
+    else:
+        G = (b.grid_points_2d, b.grid_points_2d, PAID_LEVELS if design.paid_axis else 1)
+    wp = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
+    we = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
+    we[:, -1] = 1
+    shares, steps, jumps, units, act_rates, oth_rates, F = [], [], [], [], [], [], []
+    grid_max = np.zeros(2)
+    for i, ax in enumerate(axes):
+        wp[i] = week_period(ax.period)
+        we[i] = period_end_weeks(ax.period).astype(np.int64)
+        lag = axis_lag(sc, co, ax, role, level)
+        sh = landing_shares(lag, wp[i])
+        shares.append(sh)
+        F.append(sh[:, 0])
+        act, oth = _rates_for(ax, rates)
+        act_rates.append(act)
+        oth_rates.append(oth)
+        u = _unit(co, ax.counts)
+        units.append(u)
+        targets = ax.ref_targets(person)
+        head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
+        # Grid top: the period total at the most productive action, plus four standard deviations,
+        # the head start and what a pull-in could add, in attainment units.
+        top = MIN_GRID_MAX
+        peak = act.max(axis=1) + oth
+        m2 = 1.0 if ax.counts else co.value_m2 / co.value_mean**2
+        for k in range(ax.n_periods):
+            wk = wp[i] == k
+            n_items = float((peak[wk] * F[i][wk]).sum())
+            total = u * (n_items + 4.0 * math.sqrt(n_items * m2) + co.pull_weeks_equivalent * float(peak[wk].max()))
+            top = max(top, (total + head[k]) / targets[k])
+        grid_max[i] = top
+        step = top * targets / (G[i] - 1)
+        steps.append(step)
+        jumps.append([_jump_pmf(co, 1.0 / s, ax.counts, G[i]) for s in step])
+    # -- increments ------------------------------------------------------------------------------
+    if n_ax == 0:
+        P = np.ones((WEEKS_PER_YEAR, A, 1))
+        s0 = np.ones((WEEKS_PER_YEAR, A), dtype=np.int64)
+    else:
+        lam0 = (act_rates[0] + oth_rates[0][:, None]) * F[0][:, None]
+        P, s0 = _compound(lam0, jumps[0], wp[0], G[0])
+    alpha = np.zeros(WEEKS_PER_YEAR)
+    if n_ax == 2:
+        k0, k1 = wp[0], wp[1]
+        ratio = steps[0][k0] / steps[1][k1]
+        if axes[1].contains(axes[0]):
+            inside = np.minimum(F[0], F[1])
+            alpha = ratio * np.where(F[0] > 0, inside / np.maximum(F[0], 1e-300), 0.0)
+            lam1 = act_rates[0] * (F[1] - inside)[:, None] + (oth_rates[1] * F[1] - oth_rates[0] * inside)[:, None]
+            lam1 = np.maximum(lam1, 0.0)
+        else:
+            lam1 = (act_rates[1] + oth_rates[1][:, None]) * F[1][:, None]
+        # Where the second axis moves the same way whatever the action (e.g. only the colleagues'
+        # deals), its increment is computed once a week instead of once per action.
+        q_shared = np.all(np.abs(lam1 - lam1[:, :1]) <= 1e-12 * np.maximum(np.abs(lam1[:, :1]), 1.0), axis=1)
+        if np.all(q_shared):
+            Q1, s1_1 = _compound(lam1[:, :1], jumps[1], wp[1], G[1])
+            Q = np.repeat(Q1, A, axis=1)
+            s1 = np.repeat(s1_1, A, axis=1)
+        else:
+            Q, s1 = _compound(lam1, jumps[1], wp[1], G[1])
+        q_shared = q_shared.astype(np.int64)
+    else:
+        Q = np.ones((WEEKS_PER_YEAR, A, 1))
+        s1 = np.ones((WEEKS_PER_YEAR, A), dtype=np.int64)
+        q_shared = np.ones(WEEKS_PER_YEAR, dtype=np.int64)
+    # -- payouts, resets, true-up and ratchets ---------------------------------------------------
+    pays = []
+    resets = []
+    for i in range(2):
+        if i < n_ax:
+            ax = axes[i]
+            xs = np.arange(G[i])
+            pay = np.zeros((ax.n_periods, G[i]))
+            for pc in ax.comps:
+                for k in range(ax.n_periods):
+                    pay[k] += pc.period_pay(xs * steps[i][k], person, k)
+            head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
+            n = ax.n_periods
+            reset = np.array([head[(k + 1) % n] / steps[i][(k + 1) % n] for k in range(n)])
+        else:
+            pay = np.zeros((1, G[i]))
+            reset = np.zeros(1)
+        pays.append(pay)
+        resets.append(reset)
+    year_end = np.zeros(G)
+    paid_step = np.zeros((pays[0].shape[0], G[0]))
+    paid_money = 1.0
+    if design.paid_axis:
+        xs0 = np.arange(G[0])
+        top_paid = 0.0
+        per_period = []
+        for pc in design.true_up:
+            pp = np.array([pc.period_pay(xs0 * steps[0][k], person, k) for k in range(pc.n_periods)])
+            per_period.append(pp)
+            top_paid += float(pp.max(axis=1).sum())
+        paid_money = max(top_paid, 1e-9) / (G[2] - 1)
+        paid_step = sum(per_period) / paid_money
+        last = pays[0].shape[0] - 1
+        xs1 = np.arange(G[1]) * steps[1][-1]
+        paid = np.arange(G[2]) * paid_money
+        for pc, pp in zip(design.true_up, per_period, strict=True):
+            full = pc.annual_money[person] * pc.multiple(xs1 / pc.annual_target[person])  # (G1,)
+            extra = full[None, :, None] - paid[None, None, :] - pp[last][:, None, None]
+            year_end += np.maximum(extra, 0.0)
+    for pc, ax_i in design.ratchets:
+        year_end += _ratchet_value(sc, co, pc, design, ax_i, steps, G, person, guess)
+    # -- costs ----------------------------------------------------------------------------------
+    e = actions[:, 0]
+    expo = b.effort_cost_exponent
+    cost = np.zeros((WEEKS_PER_YEAR, A))
+    cost[:] = (kappa * (e**expo - 1.0) / (2.0**expo - 1.0) / WEEKS_PER_YEAR)[None, :]
+    if role == "marketing":
+        cost += (kappa_q * (1.0 - actions[:, 1]) ** 2 / WEEKS_PER_YEAR)[None, :]
+    cost -= psi * rates.own_value
+    # Components valued per unit of output: straight commission exactly, the approximated ones at
+    # their expected marginal pay; each unit is paid at the end of the period it lands in.
+    for pc in design.linear + design.approximated:
+        pseudo = AxisSpec(pc.source, pc.counts, pc.margin, pc.period, [pc], pc)
+        act, _ = _rates_for(pseudo, rates)
+        wpc = week_period(pc.period)
+        sh = landing_shares(axis_lag(sc, co, pseudo, role, level), wpc)
+        if pc in design.linear:
+            per_unit = np.full(pc.n_periods, float(pc.annual_money[person] / pc.annual_target[person]))
+        else:
+            per_unit = _expected_slope(pc, person, 1.0, 0.25)
+        value = _discounted_landing(sh, wpc, per_unit, "end", disc) * _unit(co, pc.counts)
+        cost -= value[:, None] * act
+    # Output landing in a later period of an axis is worth that period's marginal value.
+    for i, ax in enumerate(axes):
+        if guess is not None and i < len(guess.mu):
+            mu = guess.mu[i]
+        else:
+            mu = _initial_mu(ax, person, disc, wp[i])
+        carry = _discounted_landing(shares[i], wp[i], mu, "start", disc) * units[i]
+        cost -= carry[:, None] * act_rates[i]
+    # -- choice noise ---------------------------------------------------------------------------
+    money = sum(float(np.mean(pc.annual_money)) for pc in design_components(design))
+    sigma = b.choice_noise * (money if money > 0 else kappa) / WEEKS_PER_YEAR
+    return Problem(
+        role=role, design=design, person=person, G=G, grid_max=grid_max, step=steps + [np.ones(1)] * (2 - n_ax),
+        wp=wp, we=we,
+        shares=shares, P=P, s0=s0, Q=Q, s1=s1, q_shared=q_shared, alpha=alpha, pay0=pays[0], pay1=pays[1],
+        year_end=year_end,
+        reset0=resets[0], reset1=resets[1], paid_step=paid_step, paid_money=paid_money, cost=cost, sigma=sigma,
+        disc=disc, jumps0=jumps[0] if jumps else [np.ones(1)], units=units, act_rate=act_rates, oth_rate=oth_rates,
+    )  # fmt: skip
+
+
+def design_components(design: StateDesign) -> list:
+    """Every component of a design (on axes, linear or approximated), once each."""
+    seen = []
+    for ax in design.axes:
+        seen += [pc for pc in ax.comps if pc not in seen]
+    seen += [pc for pc in design.linear + design.approximated if pc not in seen]
+    return seen
+
+
+def _initial_mu(ax: AxisSpec, person: int, disc: float, wp: np.ndarray) -> np.ndarray:
+    """First guess of the marginal value of an axis' measure at each period start: the expected
+    marginal pay at target (spread 25 %), discounted over the period."""
+    total = np.zeros(ax.n_periods)
+    for pc in ax.comps:
+        total += _expected_slope(pc, person, 1.0, 0.25)
+    lengths = np.array([(wp == k).sum() for k in range(ax.n_periods)])
+    return total * disc**lengths
+
+
+def _ratchet_value(sc, co, pc, design, ax_i, steps, G, person, guess) -> np.ndarray:
+    """Year-end value of the final year measure when a ratchet moves the component's target.
+
+    Next year's expected pay under a target scaled by s is ``v(s) = sum_k E[pay_k(X_k / s)]``, with
+    the period measures X_k distributed as this year's (from the forward pass; at target before
+    the first solve); a move of the target persists, fading as later misses move it back by
+    ``ratchet_down`` a year: the value of ending at year measure x is
+    ``(v(s'(x)) - v(1)) * d / (1 - d (1 - down))`` with d the annual discount.
+    """
+    c = pc.component
+    # Where the component's own period measure lives: the axis holding the component.
+    own_axis = next((i for i, ax in enumerate(design.axes) if pc in ax.comps), None)
+    xs_period = []
+    weights = []
+    for k in range(pc.n_periods):
+        if guess is not None and own_axis is not None and own_axis < len(guess.end_dist):
+            dist = guess.end_dist[own_axis][k]
+            xs_period.append(np.arange(len(dist)) * steps[own_axis][k])
+            weights.append(dist / max(dist.sum(), 1e-300))
+        else:
+            xs_period.append(np.array([pc.targets[person, k]]))
+            weights.append(np.array([1.0]))
+
+    def v(scale: float) -> float:
+        return float(
+            sum(
+                np.dot(w, pc.period_pay(x, person, k, scale))
+                for k, (x, w) in enumerate(zip(xs_period, weights, strict=True))
+            )
+        )
+
+    d = co.annual_discount
+    persist = d / (1.0 - d * (1.0 - c.ratchet_down))
+    base = v(1.0)
+    n_year = G[ax_i]
+    x_year = np.arange(n_year) * steps[ax_i][-1]
+    att = x_year / pc.annual_target[person]
+    scales = pc.next_scale(att, 1.0)
+    vals = np.array([v(max(float(s), 0.05)) - base for s in np.atleast_1d(scales)]) * persist
+    shape = [1, 1, 1]
+    shape[ax_i] = n_year
+    return vals.reshape(shape) * np.ones(G)
+
+
+# -- solving --------------------------------------------------------------------------------------
+
+
+def solve(
+    pb: Problem, co: Company, actions: np.ndarray, qty: np.ndarray, guess: Guess | None, timing_on: bool
+) -> Solution:
+    """Backward induction with logit choices, deal timing, and the forward pass.
+
+    Parameters
+    ----------
+    actions : ndarray(float, (A, 2))
+        Attributes averaged into the expected choice by state.
+    qty : ndarray(float, (52, A, Q))
+        Quantities the forward pass averages by week.
+    """
+    G0, G1, L = pb.G
+    A = actions.shape[0]
+    V = np.zeros((WEEKS_PER_YEAR + 1, G0, G1, L))
+    V[WEEKS_PER_YEAR] = _continuation(pb, guess)
+    prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L))
+    mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
+    dp._bellman(
+        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0],
+        pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V,
+        prob, mean_attr,
+    )  # fmt: skip
+    timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
+    if timing_on and len(pb.design.axes) > 0:
+        _deal_timing(pb, co, V, prob, qty, timing)
+    # Forward pass from the January head starts.
+    start = np.zeros((G0, G1, L))
+    x0 = pb.reset0[-1]
+    x1 = pb.reset1[-1]
+    _spread(start, x0, x1)
+    dist = np.zeros((WEEKS_PER_YEAR + 1, G0, G1, L))
+    mean = np.zeros((WEEKS_PER_YEAR, qty.shape[2]))
+    end0 = np.zeros((WEEKS_PER_YEAR, G0))
+    end1 = np.zeros((WEEKS_PER_YEAR, G1))
+    dp._forward(
+        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, prob, pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.reset0,
+        pb.reset1, pb.paid_step, start, np.ascontiguousarray(qty), dist, mean, end0, end1,
+    )  # fmt: skip
+    new_guess = _implied_guess(pb, V, dist, mean, end0, end1)
+    return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)
+
+
+def _spread(arr: np.ndarray, x0: float, x1: float) -> None:
+    """Put unit mass at fractional grid position (x0, x1, 0), split between neighbours."""
+    G0, G1 = arr.shape[0], arr.shape[1]
+    a0, f0 = _split(x0, G0)
+    a1, f1 = _split(x1, G1)
+    for d0, w0 in ((0, 1.0 - f0), (1, f0)):
+        for d1, w1 in ((0, 1.0 - f1), (1, f1)):
+            if w0 > 0 and w1 > 0:
+                arr[a0 + d0, a1 + d1, 0] += w0 * w1
+
+
+def _split(x: float, G: int) -> tuple[int, float]:
+    if G == 1 or x <= 0:
+        return 0, 0.0
+    if x >= G - 1:
+        return G - 1, 0.0
+    i = int(x)
+    return i, x - i
+
+
+def _continuation(pb: Problem, guess: Guess | None) -> np.ndarray:
+    """Value of next year's start by the final state: linear in the measure carried past the
+    January head start, at January's marginal value (what holding deals past the year end is
+    worth)."""
+    G0, G1, L = pb.G
+    out = np.zeros((G0, G1, L))
+    for i in range(len(pb.design.axes)):
+        mu = guess.mu[i][0] if guess is not None and i < len(guess.mu) else 0.0
+        reset = (pb.reset0 if i == 0 else pb.reset1)[-1]
+        xs = (np.arange(pb.G[i]) - reset) * pb.step[i][0] * mu
+        shape = [1, 1, 1]
+        shape[i] = pb.G[i]
+        out += xs.reshape(shape)
+    return out
+
+
+def _implied_guess(pb: Problem, V, dist, mean, end0, end1) -> Guess:
+    """Head starts, marginal values at period starts and period-end distributions from a solve."""
+    g = Guess()
+    for i, ax in enumerate(pb.design.axes):
+        wp = pb.wp[i]
+        n = ax.n_periods
+        starts = _period_starts(wp)
+        ends = _period_ends(wp)
+        mu = np.zeros(n)
+        for k in range(n):
+            s = starts[k]
+            Vs = V[s]
+            d = dist[s]
+            dV = np.diff(Vs, axis=i)
+            # Forward differences, the last row repeated (backward at the top).
+            pad = [(0, 0)] * 3
+            pad[i] = (0, 1)
+            dV = np.pad(dV, pad, mode="edge")
+            mu[k] = float((d * dV).sum() / max(d.sum(), 1e-300)) / pb.step[i][k]
+        g.mu.append(mu)
+        # Output generated by week (action part from the forward pass, others as given).
+        gen = np.zeros(WEEKS_PER_YEAR)
+        col = _axis_mean_column(pb, i)
+        gen += mean[:, col] if col is not None else 0.0
+        gen += pb.oth_rate[i]
+        gen *= pb.units[i]
+        head = np.zeros(n)
+        sh = pb.shares[i]
+        for t in range(WEEKS_PER_YEAR):
+            p = wp[t]
+            for m in range(1, sh.shape[1]):
+                if sh[t, m] > 1e-12:
+                    head[(p + m) % n] += gen[t] * sh[t, m]
+        g.head.append(head)
+        e = end0 if i == 0 else end1
+        g.end_dist.append(np.array([e[ends[k]] for k in range(n)]))
+    return g
+
+
+#: Column of the forward means holding the action-driven items of an axis, by source.
+_MEAN_COLUMN = {"own": S_OWN, "team": None, "appointments": M_APPTS, "sourced": M_SOURCED}
+
+
+def _axis_mean_column(pb: Problem, i: int) -> int | None:
+    ax = pb.design.axes[i]
+    if ax.source == "team":
+        # Sales: own wins; marketing: sourced wins (its part of the team's deals).
+        return S_OWN if pb.role == "sales" else M_SOURCED
+    return _MEAN_COLUMN[ax.source]
+
+
+def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
+    """Deal timing at axis-0 period ends for the most likely action at each state."""
+    G0 = pb.G[0]
+    A = pb.P.shape[1]
+    ends = np.flatnonzero(pb.we[0])
+    own = qty[:, :, S_OWN]
+    pull_jumps = [_jump_pmf(co, 1.0 / s, pb.design.axes[0].counts, G0, discount=co.pull_discount) for s in pb.step[0]]
+    Ppull = np.zeros_like(pb.P)
+    Pz = np.zeros_like(pb.P)
+    tmp = np.zeros(G0)
+    for t in ends:
+        k = pb.wp[0][t]
+        for a in range(A):
+            lam_pull = float(own[t, a] * co.pull_weeks_equivalent)
+            dp._panjer(lam_pull, pull_jumps[k], tmp)
+            dp._convolve(pb.P[t, a, : pb.s0[t, a]], tmp, Ppull[t, a])
+            dp._panjer(lam_pull, pb.jumps0[k], Pz[t, a])
+    spull = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
+    sz = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
+    dp._support(Ppull, PMF_TOL, spull)
+    dp._support(Pz, PMF_TOL, sz)
+    n = len(pb.step[0])
+    ratio = np.ones(WEEKS_PER_YEAR)
+    for t in ends:
+        k = pb.wp[0][t]
+        ratio[t] = pb.step[0][k] / pb.step[0][(k + 1) % n]
+    best = np.argmax(prob, axis=1).astype(np.int64)
+    dp._timing(
+        pb.P, pb.s0, Pz, sz, Ppull, spull, best, pb.we[0], pb.wp[0], pb.pay0, pb.reset0,
+        np.ascontiguousarray(V[1:]), co.hold_loss, ratio, timing,
+    )  # fmt: skip

@@ -1,1 +1,0 @@
-"""Scheme presets, the simulated calendar, and payout tables."""
