@@ -72,7 +72,8 @@ class Results:
     version : str
         incentsim version.
     year : ndarray(float64, (replications, horizon_years, N_Y))
-        Company metrics (see ``kernels.layout``).
+        Company metrics (see ``kernels.layout``). This and the other per-replication arrays are
+        ``None`` when only summaries were kept (``compare(..., keep=False)``).
     person : ndarray(float64, (replications, horizon_years, reps + 1, N_P))
         Person metrics; the last person is one marketing team member.
     month : ndarray(float64, (replications, horizon_years, 12))
@@ -128,6 +129,7 @@ class Results:
     @cached_property
     def metrics(self) -> dict[str, np.ndarray]:
         """All named metrics of :data:`METRICS`, each ``(replications, horizon_years)``."""
+        self._require_arrays()
         y = self.year
         p = self.person
         revenue = y[..., L.Y_REVENUE]
@@ -165,6 +167,14 @@ class Results:
             "bonus_marketing": y[..., L.Y_BONUS_MKT],
         }
         return out
+
+    def _require_arrays(self) -> None:
+        """Raise a clear error when only the summaries of this run were kept."""
+        if self.year is None:
+            raise ValueError(
+                f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
+                "(compare(..., keep=True) keeps them)"
+            )
 
     def metric(self, name: str) -> np.ndarray:
         """One metric flattened over replication-years, ``(replications * horizon_years,)``."""
@@ -210,6 +220,7 @@ class Results:
         mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``)."""
         import pandas as pd
 
+        self._require_arrays()
         n, h, persons = self.replications, self.horizon_years, self.reps + 1
         p = self.person
         role = np.array(["sales"] * self.reps + ["marketing"])

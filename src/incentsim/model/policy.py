@@ -483,11 +483,11 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
     key = (sc.hash, base_name, sim.burn_in_years, sim.horizon_years, code)
     if key in _CALIBRATION_CACHE:
         return dict(_CALIBRATION_CACHE[key])
-    from .._cache import load_json, save_json
+    from .._cache import load_json, require, save_json
 
     cache_name = f"calibration-{sc.hash}-{_safe(base_name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.json"
-    stored = load_json(cache_name)
-    if _valid_calibration(stored):
+    stored = load_json(cache_name, validate=require(_valid_calibration, "not a calibration of this solver"))
+    if stored is not None:
         _CALIBRATION_CACHE[key] = stored
         return dict(stored)
     out = _calibrate(sc, base_name, start)
@@ -636,7 +636,7 @@ def solve_policy(
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
-    from .._cache import load_arrays, save_arrays
+    from .._cache import load_arrays, require, save_arrays
 
     cache_name = None
     if kappa is None:
@@ -644,7 +644,8 @@ def solve_policy(
         cache_name = (
             f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{_solver_source_hash()}.npz"
         )
-        stored = load_arrays(cache_name)
+        fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
+        stored = load_arrays(cache_name, validate=fits)
         if stored is not None:
             solved = _from_arrays(stored, sc)
             if solved is not None:
@@ -798,7 +799,7 @@ def _safe(name: str) -> str:
 
 
 _PROFILES = ("sales_effort_week", "follow_week", "marketing_effort_week", "marketing_quality_week", "sales_output_week")
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 def _to_arrays(solved: SolvedPolicy) -> dict:
@@ -830,6 +831,15 @@ def _from_arrays(d: dict, sc: Scenario) -> SolvedPolicy | None:
             if pol.choice.ndim != 7 or pol.timing.shape != pol.choice.shape[:6]:
                 return None
             if not np.all(np.isfinite(pol.choice)) or not np.all(np.isfinite(pol.grid_max)):
+                return None
+            if pol.choice.shape[6] != 3 or np.any(pol.choice < 0.0) or np.any(pol.choice[..., 0] > 3.0):
+                return None
+            if np.any(pol.choice[..., 1:] > 1.0) or np.any(pol.grid_max <= 0) or np.any(pol.paid_money <= 0):
+                return None
+            NG = pol.choice.shape[0]
+            if np.any((pol.timing < 0) | (pol.timing > 3)) or np.any((pol.group < 0) | (pol.group >= NG)):
+                return None
+            if np.any(pol.axis_comp < -1) or pol.axis_comp.shape != (2,):
                 return None
             roles[role] = pol
         K = len(sc.sales.ability.levels)
