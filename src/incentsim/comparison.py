@@ -626,6 +626,13 @@ def _why(cmp: Comparison, a: str, b: str) -> str:
     wr = cmp.difference(a, "appointment_win_rate", b)
     if wr.significant and abs(wr.mean) > 0.001:
         extra.append(f"appointment win rate {wr.mean * 100:+.1f} pts")
+    # Team work: time spent helping colleagues and at marketing's events, prospects passed.
+    hh = cmp.difference(a, "help_hours_per_rep", b)
+    if hh.significant and abs(hh.mean) >= 1.0:
+        extra.append(f"help {hh.mean:+,.0f} hours a rep")
+    pp = cmp.difference(a, "prospects_passed", b)
+    if pp.significant and abs(pp.mean) >= 1.0:
+        extra.append(f"prospects passed {pp.mean:+,.0f}")
     text = "Why: " + ", ".join(parts)
     if extra:
         text += "; behaviour: " + ", ".join(extra)

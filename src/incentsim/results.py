@@ -41,6 +41,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "period_end_revenue_share": (N_("Revenue in the last month of a pay period"), "share"),
     "december_revenue_share": (N_("Revenue in December"), "share"),
     "quarter_end_revenue_share": (N_("Revenue in the last month of calendar quarters"), "share"),
+    "team_time_share": (N_("Reps' time spent on the team"), "share"),
+    "help_hours_per_rep": (N_("Hours a rep helps colleagues"), "count"),
+    "deals_helped": (N_("Quotes decided with a colleague's help"), "count"),
+    "helped_win_rate": (N_("Win rate of helped quotes"), "share"),
+    "prospects_passed": (N_("Prospects passed to a colleague"), "count"),
+    "effort_gap_strong_weak": (N_("Effort gap, strongest minus weakest reps"), "level"),
     "deals_pulled_in": (N_("Deals pulled in"), "count"),
     "deals_held_back": (N_("Deals held back"), "count"),
     "bonus_sales": (N_("Bonus paid to sales"), "money"),
@@ -121,6 +127,7 @@ class Results:
     marketing_paid: bool
     sales_paid: bool
     currency: str = "EUR"
+    event_share: float = 0.0  # share of reps' team time spent at marketing's events (the rest helps)
     solver: dict = field(default_factory=dict)
     pipeline: np.ndarray | None = None
     pipeline_fields: list[str] = field(default_factory=list)
@@ -161,6 +168,13 @@ class Results:
             "period_end_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
             "december_revenue_share": _ratio(self.month[..., 11], revenue),
             "quarter_end_revenue_share": _ratio(self.month[..., 2::3].sum(axis=2), revenue),
+            "team_time_share": y[..., L.Y_TEAM_TIME],
+            # 40-hour weeks, 52 a year; the helping part of team time (the rest is at events).
+            "help_hours_per_rep": y[..., L.Y_TEAM_TIME] * (1.0 - self.event_share) * 40.0 * 52,
+            "deals_helped": y[..., L.Y_HELPED],
+            "helped_win_rate": _ratio(y[..., L.Y_HELPED_WON], y[..., L.Y_HELPED]),
+            "prospects_passed": y[..., L.Y_PASSED],
+            "effort_gap_strong_weak": self._effort_gap(),
             "deals_pulled_in": y[..., L.Y_PULLED],
             "deals_held_back": y[..., L.Y_HELD],
             "bonus_sales": y[..., L.Y_BONUS_SALES],
@@ -175,6 +189,25 @@ class Results:
                 f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
                 "(compare(..., keep=True) keeps them)"
             )
+
+    def _effort_gap(self) -> np.ndarray:
+        """Mean effort of the strongest ability level's reps minus the weakest's, per
+        replication-year (NaN when a year lacks either)."""
+        K = len(self.ability_levels)
+        out = np.full(self.year.shape[:2], np.nan)
+        if K < 2 or self.reps < 2:
+            return out
+        effort = self.person[:, :, : self.reps, L.P_EFFORT]
+        order = np.argsort(self.ability_levels)
+        lo, hi = order[0], order[-1]
+        a = self.ability[:, None, :]
+        strong = np.where(a == hi, effort, 0.0).sum(axis=2)
+        weak = np.where(a == lo, effort, 0.0).sum(axis=2)
+        n_strong = (a == hi).sum(axis=2) * np.ones(effort.shape[1], dtype=int)[None, :]
+        n_weak = (a == lo).sum(axis=2) * np.ones(effort.shape[1], dtype=int)[None, :]
+        ok = (n_strong > 0) & (n_weak > 0)
+        out[ok] = strong[ok] / n_strong[ok] - weak[ok] / n_weak[ok]
+        return out
 
     def metric(self, name: str) -> np.ndarray:
         """One metric flattened over replication-years, ``(replications * horizon_years,)``."""
@@ -238,6 +271,8 @@ class Results:
                 "bookings": p[..., L.P_BOOKINGS].reshape(-1),
                 "wins": p[..., L.P_WINS].reshape(-1),
                 "effort": p[..., L.P_EFFORT].reshape(-1),
+                "team_time": p[..., L.P_TEAM_TIME].reshape(-1),
+                "help_lift_received": p[..., L.P_HELP_LIFT].reshape(-1),
                 **{f"effort_q{q + 1}": p[..., L.P_EFFORT_Q1 + q].reshape(-1) for q in range(4)},
                 "capped_periods": p[..., L.P_CAPPED].reshape(-1),
             }

@@ -190,6 +190,7 @@ def simulate(
         marketing_paid=scheme.marketing is not None and scenario.marketing.headcount > 0,
         sales_paid=scheme.sales is not None,
         currency=scenario.currency,
+        event_share=scenario.behaviour.event_share,
         solver=solver_info or {},
         pipeline=out_pipe if record_pipeline else None,
         pipeline_fields=fields if record_pipeline else [],

@@ -19,7 +19,8 @@ KEY_METRICS = (
 )  # fmt: skip
 BEHAVIOUR_METRICS = (
     "marketing_quality", "mean_effort", "appointments_ignored_share", "december_revenue_share",
-    "deals_pulled_in", "deals_held_back",
+    "deals_pulled_in", "deals_held_back", "team_time_share", "help_hours_per_rep", "deals_helped",
+    "helped_win_rate", "prospects_passed", "effort_gap_strong_weak",
 )  # fmt: skip
 
 
