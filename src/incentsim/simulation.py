@@ -112,6 +112,8 @@ def simulate(
             policy = solved.policy
             solver_info = solved.info
     model = compile_model(scenario)
+    if behaviour == "fixed":
+        model = model._replace(passing=0.0)  # passing prospects is a response to the scheme
     sch = compile_scheme(scenario, scheme)
     tab = action_tables(scenario)
     from .kernels.rng import key_words, root_words

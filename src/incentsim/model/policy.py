@@ -416,6 +416,22 @@ def marginal_bonus_value(sc: Scenario, scheme: Scheme, role: str) -> float:
     return total
 
 
+def _reference_bonus_value(sc: Scenario, base: Scheme, role: str, paid: bool) -> float:
+    """Marginal bonus value of today's scheme for a role; when today's scheme pays the role no bonus
+    (fixed pay), that of a linear bonus of ``bonus_at_target`` on the role's own results (the scale
+    the implicit incentive is measured against: the identification then stays that of a paid
+    baseline, effort cost chosen to reproduce today's funnel)."""
+    if paid:
+        return marginal_bonus_value(sc, base, role)
+    from ..funnel import steady_state
+
+    ss = steady_state(sc)
+    if role == "sales":
+        own = ss.bookings_per_rep
+        return sc.sales.bonus_at_target / own if own > 0 else 0.0
+    return sc.marketing.bonus_at_target / ss.sourced_bookings if ss.sourced_bookings > 0 else 0.0
+
+
 def _root_log(fn, target: float, guess: float, increasing: bool = False, rtol: float = 2e-3) -> float:
     """A positive scale k with ``fn(k) = target`` for a smooth monotone ``fn`` (secant steps in
     log-log space, kept inside a bracket; responses are smooth, so a few evaluations suffice).
@@ -516,10 +532,10 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     sales = co.fixed_sales(mkt)
     entered_output = float(sales.own_wins.sum())
     share = b.implicit_incentive
-    psi_s = share / (1.0 - share) * marginal_bonus_value(sc, base, "sales")
-    psi_m = share / (1.0 - share) * marginal_bonus_value(sc, base, "marketing")
     sales_paid = roles["sales"].paid
     mkt_paid = roles["marketing"].paid
+    psi_s = share / (1.0 - share) * _reference_bonus_value(sc, base, "sales", sales_paid)
+    psi_m = share / (1.0 - share) * marginal_bonus_value(sc, base, "marketing")
     k_s = b.effort_cost_sales if b.effort_cost_sales is not None else max(sc.sales.bonus_at_target, 1.0)
     bonus_m = base.marketing.bonus_at_target if mkt_paid else sc.marketing.bonus_at_target
     k_e = b.effort_cost_marketing if b.effort_cost_marketing is not None else max(bonus_m, 1.0)
@@ -562,17 +578,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                         k_q = 0.0  # today's scheme gives today's focus without a penalty
                     else:
                         k_q = _root_log(lambda k, ke=k_e: mkt_means(ke, k)[1], q0, max(k_q, bonus_m), increasing=True)
-        if sales_paid and b.effort_cost_sales is None:
+        if b.effort_cost_sales is None and (sales_paid or psi_s > 0):
             k_s = _root_log(sales_ratio, 1.0, k_s)
-        elif not sales_paid and sc.sales.reps > 0:
-            # Fixed pay today: today's effort comes from outside the bonus. Its value per unit of
-            # one's own results is what reproduces the entered funnel at the given effort cost.
-            def implicit_ratio(p: float, k: float = k_s, m=mkt, f=sales) -> float:
-                sols = _solve_sales(sc, co, roles["sales"], k, p, m, f, guesses)
-                out = sum(co.weights[kk] * s.mean[:, S_OWN].sum() for (_, kk), s in sols.items())
-                return float(out / max(entered_output, 1e-12))
-
-            psi_s = _root_log(implicit_ratio, 1.0, max(psi_s, 0.05), increasing=True)
         kappa = {
             "sales": k_s,
             "marketing": k_e,
@@ -583,7 +590,7 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         eq = _equilibrium(sc, co, base, kappa, roles, max_rounds=b.max_rounds)
         mkt, sales = eq.mkt, eq.sales
         out_ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
-        ok_sales = (sales_paid and b.effort_cost_sales is not None) or abs(out_ratio - 1.0) < 0.004
+        ok_sales = b.effort_cost_sales is not None or not (sales_paid or psi_s > 0) or abs(out_ratio - 1.0) < 0.004
         ok_mkt = not mkt_paid or (
             (b.effort_cost_marketing is not None or abs(float(mkt.effort.mean()) - 1.0) < 0.01)
             and (b.quality_cost_marketing is not None or float(mkt.quality.mean()) >= q0 - 0.01)
