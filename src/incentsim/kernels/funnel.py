@@ -77,6 +77,9 @@ from .rng import (
     _uniform,
 )
 
+#: A quote counts as helped when colleagues' help removes at least this share of its miss chance.
+HELPED = 0.01
+
 
 @njit(cache=True, inline="always")
 def _curve(sch, c, x):
@@ -612,11 +615,13 @@ def _replication(
                         continue
                     leave = _binomial(states, s_conv, n, model.sales_hazard[j])
                     p_adv = tab.conv[ak, ar, src, j]
+                    helped = j == Ks - 1 and lift[r] >= HELPED
                     if j == Ks - 1 and lift[r] > 0.0:
                         p_adv += (1.0 - p_adv) * lift[r]
+                    if helped:
                         helped_total += leave
                     adv = _binomial(states, s_conv, leave, p_adv)
-                    if j == Ks - 1 and lift[r] > 0.0:
+                    if helped:
                         helped_won += adv
                     stage[r, src, j] -= leave
                     if j == Ks - 1:
