@@ -416,6 +416,26 @@ def marginal_bonus_value(sc: Scenario, scheme: Scheme, role: str) -> float:
     return total
 
 
+class _Secant:
+    """Root of ``f(x) = 0`` for a smooth monotone ``f`` observed one value at a time (x: log of a cost
+    scale, f: log of the response over its target): secant steps from a stated first slope, each step
+    at most a factor e^1.5, the slope kept of the right sign."""
+
+    def __init__(self, x: float, slope: float):
+        self.x = x
+        self.slope = slope
+        self.last: tuple[float, float] | None = None
+
+    def step(self, f: float, learn: bool = True) -> float:
+        if learn and self.last is not None:
+            dx, df = self.x - self.last[0], f - self.last[1]
+            if abs(dx) > 1e-9 and abs(df) > 1e-9 and (df / dx) * self.slope > 0:
+                self.slope = df / dx
+        self.last = (self.x, f)
+        self.x -= max(-1.5, min(1.5, f / self.slope))
+        return self.x
+
+
 def _reference_bonus_value(sc: Scenario, base: Scheme, role: str, paid: bool) -> float:
     """Marginal bonus value of today's scheme for a role; when today's scheme pays the role no bonus
     (fixed pay), that of a linear bonus of ``bonus_at_target`` on the role's own results (the scale
@@ -549,53 +569,58 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     if warm is not None:
         mkt, sales = warm.mkt, warm.sales
     q0 = sc.marketing.quality.baseline
+    calibrate_sales = b.effort_cost_sales is None and (sales_paid or psi_s > 0)
+    calibrate_effort = mkt_paid and b.effort_cost_marketing is None
+    calibrate_quality = mkt_paid and b.quality_cost_marketing is None
+    n = b.effort_cost_exponent
+    a = 1.0 + 2.0 * b.conversion_elasticity  # output grows like effort ** a (prospecting, two stages)
+    # Each side's response to its cost scale is smooth, close to a power law (effort moves with it to
+    # the power -1/(n - 1), output to -a/(n - a)). Newton steps in log-log space from those slopes
+    # (secant-updated once both sides settle) run inside the equilibrium iteration: one solve of each
+    # side per round, until the equilibrium reproduces the entered funnel.
+    s_sales = _Secant(math.log(k_s), -a / max(n - a, 0.3))
+    s_effort = _Secant(math.log(k_e), -1.0 / max(n - 1.0, 0.3))
+    s_quality = _Secant(math.log(max(k_q, bonus_m, 1.0)), 0.5)
     guesses: dict = {}
-    mguess: list = [None]
-
-    def sales_ratio(k: float) -> float:
-        sols = _solve_sales(sc, co, roles["sales"], k, psi_s, mkt, sales, guesses)
-        for key, s in sols.items():
-            guesses[key] = s.guess
-        out = sum(
-            roles["sales"].group_share[g] * co.weights[kk] * s.mean[:, S_OWN].sum() for (g, kk), s in sols.items()
-        )
-        return float(out / max(entered_output, 1e-12))
-
-    def mkt_means(ke: float, kq: float) -> tuple[float, float]:
-        sol = _solve_marketing(sc, co, roles["marketing"], ke, kq, psi_m, sales, mguess[0])
-        mguess[0] = sol.guess
-        return float(sol.mean[:, M_EFFORT].mean()), float(sol.mean[:, M_QUALITY].mean())
-
-    # Calibrate each role against the other's current behaviour, move both to the baseline
-    # equilibrium under the new scales, and repeat until the equilibrium reproduces the funnel.
-    for _ in range(4):
+    mguess = None
+    change = math.inf
+    for rounds in range(1, 61):
+        learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
+        old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
+        ok_mkt = True
         if mkt_paid:
-            for _ in range(2):
-                if b.effort_cost_marketing is None:
-                    k_e = _root_log(lambda k, kq=k_q: mkt_means(k, kq)[0], 1.0, k_e)
-                if b.quality_cost_marketing is None:
-                    if mkt_means(k_e, 0.0)[1] >= q0 - 0.005:
-                        k_q = 0.0  # today's scheme gives today's focus without a penalty
-                    else:
-                        k_q = _root_log(lambda k, ke=k_e: mkt_means(ke, k)[1], q0, max(k_q, bonus_m), increasing=True)
-        if b.effort_cost_sales is None and (sales_paid or psi_s > 0):
-            k_s = _root_log(sales_ratio, 1.0, k_s)
-        kappa = {
-            "sales": k_s,
-            "marketing": k_e,
-            "marketing_quality": k_q,
-            "implicit_sales": psi_s,
-            "implicit_marketing": psi_m,
-        }
-        eq = _equilibrium(sc, co, base, kappa, roles, max_rounds=b.max_rounds)
-        mkt, sales = eq.mkt, eq.sales
-        out_ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
-        ok_sales = b.effort_cost_sales is not None or not (sales_paid or psi_s > 0) or abs(out_ratio - 1.0) < 0.004
-        ok_mkt = not mkt_paid or (
-            (b.effort_cost_marketing is not None or abs(float(mkt.effort.mean()) - 1.0) < 0.01)
-            and (b.quality_cost_marketing is not None or float(mkt.quality.mean()) >= q0 - 0.01)
-        )
-        if ok_sales and ok_mkt:
+            sol = _solve_marketing(sc, co, roles["marketing"], k_e, k_q, psi_m, sales, mguess)
+            mguess = sol.guess
+            effort_m, quality_m = float(sol.mean[:, M_EFFORT].mean()), float(sol.mean[:, M_QUALITY].mean())
+            ok_e = not calibrate_effort or abs(effort_m - 1.0) < 0.005
+            low, high = quality_m < q0 - 0.01, k_q > 0.0 and quality_m > q0 + 0.01
+            ok_q = not calibrate_quality or not (low or high)
+            ok_mkt = ok_e and ok_q
+            if not ok_e:
+                k_e = math.exp(s_effort.step(math.log(effort_m), learn))
+            if not ok_q:
+                if k_q == 0.0:
+                    k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
+                else:
+                    k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
+            mkt = _marketing_field(co, sol)
+        ratio = 1.0
+        if sales_paid or psi_s > 0:
+            sols = _solve_sales(sc, co, roles["sales"], k_s, psi_s, mkt, sales, guesses)
+            guesses = {key: sol.guess for key, sol in sols.items()}
+            sales = _sales_field(co, roles["sales"], sols, mkt)
+            ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
+            if calibrate_sales and abs(ratio - 1.0) >= 0.004:
+                k_s = math.exp(s_sales.step(math.log(ratio), learn))
+        else:
+            sales = co.fixed_sales(mkt)
+        new = (mkt.effort, mkt.quality, sales.effort, sales.follow)
+        change = float(max(np.max(np.abs(x - y)) for x, y in zip(old, new, strict=True)))
+        ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
+        if _DEBUG:
+            print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q), "ratio", round(ratio, 4),
+                  "mkt", ok_mkt, "change", round(change, 4))  # fmt: skip
+        if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
     return {
         "baseline_scheme": base_name,
