@@ -84,6 +84,21 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
         def unif(s):
             return float(rng._uniform(st, s))
 
+        def leave_advance(s, n, h, p):
+            """A stage's week, drawn exactly as the kernel does (one uniform per item when few)."""
+            if n <= 8 and 0.0 < h < 1.0 and 0.0 < p < 1.0:
+                leave = adv = 0
+                for _ in range(n):
+                    u = unif(s)
+                    if u < h * p:
+                        adv += 1
+                        leave += 1
+                    elif u < h:
+                        leave += 1
+                return leave, adv
+            leave = binom(s, n, h)
+            return leave, binom(s, leave, p)
+
         def value(s):
             return float(rng._lognormal(st, s, model.value_mu, model.value_sigma))
 
@@ -120,9 +135,8 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 n = leads_stock[k]
                 if n == 0:
                     continue
-                leave = binom(S(0, PURPOSE_CONVERSIONS), n, 1.0 / mstages[k].dwell_weeks)
                 p = mstages[k].conversion * (vol_q if k == len(mstages) - 1 else 1.0)
-                adv = binom(S(0, PURPOSE_CONVERSIONS), leave, min(1.0, p))
+                leave, adv = leave_advance(S(0, PURPOSE_CONVERSIONS), n, 1.0 / mstages[k].dwell_weeks, min(1.0, p))
                 leads_stock[k] -= leave
                 if k == len(mstages) - 1:
                     appts = adv
@@ -183,9 +197,10 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                         n = pipe[r][src][j]
                         if n == 0:
                             continue
-                        leave = binom(S(r + 1, PURPOSE_CONVERSIONS), n, 1.0 / sstages[j].dwell_weeks)
                         p = sstages[j].conversion * mult * (model.conv_max if src == 0 and j == 0 else 1.0)
-                        adv = binom(S(r + 1, PURPOSE_CONVERSIONS), leave, min(1.0, p))
+                        leave, adv = leave_advance(
+                            S(r + 1, PURPOSE_CONVERSIONS), n, 1.0 / sstages[j].dwell_weeks, min(1.0, p)
+                        )
                         pipe[r][src][j] -= leave
                         if j == len(sstages) - 1:
                             wins[src] += adv

@@ -70,6 +70,7 @@ from .rng import (
     PURPOSE_TIMING,
     PURPOSE_VALUES,
     _binomial,
+    _leave_advance,
     _lognormal,
     _poisson,
     _poisson_small_exp,
@@ -486,11 +487,10 @@ def _replication(
             n = mstage[kk]
             if n == 0:
                 continue
-            leave = _binomial(states, s_conv0, n, model.mkt_hazard[kk])
             p = model.mkt_conv[kk]
             if kk == Km - 1:
                 p *= vol_q
-            adv = _binomial(states, s_conv0, leave, min(1.0, p))
+            leave, adv = _leave_advance(states, s_conv0, n, model.mkt_hazard[kk], min(1.0, p))
             mstage[kk] -= leave
             if kk == Km - 1:
                 appts = adv
@@ -613,15 +613,13 @@ def _replication(
                     n = stage[r, src, j]
                     if n == 0:
                         continue
-                    leave = _binomial(states, s_conv, n, model.sales_hazard[j])
                     p_adv = tab.conv[ak, ar, src, j]
                     helped = j == Ks - 1 and lift[r] >= HELPED
                     if j == Ks - 1 and lift[r] > 0.0:
                         p_adv += (1.0 - p_adv) * lift[r]
+                    leave, adv = _leave_advance(states, s_conv, n, model.sales_hazard[j], p_adv)
                     if helped:
                         helped_total += leave
-                    adv = _binomial(states, s_conv, leave, p_adv)
-                    if helped:
                         helped_won += adv
                     stage[r, src, j] -= leave
                     if j == Ks - 1:

@@ -473,6 +473,32 @@ def _binomial(states, s, n, p):
     return n - _binomial_btpe(states, s, n, q)
 
 
+@njit(cache=True, inline="always")
+def _leave_advance(states, s, n, h, p):
+    """One week of a funnel stage holding ``n`` items: ``(leave, advance)`` with ``leave ~ Bin(n, h)``
+    and ``advance ~ Bin(leave, p)``.
+
+    For a small stock (``n <= 8``, the usual case per rep) one uniform per item sorts it into
+    advance (``u < h p``), lost (``u < h``) or stay: the same joint distribution (a multinomial)
+    with half the variates of two binomials. Otherwise, or at the boundaries (``h`` or ``p`` 0 or
+    1, where a binomial draws nothing), the two binomials.
+    """
+    if n <= _SMALL_N and 0.0 < h < 1.0 and 0.0 < p < 1.0:
+        leave = 0
+        adv = 0
+        hp = h * p
+        for _ in range(n):
+            u = _uniform(states, s)
+            if u < hp:
+                adv += 1
+                leave += 1
+            elif u < h:
+                leave += 1
+        return leave, adv
+    leave = _binomial(states, s, n, h)
+    return leave, _binomial(states, s, leave, p)
+
+
 # ---------------------------------------------------------------------------------------------
 # Thin array-level drivers, used by tests (and benchmarks) to check samplers against scipy.
 
