@@ -72,12 +72,13 @@ def test_common_random_numbers_reduce_variance(sc):
 
 
 # Exact regression. Seed 42 was chosen before looking at the output; the values were recorded
-# from this version. Our own samplers (kernels/rng.py) keep them fixed across numpy/numba
-# releases: a change here means the model or the draw order changed, on purpose or not.
+# from this version (last re-recorded when a funnel stage's week came to draw one uniform per item:
+# same distribution, other draws). Our own samplers (kernels/rng.py) keep them fixed across
+# numpy/numba releases: a change here means the model or the draw order changed, on purpose or not.
 REGRESSION = {
-    "wins": [56.0, 42.0, 65.0],
+    "wins": [39.0, 49.0, 41.0],
     "appointments": [263.0, 263.0, 262.0],
-    "revenue": [253921.12, 213977.41, 315718.67],
+    "revenue": [164668.81, 229947.08, 198532.04],
 }
 
 

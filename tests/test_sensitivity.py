@@ -88,7 +88,7 @@ def test_default_inputs_and_their_ranges():
         assert p in by, p
     q = by["funnel.quote.conversion"]
     assert (q.low, q.base, q.high) == pytest.approx((0.4, 0.5, 0.6))
-    assert by["behaviour.implicit_incentive"].high == pytest.approx(0.72)
+    assert by["behaviour.implicit_incentive"].high == pytest.approx(0.84)  # the bundled 0.7, +20 %
     fixed, _ = build_inputs(data, sc, ("separate", "shared"), "fixed", {}, True, 0.2, "")
     assert not [i for i in fixed if i.path.startswith("behaviour.")]  # no effect without behaviour
     assert not skipped

@@ -183,7 +183,7 @@ def _shot(drv, name: str) -> Path:
 def test_director_walkthrough(server, tmp_path):
     """Open, edit, run, read the verdict, bad value, downloads; the scenario file reproduces the numbers."""
     from incentsim import compare, load_scenario
-    from incentsim.report.text import fmt_value
+    from incentsim.report.format import number as fmt_value
 
     url, log = server
     downloads = tmp_path / "downloads"
