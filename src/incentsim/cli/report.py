@@ -47,9 +47,8 @@ def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, ou
     check_outputs((out_path, "--out"))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
-    total = sc.simulation.replications * len(names)
-    with Progress(total) as progress:
-        cmp = compare(sc, names, budget=budget, progress=progress, keep=True)  # the figures need every year
+    with Progress(0) as progress:  # replications "auto" (the default) runs to the scenario's precision
+        cmp = compare(sc, names, budget=budget, progress=progress, keep=True, status=progress.status)  # every year
     html = comparison_html(cmp)
     with writing():
         write_output(out_path, html)

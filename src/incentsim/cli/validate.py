@@ -38,7 +38,7 @@ def validate_cmd(scenario, quiet):
     )
     s = sc.simulation
     click.echo(
-        f"  simulation: {s.replications:,} replications x {s.horizon_years} year(s) after {s.burn_in_years} "
+        f"  simulation: {s.replications_text} replications x {s.horizon_years} year(s) after {s.burn_in_years} "
         f"burn-in year(s), seed {s.seed}, behaviour {s.behaviour}"
     )
     for name, scheme in sc.schemes.items():

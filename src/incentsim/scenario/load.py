@@ -130,12 +130,19 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
 
 def _simulation(t: Table) -> Simulation:
     d = Simulation()
+    raw = t.raw("replications", "auto")
+    auto = raw == "auto"
+    if isinstance(raw, str) and not auto:
+        raise t.error("replications", f'must be a whole number or "auto", got "{raw}"')
     out = Simulation(
-        replications=t.integer("replications", d.replications, limit="simulation.replications"),
+        replications=d.replications if auto else t.integer("replications", limit="simulation.replications"),
         horizon_years=t.integer("horizon_years", d.horizon_years, limit="simulation.horizon_years"),
         burn_in_years=t.integer("burn_in_years", d.burn_in_years, limit="simulation.burn_in_years"),
         seed=t.integer("seed", d.seed, limit="simulation.seed"),
         behaviour=t.string("behaviour", d.behaviour, choices=BEHAVIOURS),
+        precision=t.number("precision", d.precision, limit="simulation.precision"),
+        max_replications=t.integer("max_replications", d.max_replications, limit="simulation.max_replications"),
+        auto=auto,
     )
     t.finish()
     return out

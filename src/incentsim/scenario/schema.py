@@ -362,7 +362,12 @@ class Simulation:
     Attributes
     ----------
     replications : int
-        Simulated company histories.
+        Simulated company histories per scheme, or ``"auto"`` (the default): ``compare`` and
+        ``report`` then add replications in batches, on the same sequence of replications, until
+        the 95 % confidence interval of the verdict's profit difference is narrower than
+        ``precision`` of the difference or ``max_replications`` is reached, and say which.
+        Commands that simulate a fixed number (``run``, ``forecast``, sweeps) use
+        10,000 with ``"auto"``.
     horizon_years : int
         Recorded years per replication (after the burn-in).
     burn_in_years : int
@@ -372,6 +377,15 @@ class Simulation:
     behaviour : str
         ``"optimising"`` (people respond to the scheme) or ``"fixed"`` (everyone at normal
         effort and quality: the mechanical baseline).
+    precision : float
+        With ``replications = "auto"``: the 95 % confidence interval of the verdict's profit
+        difference must be narrower than this share of the difference (half-width over
+        |difference|; 0.05 = the difference known to within +-5 %).
+    max_replications : int
+        With ``replications = "auto"``: the most replications per scheme (when the precision is
+        not reached by then, the output says so).
+    auto : bool
+        Whether replications are ``"auto"`` (set by the loader from ``replications``; not a key).
     """
 
     replications: int = 10000
@@ -379,6 +393,16 @@ class Simulation:
     burn_in_years: int = 1
     seed: int = 12345
     behaviour: str = "fixed"
+    precision: float = 0.05
+    max_replications: int = 50_000
+    auto: bool = True
+
+    @property
+    def replications_text(self) -> str:
+        """The replications in words: ``"10,000"`` or ``"auto (to 5% precision, at most 50,000)"``."""
+        if not self.auto:
+            return f"{self.replications:,}"
+        return f"auto (to {self.precision * 100:g}% precision, at most {self.max_replications:,})"
 
 
 @dataclass(frozen=True)
@@ -556,7 +580,16 @@ class Scenario:
     schemes: dict[str, Scheme]
 
     def with_simulation(self, **changes) -> Scenario:
-        """A copy with some simulation settings changed (replications, seed, behaviour...)."""
+        """A copy with some simulation settings changed (replications, seed, behaviour...).
+
+        A number of replications turns ``"auto"`` off; ``replications="auto"`` turns it on.
+        """
+        if "replications" in changes and "auto" not in changes:
+            if changes["replications"] == "auto":
+                changes["replications"] = self.simulation.replications
+                changes["auto"] = True
+            else:
+                changes["auto"] = False
         return dataclasses.replace(self, simulation=dataclasses.replace(self.simulation, **changes))
 
     def for_scheme(self, scheme: Scheme | str) -> Scenario:
