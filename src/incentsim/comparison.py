@@ -264,6 +264,7 @@ def compare(
     budget: float | None = None,
     progress: ProgressFn | None = None,
     key: tuple[int, ...] = (),
+    solved: dict | None = None,
     precision: float | None = None,
     max_replications: int = 1_000_000,
 ) -> Comparison:
@@ -284,6 +285,9 @@ def compare(
         Called with replications finished (summed over schemes).
     key : tuple of int
         Spawn-key prefix (sweeps pass the cell).
+    solved : dict of str to SolvedPolicy, optional
+        Already solved policies by scheme name (with optimising behaviour), e.g. warm-started
+        solves of an uncertainty analysis; schemes not in it are solved here.
     precision : float, optional
         Run in growing batches until the 95 % interval of the profit difference between the best
         scheme and the baseline (or the runner-up) is narrower than this share of the difference
@@ -315,8 +319,8 @@ def compare(
         from .model.policy import solve_policy
 
         for name in dict.fromkeys(names):
-            solved = solve_policy(scenario, scenario.scheme(name))
-            policies[name] = (solved.policy, solved.info)
+            solution = (solved or {}).get(name) or solve_policy(scenario, scenario.scheme(name))
+            policies[name] = (solution.policy, solution.info)
     n = scenario.simulation.replications if replications is None else int(replications)
 
     def run(first: int, count: int) -> dict[str, Results]:

@@ -12,8 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..calendar import MONTHS, PERIODS, WEEKS_PER_YEAR  # noqa: F401  (the calendar's, used here and re-used)
+
+if TYPE_CHECKING:
+    from .uncertainty import Uncertainty
 
 #: Measures a scheme component can pay on, and the roles that may use each.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -513,6 +517,9 @@ class Scenario:
         The model's parts.
     schemes : dict of str to Scheme
         In file order.
+    uncertainty : Uncertainty or None
+        The ``[uncertainty]`` table (:mod:`incentsim.scenario.uncertainty`): which inputs are
+        uncertain, and how; not part of :attr:`hash` (it changes no simulated number).
     """
 
     name: str
@@ -527,6 +534,7 @@ class Scenario:
     behaviour: BehaviourParams
     simulation: Simulation
     schemes: dict[str, Scheme]
+    uncertainty: Uncertainty | None = None
 
     def with_simulation(self, **changes) -> Scenario:
         """A copy with some simulation settings changed (replications, seed, behaviour...)."""
@@ -558,5 +566,6 @@ class Scenario:
         """Short SHA-256 of all inputs except the run settings (seed, replications); computed once."""
         d = self.to_dict()
         d.pop("simulation", None)
+        d.pop("uncertainty", None)  # which inputs are uncertain changes no simulated number
         text = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
