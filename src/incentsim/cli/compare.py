@@ -14,6 +14,7 @@ from .options import (
     seed_option,
     write_output,
 )
+from .uncertainty import check_options, uncertainty_options
 
 
 @click.command("compare")
@@ -37,9 +38,10 @@ from .options import (
 )  # fmt: skip
 @click.option("--max-replications", type=click.IntRange(1, None), default=1_000_000, show_default=True,
               help="Cap for --precision.")  # fmt: skip
+@uncertainty_options()
 def compare_cmd(
     scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, brief, plot_path,
-    markdown_path, precision, max_replications,
+    markdown_path, precision, max_replications, **uncertainty_opts,
 ):  # fmt: skip
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
@@ -47,7 +49,17 @@ def compare_cmd(
     the first (baseline) scheme with its 95% confidence interval and the probability that the
     scheme beats the baseline in a year; then the HR view of pay and a verdict on profit after
     bonuses.
+
+    With --uncertainty: the same comparison in each of many plausible worlds drawn from the
+    scenario's [uncertainty] table (see the README, "How sure, really").
     """
+    check_options(
+        uncertainty_opts, "--out", {"--budget": budget, "--markdown": markdown_path, "--precision": precision,
+                                    "--all-metrics": all_metrics},
+    )  # fmt: skip
+    if uncertainty_opts["uncertainty"]:
+        return _across_worlds(scenario, schemes_text, replications, seed, behaviour, uncertainty_opts, json_path,
+                              plot_path, brief)  # fmt: skip
     import json
 
     from ..comparison import compare
@@ -89,3 +101,19 @@ def compare_cmd(
         write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
     if "-" not in (json_path, markdown_path):
         click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None, brief=brief))
+
+
+def _across_worlds(scenario, schemes_text, replications, seed, behaviour, opts, json_path, plot_path, brief) -> None:
+    """``compare --uncertainty``: the two-level simulation and its outputs."""
+    from . import uncertainty as cli_uncertainty
+
+    if plot_path:
+        from ..report.plots import plot_format
+        from ..scenario.errors import ScenarioError
+
+        try:
+            plot_format(plot_path)
+        except ValueError as exc:
+            raise ScenarioError(plot_path, "", str(exc)) from None
+    res = cli_uncertainty.run(scenario, schemes_text, replications, seed, behaviour, opts)
+    cli_uncertainty.show(res, json_path, plot_path, brief)

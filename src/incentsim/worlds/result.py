@@ -223,13 +223,14 @@ class UncertaintyResult:
         return uncertainty_text(self)
 
     def plot(self, path: str | Path) -> None:
-        """Write the across-world distribution and the break-even chart as one PNG (atomically)."""
-        from ..io import with_atomic_file
-        from ..report.plots import to_png
+        """Write the across-world distribution and the break-even chart as one figure (.png, .svg or .pdf).
+
+        Written atomically; a ``ValueError`` names an unknown suffix.
+        """
+        from ..report.plots import save_figure
         from ..report.uncertainty_view import uncertainty_figure
 
-        png = to_png(uncertainty_figure(self))
-        with_atomic_file(path, lambda tmp: Path(tmp).write_bytes(png))
+        save_figure(uncertainty_figure(self), path)
 
 
 def _where(e: InputEffect, fmt) -> str:

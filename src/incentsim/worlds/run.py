@@ -175,7 +175,7 @@ def prepare(
         lo = 1 << (n.bit_length() - 1)
         raise ArgumentError(
             "worlds", f"a Sobol design needs a power of 2 worlds for its balance; got {n}, use {lo} or {lo * 2} "
-            "(or {{design=lhs}})"
+            "(or the lhs design, {{design}})"
         )  # fmt: skip
     reps = replications or spec.replications or min(DEFAULT_REPLICATIONS, sc.simulation.replications)
     if reps < 1:
