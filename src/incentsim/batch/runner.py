@@ -89,6 +89,7 @@ def run_items(
     progress: Progress | None = None,
     warm_up: Callable[[Item], Any] | None = None,
     groups: Sequence[Sequence[int]] | None = None,
+    warm_up_here: bool = False,
 ) -> Any:
     """Evaluate ``fn`` on every item, streaming each item's rows to ``store``; the table in item order.
 
@@ -120,6 +121,10 @@ def run_items(
         the previous item), whatever the number of workers. Each item is still stored as its own
         part, when its group finishes; a group with any unfinished item runs whole (its finished
         items are not written again). The groups must partition ``range(len(items))``.
+    warm_up_here : bool
+        On the embedded cluster, run ``warm_up`` on the first item here before the workers start,
+        instead of running the first item here (useful when an item, or a group, is long: all
+        of them then run in parallel).
 
     Returns
     -------
@@ -149,7 +154,7 @@ def run_items(
 
     if groups is None:
         todo = [i for i in range(total) if i not in done]
-        map_items([(i, items[i]) for i in todo], fn, keep, runtime=runtime, warm_up=warm_up)
+        map_items([(i, items[i]) for i in todo], fn, keep, runtime=runtime, warm_up=warm_up, warm_up_here=warm_up_here)
     else:
         groups = [list(g) for g in groups]
         if sorted(i for g in groups for i in g) != list(range(total)):
@@ -163,7 +168,7 @@ def run_items(
                     keep(i, rows)
 
         open_groups = [(j, [items[i] for i in g]) for j, g in enumerate(groups) if any(i not in done for i in g)]
-        map_items(open_groups, fn, keep_group, runtime=runtime, warm_up=warm_up)
+        map_items(open_groups, fn, keep_group, runtime=runtime, warm_up=warm_up, warm_up_here=warm_up_here)
     if store is not None:
         return store.combine(range(total))
     return pd.DataFrame([r for i in range(total) for r in kept[i]])
@@ -176,6 +181,7 @@ def map_items(
     *,
     runtime: Runtime | None = None,
     warm_up: Callable[[Item], Any] | None = None,
+    warm_up_here: bool = False,
 ) -> None:
     """Run ``fn`` on each ``(index, item)`` and call ``on_result(index, rows)`` here, as results arrive.
 
@@ -190,6 +196,8 @@ def map_items(
     runtime : Runtime, optional
         Where items run; see :class:`Runtime`.
     warm_up : callable, optional
+        See :func:`run_items`.
+    warm_up_here : bool
         See :func:`run_items`.
 
     Notes
@@ -209,7 +217,10 @@ def map_items(
 
     local = runtime.scheduler is None and runtime.client is None
     workers = runtime.workers
-    if local:
+    if local and warm_up_here and warm_up is not None:
+        warm_up(indexed[0][1])  # here, before any worker exists: kernels compile (or load) once
+        workers = min(workers or default_workers(), len(indexed))
+    elif local:
         # The first item doubles as the warm-up: run here, before any worker exists, it compiles
         # (or loads) every kernel once and its result is kept.
         index, item = indexed[0]

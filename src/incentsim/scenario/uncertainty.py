@@ -177,8 +177,8 @@ class Distribution:
     def toml(self) -> str:
         """The distribution as an inline TOML table (what :func:`read_uncertainty` reads back)."""
 
-        def num(v: float) -> str:
-            text = repr(float(v))
+        def num(v: float) -> str:  # six significant digits, always a TOML float
+            text = f"{float(v):.6g}"
             return text if ("e" in text or "." in text or "inf" in text) else text + ".0"
 
         items = [f'dist = "{self.kind}"']
@@ -232,7 +232,7 @@ class UncertainInput:
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """The ``[uncertainty]`` table: uncertain inputs and how the plausible worlds are drawn.
+    """Uncertain inputs of a scenario and how its plausible worlds are drawn.
 
     Attributes
     ----------

@@ -170,11 +170,22 @@ def evaluate_chain(chain: list[WorldItem]) -> list[list[dict]]:
 
 
 def warm_up(chain: list[WorldItem]) -> None:
-    """Compile (or load from the disk cache) every kernel a world needs: one tiny fixed run."""
-    from ..batch.runner import one_numba_thread
+    """Compile (or load from numba's disk cache) every kernel a world needs, with one numba thread.
+
+    Solves the chain's first world (its calibration lands in the disk cache, where the worker
+    that evaluates the chain finds it) and simulates two replications; the thread count of the
+    calling thread is restored afterwards.
+    """
+    import numba
+
     from ..comparison import compare
 
-    one_numba_thread()
-    item = chain[0]
-    sc = item.scenario.with_simulation(replications=2, behaviour="fixed")
-    compare(sc, list(item.schemes), key=(item.index,))
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)  # parallel regions only wait for each other on a busy machine
+    try:
+        item = chain[0]
+        solution = solve_world(item.scenario, item.schemes)
+        sc = item.scenario.with_simulation(replications=2)
+        compare(sc, list(item.schemes), key=(item.index,), solved=solution.policies or None)
+    finally:
+        numba.set_num_threads(before)

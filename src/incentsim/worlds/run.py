@@ -282,7 +282,7 @@ def uncertainty(
         )  # fmt: skip
     table = run_items(
         study.items, evaluate_chain, store=store, resume=resume, runtime=runtime, progress=progress,
-        warm_up=warm_up, groups=study.groups,
+        warm_up=warm_up, groups=study.groups, warm_up_here=True,
     )  # fmt: skip
     return analyse(study, table)
 
