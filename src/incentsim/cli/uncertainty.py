@@ -112,6 +112,12 @@ def run(scenario: str, schemes_text: str | None, replications, seed, behaviour, 
             done = f"{progress.done} of {len(study.worlds)} worlds"
             click.echo(f"{done} are saved in {out}; run again with --resume to finish", err=True)
         raise
+    except Exception as exc:
+        progress.close()
+        if type(exc).__name__ == "KilledWorker":
+            saved = f"finished worlds are saved in {out}; rerun with --resume" if out else "nothing was saved"
+            raise click.ClickException(f"a world kept killing its workers (out of memory?): {exc}. {saved}") from None
+        raise
     finally:
         progress.close()
     saved = f" -> {out}/results.parquet" if out else ""

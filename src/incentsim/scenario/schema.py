@@ -556,9 +556,10 @@ class Scenario:
             raise KeyError(f"no scheme {name!r}; the scenario has {', '.join(self.schemes)}") from None
 
     def to_dict(self) -> dict:
-        """Plain nested dict of every input (for reports and provenance)."""
+        """Plain nested dict of every input (for reports and provenance); not the ``[uncertainty]`` table."""
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        d.pop("uncertainty", None)  # which inputs are uncertain is not an input of the simulation
         return d
 
     @cached_property
@@ -566,6 +567,5 @@ class Scenario:
         """Short SHA-256 of all inputs except the run settings (seed, replications); computed once."""
         d = self.to_dict()
         d.pop("simulation", None)
-        d.pop("uncertainty", None)  # which inputs are uncertain changes no simulated number
         text = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -426,11 +426,11 @@ def _input(source: str, where: str, path: str, dist: Distribution, data: dict, s
         raise ScenarioError(source, where, str(exc)) from None
     if parts[0] in ("simulation", "scenario", "uncertainty"):
         raise ScenarioError(source, where, f"[{parts[0]}] holds run settings, not assumptions: it cannot be uncertain")
-    base = get_path(data, path)
-    if base is MISSING:
-        base = scenario_value(sc, path)
+    base = scenario_value(sc, path)  # as validated: ints only where the key is a whole number
+    if not is_number(base):
+        base = get_path(data, path)
     number = is_number(base)
-    integer = number and isinstance(base, int)
+    integer = number and isinstance(base, int) and not isinstance(scenario_value(sc, path), float)
     lo, hi = dist.extremes()
     if integer:
         lo, hi = float(round(lo)), float(round(hi))
