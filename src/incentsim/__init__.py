@@ -44,10 +44,15 @@ def __getattr__(name: str):
         from .batch.run import sweep
 
         return sweep
+    if name in ("uncertainty", "UncertaintyResult"):
+        # The two-level simulation lives in the package incentsim.worlds, so no submodule shadows this name.
+        from . import worlds
+
+        return getattr(worlds, name)
     raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
 
 
 __all__ = [
     "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "load_scenario", "scenario_from_dict",
-    "simulate", "solve_policy", "sweep",
+    "simulate", "solve_policy", "sweep", "uncertainty",
 ]  # fmt: skip

@@ -346,6 +346,7 @@ def compare(
     budget: float | None = None,
     progress: ProgressFn | None = None,
     key: tuple[int, ...] = (),
+    solved: dict | None = None,
     precision: float | None = None,
     max_replications: int | None = None,
     keep: bool | None = None,
@@ -374,6 +375,9 @@ def compare(
         before each batch.
     key : tuple of int
         Spawn-key prefix (sweeps pass the cell).
+    solved : dict of str to SolvedPolicy, optional
+        Already solved policies by scheme name (with optimising behaviour), e.g. warm-started
+        solves of an uncertainty analysis; schemes not in it are solved here.
     precision : float, optional
         Run in growing batches until the 95 % interval of the profit difference between the best
         scheme and the baseline (or the runner-up) is narrower than this share of the difference
@@ -414,7 +418,7 @@ def compare(
         labels.append(label)
     behaviour = behaviour or scenario.simulation.behaviour
     n, precision, max_replications = run_length(scenario, replications, precision, max_replications)
-    policies = _policies_and_kernel(scenario, names, behaviour, status)
+    policies = _policies_and_kernel(scenario, names, behaviour, status, solved)
     from .accumulate import Accumulator, block_replications
     from .memory import bytes_per_replication, check_kept
 
@@ -466,7 +470,7 @@ def compare(
 
 
 def _policies_and_kernel(
-    scenario: Scenario, names: Sequence[str], behaviour: str, status: StatusFn | None
+    scenario: Scenario, names: Sequence[str], behaviour: str, status: StatusFn | None, solved: dict | None = None
 ) -> dict[str, tuple]:
     """The solved policies (optimising behaviour), with the simulation kernel ready to load.
 
@@ -489,7 +493,7 @@ def _policies_and_kernel(
             running = ahead is not None and ahead.process.poll() is None
             say(f"{text} while the simulation kernels compile (first run only)" if running else text)
 
-        policies = solve_policies(scenario, names, phase)
+        policies = solve_policies(scenario, names, phase, solved)
         ready = compiled
         if ahead is not None:
             if ahead.process.poll() is None:
@@ -506,24 +510,31 @@ def _policies_and_kernel(
 COMPILING = "compiling the simulation kernels (first run only)"
 
 
-def solve_policies(scenario: Scenario, names: Sequence[str], status: StatusFn | None = None) -> dict[str, tuple]:
+def solve_policies(
+    scenario: Scenario, names: Sequence[str], status: StatusFn | None = None, solved: dict | None = None
+) -> dict[str, tuple]:
     """Each scheme's solved policy and solver info (``{name: (CompiledPolicy, info)}``).
 
     The effort costs are calibrated first (once per scenario: ``model.policy.calibrate``, cached
-    in memory and on disk), then each scheme is solved (or read from the policy cache); ``status``
-    hears of each phase.
+    in memory and on disk), then each scheme is solved (or read from the policy cache), unless
+    ``solved`` (``{name: SolvedPolicy}``, e.g. warm-started solves across plausible worlds)
+    already has it; ``status`` hears of each phase.
     """
     from .model.policy import calibrate, solve_policy
 
-    if status is not None:
-        status("calibrating effort costs")
-    calibrate(scenario)  # what solve_policy would calibrate first; later calls hit its cache
+    given = solved or {}
+    if any(name not in given for name in names):
+        if status is not None:
+            status("calibrating effort costs")
+        calibrate(scenario)  # what solve_policy would calibrate first; later calls hit its cache
     policies: dict[str, tuple] = {}
     for name in dict.fromkeys(names):
-        if status is not None:
-            status(f"solving scheme {name}")
-        solved = solve_policy(scenario, scenario.scheme(name))
-        policies[name] = (solved.policy, solved.info)
+        solution = given.get(name)
+        if solution is None:
+            if status is not None:
+                status(f"solving scheme {name}")
+            solution = solve_policy(scenario, scenario.scheme(name))
+        policies[name] = (solution.policy, solution.info)
     return policies
 
 

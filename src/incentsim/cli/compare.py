@@ -17,6 +17,7 @@ from .options import (
     write_output,
     writing,
 )
+from .uncertainty import check_options, uncertainty_options
 
 
 @click.command("compare")
@@ -40,9 +41,10 @@ from .options import (
 @click.option("--max-replications", type=click.IntRange(1, None), default=None,
               help="Cap for a run to a precision; default: the scenario's max_replications with \"auto\", "
               "else 1,000,000.")  # fmt: skip
+@uncertainty_options()
 def compare_cmd(
     scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, brief, plot_path,
-    markdown_path, precision, max_replications,
+    markdown_path, precision, max_replications, **uncertainty_opts,
 ):  # fmt: skip
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
@@ -51,7 +53,17 @@ def compare_cmd(
     scheme beats the baseline in a year; then the HR view of pay and a verdict on profit after
     bonuses. With replications "auto" (the default; -n N runs exactly N), replications are
     added in batches until the verdict's profit difference is known to the scenario's precision.
+
+    With --uncertainty: the same comparison in each of many plausible worlds drawn from the
+    scenario's [uncertainty] table (see the README, "How sure, really").
     """
+    check_options(
+        uncertainty_opts, "--out", {"--budget": budget, "--markdown": markdown_path, "--precision": precision,
+                                    "--all-metrics": all_metrics},
+    )  # fmt: skip
+    if uncertainty_opts["uncertainty"]:
+        return _across_worlds(scenario, schemes_text, replications, seed, behaviour, uncertainty_opts, json_path,
+                              plot_path, brief)  # fmt: skip
     import json
 
     from ..scenario.errors import ScenarioError
@@ -95,3 +107,19 @@ def compare_cmd(
             write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
     if "-" not in (json_path, markdown_path):
         click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None, brief=brief))
+
+
+def _across_worlds(scenario, schemes_text, replications, seed, behaviour, opts, json_path, plot_path, brief) -> None:
+    """``compare --uncertainty``: the two-level simulation and its outputs."""
+    from . import uncertainty as cli_uncertainty
+
+    if plot_path:
+        from ..report.plots import plot_format
+        from ..scenario.errors import ScenarioError
+
+        try:
+            plot_format(plot_path)
+        except ValueError as exc:
+            raise ScenarioError(plot_path, "--plot", str(exc)) from None
+    res = cli_uncertainty.run(scenario, schemes_text, replications, seed, behaviour, opts)
+    cli_uncertainty.show(res, json_path, plot_path, brief)

@@ -55,3 +55,11 @@ def validate_cmd(scenario, quiet):
                 comps.append(f"{c.weight:.0%} {c.measure} per {c.period}, {c.payout}, annual target {tgt}")
             parts.append(f"{role}: " + " + ".join(comps))
         click.echo(f"  scheme {name}: " + "; ".join(parts))
+    if sc.uncertainty is not None:
+        u = sc.uncertainty
+        click.echo(
+            f"  uncertain: {len(u.inputs)} input(s) over {u.worlds} plausible worlds ({u.design}); "
+            "run compare --uncertainty" + ("; calibrate writes its estimates here" if u.from_calibration else "")
+        )
+        for inp in u.inputs:
+            click.echo(f"    {inp.path}: {inp.distribution.text()}")

@@ -6,6 +6,7 @@ bad input stops with one line naming the file, the key path and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from pathlib import Path
@@ -36,7 +37,9 @@ from .schema import (
     Stage,
 )
 
-_TOP_KEYS = ("scenario", "simulation", "funnel", "marketing", "sales", "handoff", "deals", "behaviour", "schemes")
+_TOP_KEYS = (
+    "scenario", "simulation", "funnel", "marketing", "sales", "handoff", "deals", "behaviour", "schemes", "uncertainty",
+)  # fmt: skip
 _PAYOUTS = ("linear", "step", "commission", "curve")
 #: Key-pattern prefix of a role's plan in :data:`incentsim.scenario.limits.LIMITS`.
 _ROLE = "schemes.<scheme>.<role>"
@@ -108,8 +111,9 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
     schemes = _schemes(schemes_table, marketing, sales, handoff)
     behaviour = _behaviour(top.table("behaviour"), schemes)
     _check_flows(top, funnel, marketing, sales)
+    uncertainty_table = top.table("uncertainty")
     top.finish()
-    return Scenario(
+    return _with_uncertainty(Scenario(
         name=name,
         description=description,
         currency=currency,
@@ -122,7 +126,15 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
         behaviour=behaviour,
         simulation=simulation,
         schemes=schemes,
-    )
+    ), uncertainty_table, data)  # fmt: skip
+
+
+def _with_uncertainty(scenario: Scenario, t: Table, data: dict) -> Scenario:
+    """The scenario with its ``[uncertainty]`` table, validated against the scenario itself."""
+    from .uncertainty import read_uncertainty
+
+    spec = read_uncertainty(t, data, scenario)
+    return scenario if spec is None else dataclasses.replace(scenario, uncertainty=spec)
 
 
 # -- sections ---------------------------------------------------------------------------------

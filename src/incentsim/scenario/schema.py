@@ -12,8 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..calendar import MONTHS, PERIODS, WEEKS_PER_YEAR  # noqa: F401  (the calendar's, used here and re-used)
+
+if TYPE_CHECKING:
+    from .uncertainty import Uncertainty
 
 #: Measures a scheme component can pay on, and the roles that may use each.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -564,6 +568,9 @@ class Scenario:
         The model's parts.
     schemes : dict of str to Scheme
         In file order.
+    uncertainty : Uncertainty or None
+        The ``[uncertainty]`` table (:mod:`incentsim.scenario.uncertainty`): which inputs are
+        uncertain, and how; not part of :attr:`hash` (it changes no simulated number).
     """
 
     name: str
@@ -578,6 +585,7 @@ class Scenario:
     behaviour: BehaviourParams
     simulation: Simulation
     schemes: dict[str, Scheme]
+    uncertainty: Uncertainty | None = None
 
     def with_simulation(self, **changes) -> Scenario:
         """A copy with some simulation settings changed (replications, seed, behaviour...).
@@ -608,9 +616,10 @@ class Scenario:
             raise KeyError(f"no scheme {name!r}; the scenario has {', '.join(self.schemes)}") from None
 
     def to_dict(self) -> dict:
-        """Plain nested dict of every input (for reports and provenance)."""
+        """Plain nested dict of every input (for reports and provenance); not the ``[uncertainty]`` table."""
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        d.pop("uncertainty", None)  # which inputs are uncertain is not an input of the simulation
         return d
 
     @cached_property
