@@ -175,10 +175,15 @@ class _Role:
     persons: list[int]  # representative person of each target group
     group_of: np.ndarray  # (persons,) group index of each person
     group_share: np.ndarray  # (NG,) share of persons in each group
+    level_designs: tuple[StateDesign, ...] | None = None  # per ability level, when targets are by ability
 
     @property
     def paid(self) -> bool:
         return bool(self.comps)
+
+    def design_at(self, level: int) -> StateDesign:
+        """The state design a rep of ability level ``level`` solves (its own targets)."""
+        return self.design if self.level_designs is None else self.level_designs[level]
 
     @property
     def timing_on(self) -> bool:
@@ -201,7 +206,25 @@ def _role(sc: Scenario, scheme: Scheme, name: str) -> _Role:
             persons.append(p)
         group_of[p] = keys[key]
     share = np.bincount(group_of, minlength=len(persons)) / n
-    return _Role(name, comps, design, persons, group_of, share)
+    levels = None
+    if any(pc.by_ability for pc in comps):
+        levels = tuple(_at_level(design, k) for k in range(len(sc.sales.ability.levels)))
+    return _Role(name, comps, design, persons, group_of, share, levels)
+
+
+def _at_level(design: StateDesign, level: int) -> StateDesign:
+    """The same state design with every component at ability level ``level``'s targets (the axes,
+    and so the kernel's reading of them, stay those of the role)."""
+    import dataclasses
+
+    def at(pc: PayComponent) -> PayComponent:
+        return pc.at_ability(level)
+
+    axes = [dataclasses.replace(ax, comps=[at(pc) for pc in ax.comps], ref=at(ax.ref)) for ax in design.axes]
+    return dataclasses.replace(
+        design, axes=axes, linear=[at(pc) for pc in design.linear], approximated=[at(pc) for pc in design.approximated],
+        true_up=[at(pc) for pc in design.true_up], ratchets=[(at(pc), i) for pc, i in design.ratchets],
+    )  # fmt: skip
 
 
 def _sales_rates(co: Company, level: float, mkt: MarketingField, others: SalesField) -> Rates:
@@ -235,8 +258,8 @@ def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[
             rates = _sales_rates(co, float(level), mkt, others)
             guess = guesses.get((g, k))
             pb = build_problem(
-                sc, co, "sales", role.design, person, float(level), rates, co.sales_actions, kappa, 0.0, psi, guess,
-                role.timing_on,
+                sc, co, "sales", role.design_at(k), person, float(level), rates, co.sales_actions, kappa, 0.0, psi,
+                guess, role.timing_on,
             )  # fmt: skip
             sols[(g, k)] = solve(pb, co, co.sales_actions, rates.qty, guess, role.timing_on)
     return sols
