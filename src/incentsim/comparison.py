@@ -15,7 +15,7 @@ import numpy as np
 
 from .kernels import layout as L
 from .results import HIGHER_IS_BETTER, METRICS, Results
-from .scenario.schema import Scenario
+from .scenario.schema import Scenario, Scheme
 from .simulation import ProgressFn, simulate
 from .stats import PairedDifference, Summary, budget_quantiles, gini, paired_difference, summarize
 
@@ -272,8 +272,9 @@ def compare(
     Parameters
     ----------
     scenario : Scenario
-    schemes : sequence of str, optional
-        Scheme names, baseline first (default: all, in file order).
+    schemes : sequence of str or Scheme, optional
+        Scheme names, baseline first (default: all, in file order); a :class:`Scheme` object
+        (for example the best plan of ``incentsim.design``) is compared under its own name.
     replications, seed : int, optional
         Override the scenario's settings.
     behaviour : str, optional
@@ -296,7 +297,18 @@ def compare(
     -------
     Comparison
     """
-    names = list(schemes) if schemes else list(scenario.schemes)
+    given = list(schemes) if schemes else list(scenario.schemes)
+    # A Scheme object (a designed plan, incentsim.design(...).best) joins the scenario's own schemes;
+    # the scenario's hash then covers it, so cached policies can never belong to another plan.
+    objects = {s.name: s for s in given if isinstance(s, Scheme)}
+    for name, obj in objects.items():
+        if name in scenario.schemes and scenario.schemes[name] != obj:
+            raise ValueError(f"schemes: the scenario already has a different scheme called {name!r}")
+    if objects:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, schemes={**scenario.schemes, **objects})
+    names = [s.name if isinstance(s, Scheme) else s for s in given]
     for name in names:
         scenario.scheme(name)  # KeyError naming the known schemes
     if len(set(names)) != len(names):
