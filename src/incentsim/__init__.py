@@ -53,6 +53,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "design", "load_scenario", "scenario_from_dict",
+    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "design", "load_scenario",
+    "scenario_from_dict",
     "simulate", "solve_policy", "sweep",
 ]  # fmt: skip

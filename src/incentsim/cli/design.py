@@ -65,7 +65,9 @@ def design_cmd(design_file, out, workers, scheduler, resume, trials, replication
         result = run_design(d, out, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
     except KeyboardInterrupt:
         progress.close()
-        click.echo(f"{progress.done} candidate evaluations are saved in {out}; run again with --resume to finish", err=True)
+        click.echo(
+            f"{progress.done} candidate evaluations are saved in {out}; run again with --resume to finish", err=True
+        )
         raise
     progress.close()
     click.echo(f"done in {time.perf_counter() - start:.1f} s -> {out}/summary.json, {out}/best-scheme.toml", err=True)

@@ -29,24 +29,35 @@ from .options import (
     help="Bonus budget per year, drawn on the bonus chart.",
 )
 @click.option("--out", "out_path", required=True, metavar="PATH.html", help="Where to write the HTML report.")
-def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, out_path):
+@click.option(
+    "--design", "design_dir", metavar="DIR",
+    help="Add a plan-design section: the folder of a finished `incentsim design` run on this scenario.",
+)  # fmt: skip
+def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, out_path, design_dir):
     """Write a self-contained HTML report comparing the schemes of SCENARIO.
 
     The report opens offline (figures embedded, nothing fetched) and starts with the answer:
     which scheme makes the most profit after bonuses, by how much, how sure, and at what bonus
     cost. Then figures of profit, revenue, target attainment, bonus cost with P50/P90 budget
     lines, revenue by month and effort by week, marketing's appointments, the payout curves,
-    every input used and the seed, scenario hash and version that reproduce it.
+    every input used and the seed, scenario hash and version that reproduce it. With --design
+    DIR, a section on the plan design run in DIR: the best plan, its verdict, the frontier, how
+    it changes behaviour and its scheme block.
     """
     from ..comparison import compare
     from ..report.html import comparison_html
 
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
+    extra = []
+    if design_dir is not None:
+        from ..report.design_view import design_section
+
+        extra.append(design_section(design_dir, sc))  # checked before the comparison runs
     names = scheme_list(sc, schemes_text)
     total = sc.simulation.replications * len(names)
     with Progress(total) as progress:
         cmp = compare(sc, names, budget=budget, progress=progress)
-    html = comparison_html(cmp)
+    html = comparison_html(cmp, extra=extra)
     write_output(out_path, html)
     if out_path != "-":
         click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:,.0f} KB); open it in any browser, no network needed")

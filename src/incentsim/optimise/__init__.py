@@ -78,9 +78,7 @@ def design(
 
     if not isinstance(spec, Design):
         spec = load_design(spec, trials=trials, replications=replications, seed=seed, behaviour=behaviour)
-    return run_design(
-        spec, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress
-    )
+    return run_design(spec, out, workers=workers, scheduler=scheduler, client=client, resume=resume, progress=progress)
 
 
 __all__ = ["Design", "design", "load_design"]

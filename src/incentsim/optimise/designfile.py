@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..batch.keypaths import describe, flatten, set_path
+from ..batch.keypaths import describe, set_path
 from ..scenario.errors import ScenarioError
 from ..scenario.load import read_toml, scenario_from_dict
 from ..scenario.presets import PRESETS, merge, preset_table
@@ -523,7 +523,9 @@ def _expand(table: dict, source: str, key: str) -> dict:
         return table
     if preset not in PRESETS:
         raise ScenarioError(
-            source, f"{key}.preset", f"must be one of {', '.join(PRESETS)}; got {preset!r}{did_you_mean(str(preset), PRESETS)}"
+            source,
+            f"{key}.preset",
+            f"must be one of {', '.join(PRESETS)}; got {preset!r}{did_you_mean(str(preset), PRESETS)}",
         )  # fmt: skip
     return merge(preset_table(preset), table)
 
@@ -532,7 +534,7 @@ def _family(top: Table, meta: Table, base_data: dict, base_sc: Scenario) -> tupl
     start = meta.raw("start", None)
     written = top.raw("scheme", None)
     if start is not None and written is not None:
-        raise meta.error("start", "give the plan family once: [design] start = \"SCHEME\" or a [scheme] table")
+        raise meta.error("start", 'give the plan family once: [design] start = "SCHEME" or a [scheme] table')
     if written is not None:
         if not isinstance(written, dict) or not written:
             raise top.error("scheme", "must be a scheme table, as a [schemes.NAME] table of a scenario")
@@ -544,7 +546,7 @@ def _family(top: Table, meta: Table, base_data: dict, base_sc: Scenario) -> tupl
         except ScenarioError as exc:
             prefix = "schemes.__family__"
             k = exc.key
-            k = "scheme" + k[len(prefix):] if k.startswith(prefix) else k
+            k = "scheme" + k[len(prefix) :] if k.startswith(prefix) else k
             raise ScenarioError(top.source, k, exc.reason) from None
         return table, "the written [scheme]"
     name = start if start is not None else (base_sc.behaviour.baseline_scheme or next(iter(base_sc.schemes)))
@@ -559,8 +561,23 @@ def _family(top: Table, meta: Table, base_data: dict, base_sc: Scenario) -> tupl
     return _expand(table, top.source, f"schemes.{name}"), f"scheme {name!r}"
 
 
+_SPEC_KEYS = frozenset({"low", "high", "log", "choices"})
+
+
+def _leaves(table: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """Key paths of the parameters: nested tables are paths, ``{ low, high, log }`` and ``{ choices }`` specs."""
+    out: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value and not set(value) <= _SPEC_KEYS:
+            out.extend(_leaves(value, path))
+        else:
+            out.append((path, value))
+    return out
+
+
 def _parameters(t: Table) -> tuple[Parameter, ...]:
-    entries = flatten(t.data)
+    entries = _leaves(t.data)
     if not entries:
         raise t.error(None, "is empty: give key path = [low, high] or a list of choices")
     out = []
@@ -652,8 +669,11 @@ def _check_corners(design: Design) -> None:
 
     corners: list[tuple[dict, Parameter | None, str]] = []
     mid = {p.path: middle(p) for p in params}
-    corners.append(({p.path: (p.choices[0] if p.is_choice else p.low) for p in params}, None, "every parameter at its low end"))
-    corners.append(({p.path: (p.choices[-1] if p.is_choice else p.high) for p in params}, None, "every parameter at its high end"))  # fmt: skip
+    corners.append(
+        ({p.path: (p.choices[0] if p.is_choice else p.low) for p in params}, None, "every parameter at its low end")
+    )
+    highs = {p.path: (p.choices[-1] if p.is_choice else p.high) for p in params}
+    corners.append((highs, None, "every parameter at its high end"))
     for p in params:
         for v in p.choices if p.is_choice else (p.low, p.high):
             corners.append(({**mid, p.path: v}, p, f"{p.path} = {_show(v)}"))
@@ -664,7 +684,7 @@ def _check_corners(design: Design) -> None:
             if exc.source != design.source:
                 raise
             prefix = f"schemes.{design.scheme_name}."
-            key = exc.key[len(prefix):] if exc.key.startswith(prefix) else exc.key
+            key = exc.key[len(prefix) :] if exc.key.startswith(prefix) else exc.key
             culprit = p
             if culprit is None or not _related(culprit.path, key):
                 culprit = next((q for q in params if _related(q.path, key)), culprit)
@@ -680,7 +700,8 @@ def _check_corners(design: Design) -> None:
                 raise ScenarioError(
                     design.source,
                     f"parameters.{free[-1].path}",
-                    f"the free weights of {role} can sum to more than 1 (their highs sum to {top:g}); lower their highs "
+                    f"the free weights of {role} can sum to more than 1 (their highs sum to {top:g}); lower their "
+                    "highs "
                     "or free every component's weight",
                 )
 

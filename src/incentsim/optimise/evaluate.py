@@ -115,7 +115,8 @@ def evaluate_candidate(item: CandidateItem) -> list[dict]:
     hr = hr_view(res, item.budget)
     row: dict[str, Any] = {"item": item.index, "stage": item.stage, "label": item.label, **item.params}
     for metric in METRICS:
-        row[f"{metric}_mean"] = float(np.nanmean(res.metrics[metric])) if np.isfinite(res.metrics[metric]).any() else float("nan")  # fmt: skip
+        v = res.metrics[metric]
+        row[f"{metric}_mean"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
     profit = res.metrics["profit_after_bonus"].reshape(-1)
     row.update(
         profit_after_bonus_p5=float(np.percentile(profit, 5)),

@@ -80,7 +80,8 @@ class DesignResult:
         return self.summary
 
     def save(self, out: str | Path) -> None:
-        """Write ``summary.json``, ``best-scheme.toml``, ``frontier.csv`` and ``frontier.png`` to ``out`` (atomically)."""
+        """Write ``summary.json``, ``best-scheme.toml``, ``frontier.csv`` and ``frontier.png`` to ``out``
+        (each atomically)."""
         from ..io import with_atomic_file, write_atomic
         from ..report.design_view import frontier_figure
         from ..report.plots import save_figure
@@ -203,9 +204,7 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
     rows = finals.to_dict("records")
     base_search, base_fresh, fins = rows[0], rows[1], rows[2:]
     finals_ok, _ = feasibility(finals.iloc[2:], design)
-    order = sorted(
-        range(len(fins)), key=lambda i: (not finals_ok[i], -fins[i][col] if finals_ok[i] else 0.0, i)
-    )
+    order = sorted(range(len(fins)), key=lambda i: (not finals_ok[i], -fins[i][col] if finals_ok[i] else 0.0, i))
     win = fins[order[0]]
     best_trial = int(win["label"].split()[-1])
     values = {n: _clean(win[n]) for n in names}
@@ -243,7 +242,8 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
     constraints = [
         {
             "name": c.name, "label": c.kind.label, "unit": c.kind.unit, "sense": c.kind.sense, "limit": c.limit,
-            "budget": c.budget, "value": _clean(float(win[c.kind.column])), "met": bool(c.met(float(win[c.kind.column]))),
+            "budget": c.budget, "value": _clean(float(win[c.kind.column])),
+            "met": bool(c.met(float(win[c.kind.column]))),
             "baseline": _clean(float(base_fresh[c.kind.column])),
         }
         for c in design.constraints
@@ -277,7 +277,7 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
         "replications": design.replications,
         "final_replications": design.final_replications,
         "seed": design.seed,
-        "behaviour": design.behaviour,
+        "behaviour_mode": design.behaviour,
         "effort_costs": kappa,
         "feasible_trials": int(ok.sum()),
         "best_trial": best_trial,

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..batch.runner import Progress, Runtime, default_workers, dask_client, map_items
+from ..batch.runner import Progress, Runtime, dask_client, default_workers, map_items
 from ..batch.store import ResultStore, read_part
 from .designfile import Design
 from .evaluate import CandidateItem, evaluate_candidate, warm_up
@@ -201,7 +201,9 @@ def run_design(
                     t.set_constraint(c.name, c.violation(_figure(row, c.kind.column)))
                 study.tell(t, float(row[f"{design.metric}_mean"]))
 
-        trials = stores[0].combine(range(design.trials)) if stores else pd.DataFrame([rows[i] for i in range(design.trials)])
+        trials = (
+            stores[0].combine(range(design.trials)) if stores else pd.DataFrame([rows[i] for i in range(design.trials)])
+        )
         finalists = pick_finalists(trials, design)
         final_items = [
             CandidateItem(0, "final", "baseline (search years)", {}, design.scenario, base_scheme, kappa, SEARCH_KEY,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .format import NA, money, number, share
+from .format import NA, money, number
 
 
 def _fmt(v: Any, unit: str, currency: str = "") -> str:
@@ -53,10 +53,18 @@ def frontier_rows(summary: dict, frontier: str) -> tuple[list[str], list[list[st
 
 
 def _table_text(header: list[str], rows: list[list[str]], indent: str = "  ") -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)] if rows else [len(h) for h in header]
-    lines = [indent + "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
+    widths = (
+        [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)] if rows else [len(h) for h in header]
+    )
+    lines = [
+        indent
+        + "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    ]
     for r in rows:
-        lines.append(indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines.append(
+            indent
+            + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
     return "\n".join(lines)  # fmt: skip
 
 
@@ -68,17 +76,20 @@ def design_text(summary: dict) -> str:
     label = summary["objective_label"]
     opt = summary["optimism"]
     best, base = summary["best"], summary["baseline_figures"]
-    name = summary["scheme_name"]
-    values = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in summary["best_values"].items())
+    values = ", ".join(
+        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in summary["best_values"].items()
+    )
     lines = [
         f"Best plan: trial {summary['best_trial']} of {summary['trials']} ({summary['feasible_trials']} met every "
         f"constraint on the search's years): {values}",
-        f"On {summary['final_replications']:,} fresh replications: {label.lower()} {money(best[col + '_mean'], cur)} a "
-        f"year ({summary['baseline']}: {money(base[col + '_mean'], cur)}); bonus cost {money(best['bonus_cost_mean'], cur)}"
-        f" ({money(base['bonus_cost_mean'], cur)}); bonus budget P90 {money(best['bonus_budget_p90'], cur)} "
+        f"On {summary['final_replications']:,} fresh replications: {label.lower()} "
+        f"{money(best[col + '_mean'], cur)} a year ({summary['baseline']}: {money(base[col + '_mean'], cur)}); "
+        f"bonus cost {money(best['bonus_cost_mean'], cur)} ({money(base['bonus_cost_mean'], cur)}); "
+        f"bonus budget P90 {money(best['bonus_budget_p90'], cur)} "
         f"({money(base['bonus_budget_p90'], cur)}).",
         f"Verdict: {summary['verdict']}",
-        f"Optimism removed: the search estimated trial {summary['best_trial']} at {money(opt['winner_search'], cur)} on "
+        f"Optimism removed: the search estimated trial {summary['best_trial']} at "
+        f"{money(opt['winner_search'], cur)} on "
         f"its {summary['replications']:,} replications; on fresh years it makes {money(opt['winner_fresh'], cur)} "
         f"({money(opt['removed'], cur, signed=True)} of luck removed; over the {len(summary['finalists'])} finalists "
         f"{money(opt['mean_over_finalists'], cur, signed=True)} on average)."
@@ -88,10 +99,11 @@ def design_text(summary: dict) -> str:
     if summary["constraints"]:
         lines += ["", "Constraints (best plan on fresh years):", _table_text(*constraint_rows(summary))]
     lines += ["", "How the plan changes behaviour:"] + [f"  {s}" for s in summary["behaviour"]]
+    among = "among plans meeting the other constraints"
     for key, title in (
-        ("bonus_budget_p90", "Trade-off: the most profit for each bonus budget (P90), among plans meeting the other constraints"),
-        ("reps_zero_bonus_share", "Trade-off: the most profit for each share of reps with no bonus, among plans meeting the other constraints"),
-    ):  # fmt: skip
+        ("bonus_budget_p90", f"Trade-off: the most profit for each bonus budget (P90), {among}"),
+        ("reps_zero_bonus_share", f"Trade-off: the most profit for each share of reps with no bonus, {among}"),
+    ):
         header, rows = frontier_rows(summary, key)
         lines += ["", title + ":", _table_text(header, rows) if rows else f"  {NA}: no trial met the other constraints"]
     lines += ["", f"Paste into the scenario file ({summary['base']}) and compare it with `incentsim compare`:", ""]
@@ -122,26 +134,55 @@ def frontier_figure(summary: dict):
         ):
             ok = [p for p in pts if p["feasible"] and p[x] is not None and p["objective"] is not None]
             bad = [p for p in pts if not p["feasible"] and p[x] is not None and p["objective"] is not None]
-            ax.scatter([p[x] for p in ok], [p["objective"] for p in ok], s=16, color=GREY, alpha=0.6,
-                       label="trial (meets every constraint)")
-            ax.scatter([p[x] for p in bad], [p["objective"] for p in bad], s=16, facecolors="none", edgecolors=GREY,
-                       alpha=0.6, label="trial (misses one)")
+            ax.scatter(
+                [p[x] for p in ok],
+                [p["objective"] for p in ok],
+                s=16,
+                color=GREY,
+                alpha=0.6,
+                label="trial (meets every constraint)",
+            )
+            ax.scatter(
+                [p[x] for p in bad],
+                [p["objective"] for p in bad],
+                s=16,
+                facecolors="none",
+                edgecolors=GREY,
+                alpha=0.6,
+                label="trial (misses one)",
+            )
             front = [r for r in summary["frontier"] if r["frontier"] == x]
             ax.plot([r[x] for r in front], [r[col] for r in front], "-o", color=PALETTE[1], ms=4, label="frontier")
             best = next((p for p in pts if p["trial"] == summary["best_trial"]), None)
             if best is not None:
-                ax.scatter([best[x]], [best["objective"]], marker="*", s=180, color=PALETTE[2], zorder=5,
-                           label=f"best plan (trial {summary['best_trial']})")
+                ax.scatter(
+                    [best[x]],
+                    [best["objective"]],
+                    marker="*",
+                    s=180,
+                    color=PALETTE[2],
+                    zorder=5,
+                    label=f"best plan (trial {summary['best_trial']})",
+                )
             b = summary["baseline_point"]
-            ax.scatter([b[x]], [b["objective"]], marker="s", s=50, color=PALETTE[0], zorder=5,
-                       label=f"baseline ({summary['baseline']})")
+            ax.scatter(
+                [b[x]],
+                [b["objective"]],
+                marker="s",
+                s=50,
+                color=PALETTE[0],
+                zorder=5,
+                label=f"baseline ({summary['baseline']})",
+            )
             if limit in summary["limits"]:
                 ax.axvline(summary["limits"][limit], color=PALETTE[3], ls="--", lw=1, label="limit")
             ax.set_xlabel(xlabel)
             _fmt_axis(ax, unit, "x")
             _fmt_axis(ax, "money", "y")
         axes[0].set_ylabel(f"{summary['objective_label']} ({cur} per year)")
-        axes[0].set_title("Profit against the bonus budget" if summary["objective"] == "profit" else "Against the bonus budget")
+        axes[0].set_title(
+            "Profit against the bonus budget" if summary["objective"] == "profit" else "Against the bonus budget"
+        )
         axes[1].set_title("Against the reps left with no bonus")
         axes[1].legend(loc="lower right", fontsize=8)
         fig.suptitle(f"Plan design {summary['name']}: {summary['trials']} candidate plans (search years)")  # fmt: skip
@@ -156,18 +197,22 @@ def design_section_html(summary: dict, png: bytes | None) -> str:
     parts = [
         f"<p><b>{escape(summary['verdict'])}</b></p>",
         "<p>" + escape(
-            f"Searched {summary['trials']} candidate plans of {summary['family']} ({', '.join(summary['parameters'])}) "
+            f"Searched {summary['trials']} candidate plans of {summary['family']} "
+            f"({', '.join(summary['parameters'])}) "
             f"with Optuna's {summary['sampler'].upper()} sampler on {summary['replications']:,} replications each "
-            f"(common random numbers), objective {summary['objective_label'].lower()}; the {len(summary['finalists'])} "
+            f"(common random numbers), objective {summary['objective_label'].lower()}; the "
+            f"{len(summary['finalists'])} "
             f"best were re-evaluated on {summary['final_replications']:,} fresh replications. Best: trial "
-            f"{summary['best_trial']}. Optimism removed: {money(summary['optimism']['removed'], cur, signed=True)} a year "
+            f"{summary['best_trial']}. Optimism removed: "
+            f"{money(summary['optimism']['removed'], cur, signed=True)} a year "
             "(the search's estimate of the winner minus its value on fresh years)."
         ) + "</p>",
     ]  # fmt: skip
     if png is not None:
         parts.append(
             "<figure>" + _img(png, "plan design frontier") + "<figcaption>" + escape(
-                "Each dot is a candidate plan on the search's simulated years (hollow: misses a constraint). The line is "
+                "Each dot is a candidate plan on the search's simulated years (hollow: misses a constraint). The line "
+                "is "
                 "the frontier: the most profit for each bonus budget at P90 (left) and each share of reps left with no "
                 "bonus (right), among plans meeting the other constraints."
             ) + "</figcaption></figure>"
@@ -177,11 +222,49 @@ def design_section_html(summary: dict, png: bytes | None) -> str:
     parts.append("<h3>How the plan changes behaviour</h3><ul>")
     parts += [f"<li>{escape(s)}</li>" for s in summary["behaviour"]]
     parts.append("</ul>")
-    for key, title in (("bonus_budget_p90", "Frontier: profit against bonus budget P90"),
-                       ("reps_zero_bonus_share", "Frontier: profit against the share of reps with no bonus")):  # fmt: skip
+    for key, title in (
+        ("bonus_budget_p90", "Frontier: profit against bonus budget P90"),
+        ("reps_zero_bonus_share", "Frontier: profit against the share of reps with no bonus"),
+    ):
         header, rows = frontier_rows(summary, key)
-        parts.append(f"<h3>{escape(title)}</h3>" + (_table(header, rows) if rows else "<p class='note'>No trial met the other constraints.</p>"))  # fmt: skip
+        body = _table(header, rows) if rows else "<p class='note'>No trial met the other constraints.</p>"
+        parts.append(f"<h3>{escape(title)}</h3>" + body)
     parts.append(
-        "<h3>The plan, ready to paste into the scenario file</h3><pre><code>" + escape(summary["scheme_block"]) + "</code></pre>"
+        "<h3>The plan, ready to paste into the scenario file</h3><pre><code>"
+        + escape(summary["scheme_block"])
+        + "</code></pre>"
     )
     return "".join(parts)
+
+
+def design_section(folder, scenario) -> tuple[str, str, str]:
+    """The report section of a finished design in ``folder`` on ``scenario``: ``(id, heading, body)``.
+
+    Raises
+    ------
+    ArgumentError
+        (``design``) When the folder holds no finished design, or one of another scenario.
+    """
+    import json
+    from pathlib import Path
+
+    from ..scenario.errors import ArgumentError
+
+    path = Path(folder) / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArgumentError("design", "holds no finished design (no summary.json): run incentsim design first",
+                            str(folder)) from None  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise ArgumentError("design", f"summary.json cannot be read ({exc})", str(folder)) from None
+    if summary.get("scenario_hash") != scenario.hash:
+        raise ArgumentError(
+            "design",
+            f"holds a design on another scenario ({summary.get('base')}, hash {summary.get('scenario_hash')}); this "
+            f"report is on {scenario.source} (hash {scenario.hash})",
+            str(folder),
+        )
+    png_path = Path(folder) / "frontier.png"
+    png = png_path.read_bytes() if png_path.exists() else None
+    return "plan-design", f"Plan design: {summary['name']}", design_section_html(summary, png)

@@ -335,7 +335,9 @@ def _solver_html(cmp: Comparison) -> str:
 # -- document ------------------------------------------------------------------------------------
 
 
-def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None) -> str:
+def comparison_html(
+    cmp: Comparison, figures: Mapping[str, bytes] | None = None, extra: Sequence[tuple[str, str, str]] = ()
+) -> str:
     """The whole report as one self-contained HTML document.
 
     Parameters
@@ -344,6 +346,8 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     figures : mapping of str to bytes, optional
         PNG bytes keyed as :data:`incentsim.report.plots.REPORT_FIGURES`; rendered from ``cmp``
         when not given.
+    extra : sequence of (id, heading, body HTML)
+        More sections, placed before "All key figures" (a plan design's, for example).
 
     Returns
     -------
@@ -397,6 +401,7 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
         "<nav>" + escape(_("Contents:")) + " "
         + "\n".join(f'<a href="#{k}">{escape(_(v))}</a>' for k, v in SECTIONS.items() if k != "answer")
+        + "".join(f'\n<a href="#{k}">{escape(h)}</a>' for k, h, _b in extra)
         + "</nav>",
     ]
 
@@ -438,6 +443,8 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
+    for key, heading, body in extra:
+        parts.append(f'<section id="{escape(key)}"><h2>{escape(heading)}</h2>{body}</section>')
     figures_body = "<p class='note'>" + escape(_("Mean [P5 to P95] over simulated years.")) + "</p>"
     figures_body += _table(*metric_table_rows(cmp))
     if len(cmp.schemes) > 1:
