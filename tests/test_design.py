@@ -79,7 +79,7 @@ def test_pay_floor_optimum_found_where_random_search_misses():
 
 def small_design(**settings) -> dict:
     """Two parameters, one of them a choice; 8 trials in rounds of 4 (fixed behaviour)."""
-    d = floor_design(trials=8, batch=4, finalists=2, final_replications=300, **settings)
+    d = floor_design(**{"trials": 8, "batch": 4, "finalists": 2, "final_replications": 300, **settings})
     d["parameters"] = {"sales": {"rate": [0.05, 0.3], "period": ["month", "year"]}}
     d["constraints"]["bonus_budget_p90"] = 40_000
     return d
@@ -127,6 +127,39 @@ def test_interrupted_design_resumes_to_the_same_result(tmp_path):
     assert key == "plan-design" and "Frontier: profit against bonus budget P90" in body and "[schemes.designed" in body
     with pytest.raises(ScenarioError, match="another scenario"):
         design_section(tmp_path / "cut", scenario_from_dict(small()))
+
+
+@pytest.mark.slow
+def test_killed_design_process_resumes(tmp_path):
+    # A real `kill -9` of `incentsim design` once 4 trials are on disk, then --resume: the same
+    # trials table and plan as an uninterrupted run (fixed behaviour, 16 trials, seed 1).
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pandas as pd
+    import tomli_w
+
+    spec = small_design(trials=16)
+    path = tmp_path / "design.toml"
+    path.write_text(tomli_w.dumps(spec))
+    cmd = [sys.executable, "-m", "incentsim.cli.main", "design", str(path), "--workers", "0", "--out"]
+    proc = subprocess.Popen([*cmd, str(tmp_path / "cut")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list((tmp_path / "cut" / "trials").glob("trial-*.parquet"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = len(list((tmp_path / "cut" / "trials").glob("trial-*.parquet")))
+    assert 4 <= kept < 16
+    subprocess.run([*cmd, str(tmp_path / "cut"), "--resume"], check=True, capture_output=True)
+    subprocess.run([*cmd, str(tmp_path / "whole")], check=True, capture_output=True)
+    a = pd.read_parquet(tmp_path / "cut" / "results.parquet").drop(columns=["solve_seconds"])
+    b = pd.read_parquet(tmp_path / "whole" / "results.parquet").drop(columns=["solve_seconds"])
+    assert a.equals(b)
+    assert (tmp_path / "cut" / "best-scheme.toml").read_text() == (tmp_path / "whole" / "best-scheme.toml").read_text()
 
 
 def test_scheme_block_pastes_into_the_scenario_and_compare_takes_the_best_plan():

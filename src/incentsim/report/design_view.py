@@ -176,6 +176,9 @@ def frontier_figure(summary: dict):
             )
             if limit in summary["limits"]:
                 ax.axvline(summary["limits"][limit], color=PALETTE[3], ls="--", lw=1, label="limit")
+            if unit == "share":  # shares start at 0 (a design where nobody goes without a bonus is one line)
+                top = max([p[x] for p in ok + bad] + [b[x] or 0.0, 0.05])
+                ax.set_xlim(-0.02 * top, 1.08 * top)
             ax.set_xlabel(xlabel)
             _fmt_axis(ax, unit, "x")
             _fmt_axis(ax, "money", "y")
