@@ -161,9 +161,9 @@ def behaviour_words(best: dict, base: dict, behaviour: str, name: str, baseline:
     q_best = ", ".join(lv(best[f"effort_q{q}"]) for q in range(1, 5))
     q_base = ", ".join(lv(base[f"effort_q{q}"]) for q in range(1, 5))
     d_eff = best["mean_effort_mean"] - base["mean_effort_mean"]
-    way = "more" if d_eff > 0.005 else ("less" if d_eff < -0.005 else "about as much")
+    way = "more than" if d_eff > 0.005 else ("less than" if d_eff < -0.005 else "about as much as")
     out = [
-        f"Effort: under {name} reps work {way} than under {baseline}: {lv(best['mean_effort_mean'])} of today's "
+        f"Effort: under {name} reps work {way} under {baseline}: {lv(best['mean_effort_mean'])} of today's "
         f"normal effort on average against {lv(base['mean_effort_mean'])} (by quarter {q_best}; under {baseline} "
         f"{q_base}). {pc(best['reps_on_target_share_mean'])} of reps reach their target "
         f"({pc(base['reps_on_target_share_mean'])} under {baseline}).",
@@ -235,9 +235,16 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
             f"{n:,} fresh replications."
         )
     search_row = trials.loc[best_trial]
-    optimism = float(search_row[col] - win[col])
+    # Optimism: the winner's lead over the baseline as the search saw it (on the search's years)
+    # minus its lead on fresh years. Leads, not levels: every candidate shares the search years'
+    # luck (common random numbers), so only the selection of the luckiest candidate is removed.
+    base_s, base_f = float(base_search[col]), float(base_fresh[col])
+    lead_search = float(search_row[col]) - base_s
+    lead_fresh = float(win[col]) - base_f
+    optimism = lead_search - lead_fresh
     fin_search = [float(trials.loc[int(f["label"].split()[-1]), col]) for f in fins]
     fin_fresh = [float(f[col]) for f in fins]
+    fin_optimism = [(s - base_s) - (f - base_f) for s, f in zip(fin_search, fin_fresh, strict=True)]
     top_search = int(fins[0]["label"].split()[-1])
     constraints = [
         {
@@ -294,7 +301,8 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
         "verdict": verdict,
         "optimism": {
             "winner_search": _clean(float(search_row[col])), "winner_fresh": _clean(float(win[col])),
-            "removed": optimism, "mean_over_finalists": float(np.mean(np.subtract(fin_search, fin_fresh))),
+            "lead_search": lead_search, "lead_fresh": lead_fresh,
+            "removed": optimism, "mean_over_finalists": float(np.mean(fin_optimism)),
             "search_top_trial": top_search, "search_top_rank_fresh": 1 + order.index(0),
         },
         "finalists": [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .format import NA, money, number
+from .format import NA, money, number, plain
 
 
 def _fmt(v: Any, unit: str, currency: str = "") -> str:
@@ -44,7 +44,7 @@ def frontier_rows(summary: dict, frontier: str) -> tuple[list[str], list[list[st
     header = ["trial", *params, summary["objective_label"], "bonus budget P90", "reps with no bonus"]
     out = []
     for r in rows:
-        vals = [(f"{r[p]:.4g}" if isinstance(r[p], float) else str(r[p])) for p in params]
+        vals = [(plain(r[p]) if isinstance(r[p], float) else str(r[p])) for p in params]
         out.append(
             [str(r["trial"]), *vals, money(r[col], cur), money(r["bonus_budget_p90"], cur),
              number(r["reps_zero_bonus_share"], "share")]
@@ -77,7 +77,7 @@ def design_text(summary: dict) -> str:
     opt = summary["optimism"]
     best, base = summary["best"], summary["baseline_figures"]
     values = ", ".join(
-        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in summary["best_values"].items()
+        f"{k} = {plain(v)}" if isinstance(v, float) else f"{k} = {v}" for k, v in summary["best_values"].items()
     )
     lines = [
         f"Best plan: trial {summary['best_trial']} of {summary['trials']} ({summary['feasible_trials']} met every "
@@ -88,11 +88,11 @@ def design_text(summary: dict) -> str:
         f"bonus budget P90 {money(best['bonus_budget_p90'], cur)} "
         f"({money(base['bonus_budget_p90'], cur)}).",
         f"Verdict: {summary['verdict']}",
-        f"Optimism removed: the search estimated trial {summary['best_trial']} at "
-        f"{money(opt['winner_search'], cur)} on "
-        f"its {summary['replications']:,} replications; on fresh years it makes {money(opt['winner_fresh'], cur)} "
-        f"({money(opt['removed'], cur, signed=True)} of luck removed; over the {len(summary['finalists'])} finalists "
-        f"{money(opt['mean_over_finalists'], cur, signed=True)} on average)."
+        f"Optimism removed: on the search's {summary['replications']:,} replications trial {summary['best_trial']} "
+        f"led {summary['baseline']} by {money(opt['lead_search'], cur, signed=True)} a year; on fresh years by "
+        f"{money(opt['lead_fresh'], cur, signed=True)}: {money(opt['removed'], cur, signed=True)} of luck removed "
+        f"({money(opt['mean_over_finalists'], cur, signed=True)} on average over the {len(summary['finalists'])} "
+        "finalists)."
         + ("" if opt["search_top_rank_fresh"] == 1 else
            f" The search's top trial {opt['search_top_trial']} ranked {opt['search_top_rank_fresh']} on fresh years."),
     ]  # fmt: skip
@@ -208,7 +208,7 @@ def design_section_html(summary: dict, png: bytes | None) -> str:
             f"best were re-evaluated on {summary['final_replications']:,} fresh replications. Best: trial "
             f"{summary['best_trial']}. Optimism removed: "
             f"{money(summary['optimism']['removed'], cur, signed=True)} a year "
-            "(the search's estimate of the winner minus its value on fresh years)."
+            "(the winner's lead over the baseline as the search saw it, minus its lead on fresh years)."
         ) + "</p>",
     ]  # fmt: skip
     if png is not None:
@@ -233,7 +233,7 @@ def design_section_html(summary: dict, png: bytes | None) -> str:
         body = _table(header, rows) if rows else "<p class='note'>No trial met the other constraints.</p>"
         parts.append(f"<h3>{escape(title)}</h3>" + body)
     parts.append(
-        "<h3>The plan, ready to paste into the scenario file</h3><pre><code>"
+        "<h3>The plan, ready to paste into the scenario file</h3><pre style='white-space: pre-wrap'><code>"
         + escape(summary["scheme_block"])
         + "</code></pre>"
     )
