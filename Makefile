@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-report lint clean serve browser docs docs-check
+.PHONY: install demo test test-fast bench bench-report bench-memory lint clean serve browser docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: install
 
 bench-report: install
 	$(BIN)/python -m benchmarks.report
+
+## Peak memory of compare up to 1,000,000 fixed-behaviour replications (summaries stream: flat in N).
+bench-memory: install
+	$(BIN)/python -m benchmarks.streaming_memory
 
 lint: install
 	$(BIN)/python -m pip install --quiet ruff

@@ -70,9 +70,15 @@ def _damage(out) -> list[str]:
     cells = out / "cells"
     (cells / "cell-000000.parquet").write_bytes((cells / "cell-000000.parquet").read_bytes()[:50])  # truncated
     (cells / "cell-000001.parquet").write_bytes(b"")  # emptied
-    data = bytearray((cells / "cell-000002.parquet").read_bytes())
-    data[len(data) // 3] ^= 0xFF  # one flipped byte in a data page: the page checksum catches it
-    (cells / "cell-000002.parquet").write_bytes(bytes(data))
+    import pyarrow.parquet as pq
+
+    path = cells / "cell-000002.parquet"
+    column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    data = bytearray(path.read_bytes())
+    # One flipped byte in the last bytes of the first column's data page: the page checksum catches it.
+    end = column.data_page_offset + column.total_compressed_size
+    data[end - 3] ^= 0xFF
+    path.write_bytes(bytes(data))
     return ["cell-000000", "cell-000001", "cell-000002"]
 
 

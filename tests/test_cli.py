@@ -64,7 +64,7 @@ def test_compare_json_contract(runner):
 def test_compare_human_output(runner):
     result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "300"])
     assert result.exit_code == 0, result.output
-    out = result.output
+    out = result.stdout
     assert "Profit after bonuses" in out and "per-client - step-at-10" in out and "95% CI" in out
     assert out.strip().splitlines()[-1].startswith("Verdict: ")
 

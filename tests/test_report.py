@@ -344,7 +344,7 @@ def test_compare_plot_and_markdown(runner, tmp_path):
         cli, ["compare", "new-business-plan", "-n", "200", "--plot", str(png), "--markdown", str(md)]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("Verdict: ")  # the terminal report still prints
+    assert result.stdout.strip().splitlines()[-1].startswith("Verdict: ")  # the terminal report still prints
     data = png.read_bytes()
     _assert_real_png(data, min_px=800)
     text = md.read_text()

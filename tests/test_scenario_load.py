@@ -70,7 +70,7 @@ def test_bad_values_name_key_and_reason(small_dict, edit, key, fragment):
 
 SCHEME_ERRORS = [
     ({"measure": "own_bookings", "payout": "curve", "points": [[0, 0], [1.2, 1], [1.0, 1.5]]}, "points[2]", "sorted"),
-    ({"measure": "own_bookings", "payout": "curve", "points": [[0, 0], [1, -1]]}, "points[1]", "negative"),
+    ({"measure": "own_bookings", "payout": "curve", "points": [[0, 0], [1, -1]]}, "points[1][1]", ">= 0"),
     ({"measure": "own_bookings", "period": "quarter", "phasing": [0.5, 0.5]}, "phasing", "needs 4 shares"),
     ({"measure": "own_bookings", "period": "quarter", "phasing": [0.3, 0.3, 0.3, 0.3]}, "phasing", "tile the year"),
     ({"measure": "appointments"}, "measure", "not a sales measure"),

@@ -23,7 +23,12 @@ BEHAVIOUR = {
 
 
 def _scenario(schemes, sales=None, behaviour=None, funnel=None, reps=4):
-    sal = {"reps": reps, "calls_per_week": 8.0, "bonus_at_target": 20000.0, "ability": {"levels": [1.0], "weights": [1.0]}}
+    sal = {
+        "reps": reps,
+        "calls_per_week": 8.0,
+        "bonus_at_target": 20000.0,
+        "ability": {"levels": [1.0], "weights": [1.0]},
+    }
     sal.update(sales or {})
     d = small(
         simulation={"replications": 200, "seed": 5, "behaviour": "optimising"},
@@ -54,16 +59,28 @@ def test_state_design_follows_the_plan():
         {
             "commission": {"sales": {"measure": "own_bookings", "period": "month", "payout": "commission"}},
             "step": {"sales": STEP},
-            "annual_quarterly": {"sales": {"components": [
-                {**STEP, "weight": 0.5}, {**STEP, "period": "quarter", "weight": 0.5}]}},
+            "annual_quarterly": {
+                "sales": {"components": [{**STEP, "weight": 0.5}, {**STEP, "period": "quarter", "weight": 0.5}]}
+            },
             "true_up": {"sales": {**STEP, "period": "quarter", "true_up": True}},
             "ratchet": {"sales": {**STEP, "period": "quarter", "ratchet": {"up": 0.5}}},
-            "own_team": {"sales": {"components": [
-                {"measure": "own_bookings", "weight": 0.5, "payout": "linear", "cap": 1.5},
-                {"measure": "team_bookings", "weight": 0.5, "payout": "linear", "cap": 1.5}]}},
-            "three": {"sales": {"components": [
-                {**STEP, "weight": 0.5}, {**STEP, "period": "quarter", "weight": 0.3},
-                {"measure": "team_bookings", "weight": 0.2, "payout": "step"}]}},
+            "own_team": {
+                "sales": {
+                    "components": [
+                        {"measure": "own_bookings", "weight": 0.5, "payout": "linear", "cap": 1.5},
+                        {"measure": "team_bookings", "weight": 0.5, "payout": "linear", "cap": 1.5},
+                    ]
+                }
+            },
+            "three": {
+                "sales": {
+                    "components": [
+                        {**STEP, "weight": 0.5},
+                        {**STEP, "period": "quarter", "weight": 0.3},
+                        {"measure": "team_bookings", "weight": 0.2, "payout": "step"},
+                    ]
+                }
+            },
         }  # fmt: skip
     )
 
@@ -150,7 +167,9 @@ def test_revenue_moves_smoothly_with_the_commission_rate():
 def test_revenue_moves_smoothly_with_the_target_level():
     revs = []
     for level in np.linspace(0.8, 1.2, 20):
-        sc = _scenario({"linear": {"sales": {"measure": "own_bookings", "payout": "linear", "target_level": float(level)}}})
+        sc = _scenario(
+            {"linear": {"sales": {"measure": "own_bookings", "payout": "linear", "target_level": float(level)}}}
+        )
         revs.append(_revenue(sc, solve_policy(sc, "linear")))
     assert np.all(np.diff(revs) < 0), revs  # a higher target pays less per deal
     assert _steps_ok(revs) <= 3.0, revs

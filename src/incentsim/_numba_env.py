@@ -1,18 +1,37 @@
-"""Where numba caches compiled kernels (set before numba is first imported).
+"""Where numba caches compiled kernels (set before numba is first imported), and a guard that
+makes a corrupt cache file a cache miss instead of a crash.
 
 numba invalidates a cached function only when its *own* file changes, not when a jitted helper
 in another module does (numba#1833), and it fails when the package folder is read-only. So,
 unless the user chose ``NUMBA_CACHE_DIR``, cache in a user folder keyed by a hash of all kernel
 sources: editing any kernel file starts a fresh cache, and installed packages work read-only.
+
+numba trusts its cache files: a truncated, emptied or bit-flipped index (``.nbi``) or data
+(``.nbc``) file stops every later run with an ``UnpicklingError`` (or worse, loads damaged
+machine code). :func:`configure` therefore patches numba's cache-file class as soon as numba
+imports it: data is written with a SHA-256 checksum, and an index or data file that cannot be
+read or fails its checksum is reported once (a warning on stderr), deleted and treated as a cache
+miss, so numba compiles the kernel again and rewrites the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.util
+import logging
 import os
+import pickle
 import sys
 import tempfile
 from pathlib import Path
+
+#: Cache-file layout version, part of the folder name (files carry a checksum since version 2).
+CACHE_FORMAT = 2
+#: Marks a checksummed payload: magic, then the SHA-256 of the pickle, then the pickle.
+_MAGIC = b"INCENTSIM-NUMBA2"
+_log = logging.getLogger("incentsim")
+_warned: set[str] = set()
 
 
 def kernel_source_hash() -> str:
@@ -29,12 +48,14 @@ def kernel_source_hash() -> str:
 
 
 def configure() -> None:
-    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder, unless already set or too late."""
+    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late), and
+    guard numba's cache files against corruption."""
+    guard_cache_files()
     if "NUMBA_CACHE_DIR" in os.environ or "numba" in sys.modules:
         return
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     for root in (base, tempfile.gettempdir()):
-        folder = Path(root) / "incentsim" / f"numba-{kernel_source_hash()}"
+        folder = Path(root) / "incentsim" / f"numba-{kernel_source_hash()}-v{CACHE_FORMAT}"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / ".write-test"
@@ -44,3 +65,132 @@ def configure() -> None:
             continue
         os.environ["NUMBA_CACHE_DIR"] = str(folder)
         return
+
+
+# -- corrupt cache files are cache misses ------------------------------------------------------
+
+
+def guard_cache_files() -> None:
+    """Patch ``numba.core.caching.IndexDataCacheFile`` now if numba is loaded, else when it is."""
+    module = sys.modules.get("numba.core.caching")
+    if module is not None:
+        _patch(module)
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Runs :func:`_patch` right after ``numba.core.caching`` is imported."""
+
+    _target = "numba.core.caching"
+
+    def __init__(self) -> None:
+        self._busy = False
+
+    def find_spec(self, fullname, path, target=None):
+        """The real spec of numba's caching module, with a loader that patches it once loaded."""
+        if fullname != self._target or self._busy:
+            return None
+        self._busy = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._busy = False
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+        finder = self
+
+        def exec_module(module):
+            original(module)
+            _patch(module)
+            if finder in sys.meta_path:
+                sys.meta_path.remove(finder)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _corrupt(path: str, why: str) -> None:
+    """Report a corrupt cache file once and delete it (numba then compiles and rewrites it)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    if path not in _warned:
+        _warned.add(path)
+        _log.warning(
+            "compiled-kernel cache file %s was unreadable (%s): deleted; compiling the kernel again", path, why
+        )
+
+
+def _checked(raw: bytes, path: str) -> bytes | None:
+    """The pickle inside a checksummed payload, or ``None`` (after reporting) when it is damaged.
+
+    A payload without the marker is accepted when it unpickles (a file numba wrote itself, in a
+    ``NUMBA_CACHE_DIR`` chosen by the user).
+    """
+    if raw.startswith(_MAGIC):
+        digest, body = raw[len(_MAGIC) : len(_MAGIC) + 32], raw[len(_MAGIC) + 32 :]
+        if len(digest) == 32 and hashlib.sha256(body).digest() == digest:
+            return body
+        _corrupt(path, "checksum mismatch" if raw else "empty")
+        return None
+    if not raw:
+        _corrupt(path, "empty file")
+        return None
+    return raw
+
+
+def _patch(caching) -> None:
+    cls = caching.IndexDataCacheFile
+    if getattr(cls, "_incentsim_guarded", False):
+        return
+    original_dump = cls._dump
+
+    def _dump(self, obj):
+        data = original_dump(self, obj)
+        return _MAGIC + hashlib.sha256(data).digest() + data
+
+    def _load_index(self):
+        try:
+            with open(self._index_path, "rb") as f:
+                version = pickle.load(f)
+                raw = f.read()
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:  # truncated, emptied or garbled: a miss, never a crash
+            _corrupt(self._index_path, type(exc).__name__)
+            return {}
+        if version != self._version:
+            return {}  # another numba version's index: numba rewrites it
+        body = _checked(raw, self._index_path)
+        if body is None:
+            return {}
+        try:
+            stamp, overloads = pickle.loads(body)
+        except Exception as exc:
+            _corrupt(self._index_path, type(exc).__name__)
+            return {}
+        if stamp != self._source_stamp:
+            return {}
+        return overloads
+
+    def _load_data(self, name):
+        path = self._data_path(name)
+        with open(path, "rb") as f:
+            raw = f.read()
+        body = _checked(raw, path)
+        if body is not None:
+            try:
+                return pickle.loads(body)
+            except Exception as exc:
+                _corrupt(path, type(exc).__name__)
+        # numba's load() treats OSError as "the file went away": a cache miss.
+        raise FileNotFoundError(path)
+
+    cls._dump = _dump
+    cls._load_index = _load_index
+    cls._load_data = _load_data
+    cls._incentsim_guarded = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,19 @@ from .kernels import layout as L
 from .results import HIGHER_IS_BETTER, METRICS, Results
 from .scenario.schema import Scenario, Scheme
 from .simulation import ProgressFn, simulate
-from .stats import PairedDifference, Summary, budget_quantiles, gini, paired_difference, summarize
+from .stats import (
+    PairedDifference,
+    QuantileSketch,
+    Summary,
+    budget_quantiles,
+    gini,
+    paired_difference,
+    sketch_summary,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from .accumulate import Accumulator, BlockStats, HRStats
 
 
 @dataclass
@@ -197,6 +210,12 @@ class Comparison:
     precision : dict or None
         When run to a precision: the target, the relative half-width achieved, whether it was
         reached, and the replications it took.
+    stats : BlockStats or None
+        The merged block statistics the figures come from when the run spans more than one
+        block of replications (see ``incentsim.accumulate``); ``None`` when every figure was
+        computed exactly from the arrays.
+    block : int
+        Replications per block.
     """
 
     scenario: Scenario
@@ -206,6 +225,18 @@ class Comparison:
     hr: dict[str, HRView]
     budget: float | None = None
     precision: dict | None = None
+    stats: BlockStats | None = None
+    block: int = 0
+
+    @property
+    def exact(self) -> bool:
+        """Whether percentiles and KS distances are exact (else sketched: see ``accumulate``)."""
+        return self.stats is None
+
+    @property
+    def kept(self) -> bool:
+        """Whether every replication's results are available (``to_frame``, figures)."""
+        return all(r.year is not None for r in self.results.values())
 
     @property
     def schemes(self) -> list[str]:
@@ -228,6 +259,10 @@ class Comparison:
         for d in self.differences:
             if d.a == a and d.b == b and d.metric == metric:
                 return d.stats
+        if self.stats is not None:
+            if (b, a) in self.stats.pairs:
+                return self.stats.pairs[(b, a)][metric].difference(metric in HIGHER_IS_BETTER)
+            return self.stats.pairs[(a, b)][metric].difference(metric in HIGHER_IS_BETTER, reverse=True)
         ra, rb = self.results[a], self.results[b]
         return paired_difference(ra.metrics[metric], rb.metrics[metric], metric in HIGHER_IS_BETTER)
 
@@ -242,8 +277,21 @@ class Comparison:
         return {name: scheme_profile(res) for name, res in self.results.items()}
 
     def to_frame(self):
-        """All schemes' replication-years in one tidy pandas DataFrame."""
+        """All schemes' replication-years in one tidy pandas DataFrame.
+
+        Raises
+        ------
+        ValueError
+            When the per-replication results were not kept (``compare(..., keep=False)``, or a
+            run longer than one block without ``keep=True``).
+        """
         import pandas as pd
+
+        if not self.kept:
+            raise ValueError(
+                f"the per-replication results of these {self.replications:,} replications were not kept, only "
+                "their summaries: call compare(..., keep=True) for a table of every replication-year"
+            )
 
         return pd.concat([r.to_frame() for r in self.results.values()], ignore_index=True)
 
@@ -266,6 +314,7 @@ def compare(
     key: tuple[int, ...] = (),
     precision: float | None = None,
     max_replications: int = 1_000_000,
+    keep: bool | None = None,
 ) -> Comparison:
     """Simulate schemes on common random numbers and compare them.
 
@@ -292,10 +341,20 @@ def compare(
         ``replications``; later batches continue the same sequence of replications.
     max_replications : int
         Cap for a run to a precision.
+    keep : bool, optional
+        Keep every replication's results (``Comparison.to_frame``, figures). Without them the
+        summaries stream block by block in memory that does not grow with the replications
+        (see ``incentsim.accumulate`` for what is exact and what is sketched). Default: keep
+        them when the run fits in one block (``accumulate.block_replications``).
 
     Returns
     -------
     Comparison
+
+    Raises
+    ------
+    ScenarioError
+        When the per-replication results to keep would not fit in memory.
     """
     given = list(schemes) if schemes else list(scenario.schemes)
     # A Scheme object (a designed plan, incentsim.design(...).best) joins the scenario's own schemes;
@@ -330,23 +389,35 @@ def compare(
             solved = solve_policy(scenario, scenario.scheme(name))
             policies[name] = (solved.policy, solved.info)
     n = scenario.simulation.replications if replications is None else int(replications)
+    from .accumulate import Accumulator, block_replications
+    from .memory import bytes_per_replication, check_kept
 
-    def run(first: int, count: int) -> dict[str, Results]:
-        out = {}
-        for label, name in zip(labels, names, strict=True):
-            policy, info = policies.get(name, (None, None))
-            out[label] = simulate(
-                scenario, name, replications=count, seed=seed, behaviour=behaviour, progress=progress, key=key,
-                first_replication=first, policy=policy, solver_info=info,
-            )  # fmt: skip
-        return out
+    block = block_replications(scenario.simulation.horizon_years, scenario.sales.reps)
+    if keep is None:
+        keep = (n if precision is None else max(n, max_replications)) <= block
+    per_replication = bytes_per_replication(scenario.simulation.horizon_years, scenario.sales.reps)
+    acc = Accumulator(labels, block, budget, keep)
 
-    results = run(0, n)
-    cmp = build_comparison(scenario, results, budget)
+    def run(first: int, count: int) -> None:
+        if keep:
+            check_kept(first + count, per_replication, len(labels), scenario.source)
+        stop = first + count
+        while first < stop:  # segments never cross a block boundary
+            end = min(stop, (first // block + 1) * block)
+            segment = {}
+            for label, name in zip(labels, names, strict=True):
+                policy, info = policies.get(name, (None, None))
+                segment[label] = simulate(
+                    scenario, name, replications=end - first, seed=seed, behaviour=behaviour, progress=progress,
+                    key=key, first_replication=first, policy=policy, solver_info=info,
+                )  # fmt: skip
+            acc.add(first, segment)
+            first = end
+
+    run(0, n)
+    cmp = _from_accumulator(scenario, acc, budget)
     if precision is None:
         return cmp
-    from .results import concat_results
-
     while True:
         achieved, diff = _relative_half_width(cmp)
         reached = achieved is not None and achieved <= precision
@@ -361,19 +432,36 @@ def compare(
         # Estimate the replications needed (the half-width shrinks as 1/sqrt(n)), at least double.
         grow = done if achieved is None else int(done * ((achieved / precision) ** 2 - 1)) + 1
         more = min(max(grow, done), max_replications - done)
-        extra = run(done, more)
-        results = {k: concat_results(results[k], extra[k]) for k in results}
-        cmp = build_comparison(scenario, results, budget)
+        run(done, more)
+        cmp = _from_accumulator(scenario, acc, budget)
+
+
+def _from_accumulator(scenario: Scenario, acc: Accumulator, budget: float | None) -> Comparison:
+    """The comparison of everything accumulated so far: exact from the arrays within one block,
+    from the merged block statistics beyond."""
+    results = acc.results()
+    stats = acc.stats()
+    if stats is None:
+        cmp = _exact_comparison(scenario, results, budget)
+    else:
+        cmp = comparison_from_stats(scenario, results, stats, budget)
+    cmp.block = acc.block
+    return cmp
 
 
 def _relative_half_width(cmp: Comparison):
     """(half-width / |difference|, the difference) of the profit comparison behind the verdict."""
     if len(cmp.schemes) == 1:
         s = cmp.summaries[cmp.baseline]["profit_after_bonus"]
-        from .stats import paired_difference
+        if cmp.stats is not None:
+            from .stats import PairStats
 
-        x = cmp.results[cmp.baseline].metrics["profit_after_bonus"]
-        d = paired_difference(x, np.zeros_like(x))
+            m = cmp.stats.schemes[cmp.baseline].profit_per_replication
+            zero = type(m)()
+            d = PairStats(m, m, zero, 0, 0, 0, QuantileSketch(), QuantileSketch()).difference()
+        else:
+            x = cmp.results[cmp.baseline].metrics["profit_after_bonus"]
+            d = paired_difference(x, np.zeros_like(x))
         return (d.half_width / abs(s.mean) if s.mean else None), d
     ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
     best = ranked[0]
@@ -385,7 +473,92 @@ def _relative_half_width(cmp: Comparison):
 
 
 def build_comparison(scenario: Scenario, results: dict[str, Results], budget: float | None = None) -> Comparison:
-    """Summaries, paired differences and HR figures from already simulated results."""
+    """Summaries, paired differences and HR figures from already simulated results.
+
+    Summarised exactly as :func:`compare` summarises the same replications: in one piece within
+    a block, block by block beyond (see ``incentsim.accumulate``).
+    """
+    from .accumulate import Accumulator, block_replications, slice_results
+
+    block = block_replications(scenario.simulation.horizon_years, scenario.sales.reps)
+    n = next(iter(results.values())).replications
+    if n <= block:
+        cmp = _exact_comparison(scenario, results, budget)
+        cmp.block = block
+        return cmp
+    acc = Accumulator(list(results), block, budget, keep=False)
+    for first in range(0, n, block):
+        stop = min(n, first + block)
+        acc.add(first, {k: slice_results(r, first, stop) for k, r in results.items()})
+    cmp = comparison_from_stats(scenario, results, acc.stats(), budget)
+    cmp.block = block
+    return cmp
+
+
+def comparison_from_stats(
+    scenario: Scenario, results: dict[str, Results], stats: BlockStats, budget: float | None = None
+) -> Comparison:
+    """A comparison from merged block statistics (``results`` give the provenance)."""
+    summaries = {
+        label: {metric: sketch_summary(m, sk) for metric, (m, sk) in st.metrics.items()}
+        for label, st in stats.schemes.items()
+    }
+    names = list(results)
+    base = names[0]
+    diffs = []
+    for name in names[1:]:
+        pair = stats.pairs[(base, name)]
+        for metric in METRICS:
+            diffs.append(Difference(name, base, metric, pair[metric].difference(metric in HIGHER_IS_BETTER)))
+    hr = {label: hr_from_stats(results[label], st, budget) for label, st in stats.schemes.items()}
+    return Comparison(scenario, results, summaries, diffs, hr, budget, stats=stats)
+
+
+def hr_from_stats(res: Results, st, budget: float | None) -> HRView:
+    """The HR view from merged block statistics (the same figures as :func:`hr_view`)."""
+    h: HRStats = st.hr
+    m = max(res.marketing_headcount, 0) if res.marketing_paid else 0
+    people = h.rep_values + h.mkt_rows * m
+    bonus_m, bonus_sketch = st.metrics["bonus_cost"]
+    if bonus_m.n:
+        q = bonus_sketch.quantiles([0.5, 0.9, 0.95])
+        bonus_budget = {"p50": float(q[0]), "p90": float(q[1]), "p95": float(q[2])}
+    else:
+        bonus_budget = {f"p{q}": float("nan") for q in (50, 90, 95)}
+    total = h.pay_all
+    total_var = total.m2 / total.n if total.n else 0.0
+    between = 0.0
+    rows = []
+    for level, ls in zip(res.ability_levels, h.levels, strict=True):
+        if ls.pay.n == 0:
+            continue
+        share = ls.pay.n / total.n
+        between += share * (ls.pay.mean - total.mean) ** 2
+        rows.append(
+            {
+                "ability": float(level),
+                "share_of_reps": float(share),
+                "mean_bonus": float(ls.pay.mean),
+                "mean_attainment": float(ls.attainment.mean),
+                "mean_bookings": float(ls.bookings.mean),
+            }
+        )
+    nan = float("nan")
+    return HRView(
+        rep_payout=sketch_summary(h.rep_pay, h.rep_pay_sketch) if res.sales_paid else summarize(np.array([])),
+        marketing_payout=sketch_summary(h.mkt_pay, h.mkt_pay_sketch) if res.marketing_paid else summarize(np.array([])),
+        zero_bonus_share=float((h.zero_reps + h.zero_mkt_rows * m) / people) if people else nan,
+        capped_share=float((h.capped_reps + h.capped_mkt_rows * m) / people) if people else nan,
+        payout_gini=float(h.gini_sum / h.gini_n) if h.gini_n else nan,
+        bonus_budget=bonus_budget,
+        p_over_budget=None if budget is None else float(h.over_budget / h.bonus_years),
+        luck_share_of_payout_variance=float(1.0 - between / total_var) if total_var > 0 else nan,
+        by_ability=rows,
+    )
+
+
+def _exact_comparison(scenario: Scenario, results: dict[str, Results], budget: float | None = None) -> Comparison:
+    """Every figure computed exactly from the arrays."""
     summaries = {
         name: {metric: summarize(values) for metric, values in res.metrics.items()} for name, res in results.items()
     }
@@ -465,6 +638,13 @@ def _why(cmp: Comparison, a: str, b: str) -> str:
     wr = cmp.difference(a, "appointment_win_rate", b)
     if wr.significant and abs(wr.mean) > 0.001:
         extra.append(f"appointment win rate {wr.mean * 100:+.1f} pts")
+    # Team work: time spent helping colleagues and at marketing's events, prospects passed.
+    hh = cmp.difference(a, "help_hours_per_rep", b)
+    if hh.significant and abs(hh.mean) >= 1.0:
+        extra.append(f"help {hh.mean:+,.0f} hours a rep")
+    pp = cmp.difference(a, "prospects_passed", b)
+    if pp.significant and abs(pp.mean) >= 1.0:
+        extra.append(f"prospects passed {pp.mean:+,.0f}")
     text = "Why: " + ", ".join(parts)
     if extra:
         text += "; behaviour: " + ", ".join(extra)

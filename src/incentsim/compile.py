@@ -28,7 +28,7 @@ from .funnel import (
     stage_conversions,
 )
 from .kernels.layout import EFFORT_STEP, N_EFFORT
-from .pay import headline_component, scheme_components
+from .pay import headline_component, pass_threshold, scheme_components
 from .scenario.schema import MEASURES, WEEKS_PER_YEAR, Scenario, Scheme
 
 MEASURE_CODE = {name: i for i, name in enumerate(MEASURES)}
@@ -73,6 +73,14 @@ class CompiledModel(NamedTuple):
     init_sales: np.ndarray  # (K, 2, Ks) mean starting stock per rep by ability, source, stage
     land_sales: np.ndarray  # (K, 2, Ks, 53) chance an item in a sales stage is won within w weekly steps
     land_mkt: np.ndarray  # (Km, 53) chance a lead in a marketing stage is handed over within w steps
+    help_gain: float  # team work: share of a quote's miss chance a colleague's help can remove
+    event_gain: float  # relative lift of the genuine share from sales at marketing's events
+    event_share: float  # share of team time spent at events
+    help_scale: float  # help one average rep gives at full team time (diminishing returns scale)
+    event_scale: float  # event presence of the whole team at full team time
+    need: np.ndarray  # (K,) chance a quote of a rep of each level is lost at normal effort (help goes by need)
+    close_rate: np.ndarray  # (K,) chance a rep of each level wins a self-prospected appointment
+    passing: float  # share of new prospects passed to a stronger colleague when it pays
 
 
 class CompiledScheme(NamedTuple):
@@ -99,6 +107,7 @@ class CompiledScheme(NamedTuple):
     true_up: np.ndarray  # (C,)
     ratchet_up: np.ndarray  # (C,)
     ratchet_down: np.ndarray  # (C,)
+    pass_threshold: float  # a rep passes prospects when a colleague is this much likelier to win them
     primary_sales: int  # component driving sales' state and deal timing (-1: none)
     primary_mkt: int  # (-1: none)
     base_sales: float  # base salary per rep per year
@@ -121,7 +130,7 @@ class AgentPolicy(NamedTuple):
     targets), K ability levels (1 for marketing).
     """
 
-    choice: np.ndarray  # (NG, K, 52, G0, G1, L, 2) float64: expected effort; follow-up share / quality
+    choice: np.ndarray  # (NG, K, 52, G0, G1, L, 3): expected effort; follow-up share / quality; team time
     timing: np.ndarray  # (NG, K, 52, G0, G1, L) int8: 0 none, 1 hold ready deals, 2 pull deals in
     group: np.ndarray  # (persons,) int64 target group of each person
     axis_comp: np.ndarray  # (2,) int64 component index read by each axis (-1: unused)
@@ -145,7 +154,7 @@ class CompiledPolicy(NamedTuple):
 def constant_policy(persons: int, levels: int, first: float, second: float, n_comp: int) -> AgentPolicy:
     """One role always doing the same (the fixed policy, or an unpaid role)."""
     return AgentPolicy(
-        choice=np.array([first, second], dtype=np.float64).reshape(1, 1, 1, 1, 1, 1, 2).repeat(levels, axis=1)
+        choice=np.array([first, second, 0.0], dtype=np.float64).reshape(1, 1, 1, 1, 1, 1, 3).repeat(levels, axis=1)
         .repeat(WEEKS_PER_YEAR, axis=2).copy(),
         timing=np.zeros((1, levels, WEEKS_PER_YEAR, 1, 1, 1), dtype=np.int8),
         group=np.zeros(max(persons, 1), dtype=np.int64),
@@ -213,6 +222,14 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         init_sales=np.asarray(stock.sales, dtype=np.float64),
         land_sales=np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels]),
         land_mkt=marketing_landing(scenario),
+        help_gain=b.help_gain,
+        event_gain=b.event_gain,
+        event_share=b.event_share,
+        help_scale=b.team_time * (1.0 - b.event_share),
+        event_scale=s.reps * b.team_time * b.event_share,
+        need=np.array([1.0 - stage_conversions(scenario, lv)[1][-1] for lv in levels]),
+        close_rate=np.array([math.prod(stage_conversions(scenario, lv)[1]) for lv in levels]),
+        passing=b.passing,
     )
 
 
@@ -278,6 +295,7 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
             headline[pc.role] = j
     return CompiledScheme(
         n_comp=n,
+        pass_threshold=pass_threshold([pc for pc in comps if pc.role == "sales"]),
         primary_sales=headline["sales"],
         primary_mkt=headline["marketing"],
         base_sales=scheme.sales.base_salary if scheme.sales else scenario.sales.base_salary,

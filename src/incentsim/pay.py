@@ -316,3 +316,22 @@ def role_components(scenario: Scenario, scheme: Scheme, role: str) -> tuple[PayC
 def scheme_components(scenario: Scenario, scheme: Scheme) -> tuple[PayComponent, ...]:
     """Every resolved component of a scheme: marketing's first, then sales'."""
     return role_components(scenario, scheme, "marketing") + role_components(scenario, scheme, "sales")
+
+
+def marginal_pay(component: PayComponent) -> float:
+    """Average pay per unit of a component's measure between 50 % and 150 % attainment (currency per
+    unit): the slope a person feels on a typical year."""
+    slope = component.multiple(1.5) - component.multiple(0.5)
+    return float(np.mean(component.annual_money)) * slope / float(np.mean(component.annual_target))
+
+
+def pass_threshold(components: tuple[PayComponent, ...] | list[PayComponent]) -> float:
+    """How much likelier a colleague must be to win a prospect before passing it pays a rep: a deal
+    won oneself pays the own and team components, one won by the colleague the team components
+    only, so passing pays when ``p_colleague x team > p_own x (own + team)`` (infinite without a
+    team component: under individual pay nobody passes)."""
+    own = sum(marginal_pay(pc) for pc in components if pc.source == "own")
+    team = sum(marginal_pay(pc) for pc in components if pc.source == "team")
+    if team <= 0.0:
+        return float("inf")
+    return 1.0 + own / team

@@ -41,6 +41,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "period_end_revenue_share": (N_("Revenue in the last month of a pay period"), "share"),
     "december_revenue_share": (N_("Revenue in December"), "share"),
     "quarter_end_revenue_share": (N_("Revenue in the last month of calendar quarters"), "share"),
+    "team_time_share": (N_("Reps' time spent on the team"), "share"),
+    "help_hours_per_rep": (N_("Hours a rep helps colleagues"), "count"),
+    "deals_helped": (N_("Quotes decided with a colleague's help"), "count"),
+    "helped_win_rate": (N_("Win rate of helped quotes"), "share"),
+    "prospects_passed": (N_("Prospects passed to a colleague"), "count"),
+    "effort_gap_strong_weak": (N_("Effort gap, strongest minus weakest reps"), "level"),
     "deals_pulled_in": (N_("Deals pulled in"), "count"),
     "deals_held_back": (N_("Deals held back"), "count"),
     "bonus_sales": (N_("Bonus paid to sales"), "money"),
@@ -72,7 +78,8 @@ class Results:
     version : str
         incentsim version.
     year : ndarray(float64, (replications, horizon_years, N_Y))
-        Company metrics (see ``kernels.layout``).
+        Company metrics (see ``kernels.layout``). This and the other per-replication arrays are
+        ``None`` when only summaries were kept (``compare(..., keep=False)``).
     person : ndarray(float64, (replications, horizon_years, reps + 1, N_P))
         Person metrics; the last person is one marketing team member.
     month : ndarray(float64, (replications, horizon_years, 12))
@@ -120,6 +127,7 @@ class Results:
     marketing_paid: bool
     sales_paid: bool
     currency: str = "EUR"
+    event_share: float = 0.0  # share of reps' team time spent at marketing's events (the rest helps)
     solver: dict = field(default_factory=dict)
     pipeline: np.ndarray | None = None
     pipeline_fields: list[str] = field(default_factory=list)
@@ -128,6 +136,7 @@ class Results:
     @cached_property
     def metrics(self) -> dict[str, np.ndarray]:
         """All named metrics of :data:`METRICS`, each ``(replications, horizon_years)``."""
+        self._require_arrays()
         y = self.year
         p = self.person
         revenue = y[..., L.Y_REVENUE]
@@ -159,11 +168,45 @@ class Results:
             "period_end_revenue_share": _ratio((self.month * self.last_month_mask).sum(axis=2), revenue),
             "december_revenue_share": _ratio(self.month[..., 11], revenue),
             "quarter_end_revenue_share": _ratio(self.month[..., 2::3].sum(axis=2), revenue),
+            "team_time_share": y[..., L.Y_TEAM_TIME],
+            # 40-hour weeks, 52 a year; the helping part of team time (the rest is at events).
+            "help_hours_per_rep": y[..., L.Y_TEAM_TIME] * (1.0 - self.event_share) * 40.0 * 52,
+            "deals_helped": y[..., L.Y_HELPED],
+            "helped_win_rate": _ratio(y[..., L.Y_HELPED_WON], y[..., L.Y_HELPED]),
+            "prospects_passed": y[..., L.Y_PASSED],
+            "effort_gap_strong_weak": self._effort_gap(),
             "deals_pulled_in": y[..., L.Y_PULLED],
             "deals_held_back": y[..., L.Y_HELD],
             "bonus_sales": y[..., L.Y_BONUS_SALES],
             "bonus_marketing": y[..., L.Y_BONUS_MKT],
         }
+        return out
+
+    def _require_arrays(self) -> None:
+        """Raise a clear error when only the summaries of this run were kept."""
+        if self.year is None:
+            raise ValueError(
+                f"the per-replication results of scheme {self.scheme!r} were not kept, only their summaries "
+                "(compare(..., keep=True) keeps them)"
+            )
+
+    def _effort_gap(self) -> np.ndarray:
+        """Mean effort of the strongest ability level's reps minus the weakest's, per
+        replication-year (NaN when a year lacks either)."""
+        K = len(self.ability_levels)
+        out = np.full(self.year.shape[:2], np.nan)
+        if K < 2 or self.reps < 2:
+            return out
+        effort = self.person[:, :, : self.reps, L.P_EFFORT]
+        order = np.argsort(self.ability_levels)
+        lo, hi = order[0], order[-1]
+        a = self.ability[:, None, :]
+        strong = np.where(a == hi, effort, 0.0).sum(axis=2)
+        weak = np.where(a == lo, effort, 0.0).sum(axis=2)
+        n_strong = (a == hi).sum(axis=2) * np.ones(effort.shape[1], dtype=int)[None, :]
+        n_weak = (a == lo).sum(axis=2) * np.ones(effort.shape[1], dtype=int)[None, :]
+        ok = (n_strong > 0) & (n_weak > 0)
+        out[ok] = strong[ok] / n_strong[ok] - weak[ok] / n_weak[ok]
         return out
 
     def metric(self, name: str) -> np.ndarray:
@@ -210,6 +253,7 @@ class Results:
         mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``)."""
         import pandas as pd
 
+        self._require_arrays()
         n, h, persons = self.replications, self.horizon_years, self.reps + 1
         p = self.person
         role = np.array(["sales"] * self.reps + ["marketing"])
@@ -227,6 +271,8 @@ class Results:
                 "bookings": p[..., L.P_BOOKINGS].reshape(-1),
                 "wins": p[..., L.P_WINS].reshape(-1),
                 "effort": p[..., L.P_EFFORT].reshape(-1),
+                "team_time": p[..., L.P_TEAM_TIME].reshape(-1),
+                "help_lift_received": p[..., L.P_HELP_LIFT].reshape(-1),
                 **{f"effort_q{q + 1}": p[..., L.P_EFFORT_Q1 + q].reshape(-1) for q in range(4)},
                 "capped_periods": p[..., L.P_CAPPED].reshape(-1),
             }

@@ -86,6 +86,11 @@ def simulate(
     Returns
     -------
     Results
+
+    Raises
+    ------
+    ScenarioError
+        When the per-replication results would not fit in memory (``simulation.replications``).
     """
     sim = scenario.simulation
     n = sim.replications if replications is None else int(replications)
@@ -107,6 +112,8 @@ def simulate(
             policy = solved.policy
             solver_info = solved.info
     model = compile_model(scenario)
+    if behaviour == "fixed":
+        model = model._replace(passing=0.0)  # passing prospects is a response to the scheme
     sch = compile_scheme(scenario, scheme)
     tab = action_tables(scenario)
     from .kernels.rng import key_words, root_words
@@ -115,6 +122,12 @@ def simulate(
     prefix = key_words(key)
     h = sim.horizon_years
     r = scenario.sales.reps
+    fields = L.pipeline_fields(
+        [st.name for st in scenario.funnel.marketing_stages], [st.name for st in scenario.funnel.sales_stages]
+    )
+    from .memory import bytes_per_replication, check_kept
+
+    check_kept(n, bytes_per_replication(h, r, len(fields) if record_pipeline else 0), 1, base_scenario.source)
     out_year = np.zeros((n, h, L.N_Y))
     out_person = np.zeros((n, h, r + 1, L.N_P))
     out_month = np.zeros((n, h, 12))
@@ -122,9 +135,6 @@ def simulate(
     # ability level need no more than float32 and int8.
     out_effort = np.zeros((n, L.WEEKS), dtype=np.float32)
     out_ability = np.zeros((n, r), dtype=np.int8)
-    fields = L.pipeline_fields(
-        [st.name for st in scenario.funnel.marketing_stages], [st.name for st in scenario.funnel.sales_stages]
-    )
     out_pipe = np.zeros((n, h, 13, len(fields)) if record_pipeline else (0, 0, 0, 0))
     kernel = _kernel()
 
@@ -182,6 +192,7 @@ def simulate(
         marketing_paid=scheme.marketing is not None and scenario.marketing.headcount > 0,
         sales_paid=scheme.sales is not None,
         currency=scenario.currency,
+        event_share=scenario.behaviour.event_share,
         solver=solver_info or {},
         pipeline=out_pipe if record_pipeline else None,
         pipeline_fields=fields if record_pipeline else [],

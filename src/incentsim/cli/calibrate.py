@@ -86,14 +86,16 @@ def calibrate_cmd(export, out_path, columns, dayfirst, stages_text, handoff, as_
 
     from ..crm.estimate import calibrate
     from ..crm.writer import scenario_text
-    from .options import load
+    from .options import check_outputs, load, writing
 
+    check_outputs((out_path, "--out"))
     ex = read(export, columns, dayfirst, stages_text, handoff, as_of)
     tpl = load(template)
     cal = calibrate(ex, elasticity=tpl.behaviour.conversion_elasticity)
     stem = name or (Path(out_path).stem if out_path != "-" else Path(export).stem + "-calibrated")
     text, notes = scenario_text(cal, tpl, stem)
-    write_output(out_path, text)
+    with writing():
+        write_output(out_path, text)
     echo = (lambda s: click.echo(s, err=True)) if out_path == "-" else click.echo
     echo(cal.report())
     for note in notes:

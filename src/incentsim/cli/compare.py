@@ -5,14 +5,17 @@ from __future__ import annotations
 import click
 
 from .options import (
+    FiniteFloat,
     Progress,
     behaviour_option,
+    check_outputs,
     load,
     replications_option,
     scenario_argument,
     scheme_list,
     seed_option,
     write_output,
+    writing,
 )
 
 
@@ -22,16 +25,14 @@ from .options import (
 @replications_option
 @seed_option
 @behaviour_option
-@click.option(
-    "--budget", type=click.FloatRange(0, None), default=None, help="Bonus budget per year, for P(over budget)."
-)
+@click.option("--budget", type=FiniteFloat(0, None), default=None, help="Bonus budget per year, for P(over budget).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the comparison as JSON (- for stdout).")
 @click.option("--all-metrics", is_flag=True, help="Show every metric, not only the key ones.")
 @click.option("--brief", is_flag=True, help="Show only the key figures and the verdict.")
 @click.option("--plot", "plot_path", metavar="PATH.png", help="Write one summary figure (.png, .svg or .pdf).")
 @click.option("--markdown", "markdown_path", metavar="PATH|-", help="Write the comparison as Markdown (- for stdout).")
 @click.option(
-    "--precision", type=click.FloatRange(0, 1, min_open=True), default=None,
+    "--precision", type=FiniteFloat(0, 1, min_open=True), default=None,
     help="Add replications in batches until the 95% CI of the profit difference behind the verdict is "
     "narrower than this share of the difference (e.g. 0.02), or --max-replications is reached.",
 )  # fmt: skip
@@ -63,29 +64,29 @@ def compare_cmd(
         try:
             plot_format(plot_path)
         except ValueError as exc:
-            raise ScenarioError(plot_path, "", str(exc)) from None
+            raise ScenarioError(plot_path, "--plot", str(exc)) from None
+    check_outputs((json_path, "--json"), (plot_path, "--plot"), (markdown_path, "--markdown"))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
     total = sc.simulation.replications * len(names)
     if precision is not None and replications is None:
         sc = sc.with_simulation(replications=min(sc.simulation.replications, 1000))  # a first batch
+    # Per-replication arrays are kept only for the figure; otherwise summaries stream (flat memory).
     with Progress(total if precision is None else 0) as progress:
         cmp = compare(
             sc, names, budget=budget, progress=progress if precision is None else None,
-            precision=precision, max_replications=max_replications,
+            precision=precision, max_replications=max_replications, keep=bool(plot_path),
         )  # fmt: skip
-    if json_path:
-        write_output(json_path, json.dumps(cmp.to_json(), indent=2))
-    if plot_path:
-        from ..report.plots import save_figure, summary_figure
+    with writing():
+        if json_path:
+            write_output(json_path, json.dumps(cmp.to_json(), indent=2))
+        if plot_path:
+            from ..report.plots import save_figure, summary_figure
 
-        try:
             save_figure(summary_figure(cmp), plot_path)
-        except OSError as exc:
-            raise ScenarioError(plot_path, "", f"cannot be written ({exc.strerror or exc})") from None
-    if markdown_path:
-        from ..report.markdown import comparison_markdown
+        if markdown_path:
+            from ..report.markdown import comparison_markdown
 
-        write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
+            write_output(markdown_path, comparison_markdown(cmp, image=plot_path or None, path=markdown_path))
     if "-" not in (json_path, markdown_path):
         click.echo(comparison_text(cmp, metrics=tuple(METRICS) if all_metrics else None, brief=brief))

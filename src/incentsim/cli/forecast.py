@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .options import Progress, behaviour_option, load, replications_option, scenario_argument, scheme_name, seed_option
+from .options import (
+    Progress,
+    behaviour_option,
+    check_outputs,
+    load,
+    replications_option,
+    scenario_argument,
+    scheme_name,
+    seed_option,
+    writing,
+)
 
 
 @click.command("forecast")
@@ -24,9 +34,9 @@ def forecast_cmd(scenario, scheme_text, replications, seed, behaviour, png_path)
     """
     from ..model.forecast import forecasts
     from ..report.forecast_view import forecast_figure, forecast_text
-    from ..scenario.errors import ScenarioError
     from ..simulation import simulate
 
+    check_outputs((png_path, "--png", (".png",)))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     name = scheme_name(sc, scheme_text)
     scheme = sc.scheme(name)
@@ -40,8 +50,6 @@ def forecast_cmd(scenario, scheme_text, replications, seed, behaviour, png_path)
     ft_fixed = forecasts(sc, scheme, fixed) if fixed is not None else None
     click.echo(forecast_text(sc.name, name, sc.currency, ft, ft_fixed))
     if png_path:
-        try:
+        with writing():
             forecast_figure(sc.name, name, sc.currency, ft, png_path)
-        except OSError as exc:
-            raise ScenarioError(png_path, "", f"cannot be written ({exc.strerror or exc})") from None
         click.echo(f"wrote {png_path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
 
 import click
@@ -49,13 +50,74 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         """Run the command; bad input becomes one line on stderr and exit status 2."""
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            for text in ctx.meta.get("incentsim.notes", ()):
+                click.echo(text, err=True)
+            return rv
         except ScenarioError as exc:
             click.echo(f"error: {error_text(exc)}", err=True)
             ctx.exit(2)
+        except Terminated:
+            click.echo("terminated", err=True)
+            ctx.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the CLI: SIGTERM stops it like Ctrl-C (outputs in progress are discarded), and
+        click's own usage errors are one line on stderr (exit status 2), like every other error."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        previous = _on_sigterm()
+        try:
+            try:
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.exceptions.Exit as exc:  # raised by ctx.exit() outside a command
+                sys.exit(exc.exit_code)
+            except click.UsageError as exc:
+                sys.exit(_usage_error(exc))
+            except click.ClickException as exc:
+                click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+                sys.exit(exc.exit_code)
+            except click.exceptions.Abort:
+                click.echo("interrupted", err=True)
+                sys.exit(130)
+            sys.exit(rv if isinstance(rv, int) else 0)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup for an interruption runs."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _on_sigterm():
+    """Install the SIGTERM handler (main thread only); return the previous one."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except (ValueError, OSError):
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_error(exc: click.UsageError) -> int:
+    """Print a click usage error as one line naming the command; return the exit status (2)."""
+    where = exc.ctx.command_path if exc.ctx is not None else "incentsim"
+    click.echo(f"error: {where}: {_one_line(exc.format_message())} (see {where} --help)", err=True)
+    return exc.exit_code
 
 
 #: Library argument -> command-line option, where the option is not ``--`` + the name with dashes.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -13,12 +15,37 @@ from ..scenario.reader import did_you_mean
 
 scenario_argument = click.argument("scenario", metavar="SCENARIO")
 
+
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that also refuses ``nan`` and ``inf`` (click's FloatRange lets NaN
+    through, since every comparison with it is false)."""
+
+    name = "finite number"
+
+    def convert(self, value, param, ctx):
+        """Parse and check the value."""
+        import math
+
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def replications_range() -> click.IntRange:
+    """The accepted ``--replications``: the plausible range of ``simulation.replications``."""
+    from ..scenario.limits import LIMITS
+
+    row = LIMITS["simulation.replications"]
+    return click.IntRange(int(row.lo), int(row.plausible_hi))
+
+
 replications_option = click.option(
-    "-n", "--replications", type=click.IntRange(1, 2**31 - 1), default=None,
+    "-n", "--replications", type=replications_range(), default=None,
     help="Replications (simulated company histories); default: the scenario's.",
 )  # fmt: skip
 seed_option = click.option(
-    "--seed", type=click.IntRange(0, None), default=None, help="Root seed; default: the scenario's."
+    "--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Root seed; default: the scenario's."
 )
 behaviour_option = click.option(
     "--behaviour", type=click.Choice(["optimising", "fixed"]), default=None,
@@ -27,12 +54,39 @@ behaviour_option = click.option(
 )  # fmt: skip
 
 
+def scenario_path(scenario_arg: str, *, sweeps: bool = False):
+    """The file a SCENARIO argument names (one-line error when there is none).
+
+    A path is a path: an argument with a folder separator or a ``.toml`` suffix is never
+    replaced by a bundled scenario; a bundled one is used only for its exact name, and then
+    stderr says which file that is.
+    """
+    from ..scenario.bundled import is_bundled, missing_reason, resolve
+
+    path = resolve(scenario_arg, sweeps=sweeps)
+    if not path.exists():
+        raise ScenarioError(scenario_arg, "", missing_reason(scenario_arg, sweeps=sweeps))
+    if is_bundled(path) and str(path) != scenario_arg:
+        note(f"used the bundled {'sweep' if sweeps else 'scenario'} {scenario_arg}: {path}")
+    return path
+
+
+def note(text: str) -> None:
+    """A line for stderr once the command has succeeded (an error stays one line on its own)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        click.echo(text, err=True)
+    else:
+        notes = ctx.meta.setdefault("incentsim.notes", [])
+        if text not in notes:
+            notes.append(text)
+
+
 def load(scenario_arg: str, **overrides):
     """Load a scenario by path or bundled name, applying CLI overrides that are not None."""
     from ..scenario import load_scenario
-    from ..scenario.bundled import resolve
 
-    path = resolve(scenario_arg)
+    path = scenario_path(scenario_arg)
     changes = {k: v for k, v in overrides.items() if v is not None}
     return load_scenario(path, **changes)
 
@@ -97,6 +151,42 @@ class Progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
+
+
+def check_outputs(*outputs: tuple[str | None, str] | tuple[str | None, str, tuple[str, ...]]) -> None:
+    """Check every output file of a command before any work (one-line error otherwise).
+
+    Each item is ``(path, option)`` or ``(path, option, suffixes)``; ``None`` and ``-`` (stdout)
+    are skipped.
+    """
+    from ..io import check_output_path
+
+    seen: dict[str, str] = {}
+    for item in outputs:
+        path, option = item[0], item[1]
+        suffixes = item[2] if len(item) > 2 else None
+        if path is None or path == "-":
+            continue
+        check_output_path(path, option, suffixes)
+        key = str(Path(path).resolve())
+        if key in seen:
+            raise ScenarioError(path, option, f"is also the file of {seen[key]}: give each output its own file")
+        seen[key] = option
+
+
+@contextlib.contextmanager
+def writing():
+    """A command's outputs, renamed into place together when the block ends (see
+    :func:`incentsim.io.output_set`); a file that cannot be written is a one-line error and
+    leaves every old output as it was."""
+    from ..io import output_set
+
+    try:
+        with output_set():
+            yield
+    except OSError as exc:
+        where = exc.filename or "output"
+        raise ScenarioError(str(where), "", f"cannot be written ({exc.strerror or exc})") from None
 
 
 def write_output(path: str, text: str, echo: Callable[[str], None] = click.echo) -> None:

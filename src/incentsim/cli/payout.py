@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import load, scenario_argument, scheme_list
+from .options import check_outputs, load, scenario_argument, scheme_list, writing
 
 
 @click.command("payout")
@@ -17,8 +17,8 @@ def payout_cmd(scenario, scheme_text, csv_path):
 
     from ..io import with_atomic_file
     from ..report.payout_table import payout_tables, tables_frame, tables_text
-    from ..scenario.errors import ScenarioError
 
+    check_outputs((csv_path, "--csv"))
     sc = load(scenario)
     frames = []
     for i, name in enumerate(scheme_list(sc, scheme_text)):
@@ -30,8 +30,6 @@ def payout_cmd(scenario, scheme_text, csv_path):
         frames.append(tables_frame(scheme, tables))
     if csv_path:
         df = pd.concat(frames, ignore_index=True)
-        try:
+        with writing():
             with_atomic_file(csv_path, lambda tmp: df.to_csv(tmp, index=False))
-        except OSError as exc:
-            raise ScenarioError(csv_path, "", f"cannot be written ({exc.strerror or exc})") from None
         click.echo(f"wrote {csv_path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import load, scenario_argument, scheme_name
+from .options import check_outputs, load, scenario_argument, scheme_name, writing
 
 
 @click.command("policy")
@@ -23,6 +23,7 @@ def policy_cmd(scenario, scheme_text, png_path, ability):
     from ..report.policy_view import policy_figure, policy_text
     from ..scenario.errors import ScenarioError
 
+    check_outputs((png_path, "--png", (".png",)))
     sc = load(scenario)
     name = scheme_name(sc, scheme_text)
     scheme = sc.scheme(name)
@@ -34,8 +35,6 @@ def policy_cmd(scenario, scheme_text, png_path, ability):
     solved = solve_policy(sc, scheme)
     click.echo(policy_text(sc, scheme, solved, levels))
     if png_path:
-        try:
+        with writing():
             policy_figure(sc, scheme, solved, png_path)
-        except OSError as exc:
-            raise ScenarioError(png_path, "", f"cannot be written ({exc.strerror or exc})") from None
         click.echo(f"wrote {png_path}")

@@ -15,12 +15,12 @@ from .calibrate import export_options
 @click.option(
     "-n",
     "--replications",
-    type=click.IntRange(0, 2**31 - 1),
+    type=click.IntRange(0, 100_000_000),
     default=2000,
     show_default=True,
     help="Simulated company-years per scheme for the comparison (0: none).",
 )
-@click.option("--seed", type=click.IntRange(0, None), default=None, help="Root seed; default: the scenario's.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Root seed; default: the scenario's.")
 def replay_cmd(export, scenario, columns, dayfirst, stages_text, handoff, as_of, year, replications, seed):
     """Apply each scheme of SCENARIO to the actual deals of the last complete year in EXPORT.
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import click
 
 from .options import (
+    FiniteFloat,
     Progress,
     behaviour_option,
+    check_outputs,
     load,
     replications_option,
     scenario_argument,
     scheme_list,
     seed_option,
     write_output,
+    writing,
 )
 
 
@@ -24,7 +27,7 @@ from .options import (
 @behaviour_option
 @click.option(
     "--budget",
-    type=click.FloatRange(0, None),
+    type=FiniteFloat(0, None),
     default=None,
     help="Bonus budget per year, drawn on the bonus chart.",
 )
@@ -47,6 +50,7 @@ def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, ou
     from ..comparison import compare
     from ..report.html import comparison_html
 
+    check_outputs((out_path, "--out"))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     extra = []
     if design_dir is not None:
@@ -56,9 +60,10 @@ def report_cmd(scenario, schemes_text, replications, seed, behaviour, budget, ou
     names = scheme_list(sc, schemes_text)
     total = sc.simulation.replications * len(names)
     with Progress(total) as progress:
-        cmp = compare(sc, names, budget=budget, progress=progress)
+        cmp = compare(sc, names, budget=budget, progress=progress, keep=True)  # the figures need every year
     html = comparison_html(cmp, extra=extra)
-    write_output(out_path, html)
+    with writing():
+        write_output(out_path, html)
     if out_path != "-":
         click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:,.0f} KB); open it in any browser, no network needed")
         click.echo(f"Verdict: {cmp.verdict}")

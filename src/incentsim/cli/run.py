@@ -7,11 +7,13 @@ import click
 from .options import (
     Progress,
     behaviour_option,
+    check_outputs,
     load,
     replications_option,
     scenario_argument,
     scheme_list,
     seed_option,
+    writing,
 )
 
 
@@ -35,16 +37,23 @@ def run_cmd(scenario, schemes_text, replications, seed, behaviour, out_path, peo
     from ..report.text import comparison_text
     from ..simulation import simulate
 
+    tables = (".parquet", ".csv")
+    check_outputs((out_path, "--out", tables), (people_path, "--people", tables))
     sc = load(scenario, replications=replications, seed=seed, behaviour=behaviour)
     names = scheme_list(sc, schemes_text)
+    from ..memory import bytes_per_replication, check_kept
+
+    s = sc.simulation
+    check_kept(s.replications, bytes_per_replication(s.horizon_years, sc.sales.reps), len(names), sc.source)
     results = {}
     with Progress(sc.simulation.replications * len(names)) as progress:
         for name in names:
             results[name] = simulate(sc, name, progress=progress)
-    if out_path:
-        _write_table([r.to_frame() for r in results.values()], out_path)
-    if people_path:
-        _write_table([r.person_frame() for r in results.values()], people_path)
+    with writing():
+        if out_path:
+            _write_table([r.to_frame() for r in results.values()], out_path)
+        if people_path:
+            _write_table([r.person_frame() for r in results.values()], people_path)
     cmp = build_comparison(sc, results)
     # A plain run shows distributions; pairing is the job of `compare`.
     cmp.differences = []
@@ -60,12 +69,9 @@ def _write_table(frames, path: str) -> None:
     import pandas as pd
 
     from ..io import with_atomic_file
-    from ..scenario.errors import ScenarioError
 
     df = pd.concat(frames, ignore_index=True)
-    if path.endswith(".csv"):
+    if path.lower().endswith(".csv"):
         with_atomic_file(path, lambda tmp: df.to_csv(tmp, index=False))
-    elif path.endswith(".parquet"):
-        with_atomic_file(path, lambda tmp: df.to_parquet(tmp, index=False))
     else:
-        raise ScenarioError(path, "", "output must end in .parquet or .csv")
+        with_atomic_file(path, lambda tmp: df.to_parquet(tmp, index=False))

@@ -6,7 +6,16 @@ import time
 
 import click
 
-from .options import behaviour_option, scenario_argument, seed_option, write_output
+from .options import (
+    behaviour_option,
+    check_outputs,
+    replications_range,
+    scenario_argument,
+    scenario_path,
+    seed_option,
+    write_output,
+    writing,
+)
 
 
 @click.command("sensitivity")
@@ -24,7 +33,7 @@ from .options import behaviour_option, scenario_argument, seed_option, write_out
     help="Ranges of the inputs to vary (default: +-20% of the usual ones).",
 )
 @click.option(
-    "-n", "--replications", type=click.IntRange(1, 2**31 - 1), default=1000, show_default=True,
+    "-n", "--replications", type=replications_range(), default=1000, show_default=True,
     help="Replications per evaluation and scheme.",
 )  # fmt: skip
 @seed_option
@@ -72,10 +81,11 @@ def sensitivity_cmd(
     """
     import json
 
-    from ..scenario.errors import ScenarioError
     from ..sensitivity import sensitivity
     from .options import CellProgress
 
+    check_outputs((png_path, "--png", (".png",)), (json_path, "--json"))
+    scenario = str(scenario_path(scenario))
     schemes = None
     if schemes_text is not None:
         schemes = [s.strip() for s in schemes_text.split(",") if s.strip()]
@@ -99,12 +109,10 @@ def sensitivity_cmd(
     finally:
         progress.close()
     click.echo(f"{res.evaluations} evaluations in {time.perf_counter() - start:.1f} s", err=True)
-    if png_path:
-        try:
+    with writing():
+        if png_path:
             res.plot(png_path)
-        except OSError as exc:
-            raise ScenarioError(png_path, "", f"cannot be written ({exc.strerror or exc})") from None
-    if json_path:
-        write_output(json_path, json.dumps(res.to_json(), indent=2))
+        if json_path:
+            write_output(json_path, json.dumps(res.to_json(), indent=2))
     if json_path != "-":
         click.echo(res.text())

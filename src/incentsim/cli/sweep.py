@@ -39,7 +39,9 @@ def sweep_cmd(sweep_file, out, workers, scheduler, resume, replications, behavio
     from ..report.sweep_view import sweep_summary_text
 
     Runtime(workers, scheduler).check()
-    sw = load_sweep(sweep_file, replications=replications, behaviour=behaviour)
+    from .options import scenario_path
+
+    sw = load_sweep(str(scenario_path(sweep_file, sweeps=True)), replications=replications, behaviour=behaviour)
     n = len(sw.cells)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
         "this process" if workers == 0 else f"an embedded Dask cluster ({workers or 'one process per core'})"

@@ -11,8 +11,11 @@ from .options import scenario_argument
 @scenario_argument
 @click.option("-o", "--out", "out_path", required=True, metavar="EXPORT.csv", help="Export to write (.csv or .xlsx).")
 @click.option("--years", type=click.IntRange(1, 50), default=3, show_default=True, help="Calendar years of records.")
-@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Seed of the generator.")
-@click.option("--end-year", type=click.IntRange(1900, 2999), default=2024, show_default=True, help="Last year.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the generator.")
+@click.option(
+    "--end-year", type=click.IntRange(1991, 2100), default=2024, show_default=True,
+    help="Last year (calibration reads dates from 1990 to the export date).",
+)  # fmt: skip
 @click.option("--truth", "truth_path", metavar="PATH.json", help="Also write what calibration should recover.")
 def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
     """Write a realistic CRM export of a company that follows SCENARIO exactly.
@@ -26,11 +29,17 @@ def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
     import json
 
     from ..crm.synth import synthesize, write_export
-    from .options import load, write_output
+    from .options import check_outputs, load, write_output, writing
 
+    check_outputs((out_path, "--out", (".csv", ".xlsx", ".xlsm")), (truth_path, "--truth"))
+    if out_path == "-":
+        raise click.UsageError("--out needs a file (.csv or .xlsx), not stdout")
     sc = load(scenario)
     syn = synthesize(sc, years=years, seed=seed, end_year=end_year)
-    write_export(syn.frame, out_path)
+    with writing():
+        write_export(syn.frame, out_path)
+        if truth_path:
+            write_output(truth_path, json.dumps(syn.expected(), indent=2))
     df = syn.frame
     won = df[df["outcome"] == "won"]
     click.echo(
@@ -48,5 +57,4 @@ def synth_crm_cmd(scenario, out_path, years, seed, end_year, truth_path):
         extra = f" --stages {','.join(stages)} --handoff {sc.funnel.handoff}"
     click.echo(f"  calibrate it with: incentsim calibrate {out_path} --out calibrated.toml{extra}")
     if truth_path:
-        write_output(truth_path, json.dumps(syn.expected(), indent=2))
         click.echo(f"wrote {truth_path} (what a calibration should recover)")

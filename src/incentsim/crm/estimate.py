@@ -140,7 +140,8 @@ class Calibration:
         for text, n in ex.notes.items():
             lines.append(f"  note: {n:,} {text}")
         lines.append(
-            f"Window: {first} to {ex.as_of.date()} ({self.weeks:,} weeks, censored at the export date); "
+            f"Window: {first} to {ex.as_of.date()} ({self.weeks:,} weeks: the rows' robust span, from the first "
+            f"creation to the export date, open items censored there); "
             f"{_plural(len(self.reps), 'rep')}; funnel {' -> '.join(ex.stages)} -> won, "
             f"hand-off at {ex.handoff}"
         )

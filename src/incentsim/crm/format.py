@@ -86,7 +86,11 @@ _SOURCE_ALIASES = {
     "sales": "self",
 }
 #: Reasons a row is set aside, in the order they are checked (a row gets the first that applies).
+#: The first three are found while reading the file, before the row has columns.
 REASONS = (
+    "unreadable row",
+    "not UTF-8 text",
+    "wrong number of fields",
     "missing id",
     "duplicate id",
     "unknown source",
@@ -99,8 +103,17 @@ REASONS = (
     "closed before created",
     "dates out of order",
     "open but has a closed date",
+    "implausible amount",
+    "date outside the plausible window",
     "date after the export date",
+    "dated far from every other row",
 )
+#: Dates before this are refused as implausible for a CRM export (typos such as 1900-01-01).
+FIRST_PLAUSIBLE_DATE = pd.Timestamp("1990-01-01")
+#: A row whose creation (or latest date) lies more than this before (after) every other row's,
+#: among the first (last) 1 % of rows, is set aside: it would stretch the calibration window.
+ISOLATION_GAP = pd.Timedelta(weeks=26)
+ISOLATED_SHARE = 0.01
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
@@ -303,18 +316,22 @@ def read_export(
     handoff = handoff.strip().lower()
     if handoff not in stages or handoff == stages[0]:
         raise ArgumentError("handoff", f"must name a stage after the first of {', '.join(stages)}", src)
-    raw = _read_table(Path(path))
-    mapping = resolve_columns(columns, stages, src)
-    raw = _rename(raw, mapping, stages, src)
     as_of_ts = None
     if as_of is not None:
-        as_of_ts = pd.to_datetime(as_of, errors="coerce", dayfirst=dayfirst)
+        as_of_ts = parse_dates(pd.Series([str(as_of)]), dayfirst).iloc[0]
         if pd.isna(as_of_ts):
             raise ArgumentError("as_of", f"is not a date: {as_of!r}", src)
-    return _validate(raw, src, stages, handoff, dayfirst, as_of_ts)
+        if as_of_ts < FIRST_PLAUSIBLE_DATE:
+            raise ArgumentError("as_of", f"{as_of!r} is before {FIRST_PLAUSIBLE_DATE.date()}", src)
+    raw, lines, unread = _read_table(Path(path))
+    mapping = resolve_columns(columns, stages, src)
+    raw = _rename(raw, mapping, stages, src, lines)
+    return _validate(raw, src, stages, handoff, dayfirst, as_of_ts, unread)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The file's rows as strings, each row's first line in the file, and the rows set aside
+    while reading (``row``, ``id``, ``reason``, ``detail``)."""
     src = str(path)
     if not path.exists():
         raise ScenarioError(src, "", "file not found")
@@ -333,16 +350,10 @@ def _read_table(path: Path) -> pd.DataFrame:
                     "reading Excel files needs openpyxl: pip install 'incentsim[excel]' (or save as CSV)",
                 ) from None
             df = pd.read_excel(path, dtype=str, keep_default_na=False)
+            lines = np.arange(len(df)) + 2  # the header is row 1
+            unread = _no_rows()
         else:
-            df = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                sep=None,
-                engine="python",
-                encoding="utf-8-sig",
-                skipinitialspace=True,
-            )
+            df, lines, unread = _read_csv(path)
     except ScenarioError:
         raise
     except UnicodeDecodeError:
@@ -358,8 +369,100 @@ def _read_table(path: Path) -> pd.DataFrame:
     if df.shape[1] < 2:
         raise ScenarioError(src, "", "has fewer than two columns: not a CRM export (expected a header row)")
     if len(df) == 0:
+        if len(unread):
+            first = unread.iloc[0]
+            what = "is not a readable CSV file" if first["reason"] == "unreadable row" else "has no readable rows"
+            where = f"line {first['row']}: {first['reason']}, {first['detail']}"
+            raise ScenarioError(src, "", f"{what} ({len(unread):,} set aside; {where})")
         raise ScenarioError(src, "", "has a header but no rows")
-    return df
+    return df, lines, unread
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({"row": pd.Series(dtype=np.int64), "id": "", "reason": "", "detail": ""}).iloc[:0]
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Read a CSV export row by row with the standard library's reader.
+
+    The delimiter (comma, semicolon, tab or bar) is sniffed from the header. Each record keeps
+    the line it starts on (a quoted field may span lines). A record with a byte that is not
+    UTF-8, with more or fewer fields than the header, or that the CSV reader cannot parse (a
+    stray quote) is set aside with its line and the reason; the other rows are read as they are.
+    """
+    import codecs
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    text = raw.decode("utf-8", errors="surrogateescape")  # undecodable bytes become lone surrogates
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if not header_line.strip():
+        raise pd.errors.EmptyDataError("no header")
+    if _has_bad_bytes(header_line) or "\x00" in header_line:
+        raise UnicodeDecodeError("utf-8", b"", 0, 1, "the header is not UTF-8 text")
+    try:
+        delimiter = csv.Sniffer().sniff(header_line, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    clean_text = not _has_bad_bytes(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
+    header = next(reader)
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    bad: list[tuple[int, str, str, str]] = []
+    previous = reader.line_num
+    while True:
+        start = previous + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            end = reader.line_num
+            span = f"; the row runs to line {end}" if end > start else ""
+            bad.append((start, "", "unreadable row", f"{' '.join(str(exc).split())}{span}"))
+            if reader.line_num == previous:  # no progress: stop rather than loop
+                break
+            previous = reader.line_num
+            continue
+        previous = reader.line_num
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue  # a blank line
+        first = record[0] if record else ""
+        if clean_text is False and _has_bad_bytes("".join(record)):
+            field = next(i for i, f in enumerate(record) if _has_bad_bytes(f))
+            name = header[field] if field < width else f"field {field + 1}"
+            bad.append((start, _printable(first), "not UTF-8 text", f"bytes that are not UTF-8 in {name}"))
+        elif len(record) != width:
+            detail = f"{len(record)} fields, the header has {width}"
+            bad.append((start, _printable(first), "wrong number of fields", detail))
+        else:
+            rows.append(record)
+            lines.append(start)
+    encoding_bad = sum(1 for b in bad if b[2] == "not UTF-8 text")
+    if encoding_bad and encoding_bad >= max(1, len(rows)):
+        raise UnicodeDecodeError("utf-8", b"", 0, 1, "most rows are not UTF-8 text")
+    df = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame(columns=header, dtype=str)
+    unread = pd.DataFrame(bad, columns=["row", "id", "reason", "detail"]) if bad else _no_rows()
+    return df, np.asarray(lines, dtype=np.int64), unread
+
+
+def _has_bad_bytes(text: str) -> bool:
+    """Whether a decoded string holds bytes that were not UTF-8 (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(text: str) -> str:
+    text = text.encode("utf-8", errors="backslashreplace").decode("utf-8", errors="replace")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def csv_error() -> type[Exception]:
@@ -373,7 +476,9 @@ def _norm_header(h: str) -> str:
     return re.sub(r"[\s\-]+", "_", str(h).strip().lower())
 
 
-def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], src: str) -> pd.DataFrame:
+def _rename(
+    df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], src: str, lines: np.ndarray
+) -> pd.DataFrame:
     headers = {str(c): c for c in df.columns}
     out = {}
     for key, header in mapping.items():
@@ -411,7 +516,7 @@ def _rename(df: pd.DataFrame, mapping: dict[str, str], stages: tuple[str, ...], 
             "", f"missing column(s) {', '.join(missing)} (map with {{{{columns}}}} NAME=HEADER{hint})", src
         )
     table = pd.DataFrame({k: v.astype(str).str.strip() for k, v in out.items()})
-    table.insert(0, "row", np.arange(len(df)) + 2)  # line in the file (header is line 1)
+    table.insert(0, "row", lines)  # the line in the file where the row starts (header is line 1)
     return table
 
 
@@ -424,6 +529,9 @@ def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
         other = pd.to_datetime(s[rest], format="mixed", dayfirst=dayfirst, errors="coerce")
         iso = iso.copy()
         iso[rest] = other
+    # Dates beyond pandas' nanosecond range (before 1677 or after 2262, such as 2999-12-31) are
+    # unreadable here; the plausible window is checked later.
+    iso = iso.where((iso >= pd.Timestamp.min) & (iso <= pd.Timestamp.max))
     return iso.dt.normalize().astype("datetime64[ns]")
 
 
@@ -434,6 +542,7 @@ def _validate(
     handoff: str,
     dayfirst: bool,
     as_of: pd.Timestamp | None,
+    unread: pd.DataFrame | None = None,
 ) -> Export:
     n = len(raw)
     k = stages.index(handoff)
@@ -562,13 +671,34 @@ def _validate(
         disorder |= (followup.notna() & entry[handoff].isna()).to_numpy() & is_mkt
     flag(disorder, "dates out of order", "a stage date before an earlier stage's")
     flag((outcome == "open").to_numpy() & closed.notna().to_numpy(), "open but has a closed date")
+    # Plausible values: an amount beyond any deal (inf, 1e308), a date before 1990 or in the future.
+    top = AMOUNT_MAX
+    flag(
+        (amount.abs() > top).fillna(False).to_numpy(),
+        "implausible amount",
+        "amount " + raw["amount"].map(repr) + f", above {top:,.0f}",
+    )
     all_dates = pd.concat([created, closed, followup, *sdates.values()], axis=1).max(axis=1)
+    first_dates = pd.concat([created, closed, followup, *sdates.values()], axis=1).min(axis=1)
+    latest = as_of if as_of is not None else pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+    flag(
+        (first_dates < FIRST_PLAUSIBLE_DATE).fillna(False).to_numpy(),
+        "date outside the plausible window",
+        first_dates.dt.strftime("%Y-%m-%d").fillna("") + f" is before {FIRST_PLAUSIBLE_DATE.date()}",
+    )
     if as_of is not None:
         flag((all_dates > as_of).to_numpy(), "date after the export date", all_dates.dt.strftime("%Y-%m-%d"))
+    else:
+        flag(
+            (all_dates > latest).fillna(False).to_numpy(),
+            "date outside the plausible window",
+            all_dates.dt.strftime("%Y-%m-%d").fillna("") + " is in the future",
+        )
+    _flag_isolated(flag, reason, created, all_dates)
 
     good = reason == ""
     if not good.any():
-        counts = pd.Series(reason).value_counts()
+        counts = pd.Series(list(reason) + ([] if unread is None else list(unread["reason"]))).value_counts()
         top = "; ".join(f"{v:,} {r}" for r, v in counts.items())
         raise ScenarioError(src, "", f"no usable rows ({top})")
     items = pd.DataFrame(
@@ -588,6 +718,8 @@ def _validate(
         }
     )[good].reset_index(drop=True)
     bad = pd.DataFrame({"row": raw["row"], "id": ids, "reason": reason, "detail": detail})[~good]
+    if unread is not None and len(unread):
+        bad = pd.concat([bad, unread], ignore_index=True).sort_values("row", kind="stable")
     notes = {}
     won_items = items["outcome"] == "won"
     no_amount = int((won_items & ~(items["amount"] > 0)).sum())
@@ -601,9 +733,51 @@ def _validate(
         handoff=handoff,
         items=items,
         bad=bad.reset_index(drop=True),
-        rows_read=n,
+        rows_read=n + (0 if unread is None else len(unread)),
         as_of=pd.Timestamp(as_of).normalize(),
         has_followup=has_followup,
         has_recycled="recycled_from" in raw,
         notes=notes,
     )
+
+
+def _amount_max() -> float:
+    from ..scenario.limits import LIMITS
+
+    return float(LIMITS["deals.value_mean"].plausible_hi)
+
+
+#: The largest amount a row may carry: the plausible bound of a deal value (scenario limits).
+AMOUNT_MAX = _amount_max()
+
+
+def _flag_isolated(flag, reason: np.ndarray, created: pd.Series, latest: pd.Series) -> None:
+    """Set aside rows dated far from all the others: the robust span of the export.
+
+    Among the first (last) 1 % of the usable rows by creation (latest) date, a row separated
+    from the next by more than :data:`ISOLATION_GAP` with no row in between is set aside (with
+    everything before it), so one typo (a lead created in 1995 in a 2022-2024 export) cannot
+    stretch the calibration window and divide the weekly rates.
+    """
+    ok = reason == ""
+    n = int(ok.sum())
+    if n < 2:
+        return
+    k = max(1, int(ISOLATED_SHARE * n))
+    for dates, early in ((created, True), (latest, False)):
+        d = dates[ok].dropna().sort_values(ascending=early)
+        if len(d) < 2:
+            continue
+        values = d.to_numpy()
+        gaps = np.abs(np.diff(values[: k + 1])) > ISOLATION_GAP.to_timedelta64()
+        if not gaps.any():
+            continue
+        cut = int(np.nonzero(gaps)[0].max()) + 1  # rows before the last big gap among the extremes
+        edge = pd.Timestamp(values[cut])
+        if early:
+            mask = (dates < edge).fillna(False).to_numpy()
+            text = f"created {{}}, over {ISOLATION_GAP.days // 7} weeks before the other rows (from {edge.date()})"
+        else:
+            mask = (dates > edge).fillna(False).to_numpy()
+            text = f"dated {{}}, over {ISOLATION_GAP.days // 7} weeks after the other rows (to {edge.date()})"
+        flag(mask & ok, "dated far from every other row", dates.dt.strftime("%Y-%m-%d").map(text.format))

@@ -182,6 +182,7 @@ class Replay:
             seed=seed,
             behaviour="fixed",
             progress=progress,
+            keep=True,  # percentiles of last year within every simulated year
         )
         self.replications = replications
         self.simulated = {

@@ -23,7 +23,9 @@ from .layout import (
     P_CAPPED,
     P_EFFORT,
     P_EFFORT_Q1,
+    P_HELP_LIFT,
     P_PAY,
+    P_TEAM_TIME,
     P_WINS,
     P_ZERO,
     TIMING_HOLD,
@@ -39,11 +41,14 @@ from .layout import (
     Y_GENUINE,
     Y_HELD,
     Y_HELD_LOST,
+    Y_HELPED,
+    Y_HELPED_WON,
     Y_IGNORED,
     Y_LEADS,
     Y_MARGIN,
     Y_MKT_EFFORT,
     Y_MKT_WINS,
+    Y_PASSED,
     Y_PULLED,
     Y_QUALITY,
     Y_REVENUE,
@@ -51,6 +56,7 @@ from .layout import (
     Y_SELF_APPTS,
     Y_SELF_WINS,
     Y_SOURCED,
+    Y_TEAM_TIME,
     Y_WINS,
     Y_WORKED,
 )
@@ -70,6 +76,9 @@ from .rng import (
     _seed_stream_into,
     _uniform,
 )
+
+#: A quote counts as helped when colleagues' help removes at least this share of its miss chance.
+HELPED = 0.01
 
 
 @njit(cache=True, inline="always")
@@ -154,9 +163,9 @@ def _axis_attainment(ap, a, p, w, model, sch, period_acc, year_acc, tscale, stag
 
 @njit(cache=True)
 def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype, mstage, roll):
-    """A person's expected choice at the week's start from its state: (first, second, timing) where
-    first is effort and second the follow-up share (sales) or quality focus (marketing). Linear
-    between the grid points of the measure axes, nearest on the paid axis."""
+    """A person's expected choice at the week's start from its state: (first, second, third, timing):
+    effort; the follow-up share (sales) or quality focus (marketing); the share of the week spent on
+    the team (sales). Linear between the grid points of the measure axes, nearest on the paid axis."""
     G0 = ap.choice.shape[3]
     G1 = ap.choice.shape[4]
     L = ap.choice.shape[5]
@@ -191,6 +200,7 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
             li = L - 1
     first = 0.0
     second = 0.0
+    third = 0.0
     for d0 in range(2):
         w0 = f0 if d0 == 1 else 1.0 - f0
         if w0 == 0.0:
@@ -201,9 +211,10 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
                 continue
             first += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 0]
             second += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 1]
+            third += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 2]
     t0 = i0 + 1 if f0 >= 0.5 else i0
     t1 = i1 + 1 if f1 >= 0.5 else i1
-    return first, second, ap.timing[g, k, w, t0, t1, li]
+    return first, second, third, ap.timing[g, k, w, t0, t1, li]
 
 
 @njit(cache=True)
@@ -357,6 +368,17 @@ def _replication(
             k += 1
         atype[r] = k
         out_ability[i, r] = k
+    pass_to = np.full(R, -1, dtype=np.int64)  # colleague each rep passes prospects to (-1: none)
+    if model.passing > 0.0 and R > 1:
+        # Each rep passes prospects to the strongest colleague when the scheme makes that pay:
+        # the colleague's chance to win over one's own beyond the scheme's threshold.
+        for r in range(R):
+            best = -1
+            for c in range(R):
+                if c != r and (best < 0 or model.ability_levels[atype[c]] > model.ability_levels[atype[best]]):
+                    best = c
+            if model.close_rate[atype[best]] > sch.pass_threshold * model.close_rate[atype[r]]:
+                pass_to[r] = best
 
     mstage = np.zeros(Km, dtype=np.int64)
     # Waiting appointments: [rep, 0 genuine / 1 not, age bucket]; under a service level of s
@@ -396,6 +418,10 @@ def _replication(
     act = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
     follow = np.ones(R)
     tim = np.zeros(R, dtype=np.int64)
+    team = np.zeros(R)  # share of the week each rep spends on the team (helping, events)
+    lift = np.zeros(R)  # lift of each rep's quote conversion from colleagues' help this week
+    incoming = np.zeros((R, 2), dtype=np.int64)  # prospects passed to each rep this week
+    team_on = model.help_gain > 0.0 or model.event_gain > 0.0
     ym = np.zeros(out_year.shape[2])
     month_bk = np.zeros(12)
     person = np.zeros((R + 1, out_person.shape[3]))
@@ -417,12 +443,12 @@ def _replication(
             _snapshot(out_pipe, i, y - burn, 0, 0.0, mstage, queue, stage, held)
 
         # -- choices, from each agent's state at the start of the week -------------------------
-        e_m, q_m, _ = _choose(
+        e_m, q_m, _, _ = _choose(
             pol_mkt, 0, 0, w, 0, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype,
             mstage, roll,
         )  # fmt: skip
         for r in range(R):
-            e, f, tm = _choose(
+            e, f, tt, tm = _choose(
                 pol_sales, pol_sales.group[r], atype[r], w, r, model, sch, period_acc, year_acc, year_paid, tscale,
                 stage, held, atype, mstage, roll,
             )  # fmt: skip
@@ -431,9 +457,34 @@ def _replication(
                 ei = N_EFFORT - 1
             act[r] = ei
             follow[r] = f
+            team[r] = tt
             tim[r] = tm
         vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
         gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
+
+        # -- team work (when on): help for colleagues' deals, and sales at marketing's events ---
+        # A rep's help is worth ability^2 (knowledge), goes to colleagues by need (their chance
+        # to lose a quote), and lifts a quote's chance to close with diminishing returns.
+        if team_on:
+            events = 0.0
+            need_total = 0.0
+            for r in range(R):
+                need_total += model.need[atype[r]]
+            for r in range(R):
+                lift[r] = 0.0
+            for j in range(R):
+                a = model.ability_levels[atype[j]]
+                events += team[j] * model.event_share * a
+                help_j = team[j] * (1.0 - model.event_share) * a * a
+                rest = need_total - model.need[atype[j]]
+                if help_j > 0.0 and rest > 0.0:
+                    for r in range(R):
+                        if r != j:
+                            lift[r] += help_j * model.need[atype[r]] / rest
+            for r in range(R):
+                lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
+            if model.event_gain > 0.0 and model.event_scale > 0.0:
+                gen_q *= 1.0 + model.event_gain * (1.0 - np.exp(-events / model.event_scale))
 
         # -- marketing: new leads and marketing stages ----------------------------------------
         new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
@@ -497,6 +548,10 @@ def _replication(
         held_lost_total = 0
         discount_total = 0.0
         effort_total = 0.0
+        team_total = 0.0
+        helped_total = 0
+        helped_won = 0
+        passed_total = 0
         for r in range(R):
             base = (r + 1) * N_PURPOSES
             s_arr = base + PURPOSE_ARRIVALS
@@ -505,6 +560,7 @@ def _replication(
             s_tim = base + PURPOSE_TIMING
             effort = act[r] * EFFORT_STEP
             effort_total += effort
+            team_total += team[r]
             ak = atype[r]
             ar = act[r]
 
@@ -537,13 +593,24 @@ def _replication(
                         queue[r, kind, age + 1] += wait
             ignored_total += ign
 
-            # Self-prospecting, plus cold calls in the time freed by ignored appointments.
-            if ign == 0 and tab.self_rate[ak, ar] < 10.0:
+            # Self-prospecting, plus cold calls in the time freed by ignored appointments (less the
+            # time spent on the team).
+            if ign == 0 and tab.self_rate[ak, ar] < 10.0 and team[r] == 0.0:
                 selfa = _poisson_small_exp(states, s_arr, tab.self_rate[ak, ar], tab.self_exp[ak, ar])
             else:
                 lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
-                selfa = _poisson(states, s_arr, lam_self)
+                selfa = _poisson(states, s_arr, lam_self * (1.0 - team[r]))
             self_total += selfa
+
+            # Prospects passed to a stronger colleague (when the scheme makes that pay).
+            if pass_to[r] >= 0:
+                pw = _binomial(states, s_alloc, worked, model.passing)
+                ps = _binomial(states, s_alloc, selfa, model.passing)
+                worked -= pw
+                selfa -= ps
+                incoming[pass_to[r], 0] += pw
+                incoming[pass_to[r], 1] += ps
+                passed_total += pw + ps
 
             # Sales stages, last first, per source (0: marketing, 1: self).
             w0 = 0
@@ -554,7 +621,15 @@ def _replication(
                     if n == 0:
                         continue
                     leave = _binomial(states, s_conv, n, model.sales_hazard[j])
-                    adv = _binomial(states, s_conv, leave, tab.conv[ak, ar, src, j])
+                    p_adv = tab.conv[ak, ar, src, j]
+                    helped = j == Ks - 1 and lift[r] >= HELPED
+                    if j == Ks - 1 and lift[r] > 0.0:
+                        p_adv += (1.0 - p_adv) * lift[r]
+                    if helped:
+                        helped_total += leave
+                    adv = _binomial(states, s_conv, leave, p_adv)
+                    if helped:
+                        helped_won += adv
                     stage[r, src, j] -= leave
                     if j == Ks - 1:
                         if src == 0:
@@ -658,7 +733,17 @@ def _replication(
                 person[r, P_WINS] += n_booked
                 person[r, P_EFFORT] += effort / WEEKS
                 person[r, P_EFFORT_Q1 + month // 3] += effort / 13.0
+                person[r, P_TEAM_TIME] += team[r] / WEEKS
+                person[r, P_HELP_LIFT] += lift[r] / WEEKS
                 out_effort_week[i, w] += effort / (R * model.horizon_years)
+
+        # Prospects passed this week join their new owner's first stage (after everyone's week).
+        if model.passing > 0.0:
+            for r in range(R):
+                stage[r, 0, 0] += incoming[r, 0]
+                stage[r, 1, 0] += incoming[r, 1]
+                incoming[r, 0] = 0
+                incoming[r, 1] = 0
 
         # -- company metrics ------------------------------------------------------------------
         if rec:
@@ -682,6 +767,10 @@ def _replication(
             ym[Y_MKT_EFFORT] += e_m / WEEKS
             ym[Y_SALES_EFFORT] += effort_total / (R * WEEKS)
             ym[Y_DISCOUNT] += discount_total
+            ym[Y_TEAM_TIME] += team_total / (R * WEEKS)
+            ym[Y_HELPED] += helped_total
+            ym[Y_HELPED_WON] += helped_won
+            ym[Y_PASSED] += passed_total
             month_bk[month] += team_bk
             person[R, P_BOOKINGS] += sourced
             person[R, P_WINS] += mkt_wins

@@ -25,7 +25,11 @@ Y_QUALITY = 18  # mean marketing quality focus over the weeks
 Y_MKT_EFFORT = 19  # mean marketing effort
 Y_SALES_EFFORT = 20  # mean rep effort
 Y_DISCOUNT = 21  # value given away by pull-in discounts
-N_Y = 22
+Y_TEAM_TIME = 22  # mean share of reps' weeks spent on the team (helping colleagues, marketing's events)
+Y_HELPED = 23  # quotes decided with a colleague's help (removing at least 1 % of their miss chance)
+Y_HELPED_WON = 24  # of which won
+Y_PASSED = 25  # prospects passed to a colleague
+N_Y = 26
 
 # Person metrics per replication-year (last axis of ``out_person``); persons 0..R-1 are reps,
 # person R is one marketing team member.
@@ -37,7 +41,9 @@ P_WINS = 4  # own deals (marketing: deals from its appointments)
 P_EFFORT = 5  # mean effort over the year
 P_ZERO = 6  # 1 if no bonus at all in the year
 P_EFFORT_Q1 = 7  # mean effort in each calendar quarter (Q1..Q4 at 7..10)
-N_P = 11
+P_TEAM_TIME = 11  # share of the year's weeks spent on the team
+P_HELP_LIFT = 12  # mean lift of the person's quote conversion from colleagues' help
+N_P = 13
 
 #: Effort quantum of the kernel's action tables (``compile.EFFORT_STEP``) and the number of quanta.
 EFFORT_STEP = 0.01

@@ -39,6 +39,7 @@ class Rates:
     others: dict[str, np.ndarray]  # source -> (52,)
     qty: np.ndarray  # (52, A, Q): every quantity the forward pass averages
     own_value: np.ndarray  # (52, A): currency per week of one's own results (implicit incentive)
+    extra_cost: np.ndarray | None = None  # (52, A): other costs of an action (mutual monitoring)
 
 
 @dataclass
@@ -158,7 +159,10 @@ def _rates_for(ax: AxisSpec, rates: Rates) -> tuple[np.ndarray, np.ndarray]:
     src = ax.source
     if src == "team":
         key = "own" if "own" in rates.action else "sourced"
-        return rates.action[key], rates.others.get("team", np.zeros(WEEKS_PER_YEAR))
+        act = rates.action[key]
+        if "team_extra" in rates.action:
+            act = act + rates.action["team_extra"]  # colleagues' deals won thanks to one's team time
+        return act, rates.others.get("team", np.zeros(WEEKS_PER_YEAR))
     return rates.action[src], np.zeros(WEEKS_PER_YEAR)
 
 
@@ -259,6 +263,8 @@ def build_problem(
         G = (b.grid_points, 1, PAID_LEVELS if design.paid_axis else 1)
     else:
         G = (b.grid_points_2d, b.grid_points_2d, PAID_LEVELS if design.paid_axis else 1)
+    if guess is not None and not _guess_fits(guess, axes, G):
+        guess = None  # from a solve of another structure (a warm start that does not apply)
     wp = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
     we = np.zeros((2, WEEKS_PER_YEAR), dtype=np.int64)
     we[:, -1] = 1
@@ -376,6 +382,8 @@ def build_problem(
     if role == "marketing":
         cost += (kappa_q * (1.0 - actions[:, 1]) ** 2 / WEEKS_PER_YEAR)[None, :]
     cost -= psi * rates.own_value
+    if rates.extra_cost is not None:
+        cost += rates.extra_cost
     # Components valued per unit of output: straight commission exactly, the approximated ones at
     # their expected marginal pay; each unit is paid at the end of the period it lands in.
     for pc in design.linear + design.approximated:
@@ -408,6 +416,18 @@ def build_problem(
         reset0=resets[0], reset1=resets[1], paid_step=paid_step, paid_money=paid_money, cost=cost, sigma=sigma,
         disc=disc, jumps0=jumps[0] if jumps else [np.ones(1)], units=units, act_rate=act_rates, oth_rate=oth_rates,
     )  # fmt: skip
+
+
+def _guess_fits(guess: Guess, axes: list[AxisSpec], G: tuple[int, int, int]) -> bool:
+    """Whether a previous solve's guess has this state's axes, periods and grid."""
+    if len(guess.head) != len(axes) or len(guess.mu) != len(axes) or len(guess.end_dist) != len(axes):
+        return False
+    for i, ax in enumerate(axes):
+        if len(guess.head[i]) != ax.n_periods or len(guess.mu[i]) != ax.n_periods:
+            return False
+        if guess.end_dist[i].shape != (ax.n_periods, G[i]):
+            return False
+    return True
 
 
 def design_components(design: StateDesign) -> list:

@@ -35,6 +35,8 @@ from ..funnel import (
 from ..pay import resolved_targets
 from ..scenario.schema import WEEKS_PER_YEAR, Scenario, Scheme
 
+#: Coverage is shown up to this multiple: beyond it the target still to book is a rounding error.
+COVERAGE_CAP = 100.0
 #: Week (0-51) at whose end each snapshot slot is taken; slot 0 is before week 0 (start of year).
 SNAPSHOT_WEEK = [-1] + [max(w for w in range(WEEKS_PER_YEAR) if WEEK_MONTH[w] == m) for m in range(12)]
 
@@ -147,9 +149,12 @@ class ForecastTable:
     booked : ndarray(float, (n, 13))
         Bookings so far at each snapshot.
     coverage : ndarray(float, (n, 4))
-        Open pipeline value over the target still to book, at each quarter start.
+        Open pipeline value over the target still to book, at each quarter start, at most
+        :data:`COVERAGE_CAP`; NaN where nothing remains to book (the year is already on target).
     target : float
         The team's annual bookings target used for coverage.
+    on_target : ndarray(bool, (n, 4))
+        Whether the year had already reached the target at each quarter start.
     """
 
     actual: np.ndarray
@@ -158,6 +163,7 @@ class ForecastTable:
     booked: np.ndarray
     coverage: np.ndarray
     target: float
+    on_target: np.ndarray | None = None
 
 
 def team_target(sc: Scenario, scheme: Scheme) -> float:
@@ -227,17 +233,22 @@ def forecasts(sc: Scenario, scheme: Scheme, res) -> ForecastTable:
         timing[:, slot] = booked[:, slot] + v * (pos_value(chain, left) + future)
     actual = res.metric("revenue")
     target = team_target(sc, scheme)
-    coverage = np.zeros((n, 4))
+    coverage = np.full((n, 4), np.nan)
+    on_target = np.zeros((n, 4), dtype=bool)
     for q, slot in enumerate((0, 3, 6, 9)):
         open_value = v * (
             pipe[:, slot, idx["waiting:genuine"]]
             + sum(pipe[:, slot, idx[f"marketing_sourced:{s}"]] + pipe[:, slot, idx[f"self_sourced:{s}"]] for s in sk)
         )
-        remaining = np.maximum(target - booked[:, slot], 1e-9)
-        coverage[:, q] = open_value / remaining
+        remaining = target - booked[:, slot]
+        on_target[:, q] = remaining <= 0
+        left = ~on_target[:, q]
+        # Nothing left to book: coverage is undefined (not 1e13x). Almost nothing left: capped.
+        coverage[left, q] = np.minimum(open_value[left] / remaining[left], COVERAGE_CAP)
     return ForecastTable(
-        actual=actual, weighted=weighted, timing=timing, booked=booked, coverage=coverage, target=target
-    )
+        actual=actual, weighted=weighted, timing=timing, booked=booked, coverage=coverage, target=target,
+        on_target=on_target,
+    )  # fmt: skip
 
 
 def _self_appointments_by_week(sc: Scenario, lead_week: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR
 from ..compile import SOURCE_CODE, AgentPolicy, CompiledPolicy, component_index, constant_policy
-from ..pay import PayComponent, role_components
+from ..pay import PayComponent, pass_threshold, role_components
 from ..scenario.schema import Scenario, Scheme
 from .agent import Rates, Solution, build_problem, solve
 from .company import (
@@ -37,7 +37,11 @@ from .company import (
     M_QUALITY,
     M_SOURCED,
     S_EFFORT,
+    S_EVENT,
+    S_EXTRA,
+    S_HELP,
     S_OWN,
+    S_PASSED,
     S_PMKT,
     S_SELF,
     S_WORKED,
@@ -53,6 +57,23 @@ _CALIBRATION_CACHE: dict[tuple, dict[str, float]] = {}
 #: Sources whose deals a rep can hold back or pull in.
 _TIMING_SOURCES = ("own", "team")
 TIMING_LABELS = ("none", "hold", "pull", "hold excess")
+
+
+@dataclass
+class WarmStart:
+    """What a solve leaves for the next solve of a nearby scenario (same structure, nearby numbers):
+    the equilibrium's fields, each agent's head starts and marginal values, and the cost scales.
+
+    Results with and without a warm start agree to the solver's tolerances, not bit for bit: a
+    study that must give identical results for any number of workers should warm-start each item
+    from a start that does not depend on the order items run in (e.g. the nearest of a fixed set of
+    anchor items solved first).
+    """
+
+    mkt: MarketingField
+    sales: SalesField
+    guesses: dict = field(default_factory=dict)  # ("marketing", 0, 0) / ("sales", group, level) -> Guess
+    kappa: dict | None = None
 
 
 @dataclass
@@ -74,6 +95,9 @@ class SolvedPolicy:
         Marketing's expected effort and quality focus by week.
     sales_output_week : ndarray(float, (K, 52))
         Expected wins per rep and week by ability level.
+    warm : WarmStart or None
+        For warm-starting a nearby solve (``solve_policy(..., start=solved)``); None when the
+        policy came from the disk cache.
     """
 
     policy: CompiledPolicy
@@ -83,6 +107,7 @@ class SolvedPolicy:
     marketing_effort_week: np.ndarray | None = None
     marketing_quality_week: np.ndarray | None = None
     sales_output_week: np.ndarray | None = None
+    warm: WarmStart | None = None
 
     # -- questions a user can ask ---------------------------------------------------------------
 
@@ -175,11 +200,15 @@ class _Role:
     persons: list[int]  # representative person of each target group
     group_of: np.ndarray  # (persons,) group index of each person
     group_share: np.ndarray  # (NG,) share of persons in each group
+    team_work: bool = False  # reps may spend time on the team (help, events): a team measure pays it
+    team_share: float = 0.0  # share of the role's money at target on team measures
+    pass_threshold: float = float("inf")  # see incentsim.pay.pass_threshold
     level_designs: tuple[StateDesign, ...] | None = None  # per ability level, when targets are by ability
 
     @property
     def paid(self) -> bool:
-        return bool(self.comps)
+        """Whether the role earns any bonus (a plan with zero money at target is fixed pay)."""
+        return any(float(np.mean(pc.annual_money)) > 0 for pc in self.comps)
 
     def design_at(self, level: int) -> StateDesign:
         """The state design a rep of ability level ``level`` solves (its own targets)."""
@@ -206,10 +235,18 @@ def _role(sc: Scenario, scheme: Scheme, name: str) -> _Role:
             persons.append(p)
         group_of[p] = keys[key]
     share = np.bincount(group_of, minlength=len(persons)) / n
+    money = sum(float(np.mean(pc.annual_money)) for pc in comps)
+    team_money = sum(float(np.mean(pc.annual_money)) for pc in comps if pc.source == "team")
+    b = sc.behaviour
+    team_work = name == "sales" and team_money > 0 and (b.help_gain > 0 or b.event_gain > 0) and sc.sales.reps > 1
     levels = None
     if any(pc.by_ability for pc in comps):
         levels = tuple(_at_level(design, k) for k in range(len(sc.sales.ability.levels)))
-    return _Role(name, comps, design, persons, group_of, share, levels)
+    return _Role(
+        name, comps, design, persons, group_of, share, team_work=team_work,
+        team_share=team_money / money if money > 0 else 0.0, pass_threshold=pass_threshold(comps),
+        level_designs=levels,
+    )  # fmt: skip
 
 
 def _at_level(design: StateDesign, level: int) -> StateDesign:
@@ -227,13 +264,23 @@ def _at_level(design: StateDesign, level: int) -> StateDesign:
     )  # fmt: skip
 
 
-def _sales_rates(co: Company, level: float, mkt: MarketingField, others: SalesField) -> Rates:
-    r = co.sales_rates(level, mkt)
+def _sales_rates(co: Company, role: _Role, k: int, mkt: MarketingField, others: SalesField, kappa: float) -> Rates:
+    actions = co.sales_action_table(role.team_work)
+    r = co.sales_rates(float(co.levels[k]), mkt, others, actions=actions, k=k, pass_threshold=role.pass_threshold)
+    extra_cost = np.zeros(r.shape[:2])
+    b = co.sc.behaviour
+    if b.monitoring > 0 and co.R > 1 and role.team_share > 0:
+        # Mutual monitoring: falling below the colleagues' mean effort costs something socially,
+        # when the shortfall costs them pay (team measures), fading with the team's size.
+        short = np.maximum(others.effort[:, None] - actions[None, :, 0], 0.0)
+        scale = b.monitoring * kappa / WEEKS_PER_YEAR * 2.0 / (co.R - 1) * role.team_share
+        extra_cost = scale * short**2
     return Rates(
-        action={"own": r[:, :, S_OWN]},
+        action={"own": r[:, :, S_OWN], "team_extra": r[:, :, S_EXTRA]},
         others={"team": (co.R - 1) * others.own_wins},
         qty=r,
         own_value=r[:, :, S_OWN] * co.value_mean,
+        extra_cost=extra_cost,
     )
 
 
@@ -253,15 +300,16 @@ def _marketing_rates(co: Company, sales: SalesField) -> Rates:
 def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[tuple[int, int], Solution]:
     """Best responses of every (target group, ability level) of reps."""
     sols = {}
+    actions = co.sales_action_table(role.team_work)
     for g, person in enumerate(role.persons):
         for k, level in enumerate(co.levels):
-            rates = _sales_rates(co, float(level), mkt, others)
+            rates = _sales_rates(co, role, k, mkt, others, kappa)
             guess = guesses.get((g, k))
             pb = build_problem(
-                sc, co, "sales", role.design_at(k), person, float(level), rates, co.sales_actions, kappa, 0.0, psi,
-                guess, role.timing_on,
+                sc, co, "sales", role.design_at(k), person, float(level), rates, actions, kappa, 0.0, psi, guess,
+                role.timing_on,
             )  # fmt: skip
-            sols[(g, k)] = solve(pb, co, co.sales_actions, rates.qty, guess, role.timing_on)
+            sols[(g, k)] = solve(pb, co, actions, rates.qty, guess, role.timing_on)
     return sols
 
 
@@ -274,14 +322,14 @@ def _solve_marketing(sc, co, role: _Role, kappa_e, kappa_q, psi, sales, guess) -
 
 
 def _sales_field(co: Company, role: _Role, sols: dict, mkt: MarketingField) -> SalesField:
-    m = np.zeros((WEEKS_PER_YEAR, 7))
+    m = np.zeros((WEEKS_PER_YEAR, 12))
     for (g, k), sol in sols.items():
         m += role.group_share[g] * co.weights[k] * sol.mean
     arriving = mkt.appts / co.R * co.survive * co.work_base
     follow = np.divide(m[:, S_WORKED], arriving, out=np.ones(WEEKS_PER_YEAR), where=arriving > 0)
     return SalesField(
         follow=np.clip(follow, 0.0, 1.0), p_mkt=m[:, S_PMKT], self_wins=m[:, S_SELF], own_wins=m[:, S_OWN],
-        effort=m[:, S_EFFORT],
+        effort=m[:, S_EFFORT], help=m[:, S_HELP], events=m[:, S_EVENT], passed=m[:, S_PASSED],
     )  # fmt: skip
 
 
@@ -312,33 +360,38 @@ class _Equilibrium:
 
 
 def _equilibrium(
-    sc, co, scheme, kappa: dict, roles: dict[str, _Role], max_rounds: int, start: _Equilibrium | None = None
+    sc, co, scheme, kappa: dict, roles: dict[str, _Role], max_rounds: int, start: WarmStart | None = None
 ) -> _Equilibrium:
-    """Marketing and sales best-respond to each other until their weekly averages settle."""
+    """Marketing and sales best-respond to each other until their weekly averages settle (from the
+    fields of ``start`` when given, else from everyone at today's behaviour)."""
     mkt_role, sales_role = roles["marketing"], roles["sales"]
     mkt = start.mkt if start else co.fixed_marketing()
     sales = start.sales if start else co.fixed_sales(mkt)
-    mkt_sol = start.mkt_sol if start else None
-    sales_sols = start.sales_sols if start else None
+    first_guesses = dict(start.guesses) if start else {}
+    mkt_sol = None
+    sales_sols = None
     change = 0.0
     rounds = 0
     # Plain best responses while the changes shrink geometrically (logit responses are smooth);
-    # fictitious play (the running average of best responses, weight 1/k) once they stall or
-    # cycle, such as marketing switching to volume and sales answering by ignoring its appointments.
-    averaging_from = None
+    # damped ones (each side moves half way to the other's best response, then a quarter ...) once
+    # they stall or cycle, such as marketing switching to volume and sales answering by ignoring
+    # its appointments.
+    weight = 1.0
     previous = math.inf
     for rounds in range(1, max_rounds + 1):
-        weight = 1.0 if averaging_from is None else 1.0 / (rounds - averaging_from + 1)
         old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
         if mkt_role.paid:
-            guess = mkt_sol.guess if mkt_sol is not None else None
+            guess = mkt_sol.guess if mkt_sol is not None else first_guesses.get(("marketing", 0, 0))
             mkt_sol = _solve_marketing(
                 sc, co, mkt_role, kappa["marketing"], kappa.get("marketing_quality", 0.0),
                 kappa.get("implicit_marketing", 0.0), sales, guess,
             )  # fmt: skip
             mkt = _damp(mkt, _marketing_field(co, mkt_sol), weight)
-        if sales_role.paid:
-            guesses = {key: s.guess for key, s in (sales_sols or {}).items()}
+        if sales_role.paid or kappa.get("implicit_sales", 0.0) > 0.0:
+            if sales_sols is not None:
+                guesses = {key: s.guess for key, s in sales_sols.items()}
+            else:
+                guesses = {key[1:]: g for key, g in first_guesses.items() if key[0] == "sales"}
             sales_sols = _solve_sales(
                 sc, co, sales_role, kappa["sales"], kappa.get("implicit_sales", 0.0), mkt, sales, guesses
             )
@@ -353,8 +406,8 @@ def _equilibrium(
             break
         if not mkt_role.paid and not sales_role.paid:
             break
-        if averaging_from is None and rounds >= 3 and change > 0.6 * previous:
-            averaging_from = rounds + 1
+        if rounds >= 2 and change > 0.9 * previous:
+            weight = max(0.1, weight * 0.5)
         previous = change
     return _Equilibrium(mkt_sol, sales_sols, mkt, sales, rounds, change)
 
@@ -385,6 +438,42 @@ def marginal_bonus_value(sc: Scenario, scheme: Scheme, role: str) -> float:
             per_unit /= per_appt
         total += per_unit
     return total
+
+
+class _Secant:
+    """Root of ``f(x) = 0`` for a smooth monotone ``f`` observed one value at a time (x: log of a cost
+    scale, f: log of the response over its target): secant steps from a stated first slope, each step
+    at most a factor e^1.5, the slope kept of the right sign."""
+
+    def __init__(self, x: float, slope: float):
+        self.x = x
+        self.slope = slope
+        self.last: tuple[float, float] | None = None
+
+    def step(self, f: float, learn: bool = True) -> float:
+        if learn and self.last is not None:
+            dx, df = self.x - self.last[0], f - self.last[1]
+            if abs(dx) > 1e-9 and abs(df) > 1e-9 and (df / dx) * self.slope > 0:
+                self.slope = df / dx
+        self.last = (self.x, f)
+        self.x -= max(-1.5, min(1.5, f / self.slope))
+        return self.x
+
+
+def _reference_bonus_value(sc: Scenario, base: Scheme, role: str, paid: bool) -> float:
+    """Marginal bonus value of today's scheme for a role; when today's scheme pays the role no bonus
+    (fixed pay), that of a linear bonus of ``bonus_at_target`` on the role's own results (the scale
+    the implicit incentive is measured against: the identification then stays that of a paid
+    baseline, effort cost chosen to reproduce today's funnel)."""
+    if paid:
+        return marginal_bonus_value(sc, base, role)
+    from ..funnel import steady_state
+
+    ss = steady_state(sc)
+    if role == "sales":
+        own = ss.bookings_per_rep
+        return sc.sales.bonus_at_target / own if own > 0 else 0.0
+    return sc.marketing.bonus_at_target / ss.sourced_bookings if ss.sourced_bookings > 0 else 0.0
 
 
 def _root_log(fn, target: float, guess: float, increasing: bool = False, rtol: float = 2e-3) -> float:
@@ -431,13 +520,21 @@ def _root_log(fn, target: float, guess: float, increasing: bool = False, rtol: f
     return math.exp(b)
 
 
-def calibrate(sc: Scenario) -> dict[str, float]:
+def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[str, float]:
     """Effort- and quality-cost scales per role (currency per year), and implicit incentives.
 
     Values given in ``[behaviour]`` are used as they are; ``"calibrate"`` ones are chosen by
     revealed preference: in the equilibrium of the baseline scheme, reps' expected output equals
     the funnel as entered, marketing's average effort is 1 and its focus is today's. Cached on
     disk by scenario hash and solver source.
+
+    Parameters
+    ----------
+    sc : Scenario
+    start : dict or SolvedPolicy, optional
+        The calibration of a nearby scenario (or a solved baseline of one) to start from: the
+        search then needs a few solves instead of a dozen. The result agrees with a cold start to
+        the calibration's tolerance (0.2 % of output), not bit for bit.
     """
     b = sc.behaviour
     base_name = b.baseline_scheme or next(iter(sc.schemes))
@@ -446,14 +543,14 @@ def calibrate(sc: Scenario) -> dict[str, float]:
     key = (sc.hash, base_name, sim.burn_in_years, sim.horizon_years, code)
     if key in _CALIBRATION_CACHE:
         return dict(_CALIBRATION_CACHE[key])
-    from .._cache import load_json, save_json
+    from .._cache import load_json, require, save_json
 
     cache_name = f"calibration-{sc.hash}-{_safe(base_name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.json"
-    stored = load_json(cache_name)
-    if _valid_calibration(stored):
+    stored = load_json(cache_name, validate=require(_valid_calibration, "not a calibration of this solver"))
+    if stored is not None:
         _CALIBRATION_CACHE[key] = stored
         return dict(stored)
-    out = _calibrate(sc, base_name)
+    out = _calibrate(sc, base_name, start)
     _CALIBRATION_CACHE[key] = dict(out)
     save_json(cache_name, out)
     return out
@@ -469,7 +566,7 @@ def _valid_calibration(d) -> bool:
         return False
 
 
-def _calibrate(sc: Scenario, base_name: str) -> dict[str, float]:
+def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None = None) -> dict[str, float]:
     b = sc.behaviour
     base = sc.schemes[base_name]
     sc = sc.for_scheme(base)  # calibrate under the baseline scheme's hand-off levers
@@ -479,62 +576,75 @@ def _calibrate(sc: Scenario, base_name: str) -> dict[str, float]:
     sales = co.fixed_sales(mkt)
     entered_output = float(sales.own_wins.sum())
     share = b.implicit_incentive
-    psi_s = share / (1.0 - share) * marginal_bonus_value(sc, base, "sales")
-    psi_m = share / (1.0 - share) * marginal_bonus_value(sc, base, "marketing")
     sales_paid = roles["sales"].paid
     mkt_paid = roles["marketing"].paid
+    psi_s = share / (1.0 - share) * _reference_bonus_value(sc, base, "sales", sales_paid)
+    psi_m = share / (1.0 - share) * marginal_bonus_value(sc, base, "marketing")
     k_s = b.effort_cost_sales if b.effort_cost_sales is not None else max(sc.sales.bonus_at_target, 1.0)
     bonus_m = base.marketing.bonus_at_target if mkt_paid else sc.marketing.bonus_at_target
     k_e = b.effort_cost_marketing if b.effort_cost_marketing is not None else max(bonus_m, 1.0)
     k_q = b.quality_cost_marketing if b.quality_cost_marketing is not None else 0.0
+    warm = start.warm if isinstance(start, SolvedPolicy) else None
+    hint = (warm.kappa if warm is not None else start) if start is not None else None
+    if isinstance(hint, dict) and _valid_calibration(hint):
+        k_s = b.effort_cost_sales if b.effort_cost_sales is not None else float(hint["sales"])
+        k_e = b.effort_cost_marketing if b.effort_cost_marketing is not None else float(hint["marketing"])
+        k_q = b.quality_cost_marketing if b.quality_cost_marketing is not None else float(hint["marketing_quality"])
+    if warm is not None:
+        mkt, sales = warm.mkt, warm.sales
     q0 = sc.marketing.quality.baseline
+    calibrate_sales = b.effort_cost_sales is None and (sales_paid or psi_s > 0)
+    calibrate_effort = mkt_paid and b.effort_cost_marketing is None
+    calibrate_quality = mkt_paid and b.quality_cost_marketing is None
+    n = b.effort_cost_exponent
+    a = 1.0 + 2.0 * b.conversion_elasticity  # output grows like effort ** a (prospecting, two stages)
+    # Each side's response to its cost scale is smooth, close to a power law (effort moves with it to
+    # the power -1/(n - 1), output to -a/(n - a)). Newton steps in log-log space from those slopes
+    # (secant-updated once both sides settle) run inside the equilibrium iteration: one solve of each
+    # side per round, until the equilibrium reproduces the entered funnel.
+    s_sales = _Secant(math.log(k_s), -a / max(n - a, 0.3))
+    s_effort = _Secant(math.log(k_e), -1.0 / max(n - 1.0, 0.3))
+    s_quality = _Secant(math.log(max(k_q, bonus_m, 1.0)), 0.5)
     guesses: dict = {}
-    mguess: list = [None]
-
-    def sales_ratio(k: float) -> float:
-        sols = _solve_sales(sc, co, roles["sales"], k, psi_s, mkt, sales, guesses)
-        for key, s in sols.items():
-            guesses[key] = s.guess
-        out = sum(
-            roles["sales"].group_share[g] * co.weights[kk] * s.mean[:, S_OWN].sum() for (g, kk), s in sols.items()
-        )
-        return float(out / max(entered_output, 1e-12))
-
-    def mkt_means(ke: float, kq: float) -> tuple[float, float]:
-        sol = _solve_marketing(sc, co, roles["marketing"], ke, kq, psi_m, sales, mguess[0])
-        mguess[0] = sol.guess
-        return float(sol.mean[:, M_EFFORT].mean()), float(sol.mean[:, M_QUALITY].mean())
-
-    # Calibrate each role against the other's current behaviour, move both to the baseline
-    # equilibrium under the new scales, and repeat until the equilibrium reproduces the funnel.
-    for _ in range(4):
+    mguess = None
+    change = math.inf
+    for rounds in range(1, 61):
+        learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
+        old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
+        ok_mkt = True
         if mkt_paid:
-            for _ in range(2):
-                if b.effort_cost_marketing is None:
-                    k_e = _root_log(lambda k, kq=k_q: mkt_means(k, kq)[0], 1.0, k_e)
-                if b.quality_cost_marketing is None:
-                    if mkt_means(k_e, 0.0)[1] >= q0 - 0.005:
-                        k_q = 0.0  # today's scheme gives today's focus without a penalty
-                    else:
-                        k_q = _root_log(lambda k, ke=k_e: mkt_means(ke, k)[1], q0, max(k_q, bonus_m), increasing=True)
-        if sales_paid and b.effort_cost_sales is None:
-            k_s = _root_log(sales_ratio, 1.0, k_s)
-        kappa = {
-            "sales": k_s,
-            "marketing": k_e,
-            "marketing_quality": k_q,
-            "implicit_sales": psi_s,
-            "implicit_marketing": psi_m,
-        }
-        eq = _equilibrium(sc, co, base, kappa, roles, max_rounds=b.max_rounds)
-        mkt, sales = eq.mkt, eq.sales
-        out_ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
-        ok_sales = not sales_paid or b.effort_cost_sales is not None or abs(out_ratio - 1.0) < 0.01
-        ok_mkt = not mkt_paid or (
-            (b.effort_cost_marketing is not None or abs(float(mkt.effort.mean()) - 1.0) < 0.01)
-            and (b.quality_cost_marketing is not None or float(mkt.quality.mean()) >= q0 - 0.01)
-        )
-        if ok_sales and ok_mkt:
+            sol = _solve_marketing(sc, co, roles["marketing"], k_e, k_q, psi_m, sales, mguess)
+            mguess = sol.guess
+            effort_m, quality_m = float(sol.mean[:, M_EFFORT].mean()), float(sol.mean[:, M_QUALITY].mean())
+            ok_e = not calibrate_effort or abs(effort_m - 1.0) < 0.005
+            low, high = quality_m < q0 - 0.01, k_q > 0.0 and quality_m > q0 + 0.01
+            ok_q = not calibrate_quality or not (low or high)
+            ok_mkt = ok_e and ok_q
+            if not ok_e:
+                k_e = math.exp(s_effort.step(math.log(effort_m), learn))
+            if not ok_q:
+                if k_q == 0.0:
+                    k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
+                else:
+                    k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
+            mkt = _marketing_field(co, sol)
+        ratio = 1.0
+        if sales_paid or psi_s > 0:
+            sols = _solve_sales(sc, co, roles["sales"], k_s, psi_s, mkt, sales, guesses)
+            guesses = {key: sol.guess for key, sol in sols.items()}
+            sales = _sales_field(co, roles["sales"], sols, mkt)
+            ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
+            if calibrate_sales and abs(ratio - 1.0) >= 0.004:
+                k_s = math.exp(s_sales.step(math.log(ratio), learn))
+        else:
+            sales = co.fixed_sales(mkt)
+        new = (mkt.effort, mkt.quality, sales.effort, sales.follow)
+        change = float(max(np.max(np.abs(x - y)) for x, y in zip(old, new, strict=True)))
+        ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
+        if _DEBUG:
+            print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q), "ratio", round(ratio, 4),
+                  "mkt", ok_mkt, "change", round(change, 4))  # fmt: skip
+        if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
     return {
         "baseline_scheme": base_name,
@@ -558,7 +668,9 @@ def _solver_source_hash() -> str:
     )  # fmt: skip
 
 
-def solve_policy(sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | None = None) -> SolvedPolicy:
+def solve_policy(
+    sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | None = None, start: SolvedPolicy | None = None
+) -> SolvedPolicy:
     """Solve the marketing-sales equilibrium of a scheme and compile it for the simulation.
 
     Parameters
@@ -569,6 +681,10 @@ def solve_policy(sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | N
     kappa : dict, optional
         Effort-cost scales ``{"sales": ..., "marketing": ...}`` (and ``marketing_quality``,
         ``implicit_sales``, ``implicit_marketing``); default: :func:`calibrate`.
+    start : SolvedPolicy, optional
+        A solve of a nearby scenario with the same scheme structure to start the equilibrium
+        (and the calibration) from: fewer rounds; the result agrees with a cold start to the
+        equilibrium's tolerance, not bit for bit.
 
     Returns
     -------
@@ -576,7 +692,7 @@ def solve_policy(sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | N
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
-    from .._cache import load_arrays, save_arrays
+    from .._cache import load_arrays, require, save_arrays
 
     cache_name = None
     if kappa is None:
@@ -584,17 +700,19 @@ def solve_policy(sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | N
         cache_name = (
             f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{_solver_source_hash()}.npz"
         )
-        stored = load_arrays(cache_name)
+        fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
+        stored = load_arrays(cache_name, validate=fits)
         if stored is not None:
             solved = _from_arrays(stored, sc)
             if solved is not None:
                 return solved
     t0 = time.perf_counter()
-    kappa = kappa or calibrate(sc)
+    kappa = kappa or calibrate(sc, start)
     sc_s = sc.for_scheme(scheme)  # the scheme's own hand-off levers, if any
     co = Company(sc_s)
     roles = {"marketing": _role(sc_s, scheme, "marketing"), "sales": _role(sc_s, scheme, "sales")}
-    eq = _equilibrium(sc_s, co, scheme, kappa, roles, sc.behaviour.max_rounds)
+    warm = start.warm if start is not None else None
+    eq = _equilibrium(sc_s, co, scheme, kappa, roles, sc.behaviour.max_rounds, start=warm)
     policy = _compile(sc_s, scheme, co, roles, eq)
     K = len(co.levels)
     if eq.sales_sols is not None:
@@ -631,10 +749,20 @@ def solve_policy(sc: Scenario, scheme: Scheme | str, kappa: dict[str, float] | N
         marketing_effort_week=np.asarray(eq.mkt.effort, dtype=float),
         marketing_quality_week=np.asarray(eq.mkt.quality, dtype=float),
         sales_output_week=output_week,
+        warm=_warm_from(eq, kappa),
     )
     if cache_name is not None:
         save_arrays(cache_name, _to_arrays(solved))
     return solved
+
+
+def _warm_from(eq: _Equilibrium, kappa: dict) -> WarmStart:
+    guesses = {}
+    if eq.mkt_sol is not None:
+        guesses[("marketing", 0, 0)] = eq.mkt_sol.guess
+    for (g, k), sol in (eq.sales_sols or {}).items():
+        guesses[("sales", g, k)] = sol.guess
+    return WarmStart(mkt=eq.mkt, sales=eq.sales, guesses=guesses, kappa=dict(kappa))
 
 
 def _describe(role: _Role) -> dict:
@@ -670,7 +798,7 @@ def _agent_policy(
     K = len(co.levels) if role.name == "sales" else 1
     any_sol = next(iter(sols.values()))
     G0, G1, L = any_sol.problem.G
-    choice = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L, 2))
+    choice = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L, 3))
     timing = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
     grid_max = np.ones((NG, K, 2))
     paid_money = np.ones((NG, K))
@@ -727,7 +855,7 @@ def _safe(name: str) -> str:
 
 
 _PROFILES = ("sales_effort_week", "follow_week", "marketing_effort_week", "marketing_quality_week", "sales_output_week")
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 def _to_arrays(solved: SolvedPolicy) -> dict:
@@ -759,6 +887,15 @@ def _from_arrays(d: dict, sc: Scenario) -> SolvedPolicy | None:
             if pol.choice.ndim != 7 or pol.timing.shape != pol.choice.shape[:6]:
                 return None
             if not np.all(np.isfinite(pol.choice)) or not np.all(np.isfinite(pol.grid_max)):
+                return None
+            if pol.choice.shape[6] != 3 or np.any(pol.choice < 0.0) or np.any(pol.choice[..., 0] > 3.0):
+                return None
+            if np.any(pol.choice[..., 1:] > 1.0) or np.any(pol.grid_max <= 0) or np.any(pol.paid_money <= 0):
+                return None
+            NG = pol.choice.shape[0]
+            if np.any((pol.timing < 0) | (pol.timing > 3)) or np.any((pol.group < 0) | (pol.group >= NG)):
+                return None
+            if np.any(pol.axis_comp < -1) or pol.axis_comp.shape != (2,):
                 return None
             roles[role] = pol
         K = len(sc.sales.ability.levels)

@@ -6,13 +6,22 @@ import numpy as np
 
 from ..model.forecast import ForecastTable, coverage_needed
 from ..scenario.schema import MONTHS
-from .format import NA, number, short_money
+from .format import number, short_money
 
 SLOT_LABELS = ["start"] + [f"end {m}" for m in MONTHS]
 
 
 def _q(x, p):
     return float(np.percentile(x, p))
+
+
+def _coverage(v: float | None) -> str:
+    """A coverage multiple, ``>=100x`` at the cap, ``n/a`` when the fit gives none."""
+    from ..model.forecast import COVERAGE_CAP
+
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f">={COVERAGE_CAP:.0f}x" if v >= COVERAGE_CAP else f"{v:.2f}x"
 
 
 def forecast_text(
@@ -45,16 +54,24 @@ def forecast_text(
         "The weighted pipeline (eventual win probability x value) ignores when deals close and deals not yet in",
         "the funnel: it misleads early in the year and counts next year's closings late in the year.",
         "",
-        "Pipeline coverage (open pipeline value / target still to book) needed at each quarter start:",
-        f"{'quarter':>8} {'median coverage':>16} {'P(target hit)':>14} {'for 80 %':>10} {'for 90 %':>10}",
+        "Pipeline coverage (open pipeline value / target still to book) needed at each quarter start, among",
+        "the years with something still to book:",
+        f"{'quarter':>8} {'already on target':>18} {'median coverage':>16} {'P(target hit)':>14} "
+        f"{'for 80 %':>10} {'for 90 %':>10}",
     ]
     hit = ft.actual >= ft.target
+    on = ft.on_target if ft.on_target is not None else ~np.isfinite(ft.coverage)
     for q in range(4):
-        need = coverage_needed(ft.coverage[:, q], hit)
-        fmt = lambda v: NA if v is None else f"{v:.2f}x"  # noqa: E731
+        left = ~on[:, q]
+        if not left.any():
+            lines.append(
+                f"{'Q' + str(q + 1):>8} {1.0:>18.0%} {'already on target':>16} {hit.mean():>14.0%} {'-':>10} {'-':>10}"
+            )
+            continue
+        need = coverage_needed(ft.coverage[left, q], hit[left])
         lines.append(
-            f"{'Q' + str(q + 1):>8} {np.median(ft.coverage[:, q]):>15.2f}x {hit.mean():>13.0%} "
-            f"{fmt(need[0.8]):>10} {fmt(need[0.9]):>10}"
+            f"{'Q' + str(q + 1):>8} {on[:, q].mean():>18.0%} {_coverage(np.median(ft.coverage[left, q])):>16} "
+            f"{hit.mean():>14.0%} {_coverage(need[0.8]):>10} {_coverage(need[0.9]):>10}"
         )
     if ft_fixed is not None:
         lines += ["", "Deal timing and effort that respond to the scheme make the forecast less accurate:"]

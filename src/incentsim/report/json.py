@@ -28,6 +28,8 @@ def comparison_json(cmp: Comparison) -> dict:
                        "luck_share_of_payout_variance", "rep_payout": {...},
                        "marketing_payout": {...}, "by_ability": [...]}},
          "solver": {NAME: {...}},
+         "summaries": {"exact": bool, "block_replications": int,
+                       "quantile_relative_accuracy": float},
          "verdict": str}
 
     Differences are ``a - b`` with ``b`` the baseline (the first scheme). NaN (a metric that
@@ -65,9 +67,22 @@ def comparison_json(cmp: Comparison) -> dict:
         "hr": {name: _hr_json(h) for name, h in cmp.hr.items()},
         "solver": {name: r.solver for name, r in cmp.results.items() if r.solver},
         "precision": cmp.precision,
+        "summaries": summaries_json(cmp),
         "verdict": cmp.verdict,
     }
     return _clean(out)
+
+
+def summaries_json(cmp: Comparison) -> dict:
+    """How the figures were computed: exactly from every replication's results, or streamed in
+    blocks (means, intervals and shares exact; percentiles within a stated relative accuracy)."""
+    from ..stats import QuantileSketch
+
+    return {
+        "exact": cmp.exact,
+        "block_replications": cmp.block,
+        "quantile_relative_accuracy": 0.0 if cmp.exact else QuantileSketch.RELATIVE_ACCURACY,
+    }
 
 
 def _hr_json(h) -> dict:

@@ -19,7 +19,8 @@ KEY_METRICS = (
 )  # fmt: skip
 BEHAVIOUR_METRICS = (
     "marketing_quality", "mean_effort", "appointments_ignored_share", "december_revenue_share",
-    "deals_pulled_in", "deals_held_back",
+    "deals_pulled_in", "deals_held_back", "team_time_share", "help_hours_per_rep", "deals_helped",
+    "helped_win_rate", "prospects_passed", "effort_gap_strong_weak",
 )  # fmt: skip
 
 
@@ -126,8 +127,20 @@ def comparison_text(
             f"Precision: {cmp.replications:,} replications; 95% CI half-width of the profit difference "
             f"{money(d.half_width, cur)}."
         )
+    if not cmp.exact:
+        lines.append(streamed_note(cmp))
     lines.append(f"Verdict: {cmp.verdict}")
     return "\n".join(lines)
+
+
+def streamed_note(cmp: Comparison) -> str:
+    """One line on how a long run was summarised (see ``incentsim.accumulate``)."""
+    from ..stats import QuantileSketch
+
+    return (
+        f"Summaries streamed in blocks of {cmp.block:,} replications: means, intervals and shares are exact, "
+        f"percentiles within {QuantileSketch.RELATIVE_ACCURACY:.1%}."
+    )
 
 
 def hr_text(cmp: Comparison) -> str:

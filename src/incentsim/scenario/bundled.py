@@ -54,14 +54,52 @@ def bundled_designs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.toml")) if _kind(p) == "design"}
 
 
-def resolve(name_or_path: str) -> Path:
-    """A scenario path: the file if it exists, else a bundled scenario of that name."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    stem = path.name[:-5] if path.name.endswith(".toml") else path.name
-    found = bundled().get(stem)
-    return found if found is not None else path
+def looks_like_path(text: str) -> bool:
+    """Whether an argument names a file rather than a bundled scenario: it has a folder separator
+    or a ``.toml`` suffix. Such an argument is never replaced by a bundled file."""
+    import os
+
+    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return any(sep in text for sep in seps) or text.lower().endswith(".toml")
+
+
+def resolve(name_or_path: str, *, sweeps: bool = False) -> Path:
+    """The file an argument names.
+
+    A path-like argument (see :func:`looks_like_path`) is a path, whether or not it exists; an
+    argument that is exactly the name of a bundled scenario (``sweeps``: of a bundled sweep
+    file) is that file; anything else is a path too. A missing file is reported by whoever
+    reads it (:func:`missing_reason` explains it).
+    """
+    text = str(name_or_path)
+    if not looks_like_path(text):
+        found = (bundled_sweeps() if sweeps else bundled()).get(text)
+        if found is not None:
+            return found
+    return Path(text)
+
+
+def is_bundled(path: Path) -> bool:
+    """Whether ``path`` is one of the bundled example files."""
+    folder = examples_dir()
+    return folder is not None and Path(path).resolve().parent == folder.resolve()
+
+
+def missing_reason(name_or_path: str, *, sweeps: bool = False) -> str:
+    """Why an argument names no file: "file not found", with a hint at the bundled names."""
+    from .reader import did_you_mean
+
+    text = str(name_or_path)
+    names = bundled_sweeps() if sweeps else bundled()
+    kind = "sweep" if sweeps else "scenario"
+    if looks_like_path(text):
+        stem = Path(text).name[:-5] if text.lower().endswith(".toml") else Path(text).name
+        if stem in names:
+            return f'file not found (the bundled {kind} of that name is used only as a bare name: "{stem}")'
+        return "file not found"
+    hint = did_you_mean(text, names)
+    listed = ", ".join(names) if names else "none"
+    return f"no such file, and no bundled {kind} of that name{hint} (bundled: {listed})"
 
 
 def first_comment(path: Path) -> str:

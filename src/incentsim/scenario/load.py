@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ScenarioError
+from .limits import MAX_WINS_PER_YEAR
 from .presets import PRESETS, merge, preset_description, preset_table
 from .reader import Table, did_you_mean
 from .schema import (
@@ -38,6 +39,8 @@ from .schema import (
 
 _TOP_KEYS = ("scenario", "simulation", "funnel", "marketing", "sales", "handoff", "deals", "behaviour", "schemes")
 _PAYOUTS = ("linear", "step", "commission", "curve")
+#: Key-pattern prefix of a role's plan in :data:`incentsim.scenario.limits.LIMITS`.
+_ROLE = "schemes.<scheme>.<role>"
 
 
 def read_toml(path: str | Path) -> dict:
@@ -52,7 +55,7 @@ def read_toml(path: str | Path) -> dict:
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot be read ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not part of the TOML
     except UnicodeDecodeError:
         raise ScenarioError(str(path), "", "is not a text (UTF-8) file, so not TOML") from None
     try:
@@ -129,10 +132,10 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
 def _simulation(t: Table) -> Simulation:
     d = Simulation()
     out = Simulation(
-        replications=t.integer("replications", d.replications, lo=1, hi=2**31 - 1),
-        horizon_years=t.integer("horizon_years", d.horizon_years, lo=1, hi=100),
-        burn_in_years=t.integer("burn_in_years", d.burn_in_years, lo=0, hi=20),
-        seed=t.integer("seed", d.seed, lo=0),
+        replications=t.integer("replications", d.replications, limit="simulation.replications"),
+        horizon_years=t.integer("horizon_years", d.horizon_years, limit="simulation.horizon_years"),
+        burn_in_years=t.integer("burn_in_years", d.burn_in_years, limit="simulation.burn_in_years"),
+        seed=t.integer("seed", d.seed, limit="simulation.seed"),
         behaviour=t.string("behaviour", d.behaviour, choices=BEHAVIOURS),
     )
     t.finish()
@@ -156,8 +159,8 @@ def _funnel(t: Table) -> Funnel:
     stages = []
     for i, name in enumerate(stage_names):
         s = t.table(name)
-        dwell = s.number("dwell_weeks", lo=1.0, what="at least 1 week (an item spends at least the week it arrives)")
-        conversion = s.probability("conversion")
+        dwell = s.number("dwell_weeks", limit="funnel.<stage>.dwell_weeks")
+        conversion = s.probability("conversion", limit="funnel.<stage>.conversion")
         s.finish()
         stages.append(Stage(name, "marketing" if i < k else "sales", dwell, conversion))
     t.finish()
@@ -167,20 +170,24 @@ def _funnel(t: Table) -> Funnel:
 def _quality(t: Table) -> Quality:
     d = Quality()
     q = Quality(
-        baseline=t.number("baseline", d.baseline, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
-        volume_at_zero=t.number("volume_at_zero", d.volume_at_zero, lo=0.0, lo_open=True),
-        volume_at_one=t.number("volume_at_one", d.volume_at_one, lo=0.0, lo_open=True),
-        conversion_at_zero=t.number("conversion_at_zero", d.conversion_at_zero, lo=0.0),
-        conversion_at_one=t.number("conversion_at_one", d.conversion_at_one, lo=0.0, lo_open=True),
+        baseline=t.number("baseline", d.baseline, limit="marketing.quality.baseline"),
+        volume_at_zero=t.number("volume_at_zero", d.volume_at_zero, limit="marketing.quality.volume_at_zero"),
+        volume_at_one=t.number("volume_at_one", d.volume_at_one, limit="marketing.quality.volume_at_one"),
+        conversion_at_zero=t.number(
+            "conversion_at_zero", d.conversion_at_zero, limit="marketing.quality.conversion_at_zero"
+        ),
+        conversion_at_one=t.number(
+            "conversion_at_one", d.conversion_at_one, limit="marketing.quality.conversion_at_one"
+        ),
     )
     t.finish()
     return q
 
 
 def _marketing(t: Table, funnel: Funnel) -> Marketing:
-    headcount = t.integer("headcount", 0, lo=0, hi=100000)
-    leads = t.number("leads_per_week", 0.0, lo=0.0)
-    season = t.numbers("seasonality", (1.0,) * 12, length=12, lo=0.0)
+    headcount = t.integer("headcount", 0, limit="marketing.headcount")
+    leads = t.number("leads_per_week", 0.0, limit="marketing.leads_per_week")
+    season = t.numbers("seasonality", (1.0,) * 12, length=12, limit="marketing.seasonality[i]")
     if sum(season) <= 0:
         raise t.error("seasonality", "must have at least one positive month")
     # Normalise so the weekly lead rate averages leads_per_week over the 52 weeks (months have
@@ -193,8 +200,8 @@ def _marketing(t: Table, funnel: Funnel) -> Marketing:
         headcount=headcount,
         leads_per_week=leads,
         seasonality=season,
-        bonus_at_target=t.number("bonus_at_target", 0.0, lo=0.0),
-        base_salary=t.number("base_salary", 0.0, lo=0.0),
+        bonus_at_target=t.number("bonus_at_target", 0.0, limit="marketing.bonus_at_target"),
+        base_salary=t.number("base_salary", 0.0, limit="marketing.base_salary"),
         quality=_quality(t.table("quality")),
     )
     last = funnel.marketing_stages[-1]
@@ -219,10 +226,8 @@ def _marketing(t: Table, funnel: Funnel) -> Marketing:
 
 def _ability(t: Table) -> Ability:
     if t.has("levels"):
-        levels = t.numbers("levels", min_length=1, lo=0.0)
-        if any(v <= 0 for v in levels):
-            raise t.error("levels", "must all be positive productivity multipliers")
-        weights = t.numbers("weights", (1.0,) * len(levels), length=len(levels), lo=0.0)
+        levels = t.numbers("levels", min_length=1, limit="sales.ability.levels[i]")
+        weights = t.numbers("weights", (1.0,) * len(levels), length=len(levels), limit="sales.ability.weights[i]")
         if sum(weights) <= 0:
             raise t.error("weights", "must not all be zero")
         if t.has("cv") or t.has("types"):
@@ -230,8 +235,8 @@ def _ability(t: Table) -> Ability:
         total = sum(weights)
         t.finish()
         return Ability(tuple(levels), tuple(w / total for w in weights))
-    cv = t.number("cv", 0.0, lo=0.0, hi=3.0)
-    types = t.integer("types", 3 if cv > 0 else 1, lo=1, hi=9)
+    cv = t.number("cv", 0.0, limit="sales.ability.cv")
+    types = t.integer("types", 3 if cv > 0 else 1, limit="sales.ability.types")
     t.finish()
     return ability_levels(cv, types)
 
@@ -259,13 +264,13 @@ def ability_levels(cv: float, types: int) -> Ability:
 
 def _sales(t: Table, funnel: Funnel) -> Sales:
     s = Sales(
-        reps=t.integer("reps", 1, lo=1, hi=10000),
-        calls_per_week=t.number("calls_per_week", 0.0, lo=0.0),
-        call_to_appointment=t.probability("call_to_appointment", 0.25),
-        calls_per_followup=t.number("calls_per_followup", 3.0, lo=0.0),
+        reps=t.integer("reps", 1, limit="sales.reps"),
+        calls_per_week=t.number("calls_per_week", 0.0, limit="sales.calls_per_week"),
+        call_to_appointment=t.probability("call_to_appointment", 0.25, limit="sales.call_to_appointment"),
+        calls_per_followup=t.number("calls_per_followup", 3.0, limit="sales.calls_per_followup"),
         ability=_ability(t.table("ability")),
-        bonus_at_target=t.number("bonus_at_target", 0.0, lo=0.0),
-        base_salary=t.number("base_salary", 0.0, lo=0.0),
+        bonus_at_target=t.number("bonus_at_target", 0.0, limit="sales.bonus_at_target"),
+        base_salary=t.number("base_salary", 0.0, limit="sales.base_salary"),
     )
     t.finish()
     return s
@@ -288,13 +293,19 @@ def _handoff(t: Table, base: Handoff | None = None) -> Handoff:
     if isinstance(sla, str) and sla == "none":
         sla = None
     h = Handoff(
-        delay_weeks=t.number("delay_weeks", d.delay_weeks, lo=0.0, hi=52.0),
-        response_decay_per_week=t.probability("response_decay_per_week", d.response_decay_per_week),
-        ignored_share=t.probability("ignored_share", d.ignored_share),
-        recycle_share=t.probability("recycle_share", d.recycle_share),
-        sla_weeks=None if sla is None else t.integer("sla_weeks", lo=0, hi=26) if t.has("sla_weeks") else sla,
-        duplicated_share=t.number("duplicated_share", d.duplicated_share, lo=0.0, hi=1.0, hi_open=True),
-        feedback_gain=t.number("feedback_gain", d.feedback_gain, lo=0.0, hi=3.0),
+        delay_weeks=t.number("delay_weeks", d.delay_weeks, limit="handoff.delay_weeks"),
+        response_decay_per_week=t.probability(
+            "response_decay_per_week", d.response_decay_per_week, limit="handoff.response_decay_per_week"
+        ),
+        ignored_share=t.probability("ignored_share", d.ignored_share, limit="handoff.ignored_share"),
+        recycle_share=t.probability("recycle_share", d.recycle_share, limit="handoff.recycle_share"),
+        sla_weeks=None
+        if sla is None
+        else t.integer("sla_weeks", limit="handoff.sla_weeks")
+        if t.has("sla_weeks")
+        else sla,
+        duplicated_share=t.number("duplicated_share", d.duplicated_share, limit="handoff.duplicated_share"),
+        feedback_gain=t.number("feedback_gain", d.feedback_gain, limit="handoff.feedback_gain"),
         relationship=relationship,
     )
     t.finish()
@@ -303,8 +314,8 @@ def _handoff(t: Table, base: Handoff | None = None) -> Handoff:
 
 def _deals(t: Table) -> Deals:
     d = Deals(
-        value_mean=t.number("value_mean", 5000.0, lo=0.0, lo_open=True),
-        value_cv=t.number("value_cv", 0.0, lo=0.0, hi=10.0),
+        value_mean=t.number("value_mean", 5000.0, limit="deals.value_mean"),
+        value_cv=t.number("value_cv", 0.0, limit="deals.value_cv"),
     )
     t.finish()
     return d
@@ -312,14 +323,12 @@ def _deals(t: Table) -> Deals:
 
 def _behaviour(t: Table, schemes: dict[str, Scheme]) -> BehaviourParams:
     d = BehaviourParams()
-    efforts = t.numbers("effort_levels", d.effort_levels, min_length=1, lo=0.0)
-    if any(e <= 0 for e in efforts):
-        raise t.error("effort_levels", "must all be positive")
+    efforts = t.numbers("effort_levels", d.effort_levels, min_length=1, limit="behaviour.effort_levels[i]")
     if list(efforts) != sorted(set(efforts)):
         raise t.error("effort_levels", "must be strictly increasing")
     if not any(abs(e - 1.0) < 1e-9 for e in efforts):
         raise t.error("effort_levels", "must include 1.0 (today's normal effort)")
-    qualities = t.numbers("quality_levels", d.quality_levels, min_length=1, lo=0.0, hi=1.0)
+    qualities = t.numbers("quality_levels", d.quality_levels, min_length=1, limit="behaviour.quality_levels[i]")
     if list(qualities) != sorted(set(qualities)):
         raise t.error("quality_levels", "must be strictly increasing")
 
@@ -327,29 +336,39 @@ def _behaviour(t: Table, schemes: dict[str, Scheme]) -> BehaviourParams:
         value = t.raw(name, "calibrate")
         if value == "calibrate":
             return None
-        return t.number(name, lo=0.0, what='a non-negative number or "calibrate"')
+        return t.number(name, limit=f"behaviour.{name}")
 
     baseline = t.raw("baseline_scheme", None)
     if baseline is not None:
         baseline = t.string("baseline_scheme", choices=list(schemes))
     b = BehaviourParams(
         effort_levels=tuple(efforts),
-        conversion_elasticity=t.number("conversion_elasticity", d.conversion_elasticity, lo=0.0, hi=3.0),
+        conversion_elasticity=t.number(
+            "conversion_elasticity", d.conversion_elasticity, limit="behaviour.conversion_elasticity"
+        ),
         quality_levels=tuple(qualities),
         effort_cost_sales=cost("effort_cost_sales"),
         effort_cost_marketing=cost("effort_cost_marketing"),
-        effort_cost_exponent=t.number("effort_cost_exponent", d.effort_cost_exponent, lo=1.0, hi=10.0, lo_open=True),
+        effort_cost_exponent=t.number(
+            "effort_cost_exponent", d.effort_cost_exponent, limit="behaviour.effort_cost_exponent"
+        ),
         quality_cost_marketing=cost("quality_cost_marketing"),
-        implicit_incentive=t.number("implicit_incentive", d.implicit_incentive, lo=0.0, hi=0.95),
+        implicit_incentive=t.number("implicit_incentive", d.implicit_incentive, limit="behaviour.implicit_incentive"),
         baseline_scheme=baseline,
-        annual_discount=t.number("annual_discount", d.annual_discount, lo=0.05, hi=1.0),
-        pull_in_discount=t.probability("pull_in_discount", d.pull_in_discount),
-        pull_in_weeks=t.integer("pull_in_weeks", d.pull_in_weeks, lo=1, hi=13),
-        hold_back_loss=t.probability("hold_back_loss", d.hold_back_loss),
-        choice_noise=t.number("choice_noise", d.choice_noise, lo=0.0, hi=1.0),
-        grid_points=t.integer("grid_points", d.grid_points, lo=21, hi=1001),
-        grid_points_2d=t.integer("grid_points_2d", d.grid_points_2d, lo=11, hi=201),
-        max_rounds=t.integer("max_rounds", d.max_rounds, lo=1, hi=50),
+        annual_discount=t.number("annual_discount", d.annual_discount, limit="behaviour.annual_discount"),
+        pull_in_discount=t.probability("pull_in_discount", d.pull_in_discount, limit="behaviour.pull_in_discount"),
+        pull_in_weeks=t.integer("pull_in_weeks", d.pull_in_weeks, limit="behaviour.pull_in_weeks"),
+        hold_back_loss=t.probability("hold_back_loss", d.hold_back_loss, limit="behaviour.hold_back_loss"),
+        choice_noise=t.number("choice_noise", d.choice_noise, limit="behaviour.choice_noise"),
+        grid_points=t.integer("grid_points", d.grid_points, limit="behaviour.grid_points"),
+        grid_points_2d=t.integer("grid_points_2d", d.grid_points_2d, limit="behaviour.grid_points_2d"),
+        max_rounds=t.integer("max_rounds", d.max_rounds, limit="behaviour.max_rounds"),
+        help_gain=t.probability("help_gain", d.help_gain, limit="behaviour.help_gain"),
+        event_gain=t.number("event_gain", d.event_gain, limit="behaviour.event_gain"),
+        team_time=t.number("team_time", d.team_time, limit="behaviour.team_time"),
+        event_share=t.probability("event_share", d.event_share, limit="behaviour.event_share"),
+        monitoring=t.number("monitoring", d.monitoring, limit="behaviour.monitoring"),
+        passing=t.probability("passing", d.passing, limit="behaviour.passing"),
     )
     t.finish()
     return b
@@ -362,6 +381,20 @@ def _check_flows(top: Table, funnel: Funnel, marketing: Marketing, sales: Sales)
             "marketing.leads_per_week",
             "nothing enters the funnel: set marketing.leads_per_week or sales.calls_per_week above 0",
         )
+    # The simulation draws every won deal's value: a funnel winning millions of deals a year is
+    # a typo that would run for hours. Expected wins at normal effort and average ability:
+    sales_through = math.prod(st.conversion for st in funnel.sales_stages)
+    marketing_through = math.prod(st.conversion for st in funnel.marketing_stages)
+    from_leads = 52 * marketing.leads_per_week * marketing_through * sales_through
+    from_calls = 52 * sales.reps * sales.calls_per_week * sales.call_to_appointment * sales_through
+    if from_leads + from_calls > MAX_WINS_PER_YEAR:
+        key = "marketing.leads_per_week" if from_leads >= from_calls else "sales.calls_per_week"
+        raise ScenarioError(
+            top.source,
+            key,
+            f"the funnel would win about {from_leads + from_calls:,.0f} deals a year; at most {MAX_WINS_PER_YEAR:,.0f} "
+            "are plausible (check marketing.leads_per_week, sales.calls_per_week, sales.reps and the conversions)",
+        )
 
 
 # -- schemes ----------------------------------------------------------------------------------
@@ -373,12 +406,30 @@ def _schemes(t: Table, marketing: Marketing, sales: Sales, handoff: Handoff) -> 
         raise t.error(None, "no schemes: add at least one [schemes.NAME] table")
     out = {}
     for name in names:
+        _check_scheme_name(t, name)
         raw = t.raw(name)
         if not isinstance(raw, dict):
             raise t.error(name, "must be a table [schemes.NAME]")
         out[name] = _scheme(Table(raw, t.key(name), t.source), name, marketing, sales, handoff)
     t.finish()
     return out
+
+
+def _check_scheme_name(t: Table, name: str) -> None:
+    """A scheme name must be selectable with ``--schemes A,B`` and printable in one line."""
+    if not name.strip():
+        raise ScenarioError(t.source, f"{t.path}.{name!r}", "a scheme needs a name that is not empty")
+    problem = None
+    if "," in name:
+        problem = "contains a comma (--schemes A,B could not select it)"
+    elif name != name.strip():
+        problem = "starts or ends with a space"
+    elif "#" in name:
+        problem = "contains # (kept for a scheme compared with itself: NAME#2)"
+    elif not name.isprintable():
+        problem = "contains a control character"
+    if problem:
+        raise t.error(name, f"scheme name {name!r} {problem}")
 
 
 def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales, handoff: Handoff) -> Scheme:
@@ -424,8 +475,8 @@ _COMPONENT_KEYS = (
 
 
 def _role_plan(t: Table, role: str, defaults: Marketing | Sales, reps: int, season: tuple[float, ...]) -> RolePlan:
-    bonus = t.number("bonus_at_target", defaults.bonus_at_target, lo=0.0)
-    base = t.number("base_salary", defaults.base_salary, lo=0.0)
+    bonus = t.number("bonus_at_target", defaults.bonus_at_target, limit=f"{_ROLE}.bonus_at_target")
+    base = t.number("base_salary", defaults.base_salary, limit=f"{_ROLE}.base_salary")
     if t.has("components"):
         if any(t.has(k) for k in _COMPONENT_KEYS):
             first = next(k for k in _COMPONENT_KEYS if t.has(k))
@@ -457,9 +508,9 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
         raise t.error("measure", f"{measure!r} is not a {role} measure; use one of {', '.join(allowed)}")
     period = t.string("period", "year", choices=list(PERIODS))
     n = PERIODS[period]
-    weight = t.number("weight", 1.0, lo=0.0, hi=1.0)
+    weight = t.number("weight", 1.0, limit=f"{_ROLE}.weight")
     target = _target(t, role, reps)
-    target_level = t.number("target_level", 1.0, lo=0.0, lo_open=True)
+    target_level = t.number("target_level", 1.0, limit=f"{_ROLE}.target_level")
     phasing, target = _phasing(t, n, target, reps, role, season)
     kind = t.string("payout", "linear", choices=_PAYOUTS)
     curve, rate = _payout(t, kind)
@@ -469,8 +520,8 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
     up = down = 0.0
     if t.has("ratchet"):
         r = t.table("ratchet")
-        up = r.number("up", 0.0, lo=0.0, hi=2.0)
-        down = r.number("down", 0.0, lo=0.0, hi=1.0)
+        up = r.number("up", 0.0, limit=f"{_ROLE}.ratchet.up")
+        down = r.number("down", 0.0, limit=f"{_ROLE}.ratchet.down")
         r.finish()
     target_by = t.string("target_by", "scheme", choices=list(TARGET_BY))
     if target_by == "ability" and not measure.startswith("own_"):
@@ -503,11 +554,8 @@ def _target(t: Table, role: str, reps: int) -> tuple[float, ...] | None:
     if isinstance(value, list):
         if role == "marketing":
             raise t.error("target", "marketing has one team target: give a number")
-        vals = t.numbers("target", length=reps, lo=0.0)
-        if any(v <= 0 for v in vals):
-            raise t.error("target", "every rep's target must be positive")
-        return vals
-    v = t.number("target", lo=0.0, lo_open=True, what='a positive number, a list per rep, or "auto"')
+        return t.numbers("target", length=reps, limit=f"{_ROLE}.target[i]")
+    v = t.number("target", limit=f"{_ROLE}.target")
     return (v,) * (reps if role == "sales" else 1)
 
 
@@ -519,7 +567,7 @@ def _phasing(
             raise t.error("phasing", "give either targets per period or phasing, not both")
         if t.has("target"):
             raise t.error("target", "give either an annual target or targets per period, not both")
-        vals = t.numbers("targets", length=n, lo=0.0)
+        vals = t.numbers("targets", length=n, limit=f"{_ROLE}.targets[i]")
         total = sum(vals)
         if total <= 0:
             raise t.error("targets", "must not all be zero")
@@ -532,7 +580,7 @@ def _phasing(
         return season_phasing(season, n), target
     if isinstance(raw, str):
         raise t.error("phasing", f'must be "even", "season" or a list of {n} shares; got {raw!r}')
-    vals = t.numbers("phasing", lo=0.0)
+    vals = t.numbers("phasing", limit=f"{_ROLE}.phasing[i]")
     if len(vals) != n:
         raise t.error("phasing", f"a {t.data.get('period', 'year')} period needs {n} shares, got {len(vals)}")
     if abs(sum(vals) - 1.0) > 1e-6:
@@ -553,17 +601,17 @@ def season_phasing(season: tuple[float, ...], n_periods: int) -> tuple[float, ..
 
 
 def _payout(t: Table, kind: str) -> tuple[Curve, float | None]:
-    gate = t.number("threshold", 0.0, lo=0.0)
+    gate = t.number("threshold", 0.0, limit=f"{_ROLE}.threshold")
     cap = t.raw("cap", None)
     if cap is not None:
-        cap = t.number("cap", lo=0.0, lo_open=True)
+        cap = t.number("cap", limit=f"{_ROLE}.cap")
     rate = None
     if kind == "linear":
-        acc = t.number("accelerator", 1.0, lo=0.0)
+        acc = t.number("accelerator", 1.0, limit=f"{_ROLE}.accelerator")
         points = ((0.0, 0.0), (1.0, 1.0), (2.0, 1.0 + acc))
         curve = Curve(points, extrapolate=True, gate=gate, cap=cap)
     elif kind == "step":
-        steps = t.pairs("steps", ((1.0, 1.0),))
+        steps = t.pairs("steps", ((1.0, 1.0),), limits=(f"{_ROLE}.steps[i][0]", f"{_ROLE}.steps[i][1]"))
         _check_sorted(t, "steps", steps)
         points: list[tuple[float, float]] = [(0.0, 0.0)]
         for x, y in steps:
@@ -573,8 +621,8 @@ def _payout(t: Table, kind: str) -> tuple[Curve, float | None]:
     elif kind == "commission":
         raw = t.raw("rate", "auto")
         if raw != "auto":
-            rate = t.number("rate", lo=0.0, lo_open=True, what='a positive rate or "auto"')
-        tiers = t.pairs("rate_tiers", ())
+            rate = t.number("rate", limit=f"{_ROLE}.rate")
+        tiers = t.pairs("rate_tiers", (), limits=(f"{_ROLE}.rate_tiers[i][0]", f"{_ROLE}.rate_tiers[i][1]"))
         _check_sorted(t, "rate_tiers", tiers)
         if tiers and rate is None:
             raise t.error("rate_tiers", 'need an explicit rate (not "auto") to scale the tiers')
@@ -591,7 +639,7 @@ def _payout(t: Table, kind: str) -> tuple[Curve, float | None]:
         points.append((points[-1][0] + 1.0, points[-1][1] + slope))
         curve = Curve(tuple(points), extrapolate=True, gate=gate, cap=cap)
     else:
-        pts = t.pairs("points")
+        pts = t.pairs("points", limits=(f"{_ROLE}.points[i][0]", f"{_ROLE}.points[i][1]"))
         _check_sorted(t, "points", pts)
         curve = Curve(tuple(pts), extrapolate=t.boolean("extrapolate", False), gate=gate, cap=cap)
     for i, (_, y) in enumerate(curve.points):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .errors import ScenarioError
+from .limits import LIMITS, Limit
 
 MISSING: Any = object()
 
@@ -119,19 +120,32 @@ class Table:
         lo_open: bool = False,
         hi_open: bool = False,
         what: str | None = None,
+        limit: str | Limit | None = None,
     ) -> float:
-        """A real number in an optional range (integers accepted)."""
+        """A real number in an optional range (integers accepted).
+
+        ``limit`` names the key's row of :data:`incentsim.scenario.limits.LIMITS` (its domain and
+        plausible range); ``lo``/``hi`` are for tables that have no row there.
+        """
         value = self.raw(name, default)
         if value is default and default is not MISSING:
             return value
-        return check_number(self, name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, what=what)
+        return check_number(self, name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, what=what, limit=limit)
 
-    def probability(self, name: str, default: Any = MISSING) -> float:
+    def probability(self, name: str, default: Any = MISSING, *, limit: str | Limit | None = None) -> float:
         """A probability in [0, 1]."""
-        return self.number(name, default, lo=0.0, hi=1.0, what="a probability in [0, 1]")
+        return self.number(name, default, lo=0.0, hi=1.0, what="a probability in [0, 1]", limit=limit)
 
-    def integer(self, name: str, default: Any = MISSING, *, lo: int | None = None, hi: int | None = None) -> int:
-        """An integer in an optional closed range."""
+    def integer(
+        self,
+        name: str,
+        default: Any = MISSING,
+        *,
+        lo: int | None = None,
+        hi: int | None = None,
+        limit: str | Limit | None = None,
+    ) -> int:
+        """An integer in an optional closed range (or the range of its ``limit`` row)."""
         value = self.raw(name, default)
         if value is default and default is not MISSING:
             return value
@@ -140,6 +154,11 @@ class Table:
                 value = int(value)
             else:
                 raise self.error(name, f"must be an integer, got {_type_name(value)} {_fmt(value)}")
+        if limit is not None:
+            reason = _limit(limit).check(value)
+            if reason is not None:
+                raise self.error(name, reason)
+            return value
         if lo is not None and value < lo:
             raise self.error(name, f"must be at least {lo}, got {value}")
         if hi is not None and value > hi:
@@ -175,8 +194,10 @@ class Table:
         lo: float | None = None,
         hi: float | None = None,
         what: str | None = None,
+        limit: str | Limit | None = None,
     ) -> tuple[float, ...]:
-        """A list of numbers with an optional exact length and range."""
+        """A list of numbers with an optional exact length and range (or the ``limit`` row of
+        its items)."""
         value = self.raw(name, default)
         if value is default and default is not MISSING:
             return value
@@ -188,11 +209,13 @@ class Table:
             raise self.error(name, f"must have at least {min_length} values, got {len(value)}")
         out = []
         for i, v in enumerate(value):
-            out.append(check_number(self, f"{name}[{i}]", v, lo=lo, hi=hi, what=what))
+            out.append(check_number(self, f"{name}[{i}]", v, lo=lo, hi=hi, what=what, limit=limit))
         return tuple(out)
 
-    def pairs(self, name: str, default: Any = MISSING) -> tuple[tuple[float, float], ...]:
-        """A list of ``[x, y]`` number pairs."""
+    def pairs(
+        self, name: str, default: Any = MISSING, *, limits: tuple[str | Limit, str | Limit] | None = None
+    ) -> tuple[tuple[float, float], ...]:
+        """A list of ``[x, y]`` number pairs (``limits``: the rows of x and of y)."""
         value = self.raw(name, default)
         if value is default and default is not MISSING:
             return value
@@ -202,8 +225,8 @@ class Table:
         for i, item in enumerate(value):
             if not isinstance(item, list) or len(item) != 2:
                 raise self.error(f"{name}[{i}]", f"must be a pair [x, y], got {_fmt(item)}")
-            x = check_number(self, f"{name}[{i}][0]", item[0])
-            y = check_number(self, f"{name}[{i}][1]", item[1])
+            x = check_number(self, f"{name}[{i}][0]", item[0], limit=limits[0] if limits else None)
+            y = check_number(self, f"{name}[{i}][1]", item[1], limit=limits[1] if limits else None)
             out.append((x, y))
         return tuple(out)
 
@@ -218,13 +241,23 @@ def check_number(
     lo_open: bool = False,
     hi_open: bool = False,
     what: str | None = None,
+    limit: str | Limit | None = None,
 ) -> float:
-    """Validate one number against a range; raise a one-line :class:`ScenarioError`."""
+    """Validate one number against a range, or against its row of the limits table (domain, then
+    plausible range); raise a one-line :class:`ScenarioError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise table.error(name, f"must be a number, got {_type_name(value)} {_fmt(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise table.error(name, f"must be a finite number, got an integer of {len(str(value))} digits") from None
     if not math.isfinite(value):
         raise table.error(name, f"must be a finite number, got {value}")
+    if limit is not None:
+        reason = _limit(limit).check(value)
+        if reason is not None:
+            raise table.error(name, reason)
+        return value
     bad = (lo is not None and (value < lo or (lo_open and value == lo))) or (
         hi is not None and (value > hi or (hi_open and value == hi))
     )
@@ -238,3 +271,7 @@ def check_number(
             what = "a number " + " and ".join(parts)
         raise table.error(name, f"must be {what}, got {value:g}")
     return value
+
+
+def _limit(limit: str | Limit) -> Limit:
+    return limit if isinstance(limit, Limit) else LIMITS[limit]

@@ -298,6 +298,27 @@ class BehaviourParams:
         many weeks can be closed now (at the discount).
     hold_back_loss : float
         Probability a deal held back into the next period is lost.
+    help_gain : float
+        Team work, part 1: how much a colleague's help can lift a quote's chance to close (the
+        share of the remaining miss chance removed at most). Reps choose to spend ``team_time`` of
+        their week on the team (helping colleagues' deals, and at marketing's events) at the cost
+        of their own prospecting; help pays under team measures and not under own measures, so
+        the trade-off emerges from the scheme. 0: nobody helps (the mechanism is off).
+    event_gain : float
+        Team work, part 2: how much sales' presence at marketing's events can lift the genuine
+        share of marketing's appointments (relative). 0: off.
+    team_time : float
+        Share of a week a rep spends on the team when helping (helping colleagues and events).
+    event_share : float
+        Share of that team time spent at marketing's events (the rest helps colleagues' deals).
+    monitoring : float
+        Mutual monitoring (peer pressure): a rep whose effort falls below the team's mean bears a
+        cost ``monitoring x effort cost scale x shortfall^2 x 2 / (reps - 1)`` a year, times the
+        share of its pay on team measures (peers only care under shared pay); it fades as the team
+        grows. 0 when the team cannot see each other's work.
+    passing : float
+        Share of new prospects a rep passes to the colleague most likely to win them when that pays
+        under the scheme (always under pure team pay, never under own pay). 0: off.
     choice_noise : float
         Scale of the random taste shocks in people's weekly choices (extreme-value, as in
         structural dynamic models), as a share of the role's money at target per week: choices
@@ -324,6 +345,12 @@ class BehaviourParams:
     pull_in_discount: float = 0.1
     pull_in_weeks: int = 4
     hold_back_loss: float = 0.05
+    help_gain: float = 0.0
+    event_gain: float = 0.0
+    team_time: float = 0.15
+    event_share: float = 0.3
+    monitoring: float = 0.0
+    passing: float = 0.0
     choice_noise: float = 0.02
     grid_points: int = 161
     grid_points_2d: int = 31

@@ -89,7 +89,7 @@ def run_comparison(job: Job, scenario: Scenario, schemes: list[str] | None = Non
             if job.cancelled:
                 raise Cancelled
             job.phase = "solving" if scenario.simulation.behaviour == "optimising" else "simulating"
-            cmp = compare(scenario, schemes, progress=job.progress)
+            cmp = compare(scenario, schemes, progress=job.progress, keep=True)  # the figures need every year
         job.phase = "finished"
         return cmp
     except Cancelled:
