@@ -71,7 +71,10 @@ COMPONENT_KEYS: dict[str, str] = {
     "rate": 'For payout = commission: money per unit of the measure, or "auto" (bonus at target / target).',
     "rate_tiers": "For payout = commission: accelerating rates, [[attainment, rate multiplier], ...].",
     "true_up": "At year end, a missed period is recovered when the year's target is hit.",
-    "ratchet": "{ up = 0.5, down = 0.2 }: next year's target moves toward this year's result.",
+    "ratchet": "{ up = 0.5, down = 0.2 }: next year's target moves toward this year's result; { up = 1, down = 1 } "
+    "sets it to this year's result (quotas from history).",
+    "target_by": '"scheme" (default): targets as written; "ability": each rep\'s target scaled to the expected '
+    "measure of its own ability level (rep-specific quotas; sales' own measures only).",
 }
 #: What each payout curve type pays (payout as a multiple of the bonus at target).
 PAYOUTS = {

@@ -39,6 +39,11 @@ def __getattr__(name: str):
         from .results import Results
 
         return Results
+    if name == "design":
+        # The plan search lives in the package incentsim.optimise, so no submodule shadows this name.
+        from .optimise import design
+
+        return design
     if name == "sweep":
         # The sweep machinery lives in the package incentsim.batch, so no submodule shadows this name.
         from .batch.run import sweep
@@ -53,6 +58,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "load_scenario", "scenario_from_dict",
-    "simulate", "solve_policy", "sweep", "uncertainty",
+    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "design", "load_scenario",
+    "scenario_from_dict", "simulate", "solve_policy", "sweep", "uncertainty",
 ]  # fmt: skip

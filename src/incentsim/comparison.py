@@ -16,7 +16,7 @@ import numpy as np
 
 from .kernels import layout as L
 from .results import HIGHER_IS_BETTER, METRICS, Results
-from .scenario.schema import Scenario
+from .scenario.schema import Scenario, Scheme
 from .simulation import ProgressFn, simulate
 from .stats import (
     PairedDifference,
@@ -357,8 +357,9 @@ def compare(
     Parameters
     ----------
     scenario : Scenario
-    schemes : sequence of str, optional
-        Scheme names, baseline first (default: all, in file order).
+    schemes : sequence of str or Scheme, optional
+        Scheme names, baseline first (default: all, in file order); a :class:`Scheme` object
+        (for example the best plan of ``incentsim.design``) is compared under its own name.
     replications : int or "auto", optional
         Replications per scheme (default: the scenario's ``[simulation] replications``). With
         ``"auto"`` (the scenario's default), run to the scenario's ``precision`` in batches,
@@ -405,7 +406,18 @@ def compare(
     ScenarioError
         When the per-replication results to keep would not fit in memory.
     """
-    names = list(schemes) if schemes else list(scenario.schemes)
+    given = list(schemes) if schemes else list(scenario.schemes)
+    # A Scheme object (a designed plan, incentsim.design(...).best) joins the scenario's own schemes;
+    # the scenario's hash then covers it, so cached policies can never belong to another plan.
+    objects = {s.name: s for s in given if isinstance(s, Scheme)}
+    for name, obj in objects.items():
+        if name in scenario.schemes and scenario.schemes[name] != obj:
+            raise ValueError(f"schemes: the scenario already has a different scheme called {name!r}")
+    if objects:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, schemes={**scenario.schemes, **objects})
+    names = [s.name if isinstance(s, Scheme) else s for s in given]
     for name in names:
         scenario.scheme(name)  # KeyError naming the known schemes
     labels = []  # comparing a scheme with itself is allowed (a check of common random numbers)

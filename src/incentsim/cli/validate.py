@@ -52,6 +52,11 @@ def validate_cmd(scenario, quiet):
             for i, c in enumerate(plan.components):
                 t = targets[(role, i)]
                 tgt = f"{t[0]:,.0f}" if len(set(t.round(6))) == 1 else f"{t.min():,.0f}-{t.max():,.0f}"
+                if c.target_by == "ability":
+                    from ..funnel import ability_target_scale
+
+                    by = ", ".join(f"{t.mean() * f:,.0f}" for f in ability_target_scale(sc, c.measure))
+                    tgt += f" for the average rep; by ability level {by}"
                 comps.append(f"{c.weight:.0%} {c.measure} per {c.period}, {c.payout}, annual target {tgt}")
             parts.append(f"{role}: " + " + ".join(comps))
         click.echo(f"  scheme {name}: " + "; ".join(parts))

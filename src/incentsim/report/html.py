@@ -337,7 +337,10 @@ def _solver_html(cmp: Comparison) -> str:
 
 
 def comparison_html(
-    cmp: Comparison, figures: Mapping[str, bytes] | None = None, uncertainty: UncertaintyResult | None = None
+    cmp: Comparison,
+    figures: Mapping[str, bytes] | None = None,
+    uncertainty: UncertaintyResult | None = None,
+    extra: Sequence[tuple[str, str, str]] = (),
 ) -> str:
     """The whole report as one self-contained HTML document.
 
@@ -350,6 +353,8 @@ def comparison_html(
     uncertainty : UncertaintyResult, optional
         An uncertainty analysis of the same scenario (``incentsim.uncertainty``): adds the
         section :data:`UNCERTAINTY_SECTION` after the answer.
+    extra : sequence of (id, heading, body HTML)
+        More sections, placed before "All key figures" (a plan design's, for example).
 
     Returns
     -------
@@ -403,6 +408,7 @@ def comparison_html(
         '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
         "<nav>" + escape(_("Contents:")) + " "
         + "\n".join(f'<a href="#{k}">{escape(_(v))}</a>' for k, v in SECTIONS.items() if k != "answer")
+        + "".join(f'\n<a href="#{k}">{escape(h)}</a>' for k, h, _b in extra)
         + "</nav>",
     ]
     if uncertainty is not None:
@@ -446,6 +452,8 @@ def comparison_html(
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
+    for key, heading, body in extra:
+        parts.append(f'<section id="{escape(key)}"><h2>{escape(heading)}</h2>{body}</section>')
     figures_body = "<p class='note'>" + escape(_("Mean [P5 to P95] over simulated years.")) + "</p>"
     figures_body += _table(*metric_table_rows(cmp))
     if len(cmp.schemes) > 1:

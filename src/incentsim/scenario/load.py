@@ -20,6 +20,7 @@ from .schema import (
     BEHAVIOURS,
     MEASURES,
     PERIODS,
+    TARGET_BY,
     Ability,
     BehaviourParams,
     Component,
@@ -488,7 +489,7 @@ def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales, handoff: Ha
 _COMPONENT_KEYS = (
     "measure", "period", "weight", "target", "target_level", "phasing", "targets", "payout",
     "points", "extrapolate", "steps", "threshold", "cap", "accelerator", "rate", "rate_tiers",
-    "true_up", "ratchet",
+    "true_up", "ratchet", "target_by",
 )  # fmt: skip
 
 
@@ -541,6 +542,13 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
         up = r.number("up", 0.0, limit=f"{_ROLE}.ratchet.up")
         down = r.number("down", 0.0, limit=f"{_ROLE}.ratchet.down")
         r.finish()
+    target_by = t.string("target_by", "scheme", choices=list(TARGET_BY))
+    if target_by == "ability" and not measure.startswith("own_"):
+        raise t.error(
+            "target_by",
+            f'"ability" sets each rep\'s target from its own expected results: it needs one of the sales measures '
+            f"own_bookings, own_margin or own_wins, not {measure!r}",
+        )
     return Component(
         measure=measure,
         period=period,
@@ -554,6 +562,7 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
         true_up=true_up,
         ratchet_up=up,
         ratchet_down=down,
+        target_by=target_by,
     )
 
 

@@ -32,6 +32,8 @@ MEASURES: dict[str, tuple[str, ...]] = {
 }
 ROLES = ("marketing", "sales")
 BEHAVIOURS = ("optimising", "fixed")
+#: How a component's targets are set: as the scheme writes them, or per rep from ability.
+TARGET_BY = ("scheme", "ability")
 
 
 @dataclass(frozen=True)
@@ -480,7 +482,14 @@ class Component:
         when positive (a missed quarter recovered when the year is hit).
     ratchet_up, ratchet_down : float
         Next year's target moves toward this year's result by ``ratchet_up`` of the gap after
-        a beat and by ``ratchet_down`` after a miss (0: no ratchet).
+        a beat and by ``ratchet_down`` after a miss (0: no ratchet). A full ratchet (``up = down
+        = 1``) sets next year's target to this year's result: quotas from history.
+    target_by : str
+        ``"scheme"``: the targets as written (automatic ones are the average rep's expectation);
+        ``"ability"``: each rep's target is the written one times the expected measure of the
+        rep's own ability level over the average rep's (automatic: the expected annual measure
+        of the rep's ability level at today's effort, times ``target_level``). Rep-specific
+        quotas from ability (the firm is assumed to know it); sales' own measures only.
     """
 
     measure: str
@@ -495,6 +504,7 @@ class Component:
     true_up: bool = False
     ratchet_up: float = 0.0
     ratchet_down: float = 0.0
+    target_by: str = "scheme"
 
     @property
     def n_periods(self) -> int:
