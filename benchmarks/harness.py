@@ -254,6 +254,60 @@ def time_solver(sc, scheme: str, repeat: int = 3) -> tuple[Timing, dict, Timing]
     return timing, dict(sol.info), cached
 
 
+def nearby_scenario(path: str = str(SCENARIO), key: tuple[str, ...] = ("funnel", "quote", "conversion"), step=0.01):
+    """The benchmark scenario with one input moved a little (default: the quote conversion + 0.01):
+    what a warm start starts from is the solved benchmark scenario."""
+    import copy
+    import tomllib
+
+    from incentsim import scenario_from_dict
+
+    data = copy.deepcopy(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    table = data
+    for k in key[:-1]:
+        table = table[k]
+    table[key[-1]] = table[key[-1]] + step
+    return scenario_from_dict(data, source=f"{path} ({'.'.join(key)} {step:+g})")
+
+
+def time_warm_starts(sc, near) -> dict:
+    """Calibration and each scheme's solve of ``near``, cold and warm-started from ``sc`` solved.
+
+    Cold: ``calibrate(near)`` and ``solve_policy(near, scheme, kappa=...)`` from nothing (no disk
+    cache, in-memory calibration cleared; the DP kernels loaded first). Warm:
+    ``calibrate(near, start=<calibration of sc>)`` and ``solve_policy(near, scheme, kappa=...,
+    start=<solve of sc>)``. One run each (a solve costs seconds; ``cpu`` beside ``seconds``).
+
+    Returns
+    -------
+    dict
+        ``calibration``: ``{"cold": Timing, "warm": Timing}``; ``schemes``: ``{name: {"cold":
+        Timing, "warm": Timing, "rounds_cold", "rounds_warm"}}``.
+    """
+    from incentsim.model import policy as P
+
+    with no_disk_cache():
+        base_kappa = P.calibrate(sc)  # the solved neighbour (also loads the DP kernels)
+        base = {name: P.solve_policy(sc, name, kappa=base_kappa) for name in sc.schemes}
+        P._CALIBRATION_CACHE.clear()
+        cold_cal, kappa = timed(lambda: P.calibrate(near), repeat=1, warmup=False)
+        P._CALIBRATION_CACHE.clear()
+        warm_cal, _ = timed(lambda: P.calibrate(near, start=base_kappa), repeat=1, warmup=False)
+        P._CALIBRATION_CACHE.clear()
+        schemes = {}
+        for name in sc.schemes:
+            cold, sol_c = timed(lambda n=name: P.solve_policy(near, n, kappa=kappa), repeat=1, warmup=False)
+            warm, sol_w = timed(
+                lambda n=name: P.solve_policy(near, n, kappa=kappa, start=base[n]), repeat=1, warmup=False
+            )
+            schemes[name] = {
+                "cold": cold.to_dict(), "warm": warm.to_dict(),
+                "rounds_cold": sol_c.info.get("rounds"), "rounds_warm": sol_w.info.get("rounds"),
+            }  # fmt: skip
+    return {"nearby": near.source, "calibration": {"cold": cold_cal.to_dict(), "warm": warm_cal.to_dict()},
+            "schemes": schemes}  # fmt: skip
+
+
 # -- subprocesses: memory and the CLI --------------------------------------------------------------
 
 
@@ -294,50 +348,93 @@ def incentsim_command() -> list[str]:
 
 
 def time_cli_compare(replications: int = CLI_REPLICATIONS, warm_repeat: int = 2) -> dict:
-    """``incentsim compare <bundled scenario> --replications N`` end to end, in subprocesses.
+    """``incentsim compare <bundled scenario>`` end to end, in subprocesses.
 
-    Cold: fresh, empty ``NUMBA_CACHE_DIR`` and ``INCENTSIM_CACHE_DIR`` (every kernel compiles and
-    the calibration is computed); warm: the same folders again (best of ``warm_repeat``).
+    Cold: the command as a new user types it (``replications = "auto"``, the default), with fresh,
+    empty ``NUMBA_CACHE_DIR`` and ``INCENTSIM_CACHE_DIR`` (every kernel compiles, the calibration
+    and policies are computed). Warm: the same folders again, the default run and ``--replications
+    N`` (best of ``warm_repeat`` each), then the imports of a warm default run (``-X importtime``)
+    and one more warm N-replication run profiled by :mod:`benchmarks.cli_profile`.
 
     Returns
     -------
     dict
-        ``cold`` and ``warm`` (seconds), ``warm_times``, ``cpu_util_cold`` / ``cpu_util_warm``, and
-        ``warm_breakdown`` (one more warm run profiled by :mod:`benchmarks.cli_profile`).
+        ``cold`` / ``warm_auto`` / ``warm`` (seconds), ``*_replications``, ``cpu_util_*``,
+        ``imports`` (:func:`import_times`) and ``warm_breakdown``.
     """
-    cmd = incentsim_command() + ["compare", str(SCENARIO), "--replications", str(replications)]
+    base = incentsim_command() + ["compare", str(SCENARIO)]
+    fixed = base + ["--replications", str(replications)]
     with tempfile.TemporaryDirectory(prefix="incentsim-bench-") as tmp:
         env = _env(NUMBA_CACHE_DIR=str(Path(tmp) / "numba"), INCENTSIM_CACHE_DIR=str(Path(tmp) / "cache"))
         env.pop("INCENTSIM_NO_CACHE", None)
 
-        def once() -> tuple[float, float]:
+        def once(cmd) -> tuple[float, float, int | None]:
             r0 = os.times()
             t0 = time.perf_counter()
-            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+            done = subprocess.run(cmd + ["--json", "-"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
             wall = time.perf_counter() - t0
             r1 = os.times()
             cpu = (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
-            return wall, cpu / wall
+            try:
+                n = json.loads(done.stdout)["replications"]
+            except (ValueError, KeyError):
+                n = None
+            return wall, cpu / wall, n
 
-        cold, util_cold = once()
-        warm = [once() for _ in range(warm_repeat)]
-        prof_cmd = [sys.executable, "-m", "benchmarks.cli_profile", *cmd[-4:]]
+        cold, util_cold, n_cold = once(base)
+        warm_auto = min(once(base) for _ in range(warm_repeat))
+        warm = min(once(fixed) for _ in range(warm_repeat))
+        imports = import_times(base[len(incentsim_command()) :], env)
+        prof_cmd = [sys.executable, "-m", "benchmarks.cli_profile", *fixed[len(incentsim_command()) :]]
         done = subprocess.run(prof_cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         try:
             breakdown = json.loads(done.stdout.strip().splitlines()[-1])
         except (IndexError, ValueError):
             breakdown = {}
-    best = min(warm)
     return {
         "replications": replications,
         "cold": cold,
-        "warm": best[0],
-        "warm_times": [w for w, _ in warm],
+        "cold_replications": n_cold,
         "cpu_util_cold": util_cold,
-        "cpu_util_warm": best[1],
+        "warm_auto": warm_auto[0],
+        "warm_auto_replications": warm_auto[2],
+        "cpu_util_warm_auto": warm_auto[1],
+        "warm": warm[0],
+        "cpu_util_warm": warm[1],
+        "imports": imports,
         "warm_breakdown": breakdown,
         "load": os.getloadavg()[0],
     }
+
+
+def import_times(args: list[str], env: dict[str, str]) -> dict:
+    """Every import of one ``incentsim ARGS`` run (``python -X importtime``), summed.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (the cumulative times of the top-level imports, i.e. all import work),
+        ``top`` (the ten costliest top-level imports, seconds) and ``heavy`` (which of pandas,
+        matplotlib, dask, scipy, pyarrow were imported).
+    """
+    cmd = [sys.executable, "-X", "importtime", "-c", "from incentsim.cli.main import main; main()", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    top: dict[str, float] = {}
+    seen: set[str] = set()
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        try:
+            us = int(cumulative.strip())
+        except ValueError:
+            continue
+        seen.add(name.strip().split(".")[0])
+        if not name.startswith("  "):  # nesting level 0: everything imported under it is in its time
+            top[name.strip()] = top.get(name.strip(), 0.0) + us / 1e6
+    heavy = sorted(m for m in ("pandas", "matplotlib", "dask", "distributed", "scipy", "pyarrow") if m in seen)
+    best = dict(sorted(top.items(), key=lambda kv: -kv[1])[:10])
+    return {"seconds": sum(top.values()), "top": best, "heavy": heavy}
 
 
 def parallel_capacity(threads_wanted: int = 2) -> float:

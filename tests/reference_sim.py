@@ -253,7 +253,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 months_per = 12 // n_p
                 persons = R if role == "sales" else 1
                 for p in range(persons):
-                    annual_t = targets[(role, i)][p]
+                    annual_t = targets[(role, i)][p] * _ability_factor(scenario, c, ability[p] if role == "sales" else 0)
                     money = (
                         (c.commission_rate * annual_t)
                         if c.commission_rate is not None
@@ -287,6 +287,16 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
                 }
             )
     return rows
+
+
+def _ability_factor(scenario: Scenario, c, level: int) -> float:
+    """Quotas by ability: the rep's level's expected wins over the average rep's (1 otherwise)."""
+    if c.target_by != "ability":
+        return 1.0
+    from incentsim.funnel import steady_state
+
+    ss = steady_state(scenario)
+    return ss.wins_per_rep_by_level[level] / ss.wins_per_rep
 
 
 # -- the payout curve, written out independently of incentsim.pay (the oracle of the kernel tests) --

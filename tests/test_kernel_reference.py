@@ -32,6 +32,18 @@ SCHEMES = {
         },
     },
     "commission": {"sales": {"measure": "own_bookings", "period": "month", "payout": "commission", "rate": 0.07}},
+    # Quotas per rep from ability: a quarterly step with a true-up and an explicit commission on own wins,
+    # each rep's targets scaled to its ability level's expected results.
+    "quota": {
+        "sales": {
+            "components": [
+                {"measure": "own_bookings", "period": "quarter", "weight": 1.0, "payout": "step", "true_up": True,
+                 "steps": [[0.8, 0.5], [1.0, 1.0], [1.3, 1.6]], "target_by": "ability"},
+                {"measure": "own_wins", "period": "half", "payout": "commission", "rate": 300.0, "cap": 1.4,
+                 "target_by": "ability"},
+            ]
+        },
+    },
 }  # fmt: skip
 
 

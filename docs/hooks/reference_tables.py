@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from incentsim.scenario import schema
+from incentsim.scenario.uncertainty import DISTRIBUTIONS, Uncertainty
 
 #: TOML table -> the dataclass it fills, in file order.
 TABLES: dict[str, type] = {
@@ -37,9 +38,10 @@ TABLES: dict[str, type] = {
     "handoff": schema.Handoff,
     "deals": schema.Deals,
     "behaviour": schema.BehaviourParams,
+    "uncertainty": Uncertainty,
 }
 #: Dataclass fields that are not keys of their table (set by the loader from elsewhere).
-NOT_KEYS = {"Stage": {"name", "owner"}, "Marketing": {"quality"}, "Sales": {"ability"}}
+NOT_KEYS = {"Stage": {"name", "owner"}, "Marketing": {"quality"}, "Sales": {"ability"}, "Uncertainty": {"inputs"}}
 #: Keys the loader reads that are not dataclass fields (converted on loading).
 EXTRA_KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "sales.ability": {
@@ -69,7 +71,10 @@ COMPONENT_KEYS: dict[str, str] = {
     "rate": 'For payout = commission: money per unit of the measure, or "auto" (bonus at target / target).',
     "rate_tiers": "For payout = commission: accelerating rates, [[attainment, rate multiplier], ...].",
     "true_up": "At year end, a missed period is recovered when the year's target is hit.",
-    "ratchet": "{ up = 0.5, down = 0.2 }: next year's target moves toward this year's result.",
+    "ratchet": "{ up = 0.5, down = 0.2 }: next year's target moves toward this year's result; { up = 1, down = 1 } "
+    "sets it to this year's result (quotas from history).",
+    "target_by": '"scheme" (default): targets as written; "ability": each rep\'s target scaled to the expected '
+    "measure of its own ability level (rep-specific quotas; sales' own measures only).",
 }
 #: What each payout curve type pays (payout as a multiple of the bonus at target).
 PAYOUTS = {
@@ -286,6 +291,14 @@ def relationships() -> str:
     return md_table(["relationship", "description", *(f"`{n}`" for n in names)], rows)
 
 
+def distributions() -> str:
+    """The distributions of ``[uncertainty]`` entries and their parameters, from the loader's table."""
+    rows = []
+    for name, (required, optional, text) in DISTRIBUTIONS.items():
+        rows.append([f"`{name}`", ", ".join(f"`{p}`" for p in required), ", ".join(f"`{p}`" for p in optional), text])
+    return md_table(["dist", "parameters", "optional", "meaning"], rows)
+
+
 #: Marker name -> generator.
 SECTIONS: dict[str, Callable[[], str]] = {
     "scenario-tables": scenario_tables,
@@ -295,6 +308,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "payouts": payouts,
     "presets": presets,
     "relationships": relationships,
+    "distributions": distributions,
 }
 MARKER = re.compile(r"^\{\{ reference: ([a-z-]+) \}\}$", re.M)
 

@@ -39,15 +39,25 @@ def __getattr__(name: str):
         from .results import Results
 
         return Results
+    if name == "design":
+        # The plan search lives in the package incentsim.optimise, so no submodule shadows this name.
+        from .optimise import design
+
+        return design
     if name == "sweep":
         # The sweep machinery lives in the package incentsim.batch, so no submodule shadows this name.
         from .batch.run import sweep
 
         return sweep
+    if name in ("uncertainty", "UncertaintyResult"):
+        # The two-level simulation lives in the package incentsim.worlds, so no submodule shadows this name.
+        from . import worlds
+
+        return getattr(worlds, name)
     raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
 
 
 __all__ = [
-    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "load_scenario", "scenario_from_dict",
-    "simulate", "solve_policy", "sweep",
+    "Scenario", "ScenarioError", "SolvedPolicy", "__version__", "compare", "design", "load_scenario",
+    "scenario_from_dict", "simulate", "solve_policy", "sweep", "uncertainty",
 ]  # fmt: skip

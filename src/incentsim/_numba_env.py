@@ -194,3 +194,20 @@ def _patch(caching) -> None:
     cls._load_index = _load_index
     cls._load_data = _load_data
     cls._incentsim_guarded = True
+
+
+# -- is a kernel compiled already? ------------------------------------------------------------
+
+
+def cached_specialisations(dispatcher) -> int | None:
+    """How many compiled specialisations of a ``cache=True`` kernel numba's disk cache holds for
+    its current source, or ``None`` when that cannot be told (no disk cache, another numba).
+
+    Used to say "compiling ... (first run only)" before a first run compiles, not after.
+    """
+    if dispatcher.signatures:
+        return len(dispatcher.signatures)  # already compiled or loaded in this process
+    try:
+        return len(dispatcher._cache._cache_file._load_index())
+    except Exception:  # numba internals moved: unknown
+        return None

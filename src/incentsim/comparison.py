@@ -7,7 +7,7 @@ scheme changes how many draws a week needs). Differences are paired by replicati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -16,7 +16,7 @@ import numpy as np
 
 from .kernels import layout as L
 from .results import HIGHER_IS_BETTER, METRICS, Results
-from .scenario.schema import Scenario
+from .scenario.schema import Scenario, Scheme
 from .simulation import ProgressFn, simulate
 from .stats import (
     PairedDifference,
@@ -31,6 +31,9 @@ from .stats import (
 
 if TYPE_CHECKING:
     from .accumulate import Accumulator, BlockStats, HRStats
+
+#: Called with a short text when a slow phase of a comparison starts.
+StatusFn = Callable[[str], None]
 
 
 @dataclass
@@ -302,49 +305,97 @@ class Comparison:
         return comparison_json(self)
 
 
+#: First batch of a run with ``replications = "auto"`` (replications per scheme).
+AUTO_FIRST_BATCH = 1000
+
+
+def run_length(
+    scenario: Scenario,
+    replications: int | str | None = None,
+    precision: float | None = None,
+    max_replications: int | None = None,
+) -> tuple[int, float | None, int]:
+    """How many replications a comparison runs: ``(first batch, precision or None, maximum)``.
+
+    A number of ``replications`` alone is a fixed run; with ``precision`` it is the first batch
+    of a run to that precision. Without either, the scenario decides: its fixed number, or with
+    ``replications = "auto"`` its precision and maximum, starting from :data:`AUTO_FIRST_BATCH`.
+    ``max_replications`` overrides the scenario's maximum.
+    """
+    sim = scenario.simulation
+    auto = replications == "auto" or (replications is None and sim.auto)
+    if auto:
+        precision = sim.precision if precision is None else precision
+    limit = int(max_replications) if max_replications is not None else (sim.max_replications if auto else 1_000_000)
+    if precision is None:
+        return (sim.replications if replications is None else int(replications)), None, limit
+    if replications is None or replications == "auto":
+        first = min(AUTO_FIRST_BATCH, limit) if auto else sim.replications
+    else:
+        first = int(replications)
+    return min(first, limit), float(precision), limit
+
+
 def compare(
     scenario: Scenario,
     schemes: Sequence[str] | None = None,
     *,
-    replications: int | None = None,
+    replications: int | str | None = None,
     seed: int | None = None,
     behaviour: str | None = None,
     budget: float | None = None,
     progress: ProgressFn | None = None,
     key: tuple[int, ...] = (),
+    solved: dict | None = None,
     precision: float | None = None,
-    max_replications: int = 1_000_000,
+    max_replications: int | None = None,
     keep: bool | None = None,
+    status: StatusFn | None = None,
 ) -> Comparison:
     """Simulate schemes on common random numbers and compare them.
 
     Parameters
     ----------
     scenario : Scenario
-    schemes : sequence of str, optional
-        Scheme names, baseline first (default: all, in file order).
-    replications, seed : int, optional
-        Override the scenario's settings.
+    schemes : sequence of str or Scheme, optional
+        Scheme names, baseline first (default: all, in file order); a :class:`Scheme` object
+        (for example the best plan of ``incentsim.design``) is compared under its own name.
+    replications : int or "auto", optional
+        Replications per scheme (default: the scenario's ``[simulation] replications``). With
+        ``"auto"`` (the scenario's default), run to the scenario's ``precision`` in batches,
+        at most ``max_replications``; with ``precision`` given, the first batch.
+    seed : int, optional
+        Override the scenario's seed.
     behaviour : str, optional
         ``"fixed"`` or ``"optimising"`` (default: the scenario's).
     budget : float, optional
         Bonus budget per year, for the probability of exceeding it.
     progress : callable, optional
-        Called with replications finished (summed over schemes).
+        Called with replications finished (summed over schemes). When it has a ``plan``
+        method, that is called with the replications planned so far (summed over schemes)
+        before each batch.
     key : tuple of int
         Spawn-key prefix (sweeps pass the cell).
+    solved : dict of str to SolvedPolicy, optional
+        Already solved policies by scheme name (with optimising behaviour), e.g. warm-started
+        solves of an uncertainty analysis; schemes not in it are solved here.
     precision : float, optional
         Run in growing batches until the 95 % interval of the profit difference between the best
         scheme and the baseline (or the runner-up) is narrower than this share of the difference
         (half-width / |difference|), or ``max_replications`` is reached. The first batch is
-        ``replications``; later batches continue the same sequence of replications.
-    max_replications : int
-        Cap for a run to a precision.
+        ``replications``; later batches continue the same sequence of replications, so the
+        result equals one run of the final length, bit for bit.
+    max_replications : int, optional
+        Cap for a run to a precision (default: the scenario's ``max_replications`` with
+        ``"auto"``, else 1,000,000).
     keep : bool, optional
         Keep every replication's results (``Comparison.to_frame``, figures). Without them the
         summaries stream block by block in memory that does not grow with the replications
         (see ``incentsim.accumulate`` for what is exact and what is sketched). Default: keep
         them when the run fits in one block (``accumulate.block_replications``).
+    status : callable, optional
+        Called with a short text when a slow phase starts: ``"calibrating effort costs"``,
+        ``"solving scheme NAME"``, ``"simulating"``.
 
     Returns
     -------
@@ -355,12 +406,21 @@ def compare(
     ScenarioError
         When the per-replication results to keep would not fit in memory.
     """
-    names = list(schemes) if schemes else list(scenario.schemes)
+    given = list(schemes) if schemes else list(scenario.schemes)
+    # A Scheme object (a designed plan, incentsim.design(...).best) joins the scenario's own schemes;
+    # the scenario's hash then covers it, so cached policies can never belong to another plan.
+    objects = {s.name: s for s in given if isinstance(s, Scheme)}
+    for name, obj in objects.items():
+        if name in scenario.schemes and scenario.schemes[name] != obj:
+            raise ValueError(f"schemes: the scenario already has a different scheme called {name!r}")
+    if objects:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, schemes={**scenario.schemes, **objects})
+    names = [s.name if isinstance(s, Scheme) else s for s in given]
     for name in names:
         scenario.scheme(name)  # KeyError naming the known schemes
-    if len(set(names)) != len(names):
-        pass  # comparing a scheme with itself is allowed (a check of common random numbers)
-    labels = []
+    labels = []  # comparing a scheme with itself is allowed (a check of common random numbers)
     for name in names:
         label = name
         i = 2
@@ -369,14 +429,8 @@ def compare(
             i += 1
         labels.append(label)
     behaviour = behaviour or scenario.simulation.behaviour
-    policies: dict[str, tuple] = {}
-    if behaviour == "optimising":
-        from .model.policy import solve_policy
-
-        for name in dict.fromkeys(names):
-            solved = solve_policy(scenario, scenario.scheme(name))
-            policies[name] = (solved.policy, solved.info)
-    n = scenario.simulation.replications if replications is None else int(replications)
+    n, precision, max_replications = run_length(scenario, replications, precision, max_replications)
+    policies = _policies_and_kernel(scenario, names, behaviour, status, solved)
     from .accumulate import Accumulator, block_replications
     from .memory import bytes_per_replication, check_kept
 
@@ -385,10 +439,13 @@ def compare(
         keep = (n if precision is None else max(n, max_replications)) <= block
     per_replication = bytes_per_replication(scenario.simulation.horizon_years, scenario.sales.reps)
     acc = Accumulator(labels, block, budget, keep)
+    plan = getattr(progress, "plan", None)
 
     def run(first: int, count: int) -> None:
         if keep:
             check_kept(first + count, per_replication, len(labels), scenario.source)
+        if plan is not None:
+            plan((first + count) * len(labels))
         stop = first + count
         while first < stop:  # segments never cross a block boundary
             end = min(stop, (first // block + 1) * block)
@@ -422,6 +479,75 @@ def compare(
         more = min(max(grow, done), max_replications - done)
         run(done, more)
         cmp = _from_accumulator(scenario, acc, budget)
+
+
+def _policies_and_kernel(
+    scenario: Scenario, names: Sequence[str], behaviour: str, status: StatusFn | None, solved: dict | None = None
+) -> dict[str, tuple]:
+    """The solved policies (optimising behaviour), with the simulation kernel ready to load.
+
+    On a first run the kernel compiles in a background process while the policies are solved
+    (``incentsim.compiling``); ``status`` hears of each phase, ending with ``"simulating"`` once
+    the kernel is ready, or ``"compiling the simulation kernels (first run only)"`` when it will
+    compile at its first call (the first replications finished end that phase).
+    """
+    from . import compiling
+
+    say = status or (lambda text: None)
+    compiled = compiling.kernel_cached()
+    if behaviour != "optimising":
+        say("simulating" if compiled else COMPILING)
+        return {}
+    ahead = None if compiled else compiling.start(scenario, names[0])
+    try:
+
+        def phase(text: str) -> None:
+            running = ahead is not None and ahead.process.poll() is None
+            say(f"{text} while the simulation kernels compile (first run only)" if running else text)
+
+        policies = solve_policies(scenario, names, phase, solved)
+        ready = compiled
+        if ahead is not None:
+            if ahead.process.poll() is None:
+                say(COMPILING)
+            ready = ahead.wait()  # on failure the kernel compiles here at its first call
+        say("simulating" if ready else COMPILING)
+        return policies
+    finally:
+        if ahead is not None:
+            ahead.stop()
+
+
+#: The phase of a first run while the simulation kernel compiles.
+COMPILING = "compiling the simulation kernels (first run only)"
+
+
+def solve_policies(
+    scenario: Scenario, names: Sequence[str], status: StatusFn | None = None, solved: dict | None = None
+) -> dict[str, tuple]:
+    """Each scheme's solved policy and solver info (``{name: (CompiledPolicy, info)}``).
+
+    The effort costs are calibrated first (once per scenario: ``model.policy.calibrate``, cached
+    in memory and on disk), then each scheme is solved (or read from the policy cache), unless
+    ``solved`` (``{name: SolvedPolicy}``, e.g. warm-started solves across plausible worlds)
+    already has it; ``status`` hears of each phase.
+    """
+    from .model.policy import calibrate, solve_policy
+
+    given = solved or {}
+    if any(name not in given for name in names):
+        if status is not None:
+            status("calibrating effort costs")
+        calibrate(scenario)  # what solve_policy would calibrate first; later calls hit its cache
+    policies: dict[str, tuple] = {}
+    for name in dict.fromkeys(names):
+        solution = given.get(name)
+        if solution is None:
+            if status is not None:
+                status(f"solving scheme {name}")
+            solution = solve_policy(scenario, scenario.scheme(name))
+        policies[name] = (solution.policy, solution.info)
+    return policies
 
 
 def _from_accumulator(scenario: Scenario, acc: Accumulator, budget: float | None) -> Comparison:

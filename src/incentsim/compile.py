@@ -112,6 +112,7 @@ class CompiledScheme(NamedTuple):
     primary_mkt: int  # (-1: none)
     base_sales: float  # base salary per rep per year
     base_mkt: float  # per marketing person per year
+    target_scale: np.ndarray  # (C, K) starting target scale of a rep of each ability level (1 unless by ability)
 
 
 #: Sources of a state axis (what its pipeline forecast adds): own deals, the team's, marketing's
@@ -261,6 +262,7 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
         ratchet_up=np.zeros(n),
         ratchet_down=np.zeros(n),
     )
+    out["target_scale"] = np.ones((n, len(scenario.sales.ability.levels)))
     headline = {"marketing": -1, "sales": -1}
     for j, pc in enumerate(comps):
         c = pc.component
@@ -287,6 +289,8 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
         out["true_up"][j] = int(c.true_up)
         out["ratchet_up"][j] = c.ratchet_up
         out["ratchet_down"][j] = c.ratchet_down
+        if pc.ability_scale is not None:
+            out["target_scale"][j] = pc.ability_scale
         if pc.index == headline_component(scheme.plan(pc.role)):
             headline[pc.role] = j
     return CompiledScheme(

@@ -116,6 +116,9 @@ class SteadyState:
         Expected value booked (all deals; deals from marketing's appointments).
     wins_per_rep, bookings_per_rep : float
         Averages over reps (and over ability levels).
+    wins_per_rep_by_level : tuple of float
+        Expected won deals per year of one rep of each ability level (their weighted mean is
+        ``wins_per_rep``).
     """
 
     leads: float
@@ -131,6 +134,7 @@ class SteadyState:
     sourced_bookings: float
     wins_per_rep: float
     bookings_per_rep: float
+    wins_per_rep_by_level: tuple[float, ...] = ()
 
 
 def stage_conversions(scenario: Scenario, productivity: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -214,6 +218,7 @@ def steady_state(
     levels, weights = s.ability.levels, s.ability.weights
     mkt_wins = self_wins = self_appts = 0.0
     ignored_per_rep = ignored / s.reps
+    by_level = []
     for a, w in zip(levels, weights, strict=True):
         prod = a * sales_effort
         p_mkt, p_self = sales_conversion(scenario, prod)
@@ -222,6 +227,7 @@ def steady_state(
         self_appts += w * rep_self * s.reps
         self_wins += w * rep_self * p_self * s.reps
         mkt_wins += w * followed * p_mkt
+        by_level.append(followed / s.reps * p_mkt + rep_self * p_self)
     wins = mkt_wins + self_wins
     v = scenario.deals.value_mean
     return SteadyState(
@@ -238,6 +244,7 @@ def steady_state(
         sourced_bookings=mkt_wins * v,
         wins_per_rep=wins / s.reps,
         bookings_per_rep=wins * v / s.reps,
+        wins_per_rep_by_level=tuple(by_level),
     )
 
 
@@ -258,6 +265,20 @@ def expected_measure(scenario: Scenario, measure: str, role: str) -> float:
         "team_wins": ss.wins,
     }
     return table[measure]
+
+
+def ability_target_scale(scenario: Scenario, measure: str) -> tuple[float, ...]:
+    """Expected annual measure of a rep of each ability level over the average rep's, at normal effort.
+
+    The factor that turns the average rep's target into a rep's own when targets are set by
+    ability (``target_by = "ability"``): ``(K,)``, weighted mean 1. Own measures only (bookings,
+    margin and won deals scale alike: deal values do not depend on ability).
+    """
+    if not measure.startswith("own_"):
+        raise ValueError(f"targets by ability need an own measure, got {measure!r}")
+    ss = steady_state(scenario)
+    mean = ss.wins_per_rep
+    return tuple(w / mean if mean > 0 else 1.0 for w in ss.wins_per_rep_by_level)
 
 
 @dataclass(frozen=True)

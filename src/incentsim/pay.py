@@ -14,6 +14,9 @@ Rules
   count) and a *recognition* (at booking, or in-year margin spread over the 52 weeks after it).
 * **Targets**: the annual target of each person (automatic: the expected annual measure at
   today's effort times ``target_level``), split over the component's periods by ``phasing``.
+  Targets set by ability (``target_by = "ability"``) scale each rep's target by the expected
+  measure of the rep's ability level over the average rep's (:attr:`PayComponent.ability_scale`;
+  the level is drawn per replication, so the simulation applies it as the starting target scale).
 * **Money at target**: per person and year, the role's ``bonus_at_target`` times the
   component's ``weight``; a commission at an explicit ``rate`` pays rate x annual target at
   100 % (so its curve is in units of rate x target). A period pays its phasing share.
@@ -33,7 +36,7 @@ from functools import cached_property
 import numpy as np
 
 from .calendar import period_end_weeks, week_period
-from .funnel import expected_measure
+from .funnel import ability_target_scale, expected_measure
 from .kernels import pay as _kpay
 from .scenario.schema import MEASURES, PERIODS, ROLES, Component, Curve, RolePlan, Scenario, Scheme
 
@@ -139,6 +142,9 @@ class PayComponent:
         Base annual target per person (measure units).
     annual_money : ndarray(float, (persons,))
         Money per person and year at 100 % (currency).
+    ability_scale : ndarray(float, (K,)) or None
+        Targets set by ability: a rep of ability level k has ``annual_target x ability_scale[k]``
+        (and, for an explicit commission rate, the money scaled alike); ``None`` otherwise.
     """
 
     role: str
@@ -146,6 +152,20 @@ class PayComponent:
     component: Component
     annual_target: np.ndarray
     annual_money: np.ndarray
+    ability_scale: np.ndarray | None = None
+
+    @property
+    def by_ability(self) -> bool:
+        """Whether each rep's targets depend on its ability level."""
+        return self.ability_scale is not None
+
+    def at_ability(self, level: int) -> PayComponent:
+        """The component as a rep of ability level ``level`` is paid (itself unless targets are by ability)."""
+        if self.ability_scale is None:
+            return self
+        f = float(self.ability_scale[level])
+        money = self.annual_money * (f if self.scales_with_target else 1.0)
+        return PayComponent(self.role, self.index, self.component, self.annual_target * f, money)
 
     @property
     def measure(self) -> str:
@@ -288,7 +308,8 @@ def role_components(scenario: Scenario, scheme: Scheme, role: str) -> tuple[PayC
     out = []
     for i, c in enumerate(plan.components):
         annual = targets[(role, i)]
-        out.append(PayComponent(role, i, c, annual, money_at_target(plan, c, annual)))
+        scale = np.asarray(ability_target_scale(scenario, c.measure)) if c.target_by == "ability" else None
+        out.append(PayComponent(role, i, c, annual, money_at_target(plan, c, annual), scale))
     return tuple(out)
 
 

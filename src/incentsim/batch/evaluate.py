@@ -57,16 +57,39 @@ def compare_rows(item: CompareItem) -> list[dict]:
         baseline's own row).
     """
     from ..comparison import compare
-    from ..results import METRICS
 
     sc = item.scenario
     sim = sc.simulation
     cmp = compare(sc, list(item.schemes), replications=sim.replications, seed=sim.seed, key=item.key)
+    return summary_rows(cmp, {"cell": item.index, **item.params})
+
+
+def summary_rows(cmp: Any, labels: dict[str, Any]) -> list[dict]:
+    """One summary row per scheme of a comparison, led by ``labels`` (the columns of :func:`compare_rows`).
+
+    Parameters
+    ----------
+    cmp : Comparison
+        Schemes compared on common random numbers (baseline first).
+    labels : dict
+        The first columns of every row (e.g. ``{"cell": 3, "deals.value_mean": 12000.0}``).
+
+    Returns
+    -------
+    list of dict
+        ``labels``, ``scheme``, ``baseline``, ``replications``, ``seed``, ``behaviour``,
+        ``scenario_hash``, then ``M_mean ... M_p95`` and ``M_diff_mean ... M_p_beats_baseline``
+        for every metric M.
+    """
+    from ..results import METRICS
+
+    sc = cmp.scenario
+    first = next(iter(cmp.results.values()))
     rows = []
     nan = float("nan")
     for name in cmp.schemes:
-        row: dict[str, Any] = {"cell": item.index, **item.params, "scheme": name, "baseline": cmp.baseline}
-        row.update(replications=sim.replications, seed=sim.seed, behaviour=sim.behaviour, scenario_hash=sc.hash)
+        row: dict[str, Any] = {**labels, "scheme": name, "baseline": cmp.baseline}
+        row.update(replications=cmp.replications, seed=first.seed, behaviour=first.behaviour, scenario_hash=sc.hash)
         for metric in METRICS:
             s = cmp.summaries[name][metric]
             for stat in STATS:

@@ -88,6 +88,8 @@ def run_items(
     runtime: Runtime | None = None,
     progress: Progress | None = None,
     warm_up: Callable[[Item], Any] | None = None,
+    groups: Sequence[Sequence[int]] | None = None,
+    warm_up_here: bool = False,
 ) -> Any:
     """Evaluate ``fn`` on every item, streaming each item's rows to ``store``; the table in item order.
 
@@ -112,6 +114,17 @@ def run_items(
         ``warm_up(item)`` run on one worker per host of an existing cluster before the items
         (compiles kernels once per machine); the embedded cluster runs the first item here
         instead.
+    groups : sequence of sequences of int, optional
+        Run the items in groups, each group by one call in one process, its items in the order
+        given: ``fn(list_of_items) -> list of rows per item`` (and ``warm_up(list_of_items)``).
+        Items of a group can then pass work to each other deterministically (a warm start from
+        the previous item), whatever the number of workers. Each item is still stored as its own
+        part, when its group finishes; a group with any unfinished item runs whole (its finished
+        items are not written again). The groups must partition ``range(len(items))``.
+    warm_up_here : bool
+        On the embedded cluster, run ``warm_up`` on the first item here before the workers start,
+        instead of running the first item here (useful when an item, or a group, is long: all
+        of them then run in parallel).
 
     Returns
     -------
@@ -139,8 +152,23 @@ def run_items(
         if progress:
             progress(count, total)
 
-    todo = [i for i in range(total) if i not in done]
-    map_items([(i, items[i]) for i in todo], fn, keep, runtime=runtime, warm_up=warm_up)
+    if groups is None:
+        todo = [i for i in range(total) if i not in done]
+        map_items([(i, items[i]) for i in todo], fn, keep, runtime=runtime, warm_up=warm_up, warm_up_here=warm_up_here)
+    else:
+        groups = [list(g) for g in groups]
+        if sorted(i for g in groups for i in g) != list(range(total)):
+            raise ValueError("groups must partition the item indices 0 .. len(items) - 1")
+
+        def keep_group(j: int, rows_per_item: list[Rows]) -> None:
+            if len(rows_per_item) != len(groups[j]):
+                raise ValueError(f"group {j}: {len(rows_per_item)} results for {len(groups[j])} items")
+            for i, rows in zip(groups[j], rows_per_item, strict=True):
+                if i not in done:
+                    keep(i, rows)
+
+        open_groups = [(j, [items[i] for i in g]) for j, g in enumerate(groups) if any(i not in done for i in g)]
+        map_items(open_groups, fn, keep_group, runtime=runtime, warm_up=warm_up, warm_up_here=warm_up_here)
     if store is not None:
         return store.combine(range(total))
     return pd.DataFrame([r for i in range(total) for r in kept[i]])
@@ -153,6 +181,7 @@ def map_items(
     *,
     runtime: Runtime | None = None,
     warm_up: Callable[[Item], Any] | None = None,
+    warm_up_here: bool = False,
 ) -> None:
     """Run ``fn`` on each ``(index, item)`` and call ``on_result(index, rows)`` here, as results arrive.
 
@@ -167,6 +196,8 @@ def map_items(
     runtime : Runtime, optional
         Where items run; see :class:`Runtime`.
     warm_up : callable, optional
+        See :func:`run_items`.
+    warm_up_here : bool
         See :func:`run_items`.
 
     Notes
@@ -186,7 +217,10 @@ def map_items(
 
     local = runtime.scheduler is None and runtime.client is None
     workers = runtime.workers
-    if local:
+    if local and warm_up_here and warm_up is not None:
+        warm_up(indexed[0][1])  # here, before any worker exists: kernels compile (or load) once
+        workers = min(workers or default_workers(), len(indexed))
+    elif local:
         # The first item doubles as the warm-up: run here, before any worker exists, it compiles
         # (or loads) every kernel once and its result is kept.
         index, item = indexed[0]

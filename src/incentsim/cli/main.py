@@ -19,6 +19,7 @@ COMMANDS = {
     "validate": ("incentsim.cli.validate", "validate_cmd"),
     "scenarios": ("incentsim.cli.scenarios", "scenarios_cmd"),
     "sweep": ("incentsim.cli.sweep", "sweep_cmd"),
+    "design": ("incentsim.cli.design", "design_cmd"),
     "calibrate": ("incentsim.cli.calibrate", "calibrate_cmd"),
     "synth-crm": ("incentsim.cli.synth_crm", "synth_crm_cmd"),
     "replay": ("incentsim.cli.replay", "replay_cmd"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,10 +116,19 @@ def scheme_name(scenario, name: str | None) -> str:
 
 
 class Progress:
-    """A progress bar on stderr that appears only once a run has taken about a second.
+    """What a long command is doing, on stderr, only when stderr is a terminal: the slow phases
+    before the simulation (``compiling the simulation kernels``, ``calibrating effort costs``,
+    ``solving scheme X``: one line each, shown once a phase has lasted a moment and counting its
+    seconds), then a progress bar of the replications that appears once the simulation has taken
+    about a second.
 
-    Use as a context manager; call it with the number of replications just finished.
+    Use as a context manager; call it with the number of replications just finished. Pass
+    :meth:`status` as a comparison's ``status`` callback; :meth:`plan` (called by ``compare``
+    before each batch) sets the replications planned so far when a run grows in batches.
     """
+
+    #: Seconds a phase lasts before its line appears (quicker ones, e.g. cache hits, stay silent).
+    MOMENT = 0.5
 
     def __init__(self, total: int, label: str = "simulating", delay: float = 1.0):
         self.total = total
@@ -127,13 +137,69 @@ class Progress:
         self.done = 0
         self.start = time.perf_counter()
         self.bar = None
+        self.tty = sys.stderr.isatty()
+        self._phase: str | None = None
+        self._since = 0.0
+        self._shown = False
+        self._wake = threading.Condition()
+        self._ticker: threading.Thread | None = None
+
+    # -- phases before the simulation ---------------------------------------------------------
+    def status(self, text: str) -> None:
+        """A slow phase starts (``"simulating"`` ends the phases and starts the bar's clock)."""
+        if not self.tty:
+            if text == "simulating":
+                self.start = time.perf_counter()
+            return
+        with self._wake:
+            self._end_phase()
+            if text == "simulating":
+                self.start = time.perf_counter()
+                return
+            self._phase, self._since, self._shown = text, time.perf_counter(), False
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, name="incentsim-progress", daemon=True)
+                self._ticker.start()
+            self._wake.notify()
+
+    def _end_phase(self) -> None:
+        """Finish the shown phase's line with its time (call with the lock held)."""
+        if self._phase is not None and self._shown:
+            sys.stderr.write(f"\r{self._phase} ... {time.perf_counter() - self._since:.0f} s\n")
+            sys.stderr.flush()
+        self._phase = None
+
+    def _tick(self) -> None:
+        """Show the current phase after :attr:`MOMENT`, then rewrite its seconds every second."""
+        with self._wake:
+            while True:
+                if self._phase is None:
+                    self._wake.wait()
+                    continue
+                waited = time.perf_counter() - self._since
+                if waited < self.MOMENT:
+                    self._wake.wait(self.MOMENT - waited)
+                    continue
+                sys.stderr.write(f"\r{self._phase} ... {waited:.0f} s")
+                sys.stderr.flush()
+                self._shown = True
+                self._wake.wait(1.0)
+
+    # -- the simulation ---------------------------------------------------------------------
+    def plan(self, total: int) -> None:
+        """The replications planned so far (summed over schemes) grew to ``total``."""
+        self.total = max(self.total, total)
+        if self.bar is not None:
+            self.bar.length = self.total
 
     def __call__(self, n: int) -> None:
         """Record ``n`` more finished replications."""
         self.done += n
+        if self._phase is not None:
+            self.status("simulating")
         if (
             self.bar is None
-            and sys.stderr.isatty()
+            and self.tty
             and time.perf_counter() - self.start > self.delay
             and self.done < self.total
         ):
@@ -149,6 +215,9 @@ class Progress:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.tty:
+            with self._wake:
+                self._end_phase()
         if self.bar is not None:
             self.bar.__exit__(*exc)
 

@@ -38,7 +38,7 @@ def validate_cmd(scenario, quiet):
     )
     s = sc.simulation
     click.echo(
-        f"  simulation: {s.replications:,} replications x {s.horizon_years} year(s) after {s.burn_in_years} "
+        f"  simulation: {s.replications_text} replications x {s.horizon_years} year(s) after {s.burn_in_years} "
         f"burn-in year(s), seed {s.seed}, behaviour {s.behaviour}"
     )
     for name, scheme in sc.schemes.items():
@@ -52,6 +52,19 @@ def validate_cmd(scenario, quiet):
             for i, c in enumerate(plan.components):
                 t = targets[(role, i)]
                 tgt = f"{t[0]:,.0f}" if len(set(t.round(6))) == 1 else f"{t.min():,.0f}-{t.max():,.0f}"
+                if c.target_by == "ability":
+                    from ..funnel import ability_target_scale
+
+                    by = ", ".join(f"{t.mean() * f:,.0f}" for f in ability_target_scale(sc, c.measure))
+                    tgt += f" for the average rep; by ability level {by}"
                 comps.append(f"{c.weight:.0%} {c.measure} per {c.period}, {c.payout}, annual target {tgt}")
             parts.append(f"{role}: " + " + ".join(comps))
         click.echo(f"  scheme {name}: " + "; ".join(parts))
+    if sc.uncertainty is not None:
+        u = sc.uncertainty
+        click.echo(
+            f"  uncertain: {len(u.inputs)} input(s) over {u.worlds} plausible worlds ({u.design}); "
+            "run compare --uncertainty" + ("; calibrate writes its estimates here" if u.from_calibration else "")
+        )
+        for inp in u.inputs:
+            click.echo(f"    {inp.path}: {inp.distribution.text()}")

@@ -226,10 +226,21 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     ignored_per_rep_week = (ign.value * ign.n / (reps * cal.weeks)) if ign and math.isfinite(ign.value) else 0.0
     cta = s.call_to_appointment if s.call_to_appointment > 0 else 0.25
     rate = self_rate.value if self_rate else 0.0
-    calls = max(0.0, (rate - ignored_per_rep_week * s.calls_per_followup * cta) / cta)
+
+    def calls_for(r: float) -> float:
+        return max(0.0, (r - ignored_per_rep_week * s.calls_per_followup * cta) / cta)
+
+    calls = calls_for(rate)
     spread = e("sales.ability.spread")
     types = max(3, len(s.ability.levels)) if spread else 1
     cv = ability_cv_for_spread(spread.value, types) if spread else 0.0
+    # Each estimated number of the scenario with its 95 % interval (derived ones mapped through the same formula).
+    intervals = _direct_intervals(cal, S)
+    if self_rate and math.isfinite(self_rate.lo) and math.isfinite(self_rate.hi):
+        intervals["sales.calls_per_week"] = (self_rate, calls, calls_for(self_rate.lo), calls_for(self_rate.hi))
+    if spread and math.isfinite(spread.lo) and math.isfinite(spread.hi):
+        cv_ends = (ability_cv_for_spread(spread.lo, types), ability_cv_for_spread(spread.hi, types))
+        intervals["sales.ability.cv"] = (spread, cv, *cv_ends)
     L += [
         "",
         "# --- Sales ---",
@@ -330,8 +341,26 @@ def scenario_text(cal: Calibration, template: Scenario, name: str) -> tuple[str,
     for scheme, desc in _SCHEMES:
         L += [f"[schemes.{scheme}]", f"preset = {_toml_str(scheme)}", f"description = {_toml_str(desc)}", ""]
     text = "\n".join(L).rstrip() + "\n"
+    from .uncertain import uncertainty_lines
+
+    extra, more = uncertainty_lines(text, t, intervals, tpl)  # only when the template asks for it
+    text += "\n".join(extra) + ("\n" if extra else "")
+    notes += more
     _check(text)
     return text, notes
+
+
+def _direct_intervals(cal: Calibration, stages) -> dict[str, tuple[Estimate, float, float, float]]:
+    """Estimates written as they are: key path -> (estimate, value, interval low, interval high)."""
+    keys = [f"funnel.{s}.{k}" for s in stages for k in ("dwell_weeks", "conversion")]
+    keys += ["marketing.leads_per_week", "deals.value_mean", "deals.value_cv"]
+    keys += [f"handoff.{k}" for k in ("delay_weeks", "response_decay_per_week", "ignored_share", "recycle_share")]
+    out = {}
+    for key in keys:
+        est = cal.get(key)
+        if est is not None and all(math.isfinite(v) for v in (est.value, est.lo, est.hi)):
+            out[key] = (est, est.value, est.lo, est.hi)
+    return out
 
 
 def _value(e: Estimate | None, default):

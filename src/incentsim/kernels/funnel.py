@@ -234,6 +234,14 @@ def _raises_pay(sch, c, p, w, period_acc, tscale, booked_value, booked_count, v)
 
 
 @njit(cache=True)
+def _start_scales(sch, atype, tscale):
+    """Each person's target scale at the start: 1, or a rep's ability level's (targets by ability)."""
+    for c in range(tscale.shape[0]):
+        for p in range(tscale.shape[1]):
+            tscale[c, p] = sch.target_scale[c, atype[p]] if sch.role[c] == 1 and p < atype.shape[0] else 1.0
+
+
+@njit(cache=True)
 def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     """This week's value of measure ``code`` for person ``p`` (codes follow MEASURES order)."""
     if code == 0:
@@ -672,6 +680,7 @@ def _replication(
     year_acc = np.zeros((C, NPp))
     year_paid = np.zeros((C, NPp))
     tscale = np.ones((C, NPp))
+    _start_scales(sch, atype, tscale)
     acc = (period_acc, year_acc, year_paid, tscale)
 
     booked = np.zeros(R)  # this week's bookings per rep
@@ -696,10 +705,9 @@ def _replication(
         w = t - y * WEEKS
         rec = y >= burn
         if w == 0 and y == burn:
-            # Ratchets start from the base targets in the first recorded year.
-            for c in range(C):
-                for p in range(NPp):
-                    tscale[c, p] = 1.0
+            # Ratchets start from the base targets (by ability level, with targets by ability) in the
+            # first recorded year.
+            _start_scales(sch, atype, tscale)
         month = model.week_month[w]
         if rec and w == 0 and out_pipe.shape[0] > 0:
             _snapshot(out_pipe, i, y - burn, 0, 0.0, mstage, queue, stage, held)

@@ -203,11 +203,16 @@ class _Role:
     team_work: bool = False  # reps may spend time on the team (help, events): a team measure pays it
     team_share: float = 0.0  # share of the role's money at target on team measures
     pass_threshold: float = float("inf")  # see incentsim.pay.pass_threshold
+    level_designs: tuple[StateDesign, ...] | None = None  # per ability level, when targets are by ability
 
     @property
     def paid(self) -> bool:
         """Whether the role earns any bonus (a plan with zero money at target is fixed pay)."""
         return any(float(np.mean(pc.annual_money)) > 0 for pc in self.comps)
+
+    def design_at(self, level: int) -> StateDesign:
+        """The state design a rep of ability level ``level`` solves (its own targets)."""
+        return self.design if self.level_designs is None else self.level_designs[level]
 
     @property
     def timing_on(self) -> bool:
@@ -234,9 +239,28 @@ def _role(sc: Scenario, scheme: Scheme, name: str) -> _Role:
     team_money = sum(float(np.mean(pc.annual_money)) for pc in comps if pc.source == "team")
     b = sc.behaviour
     team_work = name == "sales" and team_money > 0 and (b.help_gain > 0 or b.event_gain > 0) and sc.sales.reps > 1
+    levels = None
+    if any(pc.by_ability for pc in comps):
+        levels = tuple(_at_level(design, k) for k in range(len(sc.sales.ability.levels)))
     return _Role(
         name, comps, design, persons, group_of, share, team_work=team_work,
         team_share=team_money / money if money > 0 else 0.0, pass_threshold=pass_threshold(comps),
+        level_designs=levels,
+    )  # fmt: skip
+
+
+def _at_level(design: StateDesign, level: int) -> StateDesign:
+    """The same state design with every component at ability level ``level``'s targets (the axes,
+    and so the kernel's reading of them, stay those of the role)."""
+    import dataclasses
+
+    def at(pc: PayComponent) -> PayComponent:
+        return pc.at_ability(level)
+
+    axes = [dataclasses.replace(ax, comps=[at(pc) for pc in ax.comps], ref=at(ax.ref)) for ax in design.axes]
+    return dataclasses.replace(
+        design, axes=axes, linear=[at(pc) for pc in design.linear], approximated=[at(pc) for pc in design.approximated],
+        true_up=[at(pc) for pc in design.true_up], ratchets=[(at(pc), i) for pc, i in design.ratchets],
     )  # fmt: skip
 
 
@@ -282,7 +306,7 @@ def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[
             rates = _sales_rates(co, role, k, mkt, others, kappa)
             guess = guesses.get((g, k))
             pb = build_problem(
-                sc, co, "sales", role.design, person, float(level), rates, actions, kappa, 0.0, psi, guess,
+                sc, co, "sales", role.design_at(k), person, float(level), rates, actions, kappa, 0.0, psi, guess,
                 role.timing_on,
             )  # fmt: skip
             sols[(g, k)] = solve(pb, co, actions, rates.qty, guess, role.timing_on)

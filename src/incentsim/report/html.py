@@ -29,6 +29,7 @@ from .markdown import (
 if TYPE_CHECKING:
     from ..comparison import Comparison
     from ..scenario.schema import Component, RolePlan, Scenario
+    from ..worlds.result import UncertaintyResult
 
 #: Report sections in order: id -> heading. Tests check that each is present.
 SECTIONS: dict[str, str] = {
@@ -335,7 +336,12 @@ def _solver_html(cmp: Comparison) -> str:
 # -- document ------------------------------------------------------------------------------------
 
 
-def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None) -> str:
+def comparison_html(
+    cmp: Comparison,
+    figures: Mapping[str, bytes] | None = None,
+    uncertainty: UncertaintyResult | None = None,
+    extra: Sequence[tuple[str, str, str]] = (),
+) -> str:
     """The whole report as one self-contained HTML document.
 
     Parameters
@@ -344,6 +350,11 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     figures : mapping of str to bytes, optional
         PNG bytes keyed as :data:`incentsim.report.plots.REPORT_FIGURES`; rendered from ``cmp``
         when not given.
+    uncertainty : UncertaintyResult, optional
+        An uncertainty analysis of the same scenario (``incentsim.uncertainty``): adds the
+        section :data:`UNCERTAINTY_SECTION` after the answer.
+    extra : sequence of (id, heading, body HTML)
+        More sections, placed before "All key figures" (a plan design's, for example).
 
     Returns
     -------
@@ -397,8 +408,11 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
         '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
         "<nav>" + escape(_("Contents:")) + " "
         + "\n".join(f'<a href="#{k}">{escape(_(v))}</a>' for k, v in SECTIONS.items() if k != "answer")
+        + "".join(f'\n<a href="#{k}">{escape(h)}</a>' for k, h, _b in extra)
         + "</nav>",
     ]
+    if uncertainty is not None:
+        parts.append(uncertainty_html(uncertainty))
 
     def section(key: str, body: str) -> None:
         parts.append(f'<section id="{key}"><h2>{escape(_(SECTIONS[key]))}</h2>{body}</section>')
@@ -438,6 +452,8 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     section("timing", _figure(figures, "months") + effort)
     section("marketing", _figure(figures, "marketing", None if has_appointments(cmp) else ""))
     section("payout-curves", _schemes_html(cmp, colors) + _figure(figures, "curves"))
+    for key, heading, body in extra:
+        parts.append(f'<section id="{escape(key)}"><h2>{escape(heading)}</h2>{body}</section>')
     figures_body = "<p class='note'>" + escape(_("Mean [P5 to P95] over simulated years.")) + "</p>"
     figures_body += _table(*metric_table_rows(cmp))
     if len(cmp.schemes) > 1:
@@ -461,3 +477,72 @@ def comparison_html(cmp: Comparison, figures: Mapping[str, bytes] | None = None)
     )
     parts.append("</main></body></html>")
     return "\n".join(p for p in parts if p) + "\n"
+
+
+# -- across plausible worlds ---------------------------------------------------------------------
+
+#: Id and heading of the section an uncertainty analysis adds (after the answer).
+UNCERTAINTY_SECTION = ("uncertainty", "How sure, really: across plausible worlds")
+
+
+def uncertainty_html(res: UncertaintyResult, figures: Mapping[str, bytes] | None = None) -> str:
+    """The report's section on an uncertainty analysis: verdict, per scheme, per input, the figures.
+
+    Parameters
+    ----------
+    res : UncertaintyResult
+    figures : mapping of str to bytes, optional
+        PNGs from :func:`incentsim.report.uncertainty_view.uncertainty_figures` (rendered when
+        not given).
+    """
+    from .uncertainty_view import input_rows, scheme_rows, uncertainty_figures
+
+    if figures is None:
+        figures = uncertainty_figures(res)
+    key, heading = UNCERTAINTY_SECTION
+    dists = "; ".join(f"{i.path}: {i.distribution.text()}" for i in res.inputs)
+    intro = (
+        f"The answer above holds for the scenario's own assumptions. Here the comparison is rerun in {res.worlds} "
+        f"plausible worlds ({res.design} design), each drawing the uncertain assumptions from their distributions "
+        f"({dists}), "
+        + ("with its own calibration of effort costs and people's responses, and " if res.behaviour == "optimising"
+           else "")
+        + f"{res.replications:,} simulated years per scheme on common random numbers."
+    )
+    body = [
+        f'<section id="{key}"><h2>{escape(heading)}</h2>',
+        f'<p class="headline">{escape(res.verdict)}</p>',
+        f"<p class='note'>{escape(intro)}</p>",
+        _table(*scheme_rows(res)),
+        "<figure>" + _img(figures["worlds"], "difference against the baseline in each plausible world")
+        + "<figcaption>"
+        + escape(
+            f"Each dot is one plausible world: the scheme's profit after bonuses minus {res.baseline}'s, a year. "
+            "Bar: P5 to P95 across worlds; diamond: the median world. Left of the dashed line the baseline wins."
+        )
+        + "</figcaption></figure>",
+        f"<h3>What the verdict hinges on ({escape(res.best)} minus {escape(res.runner_up)})</h3>",
+        _table(*input_rows(res)),
+        "<p class='note'>"
+        + escape(
+            "Share of variance: how much of the spread of the difference across worlds each assumption explains on "
+            "its own. Loses when: where the best scheme changes along the assumption (others averaged). Value of "
+            "information: what knowing the assumption exactly would be worth a year before deciding (EVPPI), an "
+            "upper bound on what a study measuring it can earn."
+        )
+        + "</p>",
+    ]  # fmt: skip
+    for name, png in figures.items():
+        if name.startswith("break-even:"):
+            path = name.split(":", 1)[1]
+            body.append(
+                "<figure>" + _img(png, f"break-even chart of {path}") + "<figcaption>"
+                + escape(
+                    f"Each dot is one world's difference against {res.baseline} at its value of {path}; the lines are "
+                    "the fitted averages over the other assumptions. The dashed line marks where the verdict flips."
+                )
+                + "</figcaption></figure>"
+            )  # fmt: skip
+    body += [f"<p class='note'>Note: {escape(n)}</p>" for n in res.notes]
+    body.append("</section>")
+    return "".join(body)

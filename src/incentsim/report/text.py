@@ -50,6 +50,17 @@ def glance_lines(cmp: Comparison) -> list[str]:
     return out
 
 
+def precision_note(cmp: Comparison) -> str:
+    """``" (to 5% precision: reached)"`` after the replications of a run to a precision, else ``""``."""
+    p = cmp.precision
+    if p is None:
+        return ""
+    target = f"{p['target'] * 100:g}%"
+    if p["reached"]:
+        return f" (to {target} precision: reached)"
+    return f" (to {target} precision: not reached, stopped at the maximum)"
+
+
 def comparison_text(
     cmp: Comparison, metrics: tuple[str, ...] | None = None, hr: bool = True, brief: bool = False
 ) -> str:
@@ -61,7 +72,7 @@ def comparison_text(
     lines = [
         f"Scenario: {cmp.scenario.name}  ({cmp.scenario.source})",
         f"Schemes: {', '.join(cmp.schemes)} (baseline: {cmp.baseline})",
-        f"{first.replications:,} replications x {first.horizon_years} year(s), seed {first.seed}, "
+        f"{first.replications:,} replications{precision_note(cmp)} x {first.horizon_years} year(s), seed {first.seed}, "
         f"behaviour {first.behaviour}, scenario hash {cmp.scenario.hash}, incentsim {first.version}",
         "",
     ]

@@ -14,22 +14,28 @@ def examples_dir() -> Path | None:
     return None
 
 
-def _is_sweep(path: Path) -> bool:
-    """Whether a TOML file is a sweep file (it has a top-level ``[sweep]`` table)."""
+def _kind(path: Path) -> str:
+    """``sweep`` (a top-level ``[sweep]`` table), ``design`` (``[design]`` without ``[sweep]``) or ``scenario``."""
     import tomllib
 
     try:
-        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return False
+        return "scenario"
+    return "sweep" if "sweep" in data else ("design" if "design" in data else "scenario")
+
+
+def _is_sweep(path: Path) -> bool:
+    """Whether a TOML file is a sweep file (it has a top-level ``[sweep]`` table)."""
+    return _kind(path) == "sweep"
 
 
 def bundled() -> dict[str, Path]:
-    """Name (file stem) -> path of each bundled scenario (sweep files excluded), sorted by name."""
+    """Name (file stem) -> path of each bundled scenario (sweep and design files excluded), sorted by name."""
     folder = examples_dir()
     if folder is None:
         return {}
-    return {p.stem: p for p in sorted(folder.glob("*.toml")) if not _is_sweep(p)}
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if _kind(p) == "scenario"}
 
 
 def bundled_sweeps() -> dict[str, Path]:
@@ -38,6 +44,14 @@ def bundled_sweeps() -> dict[str, Path]:
     if folder is None:
         return {}
     return {p.stem: p for p in sorted(folder.glob("*.toml")) if _is_sweep(p)}
+
+
+def bundled_designs() -> dict[str, Path]:
+    """Name (file stem) -> path of each bundled plan-design file."""
+    folder = examples_dir()
+    if folder is None:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if _kind(p) == "design"}
 
 
 def looks_like_path(text: str) -> bool:

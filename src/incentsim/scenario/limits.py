@@ -127,6 +127,10 @@ _ROWS: list[Limit] = [
     # [simulation]
     Limit("simulation.replications", "integer", "replications", 1, None, None, 100_000_000,
           "simulated company histories (at 10,000 a second, 1e8 take hours; memory bounds them too)"),
+    Limit("simulation.precision", "number", "share of the difference", 0.0, 1.0, None, None,
+          'with replications = "auto": 95 % CI half-width over the profit difference', lo_open=True),
+    Limit("simulation.max_replications", "integer", "replications", 1, None, None, 100_000_000,
+          'with replications = "auto": the most replications per scheme'),
     Limit("simulation.horizon_years", "integer", "years", 1, 100, None, None, "recorded years per replication"),
     Limit("simulation.burn_in_years", "integer", "years", 0, 20, None, None, "unrecorded years that fill the pipeline"),
     Limit("simulation.seed", "integer", "", 0, 2**63 - 1, None, None, "root seed"),

@@ -6,6 +6,7 @@ bad input stops with one line naming the file, the key path and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from .schema import (
     BEHAVIOURS,
     MEASURES,
     PERIODS,
+    TARGET_BY,
     Ability,
     BehaviourParams,
     Component,
@@ -36,7 +38,9 @@ from .schema import (
     Stage,
 )
 
-_TOP_KEYS = ("scenario", "simulation", "funnel", "marketing", "sales", "handoff", "deals", "behaviour", "schemes")
+_TOP_KEYS = (
+    "scenario", "simulation", "funnel", "marketing", "sales", "handoff", "deals", "behaviour", "schemes", "uncertainty",
+)  # fmt: skip
 _PAYOUTS = ("linear", "step", "commission", "curve")
 #: Key-pattern prefix of a role's plan in :data:`incentsim.scenario.limits.LIMITS`.
 _ROLE = "schemes.<scheme>.<role>"
@@ -108,8 +112,9 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
     schemes = _schemes(schemes_table, marketing, sales, handoff)
     behaviour = _behaviour(top.table("behaviour"), schemes)
     _check_flows(top, funnel, marketing, sales)
+    uncertainty_table = top.table("uncertainty")
     top.finish()
-    return Scenario(
+    return _with_uncertainty(Scenario(
         name=name,
         description=description,
         currency=currency,
@@ -122,7 +127,15 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
         behaviour=behaviour,
         simulation=simulation,
         schemes=schemes,
-    )
+    ), uncertainty_table, data)  # fmt: skip
+
+
+def _with_uncertainty(scenario: Scenario, t: Table, data: dict) -> Scenario:
+    """The scenario with its ``[uncertainty]`` table, validated against the scenario itself."""
+    from .uncertainty import read_uncertainty
+
+    spec = read_uncertainty(t, data, scenario)
+    return scenario if spec is None else dataclasses.replace(scenario, uncertainty=spec)
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -130,12 +143,19 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
 
 def _simulation(t: Table) -> Simulation:
     d = Simulation()
+    raw = t.raw("replications", "auto")
+    auto = raw == "auto"
+    if isinstance(raw, str) and not auto:
+        raise t.error("replications", f'must be a whole number or "auto", got "{raw}"')
     out = Simulation(
-        replications=t.integer("replications", d.replications, limit="simulation.replications"),
+        replications=d.replications if auto else t.integer("replications", limit="simulation.replications"),
         horizon_years=t.integer("horizon_years", d.horizon_years, limit="simulation.horizon_years"),
         burn_in_years=t.integer("burn_in_years", d.burn_in_years, limit="simulation.burn_in_years"),
         seed=t.integer("seed", d.seed, limit="simulation.seed"),
         behaviour=t.string("behaviour", d.behaviour, choices=BEHAVIOURS),
+        precision=t.number("precision", d.precision, limit="simulation.precision"),
+        max_replications=t.integer("max_replications", d.max_replications, limit="simulation.max_replications"),
+        auto=auto,
     )
     t.finish()
     return out
@@ -469,7 +489,7 @@ def _scheme(t: Table, name: str, marketing: Marketing, sales: Sales, handoff: Ha
 _COMPONENT_KEYS = (
     "measure", "period", "weight", "target", "target_level", "phasing", "targets", "payout",
     "points", "extrapolate", "steps", "threshold", "cap", "accelerator", "rate", "rate_tiers",
-    "true_up", "ratchet",
+    "true_up", "ratchet", "target_by",
 )  # fmt: skip
 
 
@@ -522,6 +542,13 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
         up = r.number("up", 0.0, limit=f"{_ROLE}.ratchet.up")
         down = r.number("down", 0.0, limit=f"{_ROLE}.ratchet.down")
         r.finish()
+    target_by = t.string("target_by", "scheme", choices=list(TARGET_BY))
+    if target_by == "ability" and not measure.startswith("own_"):
+        raise t.error(
+            "target_by",
+            f'"ability" sets each rep\'s target from its own expected results: it needs one of the sales measures '
+            f"own_bookings, own_margin or own_wins, not {measure!r}",
+        )
     return Component(
         measure=measure,
         period=period,
@@ -535,6 +562,7 @@ def _component(t: Table, role: str, reps: int, season: tuple[float, ...]) -> Com
         true_up=true_up,
         ratchet_up=up,
         ratchet_down=down,
+        target_by=target_by,
     )
 
 

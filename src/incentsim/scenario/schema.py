@@ -12,8 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..calendar import MONTHS, PERIODS, WEEKS_PER_YEAR  # noqa: F401  (the calendar's, used here and re-used)
+
+if TYPE_CHECKING:
+    from .uncertainty import Uncertainty
 
 #: Measures a scheme component can pay on, and the roles that may use each.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -28,6 +32,8 @@ MEASURES: dict[str, tuple[str, ...]] = {
 }
 ROLES = ("marketing", "sales")
 BEHAVIOURS = ("optimising", "fixed")
+#: How a component's targets are set: as the scheme writes them, or per rep from ability.
+TARGET_BY = ("scheme", "ability")
 
 
 @dataclass(frozen=True)
@@ -362,7 +368,12 @@ class Simulation:
     Attributes
     ----------
     replications : int
-        Simulated company histories.
+        Simulated company histories per scheme, or ``"auto"`` (the default): ``compare`` and
+        ``report`` then add replications in batches, on the same sequence of replications, until
+        the 95 % confidence interval of the verdict's profit difference is narrower than
+        ``precision`` of the difference or ``max_replications`` is reached, and say which.
+        Commands that simulate a fixed number (``run``, ``forecast``, sweeps) use
+        10,000 with ``"auto"``.
     horizon_years : int
         Recorded years per replication (after the burn-in).
     burn_in_years : int
@@ -372,6 +383,15 @@ class Simulation:
     behaviour : str
         ``"optimising"`` (people respond to the scheme) or ``"fixed"`` (everyone at normal
         effort and quality: the mechanical baseline).
+    precision : float
+        With ``replications = "auto"``: the 95 % confidence interval of the verdict's profit
+        difference must be narrower than this share of the difference (half-width over
+        |difference|; 0.05 = the difference known to within +-5 %).
+    max_replications : int
+        With ``replications = "auto"``: the most replications per scheme (when the precision is
+        not reached by then, the output says so).
+    auto : bool
+        Whether replications are ``"auto"`` (set by the loader from ``replications``; not a key).
     """
 
     replications: int = 10000
@@ -379,6 +399,16 @@ class Simulation:
     burn_in_years: int = 1
     seed: int = 12345
     behaviour: str = "fixed"
+    precision: float = 0.05
+    max_replications: int = 50_000
+    auto: bool = True
+
+    @property
+    def replications_text(self) -> str:
+        """The replications in words: ``"10,000"`` or ``"auto (to 5% precision, at most 50,000)"``."""
+        if not self.auto:
+            return f"{self.replications:,}"
+        return f"auto (to {self.precision * 100:g}% precision, at most {self.max_replications:,})"
 
 
 @dataclass(frozen=True)
@@ -452,7 +482,14 @@ class Component:
         when positive (a missed quarter recovered when the year is hit).
     ratchet_up, ratchet_down : float
         Next year's target moves toward this year's result by ``ratchet_up`` of the gap after
-        a beat and by ``ratchet_down`` after a miss (0: no ratchet).
+        a beat and by ``ratchet_down`` after a miss (0: no ratchet). A full ratchet (``up = down
+        = 1``) sets next year's target to this year's result: quotas from history.
+    target_by : str
+        ``"scheme"``: the targets as written (automatic ones are the average rep's expectation);
+        ``"ability"``: each rep's target is the written one times the expected measure of the
+        rep's own ability level over the average rep's (automatic: the expected annual measure
+        of the rep's ability level at today's effort, times ``target_level``). Rep-specific
+        quotas from ability (the firm is assumed to know it); sales' own measures only.
     """
 
     measure: str
@@ -467,6 +504,7 @@ class Component:
     true_up: bool = False
     ratchet_up: float = 0.0
     ratchet_down: float = 0.0
+    target_by: str = "scheme"
 
     @property
     def n_periods(self) -> int:
@@ -540,6 +578,9 @@ class Scenario:
         The model's parts.
     schemes : dict of str to Scheme
         In file order.
+    uncertainty : Uncertainty or None
+        The ``[uncertainty]`` table (:mod:`incentsim.scenario.uncertainty`): which inputs are
+        uncertain, and how; not part of :attr:`hash` (it changes no simulated number).
     """
 
     name: str
@@ -554,9 +595,19 @@ class Scenario:
     behaviour: BehaviourParams
     simulation: Simulation
     schemes: dict[str, Scheme]
+    uncertainty: Uncertainty | None = None
 
     def with_simulation(self, **changes) -> Scenario:
-        """A copy with some simulation settings changed (replications, seed, behaviour...)."""
+        """A copy with some simulation settings changed (replications, seed, behaviour...).
+
+        A number of replications turns ``"auto"`` off; ``replications="auto"`` turns it on.
+        """
+        if "replications" in changes and "auto" not in changes:
+            if changes["replications"] == "auto":
+                changes["replications"] = self.simulation.replications
+                changes["auto"] = True
+            else:
+                changes["auto"] = False
         return dataclasses.replace(self, simulation=dataclasses.replace(self.simulation, **changes))
 
     def for_scheme(self, scheme: Scheme | str) -> Scenario:
@@ -575,9 +626,10 @@ class Scenario:
             raise KeyError(f"no scheme {name!r}; the scenario has {', '.join(self.schemes)}") from None
 
     def to_dict(self) -> dict:
-        """Plain nested dict of every input (for reports and provenance)."""
+        """Plain nested dict of every input (for reports and provenance); not the ``[uncertainty]`` table."""
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        d.pop("uncertainty", None)  # which inputs are uncertain is not an input of the simulation
         return d
 
     @cached_property

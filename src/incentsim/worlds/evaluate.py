@@ -1,0 +1,191 @@
+"""One world of the two-level simulation: its own calibration and policies, then the schemes.
+
+In each world (a scenario with the world's values of the uncertain inputs) people's effort
+costs are calibrated anew (revealed preference: the world's funnel is what today's scheme
+produces there), every scheme's policy is solved against that calibration, and the schemes are
+simulated on common random numbers: the same inner replications for every scheme, drawn from
+the root seed with the world's index leading the spawn key, so a world's numbers never depend
+on the worker that ran it.
+
+A chain of worlds (:func:`evaluate_chain`) is solved in one process, each world warm-starting
+from the nearest world already solved in its chain (:func:`solve_world`'s ``start``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..scenario.schema import Scenario
+from .design import nearest
+
+
+@dataclass(frozen=True)
+class WorldItem:
+    """What a worker needs to evaluate one world (picklable).
+
+    Attributes
+    ----------
+    index : int
+        World index: the ``world`` column and the first element of every spawn key.
+    u : tuple of float
+        The world's point in the design's unit cube (for the nearest-world warm start).
+    values : dict
+        Key path -> the world's value of each uncertain input (columns of the rows).
+    scenario : Scenario
+        The world's scenario, validated, with inner replications, seed and behaviour set.
+    schemes : tuple of str
+        Baseline first.
+    """
+
+    index: int
+    u: tuple[float, ...]
+    values: dict[str, Any]
+    scenario: Scenario
+    schemes: tuple[str, ...]
+
+
+@dataclass
+class WorldSolution:
+    """A world's calibration and solved policies (what the next world can start from).
+
+    Attributes
+    ----------
+    calibration : dict or None
+        Effort-cost scales of :func:`incentsim.model.policy.calibrate` (None with fixed
+        behaviour).
+    policies : dict of str to SolvedPolicy
+        By scheme name (empty with fixed behaviour).
+    """
+
+    calibration: dict | None = None
+    policies: dict[str, Any] = field(default_factory=dict)
+
+
+def warm(fn: Callable, start: Any) -> Callable:
+    """``fn`` with ``start=start`` when there is a start and ``fn`` accepts one, else ``fn``.
+
+    The solver's warm start (``calibrate(sc, start=...)``, ``solve_policy(sc, scheme,
+    start=...)``: a previous calibration dict or :class:`~incentsim.model.policy.SolvedPolicy` of
+    a nearby scenario) is used as soon as the solver offers it; until then this is ``fn``.
+    """
+    if start is None:
+        return fn
+    try:
+        takes = "start" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        takes = False
+    if not takes:
+        return fn
+
+    def with_start(*args, **kwargs):
+        return fn(*args, start=start, **kwargs)
+
+    return with_start
+
+
+def solve_world(sc: Scenario, schemes: tuple[str, ...], start: WorldSolution | None = None) -> WorldSolution:
+    """Calibrate one world and solve its schemes' policies (nothing to do with fixed behaviour).
+
+    Parameters
+    ----------
+    sc : Scenario
+        The world's scenario.
+    schemes : tuple of str
+        Schemes to solve.
+    start : WorldSolution, optional
+        The nearest world already solved: its calibration and policies are the solver's
+        starting point (a hint; the answer is this world's own).
+
+    Returns
+    -------
+    WorldSolution
+    """
+    if sc.simulation.behaviour != "optimising":
+        return WorldSolution()
+    from ..model.policy import calibrate, solve_policy
+
+    kappa = warm(calibrate, start and start.calibration)(sc)
+    policies = {}
+    for name in dict.fromkeys(schemes):
+        hint = start.policies.get(name) if start is not None else None
+        policies[name] = warm(solve_policy, hint)(sc, sc.scheme(name), kappa=kappa)
+    return WorldSolution(kappa, policies)
+
+
+def world_rows(item: WorldItem, solution: WorldSolution) -> list[dict]:
+    """Simulate the world's schemes on common random numbers; one summary row per scheme.
+
+    Returns
+    -------
+    list of dict
+        ``world``, the uncertain inputs' values (one column per key path), then the columns of
+        :func:`incentsim.batch.evaluate.summary_rows` (every metric's mean, spread and
+        difference against the baseline), and with optimising behaviour the world's calibrated
+        ``effort_cost_sales``, ``effort_cost_marketing``, ``quality_cost_marketing`` and
+        whether the scheme's equilibrium ``converged``.
+    """
+    from ..batch.evaluate import summary_rows
+    from ..comparison import compare
+
+    sc = item.scenario
+    sim = sc.simulation
+    cmp = compare(
+        sc, list(item.schemes), replications=sim.replications, seed=sim.seed, key=(item.index,),
+        solved=solution.policies or None,
+    )  # fmt: skip
+    rows = summary_rows(cmp, {"world": item.index, **item.values})
+    if solution.calibration is not None:
+        for row in rows:
+            info = solution.policies[row["scheme"]].info
+            row["effort_cost_sales"] = float(solution.calibration["sales"])
+            row["effort_cost_marketing"] = float(solution.calibration["marketing"])
+            row["quality_cost_marketing"] = float(solution.calibration.get("marketing_quality", 0.0))
+            row["converged"] = bool(info.get("converged", True))
+    return rows
+
+
+def evaluate_chain(chain: list[WorldItem]) -> list[list[dict]]:
+    """Evaluate a chain of worlds in order, each warm-starting from the nearest solved one.
+
+    Parameters
+    ----------
+    chain : list of WorldItem
+        Worlds in solving order (consecutive worlds are close in the design).
+
+    Returns
+    -------
+    list of list of dict
+        The rows of each world, in the chain's order.
+    """
+    solved: list[tuple[tuple[float, ...], WorldSolution]] = []
+    out = []
+    for item in chain:
+        solution = solve_world(item.scenario, item.schemes, start=nearest(item.u, solved))
+        out.append(world_rows(item, solution))
+        solved.append((item.u, solution))
+    return out
+
+
+def warm_up(chain: list[WorldItem]) -> None:
+    """Compile (or load from numba's disk cache) every kernel a world needs, with one numba thread.
+
+    Solves the chain's first world (its calibration lands in the disk cache, where the worker
+    that evaluates the chain finds it) and simulates two replications; the thread count of the
+    calling thread is restored afterwards.
+    """
+    import numba
+
+    from ..comparison import compare
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)  # parallel regions only wait for each other on a busy machine
+    try:
+        item = chain[0]
+        solution = solve_world(item.scenario, item.schemes)
+        sc = item.scenario.with_simulation(replications=2)
+        compare(sc, list(item.schemes), key=(item.index,), solved=solution.policies or None)
+    finally:
+        numba.set_num_threads(before)
