@@ -296,3 +296,37 @@ def test_calibration_holds_under_a_ratcheted_baseline():
     co = Company(sc)
     entered = float(co.fixed_sales(co.fixed_marketing()).own_wins.sum())
     assert solved.info["expected_wins_per_rep"] == pytest.approx(entered, rel=0.02)
+
+
+@pytest.mark.slow
+def test_calibration_refuses_a_baseline_that_decides_output_by_itself():
+    # One quota for reps of abilities 0.6 to 1.4 under a cap at 150 % and a strong ratchet: the
+    # strong reps stop at the quota whatever effort costs, so no effort-cost scale reproduces the
+    # entered funnel. The calibration used to drive the scale to 3e-32 (free effort) and every other
+    # scheme then looked 2.4 times better; now it refuses, naming the key, and quotas by ability
+    # (as rep-specific quota setting does) calibrate.
+    from incentsim.scenario.errors import ScenarioError
+
+    quota = {"measure": "own_bookings", "payout": "linear", "threshold": 0.5, "cap": 1.5,
+             "ratchet": {"up": 0.5, "down": 0.1}}  # fmt: skip
+
+    def company(**extra):
+        return scenario_from_dict(small(
+            simulation={"replications": 200, "seed": 3, "behaviour": "optimising"},
+            marketing={"headcount": 0, "leads_per_week": 15.0},
+            sales={"reps": 6, "calls_per_week": 8.0, "bonus_at_target": 20000.0,
+                   "ability": {"levels": [0.6, 1.0, 1.4], "weights": [1 / 3, 1 / 3, 1 / 3]}},
+            deals={"value_mean": 8000.0, "value_cv": 0.5},
+            behaviour={"grid_points": 81, "grid_points_2d": 21},
+            schemes={"quota": {"sales": {**quota, **extra}}},
+        ))  # fmt: skip
+
+    with pytest.raises(ScenarioError, match=r"behaviour\.baseline_scheme: under today's scheme 'quota' no effort cost"):
+        calibrate(company())
+    sc = company(target_by="ability")
+    solved = solve_policy(sc, "quota", kappa=calibrate(sc))
+    from incentsim.model.company import Company
+
+    co = Company(sc)
+    entered = float(co.fixed_sales(co.fixed_marketing()).own_wins.sum())
+    assert solved.info["expected_wins_per_rep"] == pytest.approx(entered, rel=0.02)

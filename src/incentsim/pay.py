@@ -126,7 +126,7 @@ def curve_multiple(curve: Curve, attainment) -> np.ndarray | float:
     return float(out[0]) if a.ndim == 0 else out.reshape(a.shape)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PayComponent:
     """One component of a role's plan with everything resolved for one scheme and scenario.
 
@@ -153,6 +153,16 @@ class PayComponent:
     annual_target: np.ndarray
     annual_money: np.ndarray
     ability_scale: np.ndarray | None = None
+
+    def __eq__(self, other: object) -> bool:
+        # The same component of the same role's plan (also as paid at another ability level): the
+        # arrays are derived from it, and comparing them elementwise has no truth value.
+        if not isinstance(other, PayComponent):
+            return NotImplemented
+        return (self.role, self.index, self.component) == (other.role, other.index, other.component)
+
+    def __hash__(self) -> int:
+        return hash((self.role, self.index))
 
     @property
     def by_ability(self) -> bool:

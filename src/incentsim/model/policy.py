@@ -556,6 +556,52 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
     return out
 
 
+#: How far the calibrated baseline may miss the entered funnel before the calibration is refused:
+#: the iteration aims at 0.4 %; a miss beyond this means no cost scale reproduces today's funnel.
+CALIBRATION_REFUSED = 0.02
+
+
+def _check_calibration(
+    sc: Scenario, base_name: str, calibrate_sales: bool, ratio: float, calibrate_effort: bool, effort_m: float,
+    calibrate_quality: bool, quality_m: float, q0: float, k_q: float,
+) -> None:  # fmt: skip
+    """Refuse a calibration whose baseline does not reproduce today's funnel.
+
+    That happens when the baseline scheme, not the cost of effort, decides output: under a cap
+    with a strong ratchet, for example, reps stop at the target whatever effort costs, so no
+    effort-cost scale gives the entered funnel, and any scale chosen would make every other
+    scheme's comparison wrong. Raises :class:`ScenarioError` naming ``behaviour.baseline_scheme``.
+    """
+    from ..scenario.errors import ScenarioError
+
+    where = sc.source or "<dict>"
+    cure = (
+        "give behaviour.effort_cost_sales (and effort_cost_marketing) explicitly, raise "
+        "behaviour.implicit_incentive, set targets by ability, or choose another baseline_scheme"
+    )
+    if calibrate_sales and not abs(ratio - 1.0) <= CALIBRATION_REFUSED:
+        raise ScenarioError(
+            where, "behaviour.baseline_scheme",
+            f"under today's scheme {base_name!r} no effort cost makes the reps' best response reproduce the "
+            f"entered funnel (it reaches {ratio:.1%} of it at best): the scheme, not the cost of effort, decides "
+            f"output; {cure}",
+        )  # fmt: skip
+    if calibrate_effort and not abs(effort_m - 1.0) <= CALIBRATION_REFUSED:
+        raise ScenarioError(
+            where, "behaviour.baseline_scheme",
+            f"under today's scheme {base_name!r} no effort cost gives marketing today's effort (it reaches "
+            f"{effort_m:.2f} of it at best); {cure}",
+        )  # fmt: skip
+    # With no quality cost a focus above today's is as far as the costs can go (not a miss).
+    quality_miss = q0 - quality_m if (quality_m < q0 or k_q > 0.0) else 0.0
+    if calibrate_quality and not abs(quality_miss) <= 0.05:
+        raise ScenarioError(
+            where, "behaviour.baseline_scheme",
+            f"under today's scheme {base_name!r} no quality cost gives marketing today's quality focus "
+            f"{q0:g} (it reaches {quality_m:.2f}); {cure}",
+        )  # fmt: skip
+
+
 def _valid_calibration(d) -> bool:
     keys = ("sales", "marketing", "marketing_quality", "implicit_sales", "implicit_marketing")
     if not isinstance(d, dict) or any(k not in d for k in keys):
@@ -605,9 +651,14 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     s_sales = _Secant(math.log(k_s), -a / max(n - a, 0.3))
     s_effort = _Secant(math.log(k_e), -1.0 / max(n - 1.0, 0.3))
     s_quality = _Secant(math.log(max(k_q, bonus_m, 1.0)), 0.5)
+    # Cost scales stay within a factor 1e4 of the bonus at target: outside it the baseline cannot
+    # identify them (see the check after the loop).
+    bounds_s = (max(sc.sales.bonus_at_target, 1.0) * 1e-4, max(sc.sales.bonus_at_target, 1.0) * 1e4)
+    bounds_e = (max(bonus_m, 1.0) * 1e-4, max(bonus_m, 1.0) * 1e4)
     guesses: dict = {}
     mguess = None
     change = math.inf
+    ratio = effort_m = quality_m = math.nan
     for rounds in range(1, 61):
         learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
         old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
@@ -621,7 +672,7 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
             ok_q = not calibrate_quality or not (low or high)
             ok_mkt = ok_e and ok_q
             if not ok_e:
-                k_e = math.exp(s_effort.step(math.log(effort_m), learn))
+                k_e = min(bounds_e[1], max(bounds_e[0], math.exp(s_effort.step(math.log(effort_m), learn))))
             if not ok_q:
                 if k_q == 0.0:
                     k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
@@ -635,7 +686,7 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
             sales = _sales_field(co, roles["sales"], sols, mkt)
             ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
             if calibrate_sales and abs(ratio - 1.0) >= 0.004:
-                k_s = math.exp(s_sales.step(math.log(ratio), learn))
+                k_s = min(bounds_s[1], max(bounds_s[0], math.exp(s_sales.step(math.log(ratio), learn))))
         else:
             sales = co.fixed_sales(mkt)
         new = (mkt.effort, mkt.quality, sales.effort, sales.follow)
@@ -646,6 +697,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                   "mkt", ok_mkt, "change", round(change, 4))  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
+    _check_calibration(sc, base_name, calibrate_sales, ratio, calibrate_effort, effort_m, calibrate_quality,
+                       quality_m, q0, k_q)  # fmt: skip
     return {
         "baseline_scheme": base_name,
         "sales": float(k_s),
