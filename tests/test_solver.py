@@ -300,7 +300,8 @@ def test_calibration_holds_under_a_ratcheted_baseline():
 
 @pytest.mark.slow
 def test_calibration_refuses_a_baseline_that_decides_output_by_itself():
-    # One quota for reps of abilities 0.6 to 1.4 under a cap at 150 % and a strong ratchet: the
+    # One quota for reps of abilities 0.6 to 1.4 under a cap at 150 % and a strong ratchet, with
+    # little drive from outside the bonus (implicit incentive 0.3): the
     # strong reps stop at the quota whatever effort costs, so no effort-cost scale reproduces the
     # entered funnel. The calibration used to drive the scale to 3e-32 (free effort) and every other
     # scheme then looked 2.4 times better; now it refuses, naming the key, and quotas by ability
@@ -317,7 +318,7 @@ def test_calibration_refuses_a_baseline_that_decides_output_by_itself():
             sales={"reps": 6, "calls_per_week": 8.0, "bonus_at_target": 20000.0,
                    "ability": {"levels": [0.6, 1.0, 1.4], "weights": [1 / 3, 1 / 3, 1 / 3]}},
             deals={"value_mean": 8000.0, "value_cv": 0.5},
-            behaviour={"grid_points": 81, "grid_points_2d": 21},
+            behaviour={"grid_points": 81, "grid_points_2d": 21, "implicit_incentive": 0.3},
             schemes={"quota": {"sales": {**quota, **extra}}},
         ))  # fmt: skip
 

@@ -562,10 +562,11 @@ CALIBRATION_REFUSED = 0.02
 
 
 def _check_calibration(
-    sc: Scenario, base_name: str, calibrate_sales: bool, ratio: float, calibrate_effort: bool, effort_m: float,
-    calibrate_quality: bool, quality_m: float, q0: float, k_q: float,
+    sc: Scenario, base_name: str, calibrate_sales: bool, ratio: float, pinned_s: bool, calibrate_effort: bool,
+    effort_m: float, pinned_e: bool, calibrate_quality: bool, quality_m: float, q0: float, k_q: float,
 ) -> None:  # fmt: skip
-    """Refuse a calibration whose baseline does not reproduce today's funnel.
+    """Refuse a calibration whose baseline does not reproduce today's funnel, or reproduces it
+    only with a cost scale pinned at the search's bound (``pinned_s``, ``pinned_e``).
 
     That happens when the baseline scheme, not the cost of effort, decides output: under a cap
     with a strong ratchet, for example, reps stop at the target whatever effort costs, so no
@@ -579,14 +580,14 @@ def _check_calibration(
         "give behaviour.effort_cost_sales (and effort_cost_marketing) explicitly, raise "
         "behaviour.implicit_incentive, set targets by ability, or choose another baseline_scheme"
     )
-    if calibrate_sales and not abs(ratio - 1.0) <= CALIBRATION_REFUSED:
+    if calibrate_sales and (pinned_s or not abs(ratio - 1.0) <= CALIBRATION_REFUSED):
         raise ScenarioError(
             where, "behaviour.baseline_scheme",
             f"under today's scheme {base_name!r} no effort cost makes the reps' best response reproduce the "
             f"entered funnel (it reaches {ratio:.1%} of it at best): the scheme, not the cost of effort, decides "
             f"output; {cure}",
         )  # fmt: skip
-    if calibrate_effort and not abs(effort_m - 1.0) <= CALIBRATION_REFUSED:
+    if calibrate_effort and (pinned_e or not abs(effort_m - 1.0) <= CALIBRATION_REFUSED):
         raise ScenarioError(
             where, "behaviour.baseline_scheme",
             f"under today's scheme {base_name!r} no effort cost gives marketing today's effort (it reaches "
@@ -651,10 +652,10 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     s_sales = _Secant(math.log(k_s), -a / max(n - a, 0.3))
     s_effort = _Secant(math.log(k_e), -1.0 / max(n - 1.0, 0.3))
     s_quality = _Secant(math.log(max(k_q, bonus_m, 1.0)), 0.5)
-    # Cost scales stay within a factor 1e4 of the bonus at target: outside it the baseline cannot
+    # Cost scales stay within a factor 1e6 of the bonus at target: outside it the baseline cannot
     # identify them (see the check after the loop).
-    bounds_s = (max(sc.sales.bonus_at_target, 1.0) * 1e-4, max(sc.sales.bonus_at_target, 1.0) * 1e4)
-    bounds_e = (max(bonus_m, 1.0) * 1e-4, max(bonus_m, 1.0) * 1e4)
+    bounds_s = (max(sc.sales.bonus_at_target, 1.0) * 1e-6, max(sc.sales.bonus_at_target, 1.0) * 1e6)
+    bounds_e = (max(bonus_m, 1.0) * 1e-6, max(bonus_m, 1.0) * 1e6)
     guesses: dict = {}
     mguess = None
     change = math.inf
@@ -697,8 +698,11 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                   "mkt", ok_mkt, "change", round(change, 4))  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
-    _check_calibration(sc, base_name, calibrate_sales, ratio, calibrate_effort, effort_m, calibrate_quality,
-                       quality_m, q0, k_q)  # fmt: skip
+    # A scale pinned at a bound that still misses the target: the baseline does not identify it.
+    pinned_s = not bounds_s[0] * 1.001 < k_s < bounds_s[1] * 0.999 and not abs(ratio - 1.0) < 0.004
+    pinned_e = not bounds_e[0] * 1.001 < k_e < bounds_e[1] * 0.999 and not abs(effort_m - 1.0) < 0.005
+    _check_calibration(sc, base_name, calibrate_sales, ratio, pinned_s, calibrate_effort, effort_m, pinned_e,
+                       calibrate_quality, quality_m, q0, k_q)  # fmt: skip
     return {
         "baseline_scheme": base_name,
         "sales": float(k_s),
