@@ -18,8 +18,11 @@ from incentsim.scenario import ScenarioError
 
 
 def _auto(**simulation) -> dict:
+    # Shared pay costs 2,000 EUR more a rep at target, so the verdict's difference is clearly not zero
+    # (a difference that is truly zero can never be known to a share of itself).
     d = small()
     d["simulation"] = {"replications": "auto", "seed": 7, "behaviour": "fixed", **simulation}
+    d["schemes"]["shared"] = {"preset": "shared", "sales": {"bonus_at_target": 12000.0}}
     return d
 
 
@@ -129,6 +132,7 @@ def test_compare_runs_auto_by_default_and_n_overrides(runner, tmp_path):
         "[sales]\nreps = 3\ncalls_per_week = 6.0\nbonus_at_target = 10000.0\n"
         "[deals]\nvalue_mean = 5000.0\nvalue_cv = 0.5\n"
         '[schemes.separate]\npreset = "separate"\n[schemes.shared]\npreset = "shared"\n'
+        "[schemes.shared.sales]\nbonus_at_target = 12000.0\n"
     )
     auto = runner.invoke(cli, ["compare", str(path), "--json", "-"])
     assert auto.exit_code == 0, auto.output

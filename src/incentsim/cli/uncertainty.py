@@ -35,8 +35,8 @@ def uncertainty_options(out_flag: str = "--out"):
                 help="With --uncertainty: plausible worlds (default: the table's, 64; a power of 2 for Sobol).",
             ),  # fmt: skip
             click.option(
-                "--design", type=click.Choice(["sobol", "lhs"]), default=None,
-                help="With --uncertainty: outer design (default: the table's, sobol).",
+                "--sampling", type=click.Choice(["sobol", "lhs"]), default=None,
+                help="With --uncertainty: how the worlds are drawn, the outer design (default: the table's, sobol).",
             ),  # fmt: skip
             click.option(
                 out_flag, "worlds_out", metavar="DIR", default=None,
@@ -63,7 +63,7 @@ def uncertainty_options(out_flag: str = "--out"):
 def check_options(opts: dict, out_flag: str, refused: dict[str, object]) -> None:
     """Refuse options that need --uncertainty, or that --uncertainty cannot use (a usage error, exit 2)."""
     flags = {
-        "worlds": "--worlds", "design": "--design", "worlds_out": out_flag, "resume": "--resume",
+        "worlds": "--worlds", "sampling": "--sampling", "worlds_out": out_flag, "resume": "--resume",
         "workers": "--workers", "scheduler": "--scheduler",
     }  # fmt: skip
     if not opts.get("uncertainty"):
@@ -86,7 +86,7 @@ def run(scenario: str, schemes_text: str | None, replications, seed, behaviour, 
     Runtime(opts.get("workers"), opts.get("scheduler")).check()
     schemes = [s.strip() for s in schemes_text.split(",") if s.strip()] if schemes_text else None
     settings = dict(worlds=opts.get("worlds"), replications=replications, seed=seed, behaviour=behaviour,
-                    design=opts.get("design"))  # fmt: skip
+                    design=opts.get("sampling"))  # fmt: skip
     study = prepare(scenario, schemes, **settings)  # every error before anything runs
     workers, scheduler = opts.get("workers"), opts.get("scheduler")
     where = f"on the Dask cluster at {scheduler}" if scheduler else (
