@@ -398,7 +398,7 @@ def test_bundled_scenario_end_to_end_with_optimising_behaviour(runner, tmp_path)
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["behaviour"] == "optimising" and data["worlds"] == 8
     assert sum(s["p_best"] for s in data["per_scheme"]) == pytest.approx(1.0)
-    assert len(data["per_input"]) == 9 and all(r["evppi"] is not None for r in data["per_input"])
+    assert len(data["per_input"]) == 13 and all(r["evppi"] is not None for r in data["per_input"])
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 8 * 3 and table["effort_cost_sales"].gt(0).all()
     assert table.groupby("world")["effort_cost_sales"].nunique().eq(1).all()  # one calibration per world

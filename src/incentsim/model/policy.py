@@ -660,7 +660,11 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     mguess = None
     change = math.inf
     ratio = effort_m = quality_m = math.nan
-    for rounds in range(1, 61):
+    # As in the equilibrium: plain best responses, damped ones once the fields stall or cycle (a
+    # plausible world can make sales' follow-up flip between two states each round).
+    weight = 1.0
+    previous = math.inf
+    for rounds in range(1, 81):
         learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
         old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
         ok_mkt = True
@@ -679,13 +683,14 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                     k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
                 else:
                     k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
-            mkt = _marketing_field(co, sol)
+            mkt = _damp(mkt, _marketing_field(co, sol), weight)
         ratio = 1.0
         if sales_paid or psi_s > 0:
             sols = _solve_sales(sc, co, roles["sales"], k_s, psi_s, mkt, sales, guesses)
             guesses = {key: sol.guess for key, sol in sols.items()}
-            sales = _sales_field(co, roles["sales"], sols, mkt)
-            ratio = float(sales.own_wins.sum()) / max(entered_output, 1e-12)
+            best = _sales_field(co, roles["sales"], sols, mkt)
+            ratio = float(best.own_wins.sum()) / max(entered_output, 1e-12)  # of the best response
+            sales = _damp(sales, best, weight)
             if calibrate_sales and abs(ratio - 1.0) >= 0.004:
                 k_s = min(bounds_s[1], max(bounds_s[0], math.exp(s_sales.step(math.log(ratio), learn))))
         else:
@@ -695,9 +700,12 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
         if _DEBUG:
             print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q), "ratio", round(ratio, 4),
-                  "mkt", ok_mkt, "change", round(change, 4))  # fmt: skip
+                  "mkt", ok_mkt, "change", round(change, 4), "weight", weight)  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
+        if rounds >= 4 and change > 0.9 * previous:
+            weight = max(0.1, weight * 0.5)
+        previous = change
     # A scale pinned at a bound that still misses the target: the baseline does not identify it.
     pinned_s = not bounds_s[0] * 1.001 < k_s < bounds_s[1] * 0.999 and not abs(ratio - 1.0) < 0.004
     pinned_e = not bounds_e[0] * 1.001 < k_e < bounds_e[1] * 0.999 and not abs(effort_m - 1.0) < 0.005
