@@ -189,6 +189,44 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
         uncertainty(flip_dict(worlds=8, replications=50), workers=0, out=tmp_path / "out", resume=True)
 
 
+def test_worlds_whose_baseline_cannot_be_calibrated_are_left_out_and_named(monkeypatch, tmp_path):
+    """Seed 7, 16 worlds, N = 50, fixed behaviour: the calibration is made to refuse the worlds with
+    the highest deal values (as it refuses a baseline that cannot reproduce today's funnel). Those
+    worlds are left out of every figure and named with the reason; the rest equal the clean run's
+    own worlds; with fewer than two worlds left the run stops with the reason."""
+    import incentsim.worlds.evaluate as evaluate
+
+    spec = flip_dict(worlds=16, replications=50)
+    clean = uncertainty(spec, workers=0)
+    real = evaluate.solve_world
+    reason = "under today's scheme 'target' no effort cost makes the reps' best response reproduce the entered funnel"
+
+    def refusing(sc, schemes, start=None):
+        if sc.deals.value_mean > 5500.0:
+            raise ScenarioError("flip", "behaviour.baseline_scheme", reason)
+        return real(sc, schemes, start)
+
+    monkeypatch.setattr(evaluate, "solve_world", refusing)
+    res = uncertainty(spec, workers=0, out=tmp_path / "out")
+    values = clean.to_frame().groupby("world")["deals.value_mean"].first()
+    left_out = sorted(int(w) for w in values.index[values > 5500.0])
+    assert 0 < len(left_out) < 14
+    assert res.worlds == 16 - len(left_out)
+    note = " ".join(res.notes)
+    assert f"{len(left_out)} of 16 world(s) left out" in note and reason in note
+    kept = clean.to_frame()[~clean.to_frame()["world"].isin(left_out)]
+    frame = res.to_frame()
+    assert set(frame.loc[frame["excluded"] == "", "world"]) == set(kept["world"])
+    mine = frame[frame["excluded"] == ""].set_index(["world", "scheme"])["profit_after_bonus_mean"].sort_index()
+    theirs = kept.set_index(["world", "scheme"])["profit_after_bonus_mean"].sort_index()
+    pd.testing.assert_series_equal(mine, theirs)
+
+    monkeypatch.setattr(evaluate, "solve_world", lambda sc, schemes, start=None: (_ for _ in ()).throw(
+        ScenarioError("flip", "behaviour.baseline_scheme", reason)))  # fmt: skip
+    with pytest.raises(ScenarioError, match="only 0 of 16 plausible worlds reproduce today's funnel"):
+        uncertainty(spec, workers=0)
+
+
 def test_the_design_is_seeded_and_chains_cover_every_world():
     sc = scenario_from_dict(flip_dict(worlds=32))
     a = draw_worlds(sc.uncertainty, 7)

@@ -137,6 +137,8 @@ def world_rows(item: WorldItem, solution: WorldSolution) -> list[dict]:
         solved=solution.policies or None,
     )  # fmt: skip
     rows = summary_rows(cmp, {"world": item.index, **item.values})
+    for row in rows:
+        row["excluded"] = ""
     if solution.calibration is not None:
         for row in rows:
             info = solution.policies[row["scheme"]].info
@@ -160,13 +162,33 @@ def evaluate_chain(chain: list[WorldItem]) -> list[list[dict]]:
     list of list of dict
         The rows of each world, in the chain's order.
     """
+    from ..scenario.errors import ScenarioError
+
     solved: list[tuple[tuple[float, ...], WorldSolution]] = []
     out = []
     for item in chain:
-        solution = solve_world(item.scenario, item.schemes, start=nearest(item.u, solved))
+        try:
+            solution = solve_world(item.scenario, item.schemes, start=nearest(item.u, solved))
+        except ScenarioError as exc:
+            if exc.key != CALIBRATION_KEY:
+                raise
+            out.append(excluded_rows(item, exc.reason))
+            continue
         out.append(world_rows(item, solution))
         solved.append((item.u, solution))
     return out
+
+
+#: The key a refused calibration names (:func:`incentsim.model.policy.calibrate`): a world whose
+#: baseline cannot reproduce today's funnel is left out of the analysis, with the reason.
+CALIBRATION_KEY = "behaviour.baseline_scheme"
+
+
+def excluded_rows(item: WorldItem, reason: str) -> list[dict]:
+    """The rows of a world left out: under its assumptions today's scheme cannot reproduce today's
+    funnel (the calibration refused), so the world contradicts what is observed. One row per
+    scheme with the world's inputs and ``excluded`` (the reason); no metrics."""
+    return [{"world": item.index, **item.values, "scheme": s, "excluded": reason} for s in dict.fromkeys(item.schemes)]
 
 
 def warm_up(chain: list[WorldItem]) -> None:
@@ -182,9 +204,16 @@ def warm_up(chain: list[WorldItem]) -> None:
 
     before = numba.get_num_threads()
     numba.set_num_threads(1)  # parallel regions only wait for each other on a busy machine
+    from ..scenario.errors import ScenarioError
+
     try:
         item = chain[0]
-        solution = solve_world(item.scenario, item.schemes)
+        try:
+            solution = solve_world(item.scenario, item.schemes)
+        except ScenarioError as exc:  # a world left out: the kernels compile at their first use instead
+            if exc.key != CALIBRATION_KEY:
+                raise
+            return
         sc = item.scenario.with_simulation(replications=2)
         compare(sc, list(item.schemes), key=(item.index,), solved=solution.policies or None)
     finally:

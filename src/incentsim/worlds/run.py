@@ -294,8 +294,26 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
     from .analysis import input_effect, noise_share, scheme_summaries
 
     names = list(study.schemes)
-    n = len(study.worlds)
     t = table.sort_values(["world"], kind="stable")
+    # Worlds whose baseline cannot reproduce today's funnel contradict what is observed: left out,
+    # and said so (the calibration's reason).
+    excluded: dict[int, str] = {}
+    if "excluded" in t.columns:
+        reasons = t["excluded"].fillna("").astype(str)
+        excluded = {int(w): r for w, r in zip(t["world"], reasons, strict=True) if r}
+        t = t[reasons == ""]
+    kept = [w for w in study.worlds if w.index not in excluded]
+    if len(kept) < 2:
+        from ..scenario.errors import ScenarioError
+
+        first = next(iter(excluded.values()), "")
+        raise ScenarioError(
+            study.scenario.source or "<dict>", "behaviour.baseline_scheme",
+            f"only {len(kept)} of {len(study.worlds)} plausible worlds reproduce today's funnel under today's scheme; "
+            f"narrow the [uncertainty] ranges ({first})",
+        )  # fmt: skip
+    n = len(kept)
+    row_of = {w.index: k for k, w in enumerate(kept)}
     nb = np.full((n, len(names)), np.nan)
     half = np.full((n, len(names)), np.nan)
     col = {s: j for j, s in enumerate(names)}
@@ -303,8 +321,8 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
         t["world"], t["scheme"], t[f"{METRIC}_mean"], t[f"{METRIC}_diff_ci95_lo"], t[f"{METRIC}_diff_ci95_hi"],
         strict=True,
     ):  # fmt: skip
-        nb[int(w), col[s]] = float(m)
-        half[int(w), col[s]] = (float(hi) - float(lo)) / 2.0
+        nb[row_of[int(w)], col[s]] = float(m)
+        half[row_of[int(w)], col[s]] = (float(hi) - float(lo)) / 2.0
     if not np.isfinite(nb).all():  # pragma: no cover - a store always holds every world
         raise RuntimeError("the per-world table is incomplete")
     summaries = scheme_summaries(nb, names)
@@ -312,12 +330,18 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
     best, runner = int(order[0]), int(order[1])
     d = nb[:, best] - nb[:, runner]
     p5, p50, p95 = np.percentile(d, [5, 50, 95])
-    x = {i.path: np.array([w.values[i.path] for w in study.worlds], dtype=float) for i in study.spec.inputs}
+    x = {i.path: np.array([w.values[i.path] for w in kept], dtype=float) for i in study.spec.inputs}
     effects = [input_effect(x[i.path], nb, names, best, runner, i.path) for i in study.spec.inputs]
     noise = half[:, 1:]
     pair_half = half[:, runner] if best == 0 else half[:, best] if runner == 0 else None
     notes = []
-    if "converged" in t.columns and not t["converged"].all():
+    if excluded:
+        bad = sorted(excluded)
+        notes.append(
+            f"{len(bad)} of {len(study.worlds)} world(s) left out, {bad[:10]}: under their assumptions today's scheme "
+            f"cannot reproduce today's funnel, so they contradict what is observed ({excluded[bad[0]]})"
+        )  # fmt: skip
+    if "converged" in t.columns and not t["converged"].astype(bool).all():
         bad = sorted({int(w) for w, c in zip(t["world"], t["converged"], strict=True) if not c})
         notes.append(f"the behaviour equilibrium did not fully converge in {len(bad)} world(s): {bad[:10]}")
     return UncertaintyResult(
