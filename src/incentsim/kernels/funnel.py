@@ -329,319 +329,11 @@ def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
     out_pipe[i, yi, slot, f] = tot
 
 
-# -- the week, stage by stage (inlined into _replication) ---------------------------------------
-
-
-@njit(cache=True, inline="always")
-def _seed_streams(root, prefix, rep, R, states):
-    """Seed replication ``rep``'s streams (row ``agent * N_PURPOSES + purpose``; agent 0 is the
-    company and marketing, agents 1..R the reps). Only the streams each agent draws from."""
-    ent = np.empty(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
-    pool = np.empty(4, dtype=np.uint64)
-    for agent in range(R + 1):
-        for purpose in range(N_PURPOSES):
-            # The company draws abilities, leads and allocations; reps draw arrivals, conversions,
-            # deal values and timing.
-            if agent == 0 and (purpose == PURPOSE_VALUES or purpose == PURPOSE_TIMING):
-                continue
-            if agent > 0 and (purpose == PURPOSE_ABILITY or purpose == PURPOSE_ALLOCATION):
-                continue
-            _seed_stream_into(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose, ent, pool)
-
-
-@njit(cache=True, inline="always")
-def _draw_abilities(states, model, atype):
-    """One ability level per rep for the whole replication (from the company's stream)."""
-    K = model.ability_levels.shape[0]
-    for r in range(atype.shape[0]):
-        u = _uniform(states, PURPOSE_ABILITY)
-        k = 0
-        while k < K - 1 and u >= model.ability_cum[k]:
-            k += 1
-        atype[r] = k
-
-
-@njit(cache=True, inline="always")
-def _passing_partners(model, sch, atype, pass_to):
-    """The colleague each rep passes prospects to (-1: none): the strongest, when the scheme makes
-    passing pay (the colleague likelier to win beyond the scheme's threshold)."""
-    R = atype.shape[0]
-    pass_to[:] = -1
-    if model.passing <= 0.0 or R < 2:
-        return
-    for r in range(R):
-        best = -1
-        for c in range(R):
-            if c != r and (best < 0 or model.ability_levels[atype[c]] > model.ability_levels[atype[best]]):
-                best = c
-        if model.close_rate[atype[best]] > sch.pass_threshold * model.close_rate[atype[r]]:
-            pass_to[r] = best
-
-
-@njit(cache=True, inline="always")
-def _start_pipeline(states, model, atype, mstage, queue, stage):
-    """The pipeline at its stationary distribution (Poisson stocks at normal effort), so the burn-in
-    does not start from an empty funnel."""
-    for kk in range(mstage.shape[0]):
-        mstage[kk] = _poisson(states, PURPOSE_ARRIVALS, model.init_mkt[kk])
-    for r in range(atype.shape[0]):
-        s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
-        for kind in range(2):
-            for age in range(queue.shape[2]):
-                queue[r, kind, age] = _poisson(states, s_arr, model.init_queue[kind, age])
-        for src in range(2):
-            for j in range(stage.shape[2]):
-                stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
-
-
-@njit(cache=True, inline="always")
-def _team_lift(model, team, atype, lift):
-    """Team work this week: each rep's help (team time x (1 - event share) x ability^2) goes to
-    colleagues by need (their chance to lose a quote) and lifts their quotes' chance to close with
-    diminishing returns (filled into ``lift``); returns the team's presence at marketing's events."""
-    R = atype.shape[0]
-    events = 0.0
-    need_total = 0.0
-    for r in range(R):
-        need_total += model.need[atype[r]]
-    for r in range(R):
-        lift[r] = 0.0
-    for j in range(R):
-        a = model.ability_levels[atype[j]]
-        events += team[j] * model.event_share * a
-        help_j = team[j] * (1.0 - model.event_share) * a * a
-        rest = need_total - model.need[atype[j]]
-        if help_j > 0.0 and rest > 0.0:
-            for r in range(R):
-                if r != j:
-                    lift[r] += help_j * model.need[atype[r]] / rest
-    for r in range(R):
-        lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
-    return events
-
-
-@njit(cache=True, inline="always")
-def _marketing_stages(states, model, mstage, vol_q):
-    """Marketing's stages, last first; the last one's conversion is scaled by the volume of the
-    quality focus. Returns the appointments handed over this week."""
-    Km = mstage.shape[0]
-    appts = 0
-    for kk in range(Km - 1, -1, -1):
-        n = mstage[kk]
-        if n == 0:
-            continue
-        p = model.mkt_conv[kk]
-        if kk == Km - 1:
-            p *= vol_q
-        leave, adv = _leave_advance(states, PURPOSE_CONVERSIONS, n, model.mkt_hazard[kk], min(1.0, p))
-        mstage[kk] -= leave
-        if kk == Km - 1:
-            appts = adv
-        else:
-            mstage[kk + 1] += adv
-    return appts
-
-
-@njit(cache=True, inline="always")
-def _hand_off(states, appts, p_gen, queue):
-    """Each appointment goes to a rep at random (equal shares) and is genuine with ``p_gen``: one
-    uniform does both (floor(u R) picks the rep; the fractional part of u R is an independent
-    uniform). Returns the genuine ones."""
-    R = queue.shape[0]
-    genuine = 0
-    for _ in range(appts):
-        ur = _uniform(states, PURPOSE_ALLOCATION) * R
-        r = int(ur)
-        if r >= R:
-            r = R - 1
-        if ur - r < p_gen:
-            queue[r, 0, 0] += 1
-            genuine += 1
-        else:
-            queue[r, 1, 0] += 1
-    return genuine
-
-
-@njit(cache=True, inline="always")
-def _work_queue(states, s, model, queue, r, work_p):
-    """Rep r's waiting appointments this week (genuine ones, then the others: sales cannot tell
-    them apart before the visit, so both take time; only genuine ones convert).
-
-    Returns
-    -------
-    (worked_genuine, worked, ignored, recycled, cold) : tuple of int
-    """
-    A = queue.shape[2]
-    genuine = 0
-    worked = 0
-    ignored = 0
-    recycled = 0
-    cold_all = 0
-    for kind in range(2):
-        for age in range(A - 1, -1, -1):
-            n = queue[r, kind, age]
-            if n == 0:
-                continue
-            queue[r, kind, age] = 0
-            # Under a service level, what still waits in the oldest bucket is followed up.
-            forced = model.sla >= 0 and age == A - 1
-            wk, ig, rc, cold, wait = _followup(
-                states, s, n, 1.0 if forced else model.follow_hazard, model.decay, work_p, model.recycle_share,
-            )  # fmt: skip
-            if kind == 0:
-                genuine += wk
-            worked += wk
-            ignored += ig
-            recycled += rc
-            cold_all += cold
-            if A == 1:
-                queue[r, kind, 0] = wait
-            else:
-                queue[r, kind, age + 1] += wait
-    return genuine, worked, ignored, recycled, cold_all
-
-
-@njit(cache=True, inline="always")
-def _self_prospect(states, s, model, tab, ak, ae, ignored, team_r):
-    """Self-prospected appointments: cold calls at the rep's ability and effort, plus those in the
-    time freed by ignored appointments, less the time spent on the team."""
-    if ignored == 0 and tab.self_rate[ak, ae] < 10.0 and team_r == 0.0:
-        return _poisson_small_exp(states, s, tab.self_rate[ak, ae], tab.self_exp[ak, ae])
-    lam = tab.self_rate[ak, ae] + ignored * model.extra_appt_per_ignored * model.ability_levels[ak]
-    return _poisson(states, s, lam * (1.0 - team_r))
-
-
-@njit(cache=True, inline="always")
-def _sales_stages(states, s, model, tab, stage, r, ak, ae, lift_r):
-    """Rep r's sales stages, last first, per source (0: marketing's appointments, 1: its own); the
-    last stage's conversion lifted by colleagues' help.
-
-    Returns
-    -------
-    (won_marketing, won_own, helped, helped_won) : tuple of int
-    """
-    Ks = stage.shape[2]
-    w0 = 0
-    w1 = 0
-    helped_n = 0
-    helped_won = 0
-    for src in range(2):
-        for j in range(Ks - 1, -1, -1):
-            n = stage[r, src, j]
-            if n == 0:
-                continue
-            p_adv = tab.conv[ak, ae, src, j]
-            helped = j == Ks - 1 and lift_r >= HELPED
-            if j == Ks - 1 and lift_r > 0.0:
-                p_adv += (1.0 - p_adv) * lift_r
-            leave, adv = _leave_advance(states, s, n, model.sales_hazard[j], p_adv)
-            if helped:
-                helped_n += leave
-                helped_won += adv
-            stage[r, src, j] -= leave
-            if j == Ks - 1:
-                if src == 0:
-                    w0 += adv
-                else:
-                    w1 += adv
-            else:
-                stage[r, src, j + 1] += adv
-    return w0, w1, helped_n, helped_won
-
-
-@njit(cache=True, inline="always")
-def _pull_in(states, s, model, tab, stage, r, ak, ae):
-    """Quotes that would be won within ``pull_weeks`` close now (at a discount, when booked).
-    Returns the pulled deals by source."""
-    last = stage.shape[2] - 1
-    reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
-    pulled0 = _binomial(states, s, stage[r, 0, last], reach * tab.conv[ak, ae, 0, last])
-    pulled1 = _binomial(states, s, stage[r, 1, last], reach * tab.conv[ak, ae, 1, last])
-    stage[r, 0, last] -= pulled0
-    stage[r, 1, last] -= pulled1
-    return pulled0, pulled1
-
-
-@njit(cache=True, inline="always")
-def _pay_week(sch, w, rec, R, appts, sourced, booked, margin, won, team_booked, team_margin, team_won, acc, person):
-    """Pay for the week: accumulate each component's measure, pay at period ends, true-up and
-    ratchet at the year end (the rules of ``incentsim.pay``).
-
-    ``acc`` is ``(period_acc, year_acc, year_paid, tscale)``, each ``(C, persons)``.
-    """
-    period_acc, year_acc, year_paid, tscale = acc
-    for c in range(sch.n_comp):
-        code = sch.measure[c]
-        sales_role = sch.role[c] == 1
-        n_pers = R if sales_role else 1
-        for p in range(n_pers):
-            v = _measure(code, p, appts, sourced, booked, margin, won, team_booked, team_margin, team_won)
-            period_acc[c, p] += v
-            year_acc[c, p] += v
-        if sch.week_end[c, w] == 1:
-            k = sch.week_period[c, w]
-            for p in range(n_pers):
-                scale = tscale[c, p]
-                att = period_acc[c, p] / (sch.target[c, p, k] * scale)
-                mult = _curve(sch, c, att)
-                money = sch.bonus[c, p, k]
-                if sch.bonus_scales_with_target[c] == 1:
-                    money *= scale
-                pay = money * mult
-                year_paid[c, p] += pay
-                period_acc[c, p] = 0.0
-                pi = p if sales_role else R
-                if rec:
-                    person[pi, P_PAY] += pay
-                    if mult >= sch.max_pay[c] - 1e-12:
-                        person[pi, P_CAPPED] += 1.0
-        if w == WEEKS - 1:
-            for p in range(n_pers):
-                pi = p if sales_role else R
-                scale = tscale[c, p]
-                att = year_acc[c, p] / (sch.annual_target[c, p] * scale)
-                if sch.true_up[c] == 1:
-                    money = sch.annual_bonus[c, p]
-                    if sch.bonus_scales_with_target[c] == 1:
-                        money *= scale
-                    extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
-                    if extra > 0.0 and rec:
-                        person[pi, P_PAY] += extra
-                if rec and (c == sch.primary_sales or c == sch.primary_mkt):
-                    person[pi, P_ATTAIN] = att
-                if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
-                    tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
-                year_acc[c, p] = 0.0
-                year_paid[c, p] = 0.0
-
-
-@njit(cache=True, inline="always")
-def _write_year(model, i, yi, year_metrics, month_booked, person, out_year, out_month, out_person):
-    """A recorded replication-year's rows (bonuses totalled per role)."""
-    R = person.shape[0] - 1
-    bonus_sales = 0.0
-    for r in range(R):
-        bonus_sales += person[r, P_PAY]
-    year_metrics[Y_BONUS_SALES] = bonus_sales
-    year_metrics[Y_BONUS_MKT] = person[R, P_PAY] * model.mkt_headcount
-    for j in range(year_metrics.shape[0]):
-        out_year[i, yi, j] = year_metrics[j]
-    for m in range(12):
-        out_month[i, yi, m] = month_booked[m]
-    for pp in range(R + 1):
-        person[pp, P_ZERO] = 1.0 if person[pp, P_PAY] <= 0.0 else 0.0
-        for j in range(person.shape[1]):
-            out_person[i, yi, pp, j] = person[pp, j]
-
-
 @njit(cache=True)
 def _replication(
     model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, rep, i, out_year, out_person, out_month,
     out_effort_week, out_ability, out_pipe,
 ):  # fmt: skip
-    """Simulate replication ``rep`` into row ``i`` of the outputs: the burn-in and the recorded
-    years, week by week (choices; team work; marketing; hand-off; each rep's follow-up,
-    prospecting, passing, sales stages, deal timing and booking; company metrics; pay)."""
     R = model.n_reps
     Km = model.mkt_hazard.shape[0]
     Ks = model.sales_hazard.shape[0]
@@ -650,54 +342,94 @@ def _replication(
     burn = model.burn_in_years
     n_years = burn + model.horizon_years
 
+    # Streams: row agent * N_PURPOSES + purpose; agent 0 = company / marketing, 1..R = reps.
     states = np.empty(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
-    _seed_streams(root, prefix, rep, R, states)
-    atype = np.zeros(R, dtype=np.int64)
-    _draw_abilities(states, model, atype)
-    for r in range(R):
-        out_ability[i, r] = atype[r]
-    pass_to = np.full(R, -1, dtype=np.int64)
-    _passing_partners(model, sch, atype, pass_to)
+    ent = np.empty(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
+    pool = np.empty(4, dtype=np.uint64)
+    for agent in range(R + 1):
+        for purpose in range(N_PURPOSES):
+            # The company draws abilities, leads and allocations; reps draw arrivals, conversions,
+            # deal values and timing: seed only the streams that are used.
+            if agent == 0 and (purpose == PURPOSE_VALUES or purpose == PURPOSE_TIMING):
+                continue
+            if agent > 0 and (purpose == PURPOSE_ABILITY or purpose == PURPOSE_ALLOCATION):
+                continue
+            _seed_stream_into(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose, ent, pool)
+    s_arr0 = PURPOSE_ARRIVALS
+    s_conv0 = PURPOSE_CONVERSIONS
+    s_alloc = PURPOSE_ALLOCATION
 
-    # The pipeline: marketing stages; waiting appointments [rep, 0 genuine / 1 not, age bucket]
-    # (under a service level of s weeks, bucket k holds those waiting k weeks and bucket s is
-    # followed up in full); sales stages [rep, source, stage]; deals held back (count, value).
+    # Abilities: one level per rep for the whole replication.
+    atype = np.zeros(R, dtype=np.int64)
+    K = model.ability_levels.shape[0]
+    for r in range(R):
+        u = _uniform(states, PURPOSE_ABILITY)
+        k = 0
+        while k < K - 1 and u >= model.ability_cum[k]:
+            k += 1
+        atype[r] = k
+        out_ability[i, r] = k
+    pass_to = np.full(R, -1, dtype=np.int64)  # colleague each rep passes prospects to (-1: none)
+    if model.passing > 0.0 and R > 1:
+        # Each rep passes prospects to the strongest colleague when the scheme makes that pay:
+        # the colleague's chance to win over one's own beyond the scheme's threshold.
+        for r in range(R):
+            best = -1
+            for c in range(R):
+                if c != r and (best < 0 or model.ability_levels[atype[c]] > model.ability_levels[atype[best]]):
+                    best = c
+            if model.close_rate[atype[best]] > sch.pass_threshold * model.close_rate[atype[r]]:
+                pass_to[r] = best
+
     mstage = np.zeros(Km, dtype=np.int64)
+    # Waiting appointments: [rep, 0 genuine / 1 not, age bucket]; under a service level of s
+    # weeks, bucket k holds those waiting k weeks and bucket s is followed up in full.
     A = model.init_queue.shape[1]
     queue = np.zeros((R, 2, A), dtype=np.int64)
     stage = np.zeros((R, 2, Ks), dtype=np.int64)
-    held = np.zeros((R, 2), dtype=np.int64)
-    held_val = np.zeros((R, 2))
-    _start_pipeline(states, model, atype, mstage, queue, stage)
-    # Margin: each week's bookings recognised evenly over the next 52 weeks (a ring buffer).
     ring = np.zeros((R, WEEKS))
     roll = np.zeros(R)
+    held = np.zeros((R, 2), dtype=np.int64)
+    held_val = np.zeros((R, 2))
     recycled = 0
     held_any = False
 
-    # Pay state: measure so far in the period and the year, money paid this year, ratchet scale.
+    # Start with the pipeline at its stationary distribution (Poisson stocks at normal effort)
+    # so the burn-in does not start from an empty funnel.
+    for kk in range(Km):
+        mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
+    for r in range(R):
+        s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
+        for kind in range(2):
+            for age in range(A):
+                queue[r, kind, age] = _poisson(states, s_arr, model.init_queue[kind, age])
+        for src in range(2):
+            for j in range(Ks):
+                stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
+
     period_acc = np.zeros((C, NPp))
     year_acc = np.zeros((C, NPp))
     year_paid = np.zeros((C, NPp))
     tscale = np.ones((C, NPp))
     _start_scales(sch, atype, tscale)
-    acc = (period_acc, year_acc, year_paid, tscale)
 
-    booked = np.zeros(R)  # this week's bookings per rep
-    margin = np.zeros(R)  # this week's recognised margin per rep
-    won = np.zeros(R, dtype=np.int64)  # this week's deals per rep
-    effort_q = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
+    bk = np.zeros(R)
+    mg = np.zeros(R)
+    wn = np.zeros(R, dtype=np.int64)
+    act = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
     follow = np.ones(R)
-    timing = np.zeros(R, dtype=np.int64)
+    tim = np.zeros(R, dtype=np.int64)
     team = np.zeros(R)  # share of the week each rep spends on the team (helping, events)
     lift = np.zeros(R)  # lift of each rep's quote conversion from colleagues' help this week
     incoming = np.zeros((R, 2), dtype=np.int64)  # prospects passed to each rep this week
     team_on = model.help_gain > 0.0 or model.event_gain > 0.0
-    year_metrics = np.zeros(out_year.shape[2])
-    month_booked = np.zeros(12)
+    ym = np.zeros(out_year.shape[2])
+    month_bk = np.zeros(12)
     person = np.zeros((R + 1, out_person.shape[3]))
 
     work_base = 1.0 - model.ignored_share
+    cs_p = sch.primary_sales
+    cm_p = sch.primary_mkt
     ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
 
     for t in range(n_years * WEEKS):
@@ -725,30 +457,75 @@ def _replication(
             ei = int(e / EFFORT_STEP + 0.5)
             if ei > N_EFFORT - 1:
                 ei = N_EFFORT - 1
-            effort_q[r] = ei
+            act[r] = ei
             follow[r] = f
             team[r] = tt
-            timing[r] = tm
+            tim[r] = tm
         vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
         gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
 
-        # -- team work (when on): help for colleagues' deals, sales at marketing's events ------
+        # -- team work (when on): help for colleagues' deals, and sales at marketing's events ---
+        # A rep's help is worth ability^2 (knowledge), goes to colleagues by need (their chance
+        # to lose a quote), and lifts a quote's chance to close with diminishing returns.
         if team_on:
-            events = _team_lift(model, team, atype, lift)
+            events = 0.0
+            need_total = 0.0
+            for r in range(R):
+                need_total += model.need[atype[r]]
+            for r in range(R):
+                lift[r] = 0.0
+            for j in range(R):
+                a = model.ability_levels[atype[j]]
+                events += team[j] * model.event_share * a
+                help_j = team[j] * (1.0 - model.event_share) * a * a
+                rest = need_total - model.need[atype[j]]
+                if help_j > 0.0 and rest > 0.0:
+                    for r in range(R):
+                        if r != j:
+                            lift[r] += help_j * model.need[atype[r]] / rest
+            for r in range(R):
+                lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
             if model.event_gain > 0.0 and model.event_scale > 0.0:
                 gen_q *= 1.0 + model.event_gain * (1.0 - np.exp(-events / model.event_scale))
 
         # -- marketing: new leads and marketing stages ----------------------------------------
-        new_leads = _poisson(states, PURPOSE_ARRIVALS, model.lead_rate_week[w] * e_m)
-        appts = _marketing_stages(states, model, mstage, vol_q)
+        new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
+        appts = 0
+        for kk in range(Km - 1, -1, -1):
+            n = mstage[kk]
+            if n == 0:
+                continue
+            p = model.mkt_conv[kk]
+            if kk == Km - 1:
+                p *= vol_q
+            leave, adv = _leave_advance(states, s_conv0, n, model.mkt_hazard[kk], min(1.0, p))
+            mstage[kk] -= leave
+            if kk == Km - 1:
+                appts = adv
+            else:
+                mstage[kk + 1] += adv
         mstage[0] += new_leads + recycled
         recycled = 0
 
         # -- hand-off: split among reps, genuine share by quality -----------------------------
-        genuine_total = _hand_off(states, appts, min(1.0, gen_q * model.genuine_mult[t]), queue)
+        # Each appointment goes to a rep at random (equal shares) and is genuine with the
+        # genuine share: one uniform does both (floor(u R) picks the rep; the fractional part
+        # of u R is an independent uniform).
+        genuine_total = 0
+        p_gen = min(1.0, gen_q * model.genuine_mult[t])
+        for _ in range(appts):
+            ur = _uniform(states, s_alloc) * R
+            r = int(ur)
+            if r >= R:
+                r = R - 1
+            if ur - r < p_gen:
+                queue[r, 0, 0] += 1
+                genuine_total += 1
+            else:
+                queue[r, 1, 0] += 1
 
         # -- each rep -------------------------------------------------------------------------
-        # Deal timing happens at the ends of sales' first state axis (and only when the policy
+        # Deal timing happens at the primary sales period's boundaries (and only when the policy
         # ever holds or pulls deals, or deals are still held from the last period).
         timing_on = ct >= 0 and (any_timing or held_any)
         if ct >= 0 and pol_sales.axis_year[0] == 1:
@@ -757,9 +534,9 @@ def _replication(
         else:
             first_week = ct >= 0 and (w == 0 or sch.week_end[ct, w - 1] == 1)
             last_week = ct >= 0 and sch.week_end[ct, w] == 1
-        team_booked = 0.0
-        team_margin = 0.0
-        team_won = 0
+        team_bk = 0.0
+        team_mg = 0.0
+        team_wn = 0
         sourced = 0.0
         worked_total = 0
         ignored_total = 0
@@ -782,38 +559,89 @@ def _replication(
             s_conv = base + PURPOSE_CONVERSIONS
             s_val = base + PURPOSE_VALUES
             s_tim = base + PURPOSE_TIMING
-            effort = effort_q[r] * EFFORT_STEP
+            effort = act[r] * EFFORT_STEP
             effort_total += effort
             team_total += team[r]
             ak = atype[r]
-            ae = effort_q[r]
+            ar = act[r]
 
-            worked, worked_all, ign, rc, cold = _work_queue(states, s_conv, model, queue, r, work_base * follow[r])
-            worked_total += worked_all
+            # Follow-up of handed-over appointments (genuine ones, then the others: sales cannot
+            # tell them apart before the visit, so both take time; only genuine ones convert).
+            worked = 0
+            ign = 0
+            work_p = work_base * follow[r]
+            for kind in range(2):
+                for age in range(A - 1, -1, -1):
+                    n = queue[r, kind, age]
+                    if n == 0:
+                        continue
+                    queue[r, kind, age] = 0
+                    # Under a service level, what still waits in the oldest bucket is followed up.
+                    forced = model.sla >= 0 and age == A - 1
+                    wk, ig, rc, cold, wait = _followup(
+                        states, s_conv, n, 1.0 if forced else model.follow_hazard, model.decay, work_p,
+                        model.recycle_share,
+                    )  # fmt: skip
+                    if kind == 0:
+                        worked += wk
+                    worked_total += wk
+                    ign += ig
+                    recycled += rc
+                    cold_total += cold
+                    if A == 1:
+                        queue[r, kind, 0] = wait
+                    else:
+                        queue[r, kind, age + 1] += wait
             ignored_total += ign
-            recycled += rc
-            cold_total += cold
-            selfa = _self_prospect(states, s_arr, model, tab, ak, ae, ign, team[r])
+
+            # Self-prospecting, plus cold calls in the time freed by ignored appointments (less the
+            # time spent on the team).
+            if ign == 0 and tab.self_rate[ak, ar] < 10.0 and team[r] == 0.0:
+                selfa = _poisson_small_exp(states, s_arr, tab.self_rate[ak, ar], tab.self_exp[ak, ar])
+            else:
+                lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
+                selfa = _poisson(states, s_arr, lam_self * (1.0 - team[r]))
             self_total += selfa
 
             # Prospects passed to a stronger colleague (when the scheme makes that pay).
             if pass_to[r] >= 0:
-                pw = _binomial(states, PURPOSE_ALLOCATION, worked, model.passing)
-                ps = _binomial(states, PURPOSE_ALLOCATION, selfa, model.passing)
+                pw = _binomial(states, s_alloc, worked, model.passing)
+                ps = _binomial(states, s_alloc, selfa, model.passing)
                 worked -= pw
                 selfa -= ps
                 incoming[pass_to[r], 0] += pw
                 incoming[pass_to[r], 1] += ps
                 passed_total += pw + ps
 
-            w0, w1, hn, hw = _sales_stages(states, s_conv, model, tab, stage, r, ak, ae, lift[r])
-            helped_total += hn
-            helped_won += hw
+            # Sales stages, last first, per source (0: marketing, 1: self).
+            w0 = 0
+            w1 = 0
+            for src in range(2):
+                for j in range(Ks - 1, -1, -1):
+                    n = stage[r, src, j]
+                    if n == 0:
+                        continue
+                    p_adv = tab.conv[ak, ar, src, j]
+                    helped = j == Ks - 1 and lift[r] >= HELPED
+                    if j == Ks - 1 and lift[r] > 0.0:
+                        p_adv += (1.0 - p_adv) * lift[r]
+                    leave, adv = _leave_advance(states, s_conv, n, model.sales_hazard[j], p_adv)
+                    if helped:
+                        helped_total += leave
+                        helped_won += adv
+                    stage[r, src, j] -= leave
+                    if j == Ks - 1:
+                        if src == 0:
+                            w0 += adv
+                        else:
+                            w1 += adv
+                    else:
+                        stage[r, src, j + 1] += adv
             stage[r, 0, 0] += worked
             stage[r, 1, 0] += selfa
 
-            # Deal timing: deals held back keep their value and close in the next period's first
-            # week (each lost with hold_loss); pulled deals close now at a discount.
+            # Deal timing at the ends of sales' first state axis: deals held back keep their value
+            # and close in the next period's first week (each lost with hold_loss).
             pulled0 = 0
             pulled1 = 0
             hold_mode = TIMING_NONE
@@ -837,10 +665,18 @@ def _replication(
                             held[r, src] = 0
                             held_val[r, src] = 0.0
                 if last_week:
-                    if timing[r] == TIMING_HOLD or timing[r] == TIMING_HOLD_EXCESS:
-                        hold_mode = timing[r]
-                    elif timing[r] == TIMING_PULL:
-                        pulled0, pulled1 = _pull_in(states, s_tim, model, tab, stage, r, ak, ae)
+                    if tim[r] == TIMING_HOLD or tim[r] == TIMING_HOLD_EXCESS:
+                        hold_mode = tim[r]
+                    elif tim[r] == TIMING_PULL:
+                        # Quotes that would be won within pull_weeks close now, at a discount.
+                        last = Ks - 1
+                        p_last = tab.conv[ak, ar, 1, last]
+                        p0 = tab.conv[ak, ar, 0, last]
+                        reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
+                        pulled0 = _binomial(states, s_tim, stage[r, 0, last], reach * p0)
+                        pulled1 = _binomial(states, s_tim, stage[r, 1, last], reach * p_last)
+                        stage[r, 0, last] -= pulled0
+                        stage[r, 1, last] -= pulled1
                         pulled_total += pulled0 + pulled1
 
             # Book the deals: values drawn at closing; held ones wait (all of them, or those that
@@ -883,14 +719,14 @@ def _replication(
 
             # Margin is recognised evenly over the 52 weeks after booking.
             slot = t % WEEKS
-            margin[r] = roll[r] / WEEKS
+            mg[r] = roll[r] / WEEKS
             roll[r] += v_rep - ring[r, slot]
             ring[r, slot] = v_rep
-            booked[r] = v_rep
-            won[r] = n_booked
-            team_booked += v_rep
-            team_margin += margin[r]
-            team_won += n_booked
+            bk[r] = v_rep
+            wn[r] = n_booked
+            team_bk += v_rep
+            team_mg += mg[r]
+            team_wn += n_booked
             if rec:
                 person[r, P_BOOKINGS] += v_rep
                 person[r, P_WINS] += n_booked
@@ -910,10 +746,9 @@ def _replication(
 
         # -- company metrics ------------------------------------------------------------------
         if rec:
-            ym = year_metrics
-            ym[Y_REVENUE] += team_booked
-            ym[Y_MARGIN] += team_margin
-            ym[Y_WINS] += team_won
+            ym[Y_REVENUE] += team_bk
+            ym[Y_MARGIN] += team_mg
+            ym[Y_WINS] += team_wn
             ym[Y_LEADS] += new_leads
             ym[Y_APPOINTMENTS] += appts
             ym[Y_GENUINE] += genuine_total
@@ -935,7 +770,7 @@ def _replication(
             ym[Y_HELPED] += helped_total
             ym[Y_HELPED_WON] += helped_won
             ym[Y_PASSED] += passed_total
-            month_booked[month] += team_booked
+            month_bk[month] += team_bk
             person[R, P_BOOKINGS] += sourced
             person[R, P_WINS] += mkt_wins
             person[R, P_EFFORT] += e_m / WEEKS
@@ -943,17 +778,72 @@ def _replication(
 
         # -- pipeline snapshot at month ends (only when the caller asked for it) ---------------
         if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
-            _snapshot(out_pipe, i, y - burn, month + 1, year_metrics[Y_REVENUE], mstage, queue, stage, held)
+            _snapshot(out_pipe, i, y - burn, month + 1, ym[Y_REVENUE], mstage, queue, stage, held)
 
-        # -- pay ------------------------------------------------------------------------------
-        _pay_week(sch, w, rec, R, appts, sourced, booked, margin, won, team_booked, team_margin, team_won, acc, person)
+        # -- pay: accumulate measures, pay at period ends, true-up and ratchet at year end ------
+        for c in range(C):
+            code = sch.measure[c]
+            sales_role = sch.role[c] == 1
+            n_pers = R if sales_role else 1
+            for p in range(n_pers):
+                v = _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn)
+                period_acc[c, p] += v
+                year_acc[c, p] += v
+            if sch.week_end[c, w] == 1:
+                k = sch.week_period[c, w]
+                for p in range(n_pers):
+                    scale = tscale[c, p]
+                    att = period_acc[c, p] / (sch.target[c, p, k] * scale)
+                    mult = _curve(sch, c, att)
+                    money = sch.bonus[c, p, k]
+                    if sch.bonus_scales_with_target[c] == 1:
+                        money *= scale
+                    pay = money * mult
+                    year_paid[c, p] += pay
+                    period_acc[c, p] = 0.0
+                    pi = p if sales_role else R
+                    if rec:
+                        person[pi, P_PAY] += pay
+                        if mult >= sch.max_pay[c] - 1e-12:
+                            person[pi, P_CAPPED] += 1.0
+            if w == WEEKS - 1:
+                for p in range(n_pers):
+                    pi = p if sales_role else R
+                    scale = tscale[c, p]
+                    att = year_acc[c, p] / (sch.annual_target[c, p] * scale)
+                    if sch.true_up[c] == 1:
+                        money = sch.annual_bonus[c, p]
+                        if sch.bonus_scales_with_target[c] == 1:
+                            money *= scale
+                        extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
+                        if extra > 0.0 and rec:
+                            person[pi, P_PAY] += extra
+                    if rec and (c == cs_p or c == cm_p):
+                        person[pi, P_ATTAIN] = att
+                    if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
+                        tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
+                    year_acc[c, p] = 0.0
+                    year_paid[c, p] = 0.0
 
         # -- year end: write the replication-year's rows --------------------------------------
         if w == WEEKS - 1:
             if rec:
-                _write_year(model, i, y - burn, year_metrics, month_booked, person, out_year, out_month, out_person)
-            year_metrics[:] = 0.0
-            month_booked[:] = 0.0
+                yi = y - burn
+                bonus_sales = 0.0
+                for r in range(R):
+                    bonus_sales += person[r, P_PAY]
+                ym[Y_BONUS_SALES] = bonus_sales
+                ym[Y_BONUS_MKT] = person[R, P_PAY] * model.mkt_headcount
+                for j in range(ym.shape[0]):
+                    out_year[i, yi, j] = ym[j]
+                for m in range(12):
+                    out_month[i, yi, m] = month_bk[m]
+                for pp in range(R + 1):
+                    person[pp, P_ZERO] = 1.0 if person[pp, P_PAY] <= 0.0 else 0.0
+                    for j in range(person.shape[1]):
+                        out_person[i, yi, pp, j] = person[pp, j]
+            ym[:] = 0.0
+            month_bk[:] = 0.0
             person[:, :] = 0.0
 
 
