@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import re
 import tomllib
 import zlib
 from dataclasses import dataclass
@@ -20,40 +19,14 @@ from typing import Any
 
 from ..scenario import Scenario, ScenarioError, scenario_from_dict
 
-MISSING: Any = object()
+# Key paths have one home (the names sweeps, uncertainty and design use); re-exported for the page.
+from ..scenario.keypaths import MISSING, get_path
+from ..scenario.keypaths import split_path as split_key
+
 #: The source name bad-input messages carry for values typed on the page.
 PAGE_SOURCE = "page"
 #: Replications the page starts with when a file asks for more (responsive first runs).
 PAGE_REPLICATIONS = 2000
-
-_PART = re.compile(r"^(?P<name>[^\[\]]+)(?P<index>(\[\d+\])*)$")
-
-
-def split_key(key: str) -> list[str | int]:
-    """``"schemes.h.sales.components[0].cap"`` -> ``["schemes", "h", "sales", "components", 0, "cap"]``."""
-    out: list[str | int] = []
-    for part in key.split("."):
-        m = _PART.match(part)
-        if not m:
-            raise ValueError(f"not a key path: {key!r}")
-        out.append(m.group("name"))
-        out += [int(i) for i in re.findall(r"\[(\d+)\]", m.group("index"))]
-    return out
-
-
-def get_path(data: Any, key: str) -> Any:
-    """The value at a key path, or :data:`MISSING`."""
-    node = data
-    for part in split_key(key):
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                return MISSING
-            node = node[part]
-        else:
-            if not isinstance(node, dict) or part not in node:
-                return MISSING
-            node = node[part]
-    return node
 
 
 def set_path(data: dict, key: str, value: Any) -> None:
