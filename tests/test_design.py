@@ -342,3 +342,14 @@ def test_design_end_to_end_with_people_responding(tmp_path, runner):
     assert result.exit_code == 0, result.output
     html = report.read_text()
     assert 'id="plan-design"' in html and "Frontier: profit against the share of reps with no bonus" in html
+
+
+def test_a_path_is_a_path_for_design_files(runner, tmp_path):
+    # A path-like argument is never replaced by the bundled design of the same name (issue 13's rule,
+    # as for scenarios and sweeps); the bare name is the bundled file.
+    from incentsim.optimise.designfile import resolve_design
+
+    assert resolve_design("design-simple").name == "design-simple.toml" and resolve_design("design-simple").exists()
+    result = runner.invoke(cli, ["design", "nodir/design-simple.toml", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "nodir/design-simple.toml: file not found" in result.output, result.output
+    assert not (tmp_path / "out").exists()

@@ -136,14 +136,11 @@ class Sweep:
 
 
 def resolve_sweep(name_or_path: str | Path) -> Path:
-    """A sweep file: the path if it exists, else a bundled sweep of that name (``scenarios/``)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    from ..scenario.bundled import bundled_sweeps
+    """A sweep file: the path, or the bundled sweep of exactly that name (``scenarios/``); a
+    path-like argument is never replaced by a bundled file (:func:`incentsim.scenario.bundled.resolve`)."""
+    from ..scenario.bundled import resolve
 
-    stem = path.name[:-5] if path.name.endswith(".toml") else path.name
-    return bundled_sweeps().get(stem, path)
+    return resolve(str(name_or_path), sweeps=True)
 
 
 def load_sweep(

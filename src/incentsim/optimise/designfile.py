@@ -380,14 +380,11 @@ _TOP = ("design", "base", "scheme", "parameters", "constraints")
 
 
 def resolve_design(name_or_path: str | Path) -> Path:
-    """A design file: the path if it exists, else a bundled design of that name (``scenarios/``)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    from ..scenario.bundled import bundled_designs
+    """A design file: the path, or the bundled design of exactly that name (``scenarios/``); a
+    path-like argument is never replaced by a bundled file (:func:`incentsim.scenario.bundled.resolve`)."""
+    from ..scenario.bundled import resolve
 
-    stem = path.name[:-5] if path.name.endswith(".toml") else path.name
-    return bundled_designs().get(stem, path)
+    return resolve(str(name_or_path), designs=True)
 
 
 def load_design(

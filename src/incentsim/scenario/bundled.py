@@ -63,17 +63,17 @@ def looks_like_path(text: str) -> bool:
     return any(sep in text for sep in seps) or text.lower().endswith(".toml")
 
 
-def resolve(name_or_path: str, *, sweeps: bool = False) -> Path:
+def resolve(name_or_path: str, *, sweeps: bool = False, designs: bool = False) -> Path:
     """The file an argument names.
 
     A path-like argument (see :func:`looks_like_path`) is a path, whether or not it exists; an
     argument that is exactly the name of a bundled scenario (``sweeps``: of a bundled sweep
-    file) is that file; anything else is a path too. A missing file is reported by whoever
-    reads it (:func:`missing_reason` explains it).
+    file; ``designs``: of a bundled plan-design file) is that file; anything else is a path too.
+    A missing file is reported by whoever reads it (:func:`missing_reason` explains it).
     """
     text = str(name_or_path)
     if not looks_like_path(text):
-        found = (bundled_sweeps() if sweeps else bundled()).get(text)
+        found = (bundled_designs() if designs else bundled_sweeps() if sweeps else bundled()).get(text)
         if found is not None:
             return found
     return Path(text)
