@@ -39,6 +39,9 @@ def test_installed_command_compares_and_is_thread_count_independent():
     assert one == two
     data = json.loads(one)
     assert data["replications"] == 2000 and set(data["schemes"]) == {"separate", "shared", "hybrid"}
+    # What team work adds: nothing can act under separate targets; under shared pay all three do.
+    mech = data["mechanisms"]
+    assert mech["separate"] == [] and [m["mechanism"] for m in mech["shared"]] == ["help", "passing", "monitoring"]
 
 
 @pytest.mark.slow

@@ -219,6 +219,9 @@ class Comparison:
         computed exactly from the arrays.
     block : int
         Replications per block.
+    mechanisms : dict or None
+        What each team-work mechanism adds under each scheme (``{scheme: [MechanismEffect]}``,
+        see ``incentsim.mechanisms``), when asked for (``compare(..., mechanisms=True)``).
     """
 
     scenario: Scenario
@@ -230,6 +233,7 @@ class Comparison:
     precision: dict | None = None
     stats: BlockStats | None = None
     block: int = 0
+    mechanisms: dict | None = None
 
     @property
     def exact(self) -> bool:
@@ -351,6 +355,7 @@ def compare(
     max_replications: int | None = None,
     keep: bool | None = None,
     status: StatusFn | None = None,
+    mechanisms: bool = False,
 ) -> Comparison:
     """Simulate schemes on common random numbers and compare them.
 
@@ -396,6 +401,11 @@ def compare(
     status : callable, optional
         Called with a short text when a slow phase starts: ``"calibrating effort costs"``,
         ``"solving scheme NAME"``, ``"simulating"``.
+    mechanisms : bool
+        Also measure what each team-work mechanism (help, passing, mutual monitoring) adds under
+        each scheme where it can act: one more solve and simulation per mechanism and scheme, at
+        most ``mechanisms.DEFAULT_REPLICATIONS`` replications, cached (``Comparison.mechanisms``;
+        optimising behaviour only).
 
     Returns
     -------
@@ -461,8 +471,20 @@ def compare(
 
     run(0, n)
     cmp = _from_accumulator(scenario, acc, budget)
-    if precision is None:
-        return cmp
+    if precision is not None:
+        cmp = _to_precision(cmp, run, acc, scenario, budget, precision, max_replications)
+    if mechanisms and behaviour == "optimising":
+        from .mechanisms import DEFAULT_REPLICATIONS, mechanism_effects
+
+        cmp.mechanisms = mechanism_effects(
+            scenario, list(dict.fromkeys(names)), replications=max(2, min(DEFAULT_REPLICATIONS, cmp.replications)),
+            seed=seed, status=status,
+        )  # fmt: skip
+    return cmp
+
+
+def _to_precision(cmp, run, acc, scenario, budget, precision, max_replications) -> Comparison:
+    """Add batches until the verdict's profit difference is known to ``precision`` (or the maximum)."""
     while True:
         achieved, diff = _relative_half_width(cmp)
         reached = achieved is not None and achieved <= precision
@@ -727,6 +749,23 @@ def verdict(cmp: Comparison) -> str:
     return head + " " + _why(cmp, best, other)
 
 
+def _team_work_why(cmp: Comparison, schemes: tuple[str, ...]) -> list[str]:
+    """The team-work mechanisms that add (or cost) a clear amount of profit under the schemes of a
+    verdict, largest first: ``"under shared mutual monitoring +32,115 EUR, ..."``."""
+    from .report.format import money
+
+    out = []
+    for name in dict.fromkeys(schemes):
+        effects = [e for e in (cmp.mechanisms or {}).get(name, []) if e.profit_after_bonus.significant]
+        effects.sort(key=lambda e: -abs(e.profit_after_bonus.mean))
+        if effects:
+            what = ", ".join(
+                f"{e.label} {money(e.profit_after_bonus.mean, cmp.scenario.currency, signed=True)}" for e in effects
+            )
+            out.append(f"under {name} {what}")
+    return out
+
+
 def _why(cmp: Comparison, a: str, b: str) -> str:
     from .report.format import money
 
@@ -759,9 +798,12 @@ def _why(cmp: Comparison, a: str, b: str) -> str:
     pp = cmp.difference(a, "prospects_passed", b)
     if pp.significant and abs(pp.mean) >= 1.0:
         extra.append(f"prospects passed {pp.mean:+,.0f}")
+    team = _team_work_why(cmp, (a, b))
     text = "Why: " + ", ".join(parts)
     if extra:
         text += "; behaviour: " + ", ".join(extra)
     elif cmp.results[a].behaviour == "fixed":
         text += " (behaviour fixed: schemes only move money)"
+    if team:
+        text += "; what team work adds to profit: " + "; ".join(team)
     return text + "."

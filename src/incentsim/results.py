@@ -47,6 +47,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "helped_win_rate": (N_("Win rate of helped quotes"), "share"),
     "prospects_passed": (N_("Prospects passed to a colleague"), "count"),
     "effort_gap_strong_weak": (N_("Effort gap, strongest minus weakest reps"), "level"),
+    "effort_below_team_mean": (N_("Effort below the team's mean (what peers see)"), "level"),
     "deals_pulled_in": (N_("Deals pulled in"), "count"),
     "deals_held_back": (N_("Deals held back"), "count"),
     "bonus_sales": (N_("Bonus paid to sales"), "money"),
@@ -175,6 +176,7 @@ class Results:
             "helped_win_rate": _ratio(y[..., L.Y_HELPED_WON], y[..., L.Y_HELPED]),
             "prospects_passed": y[..., L.Y_PASSED],
             "effort_gap_strong_weak": self._effort_gap(),
+            "effort_below_team_mean": self._effort_below_mean(),
             "deals_pulled_in": y[..., L.Y_PULLED],
             "deals_held_back": y[..., L.Y_HELD],
             "bonus_sales": y[..., L.Y_BONUS_SALES],
@@ -208,6 +210,14 @@ class Results:
         ok = (n_strong > 0) & (n_weak > 0)
         out[ok] = strong[ok] / n_strong[ok] - weak[ok] / n_weak[ok]
         return out
+
+    def _effort_below_mean(self) -> np.ndarray:
+        """Mean over reps of how far a rep's effort falls below the team's mean effort, per
+        replication-year: the shortfall mutual monitoring makes costly (NaN with one rep)."""
+        if self.reps < 2:
+            return np.full(self.year.shape[:2], np.nan)
+        effort = self.person[:, :, : self.reps, L.P_EFFORT]
+        return np.maximum(effort.mean(axis=2, keepdims=True) - effort, 0.0).mean(axis=2)
 
     def metric(self, name: str) -> np.ndarray:
         """One metric flattened over replication-years, ``(replications * horizon_years,)``."""

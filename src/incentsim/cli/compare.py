@@ -10,6 +10,7 @@ from .options import (
     behaviour_option,
     check_outputs,
     load,
+    mechanisms_option,
     replications_option,
     scenario_argument,
     scheme_list,
@@ -41,10 +42,11 @@ from .uncertainty import check_options, uncertainty_options
 @click.option("--max-replications", type=click.IntRange(1, None), default=None,
               help="Cap for a run to a precision; default: the scenario's max_replications with \"auto\", "
               "else 1,000,000.")  # fmt: skip
+@mechanisms_option
 @uncertainty_options()
 def compare_cmd(
     scenario, schemes_text, replications, seed, behaviour, budget, json_path, all_metrics, brief, plot_path,
-    markdown_path, precision, max_replications, **uncertainty_opts,
+    markdown_path, precision, max_replications, mechanisms, **uncertainty_opts,
 ):  # fmt: skip
     """Compare the schemes of SCENARIO (a file, or a bundled name such as separate-vs-shared).
 
@@ -53,6 +55,8 @@ def compare_cmd(
     scheme beats the baseline in a year; then the HR view of pay and a verdict on profit after
     bonuses. With replications "auto" (the default; -n N runs exactly N), replications are
     added in batches until the verdict's profit difference is known to the scenario's precision.
+    When the scenario switches team work on ([behaviour] help_gain, event_gain, passing,
+    monitoring), it also shows what each mechanism adds under each scheme.
 
     With --uncertainty: the same comparison in each of many plausible worlds drawn from the
     scenario's [uncertainty] table (see the README, "How sure, really").
@@ -89,7 +93,7 @@ def compare_cmd(
 
         cmp = compare(
             sc, names, replications=first, budget=budget, progress=progress, precision=precision,
-            max_replications=max_replications, keep=bool(plot_path), status=progress.status,
+            max_replications=max_replications, keep=bool(plot_path), status=progress.status, mechanisms=mechanisms,
         )  # fmt: skip
     from ..report.text import comparison_text
     from ..results import METRICS

@@ -53,6 +53,11 @@ behaviour_option = click.option(
     help="optimising: people respond to the scheme; fixed: everyone at normal effort (the mechanical "
     "baseline). Default: the scenario's.",
 )  # fmt: skip
+mechanisms_option = click.option(
+    "--mechanisms/--no-mechanisms", default=True, show_default=True,
+    help="When the scenario switches team work on (help, passing, monitoring), also measure what each "
+    "mechanism adds under each scheme (one more solve and simulation each, then cached).",
+)  # fmt: skip
 
 
 def scenario_path(scenario_arg: str, *, sweeps: bool = False):
@@ -197,12 +202,7 @@ class Progress:
         self.done += n
         if self._phase is not None:
             self.status("simulating")
-        if (
-            self.bar is None
-            and self.tty
-            and time.perf_counter() - self.start > self.delay
-            and self.done < self.total
-        ):
+        if self.bar is None and self.tty and time.perf_counter() - self.start > self.delay and self.done < self.total:
             self.bar = click.progressbar(
                 length=self.total, label=self.label, file=sys.stderr, show_eta=True, show_percent=True
             )

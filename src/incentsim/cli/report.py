@@ -10,6 +10,7 @@ from .options import (
     behaviour_option,
     check_outputs,
     load,
+    mechanisms_option,
     replications_option,
     scenario_argument,
     scheme_list,
@@ -37,9 +38,19 @@ from .uncertainty import check_options, uncertainty_options
     "--design", "design_dir", metavar="DIR",
     help="Add a plan-design section: the folder of a finished `incentsim design` run on this scenario.",
 )  # fmt: skip
+@mechanisms_option
 @uncertainty_options("--worlds-dir")
 def report_cmd(
-    scenario, schemes_text, replications, seed, behaviour, budget, out_path, design_dir, **uncertainty_opts
+    scenario,
+    schemes_text,
+    replications,
+    seed,
+    behaviour,
+    budget,
+    out_path,
+    design_dir,
+    mechanisms,
+    **uncertainty_opts,
 ):
     """Write a self-contained HTML report comparing the schemes of SCENARIO.
 
@@ -73,7 +84,9 @@ def report_cmd(
 
         across = cli_uncertainty.run(scenario, schemes_text, replications, seed, behaviour, uncertainty_opts)
     with Progress(0) as progress:  # replications "auto" (the default) runs to the scenario's precision
-        cmp = compare(sc, names, budget=budget, progress=progress, keep=True, status=progress.status)  # every year
+        cmp = compare(
+            sc, names, budget=budget, progress=progress, keep=True, status=progress.status, mechanisms=mechanisms
+        )  # every year
     html = comparison_html(cmp, uncertainty=across, extra=extra)
     with writing():
         write_output(out_path, html)

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 from ..i18n import N_, _, current_language
 from .format import money, percent, plain, share
 from .markdown import (
+    MECHANISMS_NOTE,
     difference_table_rows,
     director_summary,
     hr_table_rows,
+    mechanism_table_rows,
     metric_table_rows,
     provenance_rows,
     summary_table_rows,
@@ -363,6 +365,10 @@ def comparison_html(
     """
     from .plots import has_appointments, report_figures, scheme_colors
 
+    header, rows = mechanism_table_rows(cmp)
+    if rows:
+        extra = [("team-work", _("What team work adds"), f"<p class='note'>{escape(_(MECHANISMS_NOTE))}</p>"
+                  + _table(header, rows)), *extra]  # fmt: skip
     if figures is None:
         figures = report_figures(cmp)
     colors = scheme_colors(cmp.schemes)
@@ -406,7 +412,9 @@ def comparison_html(
         f'<ul class="facts">{facts}</ul>',
         summary_table,
         '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
-        "<nav>" + escape(_("Contents:")) + " "
+        "<nav>"
+        + escape(_("Contents:"))
+        + " "
         + "\n".join(f'<a href="#{k}">{escape(_(v))}</a>' for k, v in SECTIONS.items() if k != "answer")
         + "".join(f'\n<a href="#{k}">{escape(h)}</a>' for k, h, _b in extra)
         + "</nav>",
@@ -431,7 +439,9 @@ def comparison_html(
         "bonus-cost",
         _figure(figures, "bonus")
         + budget_note
-        + "<h3>" + escape(_("Pay per person (HR view)")) + "</h3>"
+        + "<h3>"
+        + escape(_("Pay per person (HR view)"))
+        + "</h3>"
         + _table(*hr_table_rows(cmp))
         + "<p class='note'>"
         + escape(
@@ -505,8 +515,11 @@ def uncertainty_html(res: UncertaintyResult, figures: Mapping[str, bytes] | None
         f"The answer above holds for the scenario's own assumptions. Here the comparison is rerun in {res.worlds} "
         f"plausible worlds ({res.design} design), each drawing the uncertain assumptions from their distributions "
         f"({dists}), "
-        + ("with its own calibration of effort costs and people's responses, and " if res.behaviour == "optimising"
-           else "")
+        + (
+            "with its own calibration of effort costs and people's responses, and "
+            if res.behaviour == "optimising"
+            else ""
+        )
         + f"{res.replications:,} simulated years per scheme on common random numbers."
     )
     body = [

@@ -30,6 +30,7 @@ def comparison_json(cmp: Comparison) -> dict:
          "solver": {NAME: {...}},
          "summaries": {"exact": bool, "block_replications": int,
                        "quantile_relative_accuracy": float},
+         "mechanisms": {NAME: [...]} | null,   (see mechanisms_json)
          "verdict": str}
 
     Differences are ``a - b`` with ``b`` the baseline (the first scheme). NaN (a metric that
@@ -68,9 +69,42 @@ def comparison_json(cmp: Comparison) -> dict:
         "solver": {name: r.solver for name, r in cmp.results.items() if r.solver},
         "precision": cmp.precision,
         "summaries": summaries_json(cmp),
+        "mechanisms": mechanisms_json(cmp),
         "verdict": cmp.verdict,
     }
     return _clean(out)
+
+
+def mechanisms_json(cmp: Comparison) -> dict | None:
+    """What each team-work mechanism adds per scheme (``null`` when not measured).
+
+    Schema::
+
+        {NAME: [{"mechanism": "help" | "passing" | "monitoring", "label": str,
+                 "replications": int,
+                 "revenue": {"mean", "ci95": [lo, hi]},
+                 "profit_after_bonus": {"mean", "ci95": [lo, hi]},
+                 "revenue_same_behaviour": {"mean", "ci95": [lo, hi]}}]}
+
+    Each entry is the scheme with the mechanism minus without it, per year; ``revenue_same_behaviour``
+    is the direct part (the mechanism off, people's choices as with it). A scheme under which no
+    mechanism can act has an empty list.
+    """
+    if cmp.mechanisms is None:
+        return None
+
+    def diff(d) -> dict:
+        return {"mean": _json_float(d.mean), "ci95": [_json_float(d.ci95[0]), _json_float(d.ci95[1])]}
+
+    return {
+        name: [
+            {"mechanism": e.key, "label": e.label, "replications": e.revenue.n, "revenue": diff(e.revenue),
+             "profit_after_bonus": diff(e.profit_after_bonus),
+             "revenue_same_behaviour": diff(e.revenue_same_behaviour)}
+            for e in effects
+        ]
+        for name, effects in cmp.mechanisms.items()
+    }  # fmt: skip
 
 
 def summaries_json(cmp: Comparison) -> dict:

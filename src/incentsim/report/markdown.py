@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..i18n import _
+from ..i18n import N_, _
 from ..results import METRICS
 from .format import NA, difference, interval, money, number, share, unit_label
 from .text import BEHAVIOUR_METRICS, KEY_METRICS
@@ -288,6 +288,39 @@ def hr_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+#: What the team-work table says about itself (Markdown and HTML).
+MECHANISMS_NOTE = N_(
+    "Each mechanism switched off in turn (its [behaviour] parameter at 0), the people's effort costs held, the "
+    "scheme solved again and both simulated on the same draws: the scheme with the mechanism minus without it, "
+    "per year, with 95% confidence intervals. Direct: the mechanism off while people keep their choices; "
+    "through choices: the rest."
+)
+
+
+def mechanism_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """What each team-work mechanism adds under each scheme (header, rows); no rows when it was not
+    measured or none acts."""
+    cur = cmp.scenario.currency
+
+    def signed(v: float) -> str:
+        return number(v, "money", signed=True)
+
+    header = [
+        _("Scheme"), _("Mechanism"), _("Profit after bonuses, {cur}").format(cur=cur),
+        _("Revenue, {cur}").format(cur=cur), _("Direct"), _("Through choices"),
+    ]  # fmt: skip
+    rows = []
+    for name, effects in (cmp.mechanisms or {}).items():
+        for e in effects:
+            pro, rev = e.profit_after_bonus, e.revenue
+            rows.append([
+                name, _(e.label), f"{signed(pro.mean)} ({interval(*pro.ci95, signed)})",
+                f"{signed(rev.mean)} ({interval(*rev.ci95, signed)})", signed(e.revenue_same_behaviour.mean),
+                signed(rev.mean - e.revenue_same_behaviour.mean),
+            ])  # fmt: skip
+    return header, rows
+
+
 def provenance_rows(cmp: Comparison) -> list[tuple[str, str]]:
     """Everything needed to reproduce the run, as (label, value) pairs."""
     first = next(iter(cmp.results.values()))
@@ -388,6 +421,9 @@ def comparison_markdown(cmp: Comparison, image: str | os.PathLike | None = None,
             md_table(*difference_table_rows(cmp)),
             "",
         ]
+    header, rows = mechanism_table_rows(cmp)
+    if rows:
+        lines += ["## What team work adds", "", _(MECHANISMS_NOTE), "", md_table(header, rows), ""]
     lines += [
         "## Pay (HR view)",
         "",
