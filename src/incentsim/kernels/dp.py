@@ -213,26 +213,55 @@ def _expect_axis0(U, Pt, s0, alpha, E):
     """``E[i, j, pl] = sum_y0 P(y0) U[i + y0, j + alpha y0, pl]`` (clamped at the top; ``alpha y0``
     fractional, interpolated): axis 0, dragging axis 1 along by alpha per step."""
     G0, G1, L = U.shape
+    # Rows of U and E are contiguous (G1 x L) blocks: accumulate whole rows per step y, in the
+    # same order of y as a per-state sum, so that the compiler can vectorise the inner loop.
+    U2 = U.reshape(G0, G1 * L)
+    E2 = E.reshape(G0, G1 * L)
+    drag = not (alpha == 0.0 or G1 == 1)
+    # Axis 1 moves by alpha * y: the same whole and fractional steps from every j, clamped at the top.
+    off, frac = _drag_steps(alpha if drag else 0.0, s0)
+    n = G1 * L
     for i in range(G0):
-        for j in range(G1):
-            for pl in range(L):
-                acc = 0.0
-                for y in range(s0):
-                    p = Pt[y]
-                    if p == 0.0:
-                        continue
-                    ii = i + y
-                    if ii > G0 - 1:
-                        ii = G0 - 1
-                    if alpha == 0.0 or G1 == 1:
-                        acc += p * U[ii, j, pl]
-                    else:
-                        a, f = _lerp_index(j + alpha * y, G1)
-                        if f == 0.0:
-                            acc += p * U[ii, a, pl]
-                        else:
-                            acc += p * (U[ii, a, pl] * (1.0 - f) + U[ii, a + 1, pl] * f)
-                E[i, j, pl] = acc
+        for k in range(n):
+            E2[i, k] = 0.0
+        for y in range(s0):
+            p = Pt[y]
+            if p == 0.0:
+                continue
+            ii = i + y
+            if ii > G0 - 1:
+                ii = G0 - 1
+            if not drag:
+                for k in range(n):
+                    E2[i, k] += p * U2[ii, k]
+                continue
+            o = off[y]
+            f = frac[y]
+            inside = max(G1 - 1 - o, 0) * L  # states whose dragged position is below the top
+            lo = o * L
+            if f == 0.0:
+                for k in range(inside):
+                    E2[i, k] += p * U2[ii, lo + k]
+            else:
+                w0 = p * (1.0 - f)
+                w1 = p * f
+                for k in range(inside):
+                    E2[i, k] += w0 * U2[ii, lo + k] + w1 * U2[ii, lo + L + k]
+            top = (G1 - 1) * L
+            for k in range(inside, n):
+                E2[i, k] += p * U2[ii, top + k % L]
+
+
+@njit(cache=True)
+def _drag_steps(alpha, s):
+    """Whole and fractional axis-1 grid steps ``alpha * y`` for axis-0 steps ``y < s`` (``alpha >= 0``)."""
+    off = np.empty(s, dtype=np.int64)
+    frac = np.empty(s)
+    for y in range(s):
+        x = alpha * y
+        off[y] = int(x)
+        frac[y] = x - off[y]
+    return off, frac
 
 
 @njit(cache=True, parallel=True)
@@ -336,26 +365,48 @@ def _push_axis0(D, Pt, s0, alpha, out):
     """Add to ``out`` the distribution ``D`` moved by the axis-0 increment (axis 1 dragged along by
     alpha per step): the adjoint of :func:`_expect_axis0`."""
     G0, G1, L = D.shape
+    # Whole rows per step y (vectorisable), as in :func:`_expect_axis0`.
+    D2 = D.reshape(G0, G1 * L)
+    out2 = out.reshape(G0, G1 * L)
+    drag = not (alpha == 0.0 or G1 == 1)
+    off, frac = _drag_steps(alpha if drag else 0.0, s0)
+    n = G1 * L
+    top = (G1 - 1) * L
     for i in range(G0):
-        for j in range(G1):
-            for pl in range(L):
-                d = D[i, j, pl]
-                if d == 0.0:
-                    continue
-                for y in range(s0):
-                    p = Pt[y]
-                    if p == 0.0:
-                        continue
-                    ii = i + y
-                    if ii > G0 - 1:
-                        ii = G0 - 1
-                    if alpha == 0.0 or G1 == 1:
-                        out[ii, j, pl] += d * p
-                    else:
-                        a, f = _lerp_index(j + alpha * y, G1)
-                        out[ii, a, pl] += d * p * (1.0 - f)
-                        if f > 0.0:
-                            out[ii, a + 1, pl] += d * p * f
+        empty = True
+        for k in range(n):
+            if D2[i, k] != 0.0:
+                empty = False
+                break
+        if empty:
+            continue
+        for y in range(s0):
+            p = Pt[y]
+            if p == 0.0:
+                continue
+            ii = i + y
+            if ii > G0 - 1:
+                ii = G0 - 1
+            if not drag:
+                for k in range(n):
+                    out2[ii, k] += D2[i, k] * p
+                continue
+            o = off[y]
+            f = frac[y]
+            inside = max(G1 - 1 - o, 0) * L
+            lo = o * L
+            if f == 0.0:
+                for k in range(inside):
+                    out2[ii, lo + k] += D2[i, k] * p
+            else:
+                w0 = p * (1.0 - f)
+                w1 = p * f
+                for k in range(inside):
+                    out2[ii, lo + k] += D2[i, k] * w0
+                for k in range(inside):
+                    out2[ii, lo + L + k] += D2[i, k] * w1
+            for k in range(inside, n):
+                out2[ii, top + k % L] += D2[i, k] * p
 
 
 @njit(cache=True)
