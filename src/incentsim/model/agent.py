@@ -658,7 +658,9 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     for t in ends:
         k = pb.wp[0][t]
         ratio[t] = pb.step[0][k] / pb.step[0][(k + 1) % n]
-    best = np.argmax(prob, axis=1).astype(np.int64)
+    # The most likely action, needed at period ends only (the timing kernel reads no other week).
+    best = np.zeros((WEEKS_PER_YEAR, *prob.shape[2:]), dtype=np.int64)
+    best[ends] = np.argmax(prob[ends], axis=1)
     dp._timing(
         pb.P, pb.s0, C, sc, Pz, sz, Ppull, spull, best, pb.we[0], pb.wp[0], pb.pay0, pb.year_end, pb.reset0,
         np.ascontiguousarray(V[1:]), co.hold_loss, ratio, timing,
