@@ -248,24 +248,29 @@ def _expect_axis0(U, Pt, s0, alpha, E):
             if ii > G0 - 1:
                 ii = G0 - 1
             if not drag:
+                er = E2[i]
+                ur = U2[ii]
                 for k in range(n):
-                    E2[i, k] += p * U2[ii, k]
+                    er[k] += p * ur[k]
                 continue
             o = off[y]
             f = frac[y]
             inside = max(G1 - 1 - o, 0) * L  # states whose dragged position is below the top
             lo = o * L
+            er = E2[i]
+            u0 = U2[ii, lo : lo + inside]
             if f == 0.0:
                 for k in range(inside):
-                    E2[i, k] += p * U2[ii, lo + k]
+                    er[k] += p * u0[k]
             else:
+                u1 = U2[ii, lo + L : lo + L + inside]
                 w0 = p * (1.0 - f)
                 w1 = p * f
                 for k in range(inside):
-                    E2[i, k] += w0 * U2[ii, lo + k] + w1 * U2[ii, lo + L + k]
+                    er[k] += w0 * u0[k] + w1 * u1[k]
             top = (G1 - 1) * L
             for k in range(inside, n):
-                E2[i, k] += p * U2[ii, top + k % L]
+                er[k] += p * U2[ii, top + k % L]
 
 
 #: Row length (axis-1 points x axis-2 levels) from which the axis-0 step works on whole rows
@@ -329,6 +334,9 @@ def _bellman(
     W = np.empty((G0, G1, L))
     U = np.empty((A, G0, G1, L))
     qbuf = np.empty((A, G0, G1, L))
+    best_v = np.empty((G0, G1, L))
+    best_a = np.empty((G0, G1, L), dtype=np.int64)
+    total = np.empty((G0, G1, L))
     for t in range(T - 1, -1, -1):
         _after_week(V[t + 1], t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step, W)
         shared = q_shared[t] == 1 or G1 == 1
@@ -348,35 +356,53 @@ def _bellman(
                 for j in range(G1):
                     for pl in range(L):
                         qbuf[a, i, j, pl] = disc * qbuf[a, i, j, pl] - c
+        # Choice probabilities, one axis-0 row of states at a time and action by action within it:
+        # prob[t, a] and qbuf[a] are then read and written along contiguous rows (state by state,
+        # every action's entry is a cache line apart). Same operations in the same order of a.
         for i in prange(G0):
             for j in range(G1):
                 for pl in range(L):
-                    best = -1e300
-                    best_a = 0
-                    for a in range(A):
-                        if qbuf[a, i, j, pl] > best:
-                            best = qbuf[a, i, j, pl]
-                            best_a = a
+                    best_v[i, j, pl] = -1e300
+                    best_a[i, j, pl] = 0
                     for m in range(M):
                         mean_attr[t, i, j, pl, m] = 0.0
-                    if sigma <= 0.0:
-                        for a in range(A):
+            for a in range(A):
+                for j in range(G1):
+                    for pl in range(L):
+                        if qbuf[a, i, j, pl] > best_v[i, j, pl]:
+                            best_v[i, j, pl] = qbuf[a, i, j, pl]
+                            best_a[i, j, pl] = a
+            if sigma <= 0.0:
+                for a in range(A):
+                    for j in range(G1):
+                        for pl in range(L):
                             prob[t, a, i, j, pl] = 0.0
-                        prob[t, best_a, i, j, pl] = 1.0
-                        V[t, i, j, pl] = best
+                for j in range(G1):
+                    for pl in range(L):
+                        b = best_a[i, j, pl]
+                        prob[t, b, i, j, pl] = 1.0
+                        V[t, i, j, pl] = best_v[i, j, pl]
                         for m in range(M):
-                            mean_attr[t, i, j, pl, m] = attr[best_a, m]
-                        continue
-                    # One exponential per action: weights relative to the best, which cannot overflow.
-                    tot = 0.0
-                    for a in range(A):
-                        z = (qbuf[a, i, j, pl] - best) / sigma
+                            mean_attr[t, i, j, pl, m] = attr[b, m]
+                continue
+            # One exponential per action: weights relative to the best, which cannot overflow.
+            for j in range(G1):
+                for pl in range(L):
+                    total[i, j, pl] = 0.0
+            for a in range(A):
+                for j in range(G1):
+                    for pl in range(L):
+                        z = (qbuf[a, i, j, pl] - best_v[i, j, pl]) / sigma
                         e = math.exp(z) if z > -60.0 else 0.0
                         qbuf[a, i, j, pl] = e
-                        tot += e
-                    V[t, i, j, pl] = best + sigma * math.log(tot)
-                    for a in range(A):
-                        p = qbuf[a, i, j, pl] / tot
+                        total[i, j, pl] += e
+            for j in range(G1):
+                for pl in range(L):
+                    V[t, i, j, pl] = best_v[i, j, pl] + sigma * math.log(total[i, j, pl])
+            for a in range(A):
+                for j in range(G1):
+                    for pl in range(L):
+                        p = qbuf[a, i, j, pl] / total[i, j, pl]
                         prob[t, a, i, j, pl] = p
                         for m in range(M):
                             mean_attr[t, i, j, pl, m] += p * attr[a, m]
@@ -426,25 +452,31 @@ def _push_axis0(D, Pt, s0, alpha, out):
             if ii > G0 - 1:
                 ii = G0 - 1
             if not drag:
+                dr = D2[i]
+                v = out2[ii]
                 for k in range(n):
-                    out2[ii, k] += D2[i, k] * p
+                    v[k] += dr[k] * p
                 continue
             o = off[y]
             f = frac[y]
             inside = max(G1 - 1 - o, 0) * L
             lo = o * L
+            dr = D2[i]
+            # Row views (no index arithmetic in the loops, so the compiler vectorises them).
+            v0 = out2[ii, lo : lo + inside]
             if f == 0.0:
                 for k in range(inside):
-                    out2[ii, lo + k] += D2[i, k] * p
+                    v0[k] += dr[k] * p
             else:
                 w0 = p * (1.0 - f)
                 w1 = p * f
                 for k in range(inside):
-                    out2[ii, lo + k] += D2[i, k] * w0
+                    v0[k] += dr[k] * w0
+                v1 = out2[ii, lo + L : lo + L + inside]
                 for k in range(inside):
-                    out2[ii, lo + L + k] += D2[i, k] * w1
+                    v1[k] += dr[k] * w1
             for k in range(inside, n):
-                out2[ii, top + k % L] += D2[i, k] * p
+                out2[ii, top + k % L] += dr[k] * p
 
 
 @njit(cache=True)
