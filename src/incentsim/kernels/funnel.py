@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .jit import helper
+
 from .layout import (
     EFFORT_STEP,
     N_EFFORT,
@@ -98,12 +100,12 @@ def _through(q, q0, at_zero, at_one):
     return 1.0 + (at_one - 1.0) * (q - q0) / (1.0 - q0) if q0 < 1 else 1.0
 
 
-@njit(cache=True)
-def _sales_pipeline(model, stage, held, k, r, steps, source):
+@helper
+def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
     """Deals rep ``r`` (ability level ``k``) expects to close within ``steps`` weekly steps from
     its open pipeline at normal effort (source 0: marketing's appointments, 1: self-prospected,
-    2: both; held deals close in the next period's first week)."""
-    top = model.land_sales.shape[3] - 1
+    2: both; held deals close in the next period's first week). ``land_sales``: ``model.land_sales``."""
+    top = land_sales.shape[3] - 1
     if steps > top:
         steps = top
     tot = 0.0
@@ -113,57 +115,80 @@ def _sales_pipeline(model, stage, held, k, r, steps, source):
         for j in range(stage.shape[2]):
             n = stage[r, src, j]
             if n > 0:
-                tot += n * model.land_sales[k, src, j, steps]
-        tot += held[r, src] * (1.0 - model.hold_loss)
+                tot += n * land_sales[k, src, j, steps]
+        tot += held[r, src] * (1.0 - hold_loss)
     return tot
 
 
-@njit(cache=True)
-def _axis_attainment(ap, a, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll):
-    """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
-    (or year) plus what the person's pipeline is expected to add before the period ends, over the
-    (ratcheted) target. Persons see their own pipeline; team measures see everyone's."""
+@helper
+def _forecast_axis(ap, a, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead):
+    """What each person's measure on state axis ``a`` is expected to gain before its period (or
+    year) ends: ``ahead[a, p]`` for persons ``0 .. n_persons - 1``, from the pipeline at the week's
+    start. Persons see their own pipeline; team measures see everyone's (computed once a week, as
+    every choice of the week is made from the same state)."""
     c = ap.axis_comp[a]
-    year = ap.axis_year[a] == 1
-    if year:
-        acc = year_acc[c, p]
+    if ap.axis_year[a] == 1:
         left = WEEKS - 1 - w
-        target = sch.annual_target[c, p]
     else:
-        acc = period_acc[c, p]
         left = sch.weeks_left[c, w]
-        target = sch.target[c, p, sch.week_period[c, w]]
     src = ap.axis_source[a]
     R = stage.shape[0]
-    ahead = 0.0
     if ap.axis_margin[a] == 1:
         # Margin still to be recognised in the period from deals already booked (1/52 a week).
         if src == 0:
-            ahead = roll[p] * (left + 1) / WEEKS
+            for p in range(n_persons):
+                ahead[a, p] = roll[p] * (left + 1) / WEEKS
         else:
+            tot = 0.0
             for r in range(R):
-                ahead += roll[r] * (left + 1) / WEEKS
+                tot += roll[r] * (left + 1) / WEEKS
+            ahead[a, :n_persons] = tot
+        return
+    if src == 0:
+        for p in range(n_persons):
+            ahead[a, p] = _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[p], p, left + 1, 2) * ap.axis_unit[a]
+        return
+    deals = 0.0
+    if src == 1:
+        for r in range(R):
+            deals += _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[r], r, left + 1, 2)
+    elif src == 3:
+        for r in range(R):
+            deals += _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[r], r, left + 1, 0)
     else:
-        deals = 0.0
-        if src == 0:
-            deals = _sales_pipeline(model, stage, held, atype[p], p, left + 1, 2)
-        elif src == 1:
-            for r in range(R):
-                deals += _sales_pipeline(model, stage, held, atype[r], r, left + 1, 2)
-        elif src == 3:
-            for r in range(R):
-                deals += _sales_pipeline(model, stage, held, atype[r], r, left + 1, 0)
-        else:
-            top = model.land_mkt.shape[1] - 1
-            steps = left + 1 if left + 1 < top else top
-            for j in range(mstage.shape[0]):
-                deals += mstage[j] * model.land_mkt[j, steps]
-        ahead = deals * ap.axis_unit[a]
-    return (acc + ahead) / (target * tscale[c, p])
+        top = model.land_mkt.shape[1] - 1
+        steps = left + 1 if left + 1 < top else top
+        for j in range(mstage.shape[0]):
+            deals += mstage[j] * model.land_mkt[j, steps]
+    ahead[a, :n_persons] = deals * ap.axis_unit[a]
 
 
-@njit(cache=True)
-def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype, mstage, roll):
+@helper
+def _forecast(ap, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead):
+    """:func:`_forecast_axis` for each measure axis of the policy's state (none when unused)."""
+    if ap.choice.shape[3] > 1:
+        _forecast_axis(ap, 0, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead)
+    if ap.choice.shape[4] > 1:
+        _forecast_axis(ap, 1, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead)
+
+
+@njit(cache=True, inline="always")
+def _axis_attainment(ap, a, p, w, sch, period_acc, year_acc, tscale, ahead):
+    """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
+    (or year) plus what the pipeline is expected to add before the period ends (``ahead``, from
+    :func:`_forecast`), over the (ratcheted) target."""
+    c = ap.axis_comp[a]
+    if ap.axis_year[a] == 1:
+        acc = year_acc[c, p]
+        target = sch.annual_target[c, p]
+    else:
+        acc = period_acc[c, p]
+        target = sch.target[c, p, sch.week_period[c, w]]
+    return (acc + ahead[a, p]) / (target * tscale[c, p])
+
+
+@helper
+def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead):
     """A person's expected choice at the week's start from its state: (first, second, third, timing):
     effort; the follow-up share (sales) or quality focus (marketing); the share of the week spent on
     the team (sales). Linear between the grid points of the measure axes, nearest on the paid axis."""
@@ -175,7 +200,7 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
     i1 = 0
     f1 = 0.0
     if G0 > 1:
-        x = _axis_attainment(ap, 0, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll)
+        x = _axis_attainment(ap, 0, p, w, sch, period_acc, year_acc, tscale, ahead)
         y = x / ap.grid_max[g, k, 0] * (G0 - 1)
         if y >= G0 - 1:
             i0 = G0 - 1
@@ -183,7 +208,7 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
             i0 = int(y)
             f0 = y - i0
     if G1 > 1:
-        x = _axis_attainment(ap, 1, p, w, model, sch, period_acc, year_acc, tscale, stage, held, atype, mstage, roll)
+        x = _axis_attainment(ap, 1, p, w, sch, period_acc, year_acc, tscale, ahead)
         y = x / ap.grid_max[g, k, 1] * (G1 - 1)
         if y >= G1 - 1:
             i1 = G1 - 1
@@ -218,7 +243,17 @@ def _choose(ap, g, k, w, p, model, sch, period_acc, year_acc, year_paid, tscale,
     return first, second, third, ap.timing[g, k, w, t0, t1, li]
 
 
-@njit(cache=True)
+@helper
+def _choose_all(ap, n_persons, levels, w, sch, period_acc, year_acc, year_paid, tscale, ahead, first, second, third, timing):
+    """:func:`_choose` for persons ``0 .. n_persons - 1`` (ability level ``levels[p]``, target group
+    from the policy) into ``first``, ``second``, ``third`` and ``timing`` (each ``(>= n_persons,)``)."""
+    for p in range(n_persons):
+        first[p], second[p], third[p], timing[p] = _choose(
+            ap, ap.group[p], levels[p], w, p, sch, period_acc, year_acc, year_paid, tscale, ahead
+        )
+
+
+@helper
 def _raises_pay(sch, c, p, w, period_acc, tscale, booked_value, booked_count, v):
     """Whether one more deal of value ``v`` this week raises component ``c``'s payout of the period
     for person ``p``, given what the person has already booked this week (the rule a rep holding
@@ -233,7 +268,7 @@ def _raises_pay(sch, c, p, w, period_acc, tscale, booked_value, booked_count, v)
     return after > before + 1e-12
 
 
-@njit(cache=True)
+@helper
 def _start_scales(sch, atype, tscale):
     """Each person's target scale at the start: 1, or a rep's ability level's (targets by ability)."""
     for c in range(tscale.shape[0]):
@@ -241,7 +276,7 @@ def _start_scales(sch, atype, tscale):
             tscale[c, p] = sch.target_scale[c, atype[p]] if sch.role[c] == 1 and p < atype.shape[0] else 1.0
 
 
-@njit(cache=True)
+@helper
 def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     """This week's value of measure ``code`` for person ``p`` (codes follow MEASURES order)."""
     if code == 0:
@@ -298,7 +333,7 @@ def _followup(states, s, n, h, decay, work, recycle):
     return wk, ig, rc, cold, rest - cold
 
 
-@njit(cache=True)
+@helper
 def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
     """Write one pipeline snapshot (``layout.pipeline_fields``) into ``out_pipe[i, yi, slot]``."""
     R = queue.shape[0]
@@ -355,15 +390,16 @@ def _replication(
             if agent > 0 and (purpose == PURPOSE_ABILITY or purpose == PURPOSE_ALLOCATION):
                 continue
             _seed_stream_into(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose, ent, pool)
-    s_arr0 = PURPOSE_ARRIVALS
-    s_conv0 = PURPOSE_CONVERSIONS
-    s_alloc = PURPOSE_ALLOCATION
+    # Stream rows as int64 values (a literal row would compile every sampler a second time).
+    s_arr0 = np.int64(PURPOSE_ARRIVALS)
+    s_conv0 = np.int64(PURPOSE_CONVERSIONS)
+    s_alloc = np.int64(PURPOSE_ALLOCATION)
 
     # Abilities: one level per rep for the whole replication.
     atype = np.zeros(R, dtype=np.int64)
     K = model.ability_levels.shape[0]
     for r in range(R):
-        u = _uniform(states, PURPOSE_ABILITY)
+        u = _uniform(states, np.int64(PURPOSE_ABILITY))
         k = 0
         while k < K - 1 and u >= model.ability_cum[k]:
             k += 1
@@ -412,11 +448,18 @@ def _replication(
     year_paid = np.zeros((C, NPp))
     tscale = np.ones((C, NPp))
     _start_scales(sch, atype, tscale)
+    ahead_sales = np.zeros((2, NPp))  # pipeline forecasts of each state axis, per person (_forecast)
+    ahead_mkt = np.zeros((2, 1))
 
     bk = np.zeros(R)
     mg = np.zeros(R)
     wn = np.zeros(R, dtype=np.int64)
     act = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
+    effort_choice = np.zeros(R)  # expected effort chosen by each rep this week (before quantising)
+    mkt_level = np.zeros(1, dtype=np.int64)  # marketing has one ability level
+    n_mkt = mkt_level.shape[0]  # one marketing person chooses for the team (not a literal 1: one signature)
+    mkt_choice = np.zeros((3, 1))  # marketing's effort, quality focus, (unused) team time
+    mkt_timing = np.zeros(1, dtype=np.int64)
     follow = np.ones(R)
     tim = np.zeros(R, dtype=np.int64)
     team = np.zeros(R)  # share of the week each rep spends on the team (helping, events)
@@ -442,25 +485,26 @@ def _replication(
             _start_scales(sch, atype, tscale)
         month = model.week_month[w]
         if rec and w == 0 and out_pipe.shape[0] > 0:
-            _snapshot(out_pipe, i, y - burn, 0, 0.0, mstage, queue, stage, held)
+            _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), mstage, queue, stage, held)
 
         # -- choices, from each agent's state at the start of the week -------------------------
-        e_m, q_m, _, _ = _choose(
-            pol_mkt, 0, 0, w, 0, model, sch, period_acc, year_acc, year_paid, tscale, stage, held, atype,
-            mstage, roll,
+        _forecast(pol_mkt, n_mkt, w, model, sch, stage, held, atype, mstage, roll, ahead_mkt)
+        _forecast(pol_sales, R, w, model, sch, stage, held, atype, mstage, roll, ahead_sales)
+        _choose_all(
+            pol_mkt, n_mkt, mkt_level, w, sch, period_acc, year_acc, year_paid, tscale, ahead_mkt, mkt_choice[0],
+            mkt_choice[1], mkt_choice[2], mkt_timing,
+        )  # fmt: skip
+        e_m = mkt_choice[0, 0]
+        q_m = mkt_choice[1, 0]
+        _choose_all(
+            pol_sales, R, atype, w, sch, period_acc, year_acc, year_paid, tscale, ahead_sales, effort_choice, follow,
+            team, tim,
         )  # fmt: skip
         for r in range(R):
-            e, f, tt, tm = _choose(
-                pol_sales, pol_sales.group[r], atype[r], w, r, model, sch, period_acc, year_acc, year_paid, tscale,
-                stage, held, atype, mstage, roll,
-            )  # fmt: skip
-            ei = int(e / EFFORT_STEP + 0.5)
+            ei = int(effort_choice[r] / EFFORT_STEP + 0.5)
             if ei > N_EFFORT - 1:
                 ei = N_EFFORT - 1
             act[r] = ei
-            follow[r] = f
-            team[r] = tt
-            tim[r] = tm
         vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
         gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
 
@@ -888,7 +932,10 @@ def _simulate(
     n = out_year.shape[0]
     for i in prange(n):
         out_effort_week[i, :] = 0.0
+        # int64 indices: the loop index is unsigned in the compiled parallel loop body, and a second
+        # integer type would compile _replication a second time (half of a first run's compile time).
+        ii = np.int64(i)
         _replication(
-            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, first_rep + i, i, out_year, out_person,
-            out_month, out_effort_week, out_ability, out_pipe,
+            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, np.int64(first_rep) + ii, ii, out_year,
+            out_person, out_month, out_effort_week, out_ability, out_pipe,
         )  # fmt: skip

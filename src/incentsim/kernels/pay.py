@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from numba import njit
 
+from .jit import helper
 
-@njit(cache=True)
+
+@helper
 def _curve_at(x, cx, cy, n, extrapolate, gate, cap):
     """Payout multiple at attainment ``x``.
 
@@ -63,14 +65,14 @@ def _curve_at(x, cx, cy, n, extrapolate, gate, cap):
     return y if y < cap else cap
 
 
-@njit(cache=True)
+@helper
 def _curve_many(xs, cx, cy, n, extrapolate, gate, cap, out):
     """:func:`_curve_at` at every attainment of ``xs`` (filled into ``out``, same shape)."""
     for i in range(xs.shape[0]):
         out[i] = _curve_at(xs[i], cx, cy, n, extrapolate, gate, cap)
 
 
-@njit(cache=True)
+@helper
 def _true_up_extra(annual_money, annual_multiple, paid):
     """Year-end true-up: the annual curve's pay on annual attainment minus what the periods paid,
     when positive (a missed quarter recovered when the year is hit)."""
@@ -78,7 +80,7 @@ def _true_up_extra(annual_money, annual_multiple, paid):
     return extra if extra > 0.0 else 0.0
 
 
-@njit(cache=True)
+@helper
 def _ratchet_scale(scale, attainment, up, down):
     """Next year's target scale: toward this year's result by ``up`` of a beat and ``down`` of a
     miss (``attainment`` is measured against this year's scaled target)."""

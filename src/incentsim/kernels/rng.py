@@ -23,6 +23,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .jit import helper
+
 # ---------------------------------------------------------------------------------------------
 # SeedSequence (numpy.random.bit_generator) constants, 32-bit arithmetic done in uint64 + mask.
 _M32 = np.uint64(0xFFFFFFFF)
@@ -131,7 +133,7 @@ def _seed_stream(root, prefix, replication, purpose, agent, states, s):
     _seed_stream_into(root, prefix, replication, purpose, agent, states, s, ent, pool)
 
 
-@njit(cache=True)
+@helper
 def _seed_stream_into(root, prefix, replication, purpose, agent, states, s, ent, pool):
     """Write the state of stream ``(root, *prefix, replication, purpose, agent)`` into row ``s``.
 
@@ -232,7 +234,7 @@ def _uniform(states, s):
     return float(_next_u64(states, s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@helper
 def _normal(states, s):
     """Standard normal by Box-Muller (one variate per two uniforms; no cached pair, so the
     number of uniforms consumed per call is fixed)."""
@@ -241,7 +243,7 @@ def _normal(states, s):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True)
+@helper
 def _lognormal(states, s, mu, sigma):
     """Lognormal with log-mean ``mu`` and log-sd ``sigma``."""
     if sigma == 0.0:
@@ -249,7 +251,7 @@ def _lognormal(states, s, mu, sigma):
     return math.exp(mu + sigma * _normal(states, s))
 
 
-@njit(cache=True)
+@helper
 def _loggam(x):
     """log Gamma(x) for x > 0 (Stirling series with upward shift, as numpy's random_loggam)."""
     if x == 1.0 or x == 2.0:
@@ -290,13 +292,13 @@ def _poisson(states, s, lam):
     return _poisson_small(states, s, lam)
 
 
-@njit(cache=True)
+@helper
 def _poisson_small(states, s, lam):
     """Poisson by sequential inversion (one uniform), for 0 < lam < 10."""
     return _poisson_small_exp(states, s, lam, math.exp(-lam))
 
 
-@njit(cache=True)
+@helper
 def _poisson_small_exp(states, s, lam, exp_neg_lam):
     """Poisson by sequential inversion with ``exp(-lam)`` given (from a table), 0 < lam < 10."""
     if lam <= 0.0:
@@ -314,7 +316,7 @@ def _poisson_small_exp(states, s, lam, exp_neg_lam):
     return k
 
 
-@njit(cache=True)
+@helper
 def _poisson_ptrs(states, s, lam):
     """Poisson by PTRS (Hörmann 1993), for lam >= 10."""
     slam = math.sqrt(lam)
@@ -336,7 +338,7 @@ def _poisson_ptrs(states, s, lam):
             return k
 
 
-@njit(cache=True)
+@helper
 def _binomial_inversion(states, s, n, p):
     """Binomial(n, p) by inversion (BINV), for n*p small; p <= 0.5."""
     q = 1.0 - p
@@ -358,7 +360,7 @@ def _binomial_inversion(states, s, n, p):
     return x
 
 
-@njit(cache=True)
+@helper
 def _binomial_btpe(states, s, n, r):
     """Binomial(n, r) by BTPE (Kachitvichyanukul & Schmeiser 1988); r <= 0.5, n*r > 30."""
     q = 1.0 - r
