@@ -203,10 +203,10 @@ def measure(
     }
 
     if ablation:
-        _log("kernel ablation: the kernel recompiled without its bookkeeping blocks (1 thread)")
-        from .kernel_ablation import run as ablation_run
+        _log("kernel stages: cycles per stage of the week (benchmarks.kernel_sections, 1 thread)")
+        from .kernel_sections import run as sections_run
 
-        out["ablation"] = ablation_run(replications=200 if quick else n // 2, repeat=repeat)
+        out["ablation"] = sections_run(replications=200 if quick else n // 2)
 
     _log("sampler alternatives (benchmarks.samplers_lab), 1 thread")
     from .samplers_lab import run as lab_run
@@ -616,9 +616,13 @@ def profile_table(out: dict) -> str:
         )
     abl = out.get("ablation")
     if abl:
-        lines.append(f"  kernel without its bookkeeping blocks ({abl['replications']:,} replications, 1 thread):")
-        for name, per in abl["variants"].items():
-            lines.append(f"    {name:58s} {per * 1e6:7.1f} us/replication, saves {100 * abl['saved'][name]:5.1f}%")
+        tot = abl["cycles_per_replication"]
+        lines.append(
+            f"  kernel stages ({abl['scheme']}, {abl['replications']:,} replications, 1 thread, optimising behaviour), "
+            f"{tot:,.0f} cycles per replication:"
+        )
+        for name, cyc in abl["stages"].items():
+            lines.append(f"    {name:58s} {100 * cyc / tot:5.1f}%")
     lab = out.get("samplers_lab")
     if lab:
         lines.append(
@@ -661,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ablation",
         action="store_true",
-        help="also time the kernel recompiled without its bookkeeping blocks (+1-3 min)",
+        help="also count the kernel's cycles per stage of the week (benchmarks.kernel_sections, +1-3 min)",
     )
     a = ap.parse_args(argv)
     started = time.perf_counter()

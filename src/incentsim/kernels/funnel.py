@@ -16,7 +16,6 @@ import numpy as np
 from numba import njit, prange
 
 from .jit import helper
-
 from .layout import (
     EFFORT_STEP,
     N_EFFORT,
@@ -146,7 +145,8 @@ def _forecast_axis(ap, a, n_persons, w, model, sch, stage, held, atype, mstage, 
         return
     if src == 0:
         for p in range(n_persons):
-            ahead[a, p] = _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[p], p, left + 1, 2) * ap.axis_unit[a]
+            deals = _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[p], p, left + 1, 2)
+            ahead[a, p] = deals * ap.axis_unit[a]
         return
     deals = 0.0
     if src == 1:
@@ -244,7 +244,9 @@ def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead)
 
 
 @helper
-def _choose_all(ap, n_persons, levels, w, sch, period_acc, year_acc, year_paid, tscale, ahead, first, second, third, timing):
+def _choose_all(
+    ap, n_persons, levels, w, sch, period_acc, year_acc, year_paid, tscale, ahead, first, second, third, timing
+):
     """:func:`_choose` for persons ``0 .. n_persons - 1`` (ability level ``levels[p]``, target group
     from the policy) into ``first``, ``second``, ``third`` and ``timing`` (each ``(>= n_persons,)``)."""
     for p in range(n_persons):
@@ -296,7 +298,7 @@ def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     return float(team_wn)
 
 
-@njit(cache=True, inline="always")
+@helper
 def _followup(states, s, n, h, decay, work, recycle):
     """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
     or ignored (and then recycled to marketing with ``recycle``), else gone cold (``decay``),

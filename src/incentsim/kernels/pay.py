@@ -7,8 +7,6 @@ attainment grids), by ``replay`` and by the payout tables alike.
 
 from __future__ import annotations
 
-from numba import njit
-
 from .jit import helper
 
 

@@ -279,7 +279,7 @@ def _loggam(x):
     return gl
 
 
-@njit(cache=True, inline="always")
+@helper
 def _poisson(states, s, lam):
     """Poisson(lam): sequential inversion below 10, PTRS (Hörmann 1993) above.
 
@@ -445,7 +445,7 @@ def _binomial_btpe(states, s, n, r):
             return y
 
 
-@njit(cache=True, inline="always")
+@helper
 def _binomial(states, s, n, p):
     """Binomial(n, p) for integer n >= 0 and p in [0, 1].
 
@@ -475,7 +475,7 @@ def _binomial(states, s, n, p):
     return n - _binomial_btpe(states, s, n, q)
 
 
-@njit(cache=True, inline="always")
+@helper
 def _leave_advance(states, s, n, h, p):
     """One week of a funnel stage holding ``n`` items: ``(leave, advance)`` with ``leave ~ Bin(n, h)``
     and ``advance ~ Bin(leave, p)``.
