@@ -18,7 +18,7 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._choose, funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._sales_pipeline,
+    [funnel._choose_all, funnel._followup, rng._binomial, rng._leave_advance, rng._poisson, funnel._forecast, funnel._forecast_axis, funnel._sales_pipeline,
      funnel._measure, rng._binomial_inversion, rng._binomial_btpe, rng._poisson_ptrs, rng._lognormal,
      pay._curve_at],
     ids=lambda f: f.py_func.__name__,

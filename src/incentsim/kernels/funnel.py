@@ -99,7 +99,7 @@ def _through(q, q0, at_zero, at_one):
     return 1.0 + (at_one - 1.0) * (q - q0) / (1.0 - q0) if q0 < 1 else 1.0
 
 
-@helper
+@njit(cache=True, inline="always")
 def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
     """Deals rep ``r`` (ability level ``k``) expects to close within ``steps`` weekly steps from
     its open pipeline at normal effort (source 0: marketing's appointments, 1: self-prospected,
@@ -120,7 +120,9 @@ def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
 
 
 @helper
-def _forecast_axis(ap, a, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead):
+def _forecast_axis(
+    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
+):
     """What each person's measure on state axis ``a`` is expected to gain before its period (or
     year) ends: ``ahead[a, p]`` for persons ``0 .. n_persons - 1``, from the pipeline at the week's
     start. Persons see their own pipeline; team measures see everyone's (computed once a week, as
@@ -129,7 +131,7 @@ def _forecast_axis(ap, a, n_persons, w, model, sch, stage, held, atype, mstage, 
     if ap.axis_year[a] == 1:
         left = WEEKS - 1 - w
     else:
-        left = sch.weeks_left[c, w]
+        left = weeks_left[c, w]
     src = ap.axis_source[a]
     R = stage.shape[0]
     if ap.axis_margin[a] == 1:
@@ -141,54 +143,60 @@ def _forecast_axis(ap, a, n_persons, w, model, sch, stage, held, atype, mstage, 
             tot = 0.0
             for r in range(R):
                 tot += roll[r] * (left + 1) / WEEKS
-            ahead[a, :n_persons] = tot
+            for p in range(n_persons):
+                ahead[a, p] = tot
         return
     if src == 0:
         for p in range(n_persons):
-            deals = _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[p], p, left + 1, 2)
+            deals = _sales_pipeline(land_sales, hold_loss, stage, held, atype[p], p, left + 1, 2)
             ahead[a, p] = deals * ap.axis_unit[a]
         return
     deals = 0.0
     if src == 1:
         for r in range(R):
-            deals += _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[r], r, left + 1, 2)
+            deals += _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, left + 1, 2)
     elif src == 3:
         for r in range(R):
-            deals += _sales_pipeline(model.land_sales, model.hold_loss, stage, held, atype[r], r, left + 1, 0)
+            deals += _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, left + 1, 0)
     else:
-        top = model.land_mkt.shape[1] - 1
+        top = land_mkt.shape[1] - 1
         steps = left + 1 if left + 1 < top else top
         for j in range(mstage.shape[0]):
-            deals += mstage[j] * model.land_mkt[j, steps]
-    ahead[a, :n_persons] = deals * ap.axis_unit[a]
+            deals += mstage[j] * land_mkt[j, steps]
+    for p in range(n_persons):
+        ahead[a, p] = deals * ap.axis_unit[a]
 
 
 @helper
-def _forecast(ap, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead):
+def _forecast(ap, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead):
     """:func:`_forecast_axis` for each measure axis of the policy's state (none when unused)."""
     if ap.choice.shape[3] > 1:
-        _forecast_axis(ap, 0, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead)
+        _forecast_axis(
+            ap, 0, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
+        )
     if ap.choice.shape[4] > 1:
-        _forecast_axis(ap, 1, n_persons, w, model, sch, stage, held, atype, mstage, roll, ahead)
+        _forecast_axis(
+            ap, 1, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
+        )
 
 
 @njit(cache=True, inline="always")
-def _axis_attainment(ap, a, p, w, sch, period_acc, year_acc, tscale, ahead):
+def _axis_attainment(ap, a, p, w, annual_target, target_of, week_period, period_acc, year_acc, tscale, ahead):
     """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
     (or year) plus what the pipeline is expected to add before the period ends (``ahead``, from
     :func:`_forecast`), over the (ratcheted) target."""
     c = ap.axis_comp[a]
     if ap.axis_year[a] == 1:
         acc = year_acc[c, p]
-        target = sch.annual_target[c, p]
+        target = annual_target[c, p]
     else:
         acc = period_acc[c, p]
-        target = sch.target[c, p, sch.week_period[c, w]]
+        target = target_of[c, p, week_period[c, w]]
     return (acc + ahead[a, p]) / (target * tscale[c, p])
 
 
-@helper
-def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead):
+@njit(cache=True, inline="always")
+def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year_acc, year_paid, tscale, ahead):
     """A person's expected choice at the week's start from its state: (first, second, third, timing):
     effort; the follow-up share (sales) or quality focus (marketing); the share of the week spent on
     the team (sales). Linear between the grid points of the measure axes, nearest on the paid axis."""
@@ -200,7 +208,7 @@ def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead)
     i1 = 0
     f1 = 0.0
     if G0 > 1:
-        x = _axis_attainment(ap, 0, p, w, sch, period_acc, year_acc, tscale, ahead)
+        x = _axis_attainment(ap, 0, p, w, annual_target, target, week_period, period_acc, year_acc, tscale, ahead)
         y = x / ap.grid_max[g, k, 0] * (G0 - 1)
         if y >= G0 - 1:
             i0 = G0 - 1
@@ -208,7 +216,7 @@ def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead)
             i0 = int(y)
             f0 = y - i0
     if G1 > 1:
-        x = _axis_attainment(ap, 1, p, w, sch, period_acc, year_acc, tscale, ahead)
+        x = _axis_attainment(ap, 1, p, w, annual_target, target, week_period, period_acc, year_acc, tscale, ahead)
         y = x / ap.grid_max[g, k, 1] * (G1 - 1)
         if y >= G1 - 1:
             i1 = G1 - 1
@@ -245,13 +253,26 @@ def _choose(ap, g, k, w, p, sch, period_acc, year_acc, year_paid, tscale, ahead)
 
 @helper
 def _choose_all(
-    ap, n_persons, levels, w, sch, period_acc, year_acc, year_paid, tscale, ahead, first, second, third, timing
-):
+    ap, n_persons, levels, w, annual_target, target, week_period, period_acc, year_acc, year_paid, tscale, ahead, first,
+    second, third, timing,
+):  # fmt: skip
     """:func:`_choose` for persons ``0 .. n_persons - 1`` (ability level ``levels[p]``, target group
     from the policy) into ``first``, ``second``, ``third`` and ``timing`` (each ``(>= n_persons,)``)."""
     for p in range(n_persons):
         first[p], second[p], third[p], timing[p] = _choose(
-            ap, ap.group[p], levels[p], w, p, sch, period_acc, year_acc, year_paid, tscale, ahead
+            ap,
+            ap.group[p],
+            levels[p],
+            w,
+            p,
+            annual_target,
+            target,
+            week_period,
+            period_acc,
+            year_acc,
+            year_paid,
+            tscale,
+            ahead,
         )
 
 
@@ -490,17 +511,26 @@ def _replication(
             _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), mstage, queue, stage, held)
 
         # -- choices, from each agent's state at the start of the week -------------------------
-        _forecast(pol_mkt, n_mkt, w, model, sch, stage, held, atype, mstage, roll, ahead_mkt)
-        _forecast(pol_sales, R, w, model, sch, stage, held, atype, mstage, roll, ahead_sales)
+        # (the model's and the scheme's arrays one by one: passing their tuples costs a call
+        # hundreds of words; benchmarks.kernel_sections)
+        land_sales = model.land_sales
+        land_mkt = model.land_mkt
+        loss = model.hold_loss
+        left = sch.weeks_left
+        _forecast(pol_mkt, n_mkt, w, land_sales, loss, land_mkt, left, stage, held, atype, mstage, roll, ahead_mkt)
+        _forecast(pol_sales, R, w, land_sales, loss, land_mkt, left, stage, held, atype, mstage, roll, ahead_sales)
+        at = sch.annual_target
+        tg = sch.target
+        wp = sch.week_period
         _choose_all(
-            pol_mkt, n_mkt, mkt_level, w, sch, period_acc, year_acc, year_paid, tscale, ahead_mkt, mkt_choice[0],
+            pol_mkt, n_mkt, mkt_level, w, at, tg, wp, period_acc, year_acc, year_paid, tscale, ahead_mkt, mkt_choice[0],
             mkt_choice[1], mkt_choice[2], mkt_timing,
         )  # fmt: skip
         e_m = mkt_choice[0, 0]
         q_m = mkt_choice[1, 0]
         _choose_all(
-            pol_sales, R, atype, w, sch, period_acc, year_acc, year_paid, tscale, ahead_sales, effort_choice, follow,
-            team, tim,
+            pol_sales, R, atype, w, at, tg, wp, period_acc, year_acc, year_paid, tscale, ahead_sales, effort_choice,
+            follow, team, tim,
         )  # fmt: skip
         for r in range(R):
             ei = int(effort_choice[r] / EFFORT_STEP + 0.5)
