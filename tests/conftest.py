@@ -18,6 +18,8 @@ os.environ.pop("NUMBA_CACHE_DIR", None)
 import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
+import incentsim  # noqa: E402, F401  (points numba's cache at the folder above before any test imports numba)
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 

@@ -5,21 +5,22 @@ integer type for the replication index compiled it twice and doubled a first run
 
 from __future__ import annotations
 
-import numba.core.cpu
 import pytest
 
 from incentsim.kernels import dp, funnel, jit, pay, rng
 
 
 def test_numba_still_has_the_option_the_helpers_rely_on():
+    import numba.core.cpu
+
     assert hasattr(numba.core.cpu.CPUTargetOptions, "_nrt")
     assert callable(jit.helper)
 
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._choose_all, funnel._followup, rng._binomial, rng._leave_advance, rng._poisson, funnel._forecast, funnel._forecast_axis, funnel._sales_pipeline,
-     funnel._measure, rng._binomial_inversion, rng._binomial_btpe, rng._poisson_ptrs, rng._lognormal,
+    [funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._followup, funnel._measure, rng._binomial,
+     rng._binomial_inversion, rng._binomial_btpe, rng._leave_advance, rng._poisson, rng._poisson_ptrs, rng._lognormal,
      pay._curve_at],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip
@@ -32,3 +33,24 @@ def test_kernels_that_allocate_keep_reference_counting():
     # They create arrays; without NRT they would leak or crash.
     for fn in (funnel._replication, funnel._simulate, dp._bellman):
         assert fn.targetoptions.get("_nrt", True) is not False
+
+
+def test_a_simulation_compiles_its_replication_function_once(tmp_path):
+    """Seed 1, 3 replications of the small scenario, fixed and optimising behaviour: numba's cache
+    holds one compiled version of ``_replication`` and of ``_simulate`` (a second integer type for
+    an index, or a literal argument, would add a second one and recompile on a first run)."""
+    import os
+    from pathlib import Path
+
+    from conftest import small
+
+    from incentsim import scenario_from_dict
+    from incentsim.simulation import simulate
+
+    sc = scenario_from_dict(small(simulation={"replications": 3, "seed": 1, "behaviour": "fixed"}))
+    simulate(sc, "shared", replications=3)
+    simulate(sc, "separate", replications=3, behaviour="optimising")
+    cache = Path(os.environ["NUMBA_CACHE_DIR"])
+    for name in ("_replication", "_simulate"):
+        versions = list(cache.rglob(f"funnel.{name}-*.nbc"))
+        assert len(versions) == 1, [v.name for v in versions]
