@@ -235,6 +235,7 @@ def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year
     first = 0.0
     second = 0.0
     third = 0.0
+    cw = ap.choice[g, k, w]  # this person's week: (G0, G1, L, 3)
     for d0 in range(2):
         w0 = f0 if d0 == 1 else 1.0 - f0
         if w0 == 0.0:
@@ -243,9 +244,9 @@ def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year
             w1 = f1 if d1 == 1 else 1.0 - f1
             if w1 == 0.0:
                 continue
-            first += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 0]
-            second += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 1]
-            third += w0 * w1 * ap.choice[g, k, w, i0 + d0, i1 + d1, li, 2]
+            first += w0 * w1 * cw[i0 + d0, i1 + d1, li, 0]
+            second += w0 * w1 * cw[i0 + d0, i1 + d1, li, 1]
+            third += w0 * w1 * cw[i0 + d0, i1 + d1, li, 2]
     t0 = i0 + 1 if f0 >= 0.5 else i0
     t1 = i1 + 1 if f1 >= 0.5 else i1
     return first, second, third, ap.timing[g, k, w, t0, t1, li]
