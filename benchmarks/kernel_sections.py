@@ -116,8 +116,9 @@ def run(scheme: str = "shared", replications: int = 2000) -> dict:
         sys.modules[spec.name] = mod
         spec.loader.exec_module(mod)
         prof = np.zeros(len(names), dtype=np.uint64)
-        saved = simulation._kernel
+        saved = simulation._kernel, simulation._threads
         simulation._kernel = lambda: (lambda *a: mod._simulate(*a, prof))
+        simulation._threads = lambda: 1  # one thread: the counters are not shared safely
         try:
             simulation.simulate(sc, scheme, replications=8, policy=solved.policy)
             prof[:] = 0
@@ -125,7 +126,7 @@ def run(scheme: str = "shared", replications: int = 2000) -> dict:
             simulation.simulate(sc, scheme, replications=replications, policy=solved.policy, chunk=replications)
             wall = time.perf_counter() - t
         finally:
-            simulation._kernel = saved
+            simulation._kernel, simulation._threads = saved
     stages: dict[str, float] = {}  # a step that opens at two places counts once
     for k, name in enumerate(names):
         stages[name] = stages.get(name, 0.0) + float(prof[k]) / replications

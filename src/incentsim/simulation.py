@@ -6,8 +6,10 @@ seeded from its global index, so chunk size and thread count never change a resu
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,6 +28,34 @@ def _kernel():
     from .kernels.funnel import _simulate
 
     return _simulate
+
+
+def _threads() -> int:
+    """Threads the simulation runs in: numba's thread count (``NUMBA_NUM_THREADS``, default: cores)."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+def _run_threaded(kernel, inputs: list[tuple], first: int, outs: tuple, pipe_empty, pool) -> None:
+    """Run ``kernel`` on the replications ``first .. first + len(outs[0]) - 1`` in ``len(inputs)``
+    threads, each on a contiguous slice of the output rows with its own copy of the inputs (so no
+    two threads touch the same array's reference count). Results do not depend on the split: every
+    replication is seeded from its global index."""
+    n = outs[0].shape[0]
+    k = min(len(inputs), n)
+    bounds = [n * j // k for j in range(k + 1)]
+
+    def part(j: int) -> None:
+        a, b = bounds[j], bounds[j + 1]
+        pipe = pipe_empty if pipe_empty is not None else outs[5][a:b]
+        kernel(*inputs[j], first + a, outs[0][a:b], outs[1][a:b], outs[2][a:b], outs[3][a:b], outs[4][a:b], pipe)
+
+    if k == 1:
+        part(0)
+        return
+    for future in [pool.submit(part, j) for j in range(k)]:
+        future.result()
 
 
 def last_month_mask(scheme: Scheme) -> np.ndarray:
@@ -137,36 +167,30 @@ def simulate(
     out_ability = np.zeros((n, r), dtype=np.int8)
     out_pipe = np.zeros((n, h, 13, len(fields)) if record_pipeline else (0, 0, 0, 0))
     kernel = _kernel()
+    args = (model, sch, policy.sales, policy.marketing, bool(policy.any_timing), tab, root, prefix)
+    n_threads = min(_threads(), n)
+    inputs = [args] + [copy.deepcopy(args) for _ in range(n_threads - 1)]
+    pool = ThreadPoolExecutor(n_threads, thread_name_prefix="incentsim-sim") if n_threads > 1 else None
 
     done = 0
     size = chunk or min(n, 64)  # a small first chunk measures the speed
-    while done < n:
-        stop = min(n, done + size)
-        started = time.perf_counter()
-        kernel(
-            model,
-            sch,
-            policy.sales,
-            policy.marketing,
-            bool(policy.any_timing),
-            tab,
-            root,
-            prefix,
-            first_replication + done,
-            out_year[done:stop],
-            out_person[done:stop],
-            out_month[done:stop],
-            out_effort[done:stop],
-            out_ability[done:stop],
-            out_pipe[done:stop] if record_pipeline else out_pipe,
-        )
-        elapsed = time.perf_counter() - started
-        if progress is not None:
-            progress(stop - done)
-        if chunk is None:
-            per_rep = elapsed / max(1, stop - done)
-            size = int(min(max(64, 0.2 / max(per_rep, 1e-9)), 1 << 20))
-        done = stop
+    try:
+        while done < n:
+            stop = min(n, done + size)
+            started = time.perf_counter()
+            outs = (out_year[done:stop], out_person[done:stop], out_month[done:stop], out_effort[done:stop],
+                    out_ability[done:stop], out_pipe[done:stop] if record_pipeline else None)  # fmt: skip
+            _run_threaded(kernel, inputs, first_replication + done, outs, None if record_pipeline else out_pipe, pool)
+            elapsed = time.perf_counter() - started
+            if progress is not None:
+                progress(stop - done)
+            if chunk is None:
+                per_rep = elapsed / max(1, stop - done)
+                size = int(min(max(64, 0.2 / max(per_rep, 1e-9)), 1 << 20))
+            done = stop
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     base = r * sch.base_sales + scenario.marketing.headcount * sch.base_mkt
     return Results(
