@@ -944,7 +944,7 @@ def _simulate(
     sch : CompiledScheme
     pol_sales, pol_mkt : AgentPolicy
         What sales and marketing do by state (``CompiledPolicy.sales`` / ``.marketing``; passed
-        apart because numba's parallel loops take no nested tuples of arrays).
+        apart: each thread gets its own copy of every array).
     any_timing : bool
         Whether the sales policy ever holds or pulls deals.
     tab : ActionTables
