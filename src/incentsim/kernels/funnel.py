@@ -935,7 +935,7 @@ def _simulate(
     Runs without the GIL: :func:`incentsim.simulation.simulate` runs it in several threads at once,
     each on its own slice of replications and with its own copies of the inputs. (A parallel loop
     here shared the inputs' arrays between threads, and the reference counts numba keeps on them
-    bounced between the cores: two threads gained 1.0-1.4x instead of 1.8x. Its compile also cost
+    bounced between the cores: two threads gained 1.0-1.2x over one, 1.2-1.4x now. Its compile also cost
     a third of the kernel's.)
 
     Parameters
