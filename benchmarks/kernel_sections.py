@@ -1,10 +1,10 @@
 """Where the simulation kernel's time goes: CPU cycles per stage of the week, measured in the kernel.
 
 The kernel's source (``incentsim/kernels/funnel.py``) is copied into a temporary module in which
-every step of the replication's week (each comment that opens a block of the week loop: the
-``# -- choices``, ``# -- marketing``, ... sections and the steps of each rep's week inside them)
-is preceded by a read of the CPU's cycle counter (LLVM's ``readcyclecounter``), so the cycles from
-one step to the next are the step's. The copy runs serially (one thread) through ``simulate`` (``incentsim.simulation._kernel``
+every stage of the replication's week (each call of a stage function in the week loop of
+``_replication``: ``_choices``, ``_marketing_stages``, ...) is preceded by a read of the CPU's
+cycle counter (LLVM's ``readcyclecounter``), so the cycles from one stage to the next are the
+stage's (with the loop's bookkeeping between them). The copy runs serially (one thread) through ``simulate`` (``incentsim.simulation._kernel``
 is swapped for the copy's ``_simulate`` during the call). Nothing in ``src/`` is modified, and the
 copy draws the same numbers as the kernel, so its results equal the kernel's.
 
@@ -41,12 +41,16 @@ def _cycles(typingctx):
     return _types.uint64(), codegen
 '''
 
-#: Indentation of the week loop's statements and of each rep's statements inside it.
-_STEP_INDENTS = (8, 12)
+#: The functions the week loop calls: each call opens a section (the lines after it, up to the
+#: next call, count in its section).
+_STAGE_CALL = re.compile(
+    r"\b(_choices|_team_lift|_marketing_stages|_hand_off|_follow_up|_self_prospect|_pass_prospects|_sales_stages"
+    r"|_deals|_record_week|_snapshot|_pay_week|_write_year|_start_scales)\("
+)
 
 
 def instrumented_source() -> tuple[str, list[str]]:
-    """The kernel's source with a cycle read before each step of the week loop.
+    """The kernel's source with a cycle read before each stage of the week.
 
     Returns
     -------
@@ -57,36 +61,35 @@ def instrumented_source() -> tuple[str, list[str]]:
 
     src = Path(funnel.__file__).read_text()
     src = re.sub(r"from \.(\w+) import", r"from incentsim.kernels.\1 import", src)
-    src = src.replace("@njit(cache=True)\ndef _replication(", "@njit(cache=False)\ndef _replication(")
-    src = src.replace("@njit(cache=True, parallel=True)\ndef _simulate(", "@njit(cache=False)\ndef _simulate(")
-    src = src.replace("for i in prange(n):", "for i in range(n):")
-    lines = src.splitlines()
+    src = src.replace("@helper\ndef _replication(", "@njit(cache=False, _nrt=False)\ndef _replication(")
+    src = src.replace("@njit(cache=True, nogil=True)\ndef _simulate(", "@njit(cache=False)\ndef _simulate(")
     out: list[str] = []
     names = ["start of the replication (seeding, abilities, pipeline)"]
     in_rep = in_loop = False
-    for line in lines:
+    for line in src.splitlines():
         if line.startswith("def _replication("):
             in_rep = True
         elif line.startswith("def ") or line.startswith("@"):
             in_rep = in_loop = False
-        if in_rep and line.strip().startswith("for t in range(n_years * WEEKS):"):
-            in_loop = True
         text = line.strip()
-        indent = len(line) - len(text)
-        opens = text.startswith("# ") and not text.startswith("# fmt") and indent in _STEP_INDENTS
-        if in_loop and opens and not out[-1].strip().startswith("#"):
-            ind = " " * indent
-            names.append(text.strip("# -")[:60])
-            out.append(f"{ind}_now = _cycles(); prof[_last] += _now - _tick; _tick = _now; _last = {len(names) - 1}")
+        if in_rep and text.startswith("for t in range(n_years * WEEKS):"):
+            in_loop = True
+        call = _STAGE_CALL.search(text) if in_loop and not text.startswith("#") else None
+        if call:
+            ind = " " * (len(line) - len(text))
+            name = call.group(1)
+            if name not in names:
+                names.append(name)
+            out.append(f"{ind}_now = _cycles(); prof[_last] += _now - _tick; _tick = _now; _last = {names.index(name)}")
         out.append(line)
-        if in_rep and line.strip() == "n_years = burn + model.horizon_years":
+        if in_rep and text.startswith("states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr = work"):
             out.append("    _tick = _cycles()\n    _last = 0")
     src = "\n".join(out) + "\n"
     src = src.replace("import numpy as np\n", "import numpy as np\n" + _COUNTER, 1)
     src = src.replace("out_effort_week, out_ability, out_pipe,\n):", "out_effort_week, out_ability, out_pipe, prof,\n):")
-    src = src.replace("out_month, out_effort_week, out_ability, out_pipe,\n        )", "out_month, out_effort_week, out_ability, out_pipe, prof,\n        )")
-    if src.count("prof,") != 3:  # both signatures and the call
-        raise RuntimeError("the kernel's signature changed: update benchmarks/kernel_sections.py")
+    src = src.replace("out_effort_week, out_ability, out_pipe,\n        )", "out_effort_week, out_ability, out_pipe, prof,\n        )")
+    if src.count("prof,") != 3 or len(names) < 12:  # both signatures and the call; the stages found
+        raise RuntimeError("the kernel's structure changed: update benchmarks/kernel_sections.py")
     return src, names
 
 

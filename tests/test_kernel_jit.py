@@ -1,7 +1,9 @@
-"""Tier: how the kernels are compiled. The hot-loop helpers are compiled without reference
-counting (``kernels.jit.helper``: numba's ``_nrt=False``; 70 % of the simulation's time went to
-counting references before), and a simulation compiles its replication function once (a second
-integer type for the replication index compiled it twice and doubled a first run's compile)."""
+"""Tier: how the kernels are compiled. The hot-loop helpers and the replication (the week's stages
+inlined into it) are compiled without reference counting (``kernels.jit.helper``: numba's
+``_nrt=False``; 70 % of the simulation's time went to counting references before), the working
+arrays are allocated once per call and started afresh by every replication, and a simulation
+compiles its replication function once (a second integer type for the replication index compiled
+it twice and doubled a first run's compile)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._followup, funnel._measure, rng._binomial,
+    [funnel._replication, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
+     funnel._snapshot, funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._followup, funnel._measure, rng._binomial,
      rng._binomial_inversion, rng._binomial_btpe, rng._leave_advance, rng._poisson, rng._poisson_ptrs, rng._lognormal,
      pay._curve_at],
     ids=lambda f: f.py_func.__name__,
@@ -31,8 +34,49 @@ def test_hot_loop_helpers_count_no_references(fn):
 
 def test_kernels_that_allocate_keep_reference_counting():
     # They create arrays; without NRT they would leak or crash.
-    for fn in (funnel._replication, funnel._simulate, dp._bellman):
+    for fn in (funnel._work_arrays, funnel._simulate, dp._bellman):
         assert fn.targetoptions.get("_nrt", True) is not False
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [funnel._choices, funnel._team_lift, funnel._marketing_stages, funnel._hand_off, funnel._follow_up,
+     funnel._self_prospect, funnel._pass_prospects, funnel._sales_stages, funnel._deals, funnel._record_week,
+     funnel._pay_week, funnel._write_year],
+    ids=lambda f: f.py_func.__name__,
+)  # fmt: skip
+def test_the_weeks_stages_are_documented_and_inlined(stage):
+    # Called as functions, the stages cost the kernel 20-25 % (each call copies its arguments).
+    assert stage.targetoptions.get("inline") == "always"
+    assert len((stage.py_func.__doc__ or "").split()) >= 12
+
+
+def test_a_replication_starts_from_the_arrays_as_allocated():
+    """Seed 3: every working array filled with noise, then ``_reset``: each equals a fresh
+    allocation exactly (a replication's results never depend on the one before it in a call)."""
+    import numpy as np
+    from conftest import small
+
+    from incentsim import scenario_from_dict
+    from incentsim.compile import compile_model, compile_scheme
+    from incentsim.kernels.layout import N_P, N_Y
+    from incentsim.kernels.rng import key_words, root_words
+
+    sc = scenario_from_dict(small())
+    model = compile_model(sc)
+    sch = compile_scheme(sc, sc.schemes["shared"])
+    root, prefix = root_words(3), key_words(())
+    fresh = funnel._work_arrays(model, sch, root, prefix, N_Y, N_P)
+    used = funnel._work_arrays(model, sch, root, prefix, N_Y, N_P)
+    rng = np.random.default_rng(3)
+    groups = used[5:]  # the Funnel, Pay, Week, Choice and Year tuples
+    for group in groups:
+        for arr in group:
+            arr[...] = rng.integers(1, 9, size=arr.shape).astype(arr.dtype)
+    funnel._reset(*groups)
+    for got, want in zip(groups, fresh[5:], strict=True):
+        for name, a, b in zip(type(got)._fields, got, want, strict=True):
+            assert np.array_equal(a, b), (type(got).__name__, name)
 
 
 def test_a_simulation_compiles_its_replication_function_once(tmp_path):

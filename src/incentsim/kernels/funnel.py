@@ -7,19 +7,32 @@ The caller runs slices of replications in threads; every replication writes only
 nothing is summed across replications here (sums across threads are not bit-stable; the caller
 reduces).
 
+Layout: :func:`_simulate` allocates the working arrays once (:func:`_work_arrays`: the
+:class:`Funnel`, :class:`Week`, :class:`Pay`, :class:`Choice` and :class:`Year` tuples) and runs
+:func:`_replication` for each replication, which starts them afresh and runs the weeks, each as
+the funnel's stages in order (``_choices``, ``_team_lift``, ``_marketing_stages``, ``_hand_off``,
+``_follow_up``, ``_self_prospect``, ``_pass_prospects``, ``_sales_stages``, ``_deals``,
+``_record_week``, ``_pay_week``, ``_write_year``; the model page's "The week in the kernel").
+The stages are inlined (``kernels.jit.stage``) into :func:`_replication`, which keeps no
+reference counts (``kernels.jit.helper``): named stages cost nothing against one long loop body
+(``python -m benchmarks.kernel_ab``).
+
 See :mod:`incentsim.funnel` for the model the kernel implements, step by step, and its
 closed-form steady state.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from .jit import helper
+from .jit import helper, stage
 from .layout import (
     EFFORT_STEP,
     N_EFFORT,
+    N_Y,
     P_ATTAIN,
     P_BOOKINGS,
     P_CAPPED,
@@ -171,14 +184,17 @@ def _forecast_axis(
 @helper
 def _forecast(ap, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead):
     """:func:`_forecast_axis` for each measure axis of the policy's state (none when unused)."""
+    # (int64 axes, not literals: one compiled version of _forecast_axis for both)
     if ap.choice.shape[3] > 1:
         _forecast_axis(
-            ap, 0, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
-        )
+            ap, np.int64(0), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
+            roll, ahead,
+        )  # fmt: skip
     if ap.choice.shape[4] > 1:
         _forecast_axis(
-            ap, 1, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
-        )
+            ap, np.int64(1), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
+            roll, ahead,
+        )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -389,24 +405,72 @@ def _snapshot(out_pipe, i, yi, slot, booked, mstage, queue, stage, held):
     out_pipe[i, yi, slot, f] = tot
 
 
-@njit(cache=True)
-def _replication(
-    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, rep, i, out_year, out_person, out_month,
-    out_effort_week, out_ability, out_pipe,
-):  # fmt: skip
-    R = model.n_reps
-    Km = model.mkt_hazard.shape[0]
-    Ks = model.sales_hazard.shape[0]
-    C = sch.n_comp
-    NPp = max(R, 1)
-    burn = model.burn_in_years
-    n_years = burn + model.horizon_years
+class Funnel(NamedTuple):
+    """A replication's pipeline, carried from week to week (R reps, Km marketing stages, Ks sales
+    stages, A age buckets of the follow-up queue; counts int64, money float64)."""
 
-    # Streams: row agent * N_PURPOSES + purpose; agent 0 = company / marketing, 1..R = reps.
-    states = np.empty(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
-    ent = np.empty(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
-    pool = np.empty(4, dtype=np.uint64)
-    for agent in range(R + 1):
+    mstage: np.ndarray  # (Km,) leads in each marketing stage
+    queue: np.ndarray  # (R, 2, A) appointments waiting for follow-up: genuine / not, by weeks waited
+    stage: np.ndarray  # (R, 2, Ks) prospects in each sales stage by source (0 marketing's, 1 self-prospected)
+    held: np.ndarray  # (R, 2) deals held back into the next period, by source
+    held_val: np.ndarray  # (R, 2) float64, their value
+    ring: np.ndarray  # (R, 52) float64, bookings of the last 52 weeks (margin is recognised over a year)
+    roll: np.ndarray  # (R,) float64, sum of ``ring`` per rep
+    incoming: np.ndarray  # (R, 2) prospects passed to each rep this week, by source
+    flags: np.ndarray  # (2,) int64: appointments recycled to marketing this week; 1 once any deal was held
+
+
+class Week(NamedTuple):
+    """What each rep does and achieves in the week (``(R,)`` unless noted; rewritten every week)."""
+
+    effort: np.ndarray  # float64, expected effort chosen (before quantising)
+    act: np.ndarray  # effort quantum (index into the action tables)
+    follow: np.ndarray  # float64, share of handed-over appointments followed up
+    team: np.ndarray  # float64, share of the week spent on the team (helping, events)
+    timing: np.ndarray  # deal timing at the period's ends (``TIMING_*``)
+    lift: np.ndarray  # float64, lift of the rep's quote conversion from colleagues' help
+    worked: np.ndarray  # handed-over appointments worked (after passing)
+    ignored: np.ndarray  # handed-over appointments ignored
+    selfa: np.ndarray  # self-prospected appointments (after passing)
+    won: np.ndarray  # (R, 2) deals won in the last sales stage, by source
+    booked: np.ndarray  # float64, value booked
+    margin: np.ndarray  # float64, margin recognised
+    wins: np.ndarray  # deals booked
+    totals: np.ndarray  # (N_Y,) float64, the company's week in the ``Y_*`` layout
+
+
+class Pay(NamedTuple):
+    """Where each person stands on each pay component (C components, NP persons per role)."""
+
+    period_acc: np.ndarray  # (C, NP) measure so far in the current period
+    year_acc: np.ndarray  # (C, NP) measure so far in the year
+    year_paid: np.ndarray  # (C, NP) paid so far in the year
+    tscale: np.ndarray  # (C, NP) target scale (ratchets, targets by ability)
+
+
+class Choice(NamedTuple):
+    """Marketing's choice of the week and the choice state's pipeline forecasts (:func:`_forecast`)."""
+
+    mkt: np.ndarray  # (3, 1) marketing's effort, quality focus, (unused) team time
+    mkt_level: np.ndarray  # (1,) int64 marketing's ability level (one level; one person chooses for the team)
+    mkt_timing: np.ndarray  # (1,) int64 (unused)
+    ahead_sales: np.ndarray  # (2, NP) forecast of each state axis, per rep
+    ahead_mkt: np.ndarray  # (2, 1)
+
+
+class Year(NamedTuple):
+    """The replication-year being recorded, written out at year end."""
+
+    company: np.ndarray  # (N_Y,) float64 in the ``Y_*`` layout
+    month_bk: np.ndarray  # (12,) bookings by month
+    person: np.ndarray  # (R + 1, N_P) per rep, marketing last, in the ``P_*`` layout
+
+
+@helper
+def _seed_streams(root, prefix, rep, n_reps, states, ent, pool):
+    """Seed the replication's streams into ``states``: row ``agent * N_PURPOSES + purpose``, agent 0
+    the company and marketing, 1..R the reps (model page, "Randomness")."""
+    for agent in range(n_reps + 1):
         for purpose in range(N_PURPOSES):
             # The company draws abilities, leads and allocations; reps draw arrivals, conversions,
             # deal values and timing: seed only the streams that are used.
@@ -415,13 +479,14 @@ def _replication(
             if agent > 0 and (purpose == PURPOSE_ABILITY or purpose == PURPOSE_ALLOCATION):
                 continue
             _seed_stream_into(root, prefix, rep, purpose, agent, states, agent * N_PURPOSES + purpose, ent, pool)
-    # Stream rows as int64 values (a literal row would compile every sampler a second time).
-    s_arr0 = np.int64(PURPOSE_ARRIVALS)
-    s_conv0 = np.int64(PURPOSE_CONVERSIONS)
-    s_alloc = np.int64(PURPOSE_ALLOCATION)
 
-    # Abilities: one level per rep for the whole replication.
-    atype = np.zeros(R, dtype=np.int64)
+
+@helper
+def _draw_abilities(states, model, sch, atype, pass_to):
+    """Each rep's ability level for the whole replication (``atype``), and the colleague each rep
+    passes prospects to (``pass_to``, -1: none): the strongest colleague, when the scheme makes
+    passing pay (the colleague's chance to win beyond the scheme's threshold times one's own)."""
+    R = atype.shape[0]
     K = model.ability_levels.shape[0]
     for r in range(R):
         u = _uniform(states, np.int64(PURPOSE_ABILITY))
@@ -429,11 +494,9 @@ def _replication(
         while k < K - 1 and u >= model.ability_cum[k]:
             k += 1
         atype[r] = k
-        out_ability[i, r] = k
-    pass_to = np.full(R, -1, dtype=np.int64)  # colleague each rep passes prospects to (-1: none)
+    for r in range(R):
+        pass_to[r] = -1
     if model.passing > 0.0 and R > 1:
-        # Each rep passes prospects to the strongest colleague when the scheme makes that pay:
-        # the colleague's chance to win over one's own beyond the scheme's threshold.
         for r in range(R):
             best = -1
             for c in range(R):
@@ -442,64 +505,635 @@ def _replication(
             if model.close_rate[atype[best]] > sch.pass_threshold * model.close_rate[atype[r]]:
                 pass_to[r] = best
 
-    mstage = np.zeros(Km, dtype=np.int64)
-    # Waiting appointments: [rep, 0 genuine / 1 not, age bucket]; under a service level of s
-    # weeks, bucket k holds those waiting k weeks and bucket s is followed up in full.
-    A = model.init_queue.shape[1]
-    queue = np.zeros((R, 2, A), dtype=np.int64)
-    stage = np.zeros((R, 2, Ks), dtype=np.int64)
-    ring = np.zeros((R, WEEKS))
-    roll = np.zeros(R)
-    held = np.zeros((R, 2), dtype=np.int64)
-    held_val = np.zeros((R, 2))
-    recycled = 0
-    held_any = False
 
-    # Start with the pipeline at its stationary distribution (Poisson stocks at normal effort)
-    # so the burn-in does not start from an empty funnel.
-    for kk in range(Km):
-        mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
-    for r in range(R):
+@helper
+def _start_pipeline(states, model, atype, fn):
+    """The pipeline at its stationary distribution (Poisson stocks at normal effort), so that the
+    burn-in does not start from an empty funnel."""
+    s_arr0 = np.int64(PURPOSE_ARRIVALS)
+    for kk in range(fn.mstage.shape[0]):
+        fn.mstage[kk] = _poisson(states, s_arr0, model.init_mkt[kk])
+    A = fn.queue.shape[2]
+    for r in range(atype.shape[0]):
         s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
         for kind in range(2):
             for age in range(A):
-                queue[r, kind, age] = _poisson(states, s_arr, model.init_queue[kind, age])
+                fn.queue[r, kind, age] = _poisson(states, s_arr, model.init_queue[kind, age])
         for src in range(2):
-            for j in range(Ks):
-                stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
+            for j in range(fn.stage.shape[2]):
+                fn.stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
 
-    period_acc = np.zeros((C, NPp))
-    year_acc = np.zeros((C, NPp))
-    year_paid = np.zeros((C, NPp))
-    tscale = np.ones((C, NPp))
-    _start_scales(sch, atype, tscale)
-    ahead_sales = np.zeros((2, NPp))  # pipeline forecasts of each state axis, per person (_forecast)
-    ahead_mkt = np.zeros((2, 1))
 
-    bk = np.zeros(R)
-    mg = np.zeros(R)
-    wn = np.zeros(R, dtype=np.int64)
-    act = np.zeros(R, dtype=np.int64)  # effort quantum of each rep this week
-    effort_choice = np.zeros(R)  # expected effort chosen by each rep this week (before quantising)
-    mkt_level = np.zeros(1, dtype=np.int64)  # marketing has one ability level
-    n_mkt = mkt_level.shape[0]  # one marketing person chooses for the team (not a literal 1: one signature)
-    mkt_choice = np.zeros((3, 1))  # marketing's effort, quality focus, (unused) team time
-    mkt_timing = np.zeros(1, dtype=np.int64)
-    follow = np.ones(R)
-    tim = np.zeros(R, dtype=np.int64)
-    team = np.zeros(R)  # share of the week each rep spends on the team (helping, events)
-    lift = np.zeros(R)  # lift of each rep's quote conversion from colleagues' help this week
-    incoming = np.zeros((R, 2), dtype=np.int64)  # prospects passed to each rep this week
-    team_on = model.help_gain > 0.0 or model.event_gain > 0.0
-    ym = np.zeros(out_year.shape[2])
-    month_bk = np.zeros(12)
-    person = np.zeros((R + 1, out_person.shape[3]))
+@stage
+def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
+    """Everyone's choices at the week's start, from their state (the policies, read by
+    :func:`_choose`): sales' effort (quantised to the action tables), follow-up share, team time
+    and deal timing into ``wk``; marketing's effort and quality focus into ``ch.mkt``. Every choice
+    of the week is made from the same state, so the pipeline forecasts are computed once."""
+    R = atype.shape[0]
+    n_mkt = ch.mkt_level.shape[0]  # one marketing person chooses for the team (not a literal 1: one signature)
+    land_sales = model.land_sales
+    land_mkt = model.land_mkt
+    loss = model.hold_loss
+    left = sch.weeks_left
+    _forecast(pol_mkt, n_mkt, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
+              ch.ahead_mkt)  # fmt: skip
+    _forecast(pol_sales, R, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
+              ch.ahead_sales)  # fmt: skip
+    at = sch.annual_target
+    tg = sch.target
+    wp = sch.week_period
+    _choose_all(
+        pol_mkt, n_mkt, ch.mkt_level, w, at, tg, wp, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale,
+        ch.ahead_mkt, ch.mkt[0], ch.mkt[1], ch.mkt[2], ch.mkt_timing,
+    )  # fmt: skip
+    _choose_all(
+        pol_sales, R, atype, w, at, tg, wp, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale, ch.ahead_sales,
+        wk.effort, wk.follow, wk.team, wk.timing,
+    )  # fmt: skip
+    for r in range(R):
+        ei = int(wk.effort[r] / EFFORT_STEP + 0.5)
+        if ei > N_EFFORT - 1:
+            ei = N_EFFORT - 1
+        wk.act[r] = ei
 
+
+@stage
+def _team_lift(model, atype, team, lift):
+    """Team work: each rep's lift of quote conversion from colleagues' help (into ``lift``), and
+    the lift of the genuine share from sales at marketing's events (returned, a multiplier).
+
+    A rep's help is worth ability^2 (knowledge), goes to colleagues by need (their chance to lose
+    a quote), and lifts a quote's chance to close with diminishing returns.
+    """
+    R = atype.shape[0]
+    events = 0.0
+    need_total = 0.0
+    for r in range(R):
+        need_total += model.need[atype[r]]
+    for r in range(R):
+        lift[r] = 0.0
+    for j in range(R):
+        a = model.ability_levels[atype[j]]
+        events += team[j] * model.event_share * a
+        help_j = team[j] * (1.0 - model.event_share) * a * a
+        rest = need_total - model.need[atype[j]]
+        if help_j > 0.0 and rest > 0.0:
+            for r in range(R):
+                if r != j:
+                    lift[r] += help_j * model.need[atype[r]] / rest
+    for r in range(R):
+        lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
+    if model.event_gain > 0.0 and model.event_scale > 0.0:
+        return 1.0 + model.event_gain * (1.0 - np.exp(-events / model.event_scale))
+    return 1.0
+
+
+@stage
+def _marketing_stages(states, model, w, e_m, vol_q, fn):
+    """New leads (the week's lead rate times marketing's effort) and a week of the marketing
+    stages, last first; appointments recycled last week rejoin the first stage.
+
+    Returns
+    -------
+    (new_leads, appointments) : tuple of int
+        Appointments are those handed over to sales this week.
+    """
+    s_arr0 = np.int64(PURPOSE_ARRIVALS)
+    s_conv0 = np.int64(PURPOSE_CONVERSIONS)
+    mstage = fn.mstage
+    Km = mstage.shape[0]
+    new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
+    appts = 0
+    for kk in range(Km - 1, -1, -1):
+        n = mstage[kk]
+        if n == 0:
+            continue
+        p = model.mkt_conv[kk]
+        if kk == Km - 1:
+            p *= vol_q
+        leave, adv = _leave_advance(states, s_conv0, n, model.mkt_hazard[kk], min(1.0, p))
+        mstage[kk] -= leave
+        if kk == Km - 1:
+            appts = adv
+        else:
+            mstage[kk + 1] += adv
+    mstage[0] += new_leads + fn.flags[0]
+    fn.flags[0] = 0
+    return new_leads, appts
+
+
+@stage
+def _hand_off(states, appts, p_gen, queue):
+    """Split the week's appointments among reps (equal shares), each genuine with chance ``p_gen``,
+    into the first age bucket of ``queue``. One uniform does both (floor(u R) picks the rep; the
+    fractional part of u R is an independent uniform). Returns the number of genuine ones."""
+    s_alloc = np.int64(PURPOSE_ALLOCATION)
+    R = queue.shape[0]
+    genuine = 0
+    for _ in range(appts):
+        ur = _uniform(states, s_alloc) * R
+        r = int(ur)
+        if r >= R:
+            r = R - 1
+        if ur - r < p_gen:
+            queue[r, 0, 0] += 1
+            genuine += 1
+        else:
+            queue[r, 1, 0] += 1
+    return genuine
+
+
+@stage
+def _follow_up(states, model, fn, wk):
+    """Each rep's week of follow-up of handed-over appointments (genuine ones, then the others:
+    sales cannot tell them apart before the visit, so both take time; only genuine ones convert).
+
+    Fills ``wk.worked`` (genuine ones worked) and ``wk.ignored``; ignored ones recycled to marketing
+    are counted in ``fn.flags[0]``; the week's worked, ignored and gone-cold totals go to
+    ``wk.totals``. Under a service level, what still waits in the oldest bucket is followed up.
+    """
+    queue = fn.queue
+    R = queue.shape[0]
+    A = queue.shape[2]
     work_base = 1.0 - model.ignored_share
-    cs_p = sch.primary_sales
-    cm_p = sch.primary_mkt
-    ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
+    worked_total = 0
+    ignored_total = 0
+    cold_total = 0
+    recycled = 0
+    for r in range(R):
+        s_conv = (r + 1) * N_PURPOSES + PURPOSE_CONVERSIONS
+        worked = 0
+        ign = 0
+        work_p = work_base * wk.follow[r]
+        for kind in range(2):
+            for age in range(A - 1, -1, -1):
+                n = queue[r, kind, age]
+                if n == 0:
+                    continue
+                queue[r, kind, age] = 0
+                forced = model.sla >= 0 and age == A - 1
+                wkd, ig, rc, cold, wait = _followup(
+                    states, s_conv, n, 1.0 if forced else model.follow_hazard, model.decay, work_p,
+                    model.recycle_share,
+                )  # fmt: skip
+                if kind == 0:
+                    worked += wkd
+                worked_total += wkd
+                ign += ig
+                recycled += rc
+                cold_total += cold
+                if A == 1:
+                    queue[r, kind, 0] = wait
+                else:
+                    queue[r, kind, age + 1] += wait
+        ignored_total += ign
+        wk.worked[r] = worked
+        wk.ignored[r] = ign
+    fn.flags[0] += recycled
+    wk.totals[Y_WORKED] = worked_total
+    wk.totals[Y_IGNORED] = ignored_total
+    wk.totals[Y_COLD] = cold_total
 
+
+@stage
+def _self_prospect(states, model, tab, atype, wk):
+    """Each rep's self-prospected appointments (``wk.selfa``): its own prospecting at its effort,
+    plus cold calls in the time freed by ignored appointments, less the time spent on the team."""
+    self_total = 0
+    for r in range(atype.shape[0]):
+        s_arr = (r + 1) * N_PURPOSES + PURPOSE_ARRIVALS
+        ak = atype[r]
+        ar = wk.act[r]
+        ign = wk.ignored[r]
+        if ign == 0 and tab.self_rate[ak, ar] < 10.0 and wk.team[r] == 0.0:
+            selfa = _poisson_small_exp(states, s_arr, tab.self_rate[ak, ar], tab.self_exp[ak, ar])
+        else:
+            lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
+            selfa = _poisson(states, s_arr, lam_self * (1.0 - wk.team[r]))
+        self_total += selfa
+        wk.selfa[r] = selfa
+    wk.totals[Y_SELF_APPTS] = self_total
+
+
+@stage
+def _pass_prospects(states, model, pass_to, fn, wk):
+    """Prospects each rep passes to its stronger colleague (when the scheme makes that pay); they
+    join the colleague's first stage after everyone's week (``fn.incoming``)."""
+    s_alloc = np.int64(PURPOSE_ALLOCATION)
+    passed_total = 0
+    for r in range(pass_to.shape[0]):
+        if pass_to[r] >= 0:
+            pw = _binomial(states, s_alloc, wk.worked[r], model.passing)
+            ps = _binomial(states, s_alloc, wk.selfa[r], model.passing)
+            wk.worked[r] -= pw
+            wk.selfa[r] -= ps
+            fn.incoming[pass_to[r], 0] += pw
+            fn.incoming[pass_to[r], 1] += ps
+            passed_total += pw + ps
+    wk.totals[Y_PASSED] = passed_total
+
+
+@stage
+def _sales_stages(states, model, tab, atype, fn, wk):
+    """A week of each rep's sales stages, last first, per source (0: marketing's, 1: self-prospected):
+    deals won in the last stage go to ``wk.won``, and the week's worked and self-prospected
+    appointments enter the first stage. Colleagues' help (``wk.lift``) lifts the last stage."""
+    stage = fn.stage
+    Ks = stage.shape[2]
+    helped_total = 0
+    helped_won = 0
+    for r in range(atype.shape[0]):
+        s_conv = (r + 1) * N_PURPOSES + PURPOSE_CONVERSIONS
+        ak = atype[r]
+        ar = wk.act[r]
+        lift_r = wk.lift[r]
+        w0 = 0
+        w1 = 0
+        for src in range(2):
+            for j in range(Ks - 1, -1, -1):
+                n = stage[r, src, j]
+                if n == 0:
+                    continue
+                p_adv = tab.conv[ak, ar, src, j]
+                helped = j == Ks - 1 and lift_r >= HELPED
+                if j == Ks - 1 and lift_r > 0.0:
+                    p_adv += (1.0 - p_adv) * lift_r
+                leave, adv = _leave_advance(states, s_conv, n, model.sales_hazard[j], p_adv)
+                if helped:
+                    helped_total += leave
+                    helped_won += adv
+                stage[r, src, j] -= leave
+                if j == Ks - 1:
+                    if src == 0:
+                        w0 += adv
+                    else:
+                        w1 += adv
+                else:
+                    stage[r, src, j + 1] += adv
+        stage[r, 0, 0] += wk.worked[r]
+        stage[r, 1, 0] += wk.selfa[r]
+        wk.won[r, 0] = w0
+        wk.won[r, 1] = w1
+    wk.totals[Y_HELPED] = helped_total
+    wk.totals[Y_HELPED_WON] = helped_won
+
+
+@stage
+def _deals(states, model, sch, tab, atype, t, w, first_week, last_week, ct, pay, fn, wk):
+    """Each rep's deals of the week, booked: deal timing at the ends of sales' first state axis
+    (component ``ct``): in a period's first week deals held back are released (each lost with
+    ``hold_loss``); in its last week deals are held back (all, or those that would not raise this
+    period's pay) or quotes about to close are pulled in at a discount. Values are drawn at
+    closing; margin is recognised evenly over the 52 weeks after booking. Fills ``wk.booked``,
+    ``wk.margin``, ``wk.wins`` and the week's deal totals."""
+    Ks = fn.stage.shape[2]
+    stage = fn.stage
+    held = fn.held
+    held_val = fn.held_val
+    totals = wk.totals
+    sourced = 0.0
+    discount_total = 0.0
+    mkt_wins = 0
+    self_wins = 0
+    pulled_total = 0
+    held_total = 0
+    held_lost_total = 0
+    slot = t % WEEKS
+    for r in range(atype.shape[0]):
+        base = (r + 1) * N_PURPOSES
+        s_val = base + PURPOSE_VALUES
+        s_tim = base + PURPOSE_TIMING
+        ak = atype[r]
+        ar = wk.act[r]
+        pulled0 = 0
+        pulled1 = 0
+        hold_mode = TIMING_NONE
+        v_rep = 0.0
+        released0 = 0
+        released1 = 0
+        if first_week:
+            for src in range(2):
+                h = held[r, src]
+                if h > 0:
+                    lost = _binomial(states, s_tim, h, model.hold_loss)
+                    held_lost_total += lost
+                    v = held_val[r, src] * (h - lost) / h
+                    v_rep += v
+                    if src == 0:
+                        sourced += v
+                        released0 = h - lost
+                    else:
+                        released1 = h - lost
+                    held[r, src] = 0
+                    held_val[r, src] = 0.0
+        if last_week:
+            tim = wk.timing[r]
+            if tim == TIMING_HOLD or tim == TIMING_HOLD_EXCESS:
+                hold_mode = tim
+            elif tim == TIMING_PULL:
+                # Quotes that would be won within pull_weeks close now, at a discount.
+                last = Ks - 1
+                p_last = tab.conv[ak, ar, 1, last]
+                p0 = tab.conv[ak, ar, 0, last]
+                reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
+                pulled0 = _binomial(states, s_tim, stage[r, 0, last], reach * p0)
+                pulled1 = _binomial(states, s_tim, stage[r, 1, last], reach * p_last)
+                stage[r, 0, last] -= pulled0
+                stage[r, 1, last] -= pulled1
+                pulled_total += pulled0 + pulled1
+        n0 = 0
+        n1 = 0
+        for src in range(2):
+            for _ in range(wk.won[r, src]):
+                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+                keep = hold_mode == TIMING_NONE
+                if hold_mode == TIMING_HOLD_EXCESS:
+                    done = n0 + n1 + released0 + released1
+                    keep = _raises_pay(sch, ct, r, w, pay.period_acc, pay.tscale, v_rep, done, v)
+                if keep:
+                    v_rep += v
+                    if src == 0:
+                        sourced += v
+                        n0 += 1
+                    else:
+                        n1 += 1
+                else:
+                    held[r, src] += 1
+                    held_val[r, src] += v
+                    held_total += 1
+                    fn.flags[1] = 1
+        for _ in range(pulled0):
+            v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+            discount_total += v * model.pull_discount
+            v *= 1.0 - model.pull_discount
+            v_rep += v
+            sourced += v
+        for _ in range(pulled1):
+            v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
+            discount_total += v * model.pull_discount
+            v_rep += v * (1.0 - model.pull_discount)
+        n_booked = n0 + n1 + released0 + released1 + pulled0 + pulled1
+        mkt_wins += n0 + released0 + pulled0
+        self_wins += n1 + released1 + pulled1
+        wk.margin[r] = fn.roll[r] / WEEKS
+        fn.roll[r] += v_rep - fn.ring[r, slot]
+        fn.ring[r, slot] = v_rep
+        wk.booked[r] = v_rep
+        wk.wins[r] = n_booked
+    totals[Y_SOURCED] = sourced
+    totals[Y_DISCOUNT] = discount_total
+    totals[Y_MKT_WINS] = mkt_wins
+    totals[Y_SELF_WINS] = self_wins
+    totals[Y_PULLED] = pulled_total
+    totals[Y_HELD] = held_total
+    totals[Y_HELD_LOST] = held_lost_total
+
+
+@stage
+def _record_week(model, rec, i, w, month, e_m, q_m, wk, yr, out_effort_week):
+    """Total the team's bookings, margin and deals of the week into ``wk.totals`` (every week: pay
+    reads them) and, in recorded years, add the week to the company's and each person's year."""
+    R = wk.act.shape[0]
+    totals = wk.totals
+    person = yr.person
+    team_bk = 0.0
+    team_mg = 0.0
+    team_wn = 0
+    effort_total = 0.0
+    team_total = 0.0
+    for r in range(R):
+        effort = wk.act[r] * EFFORT_STEP
+        effort_total += effort
+        team_total += wk.team[r]
+        team_bk += wk.booked[r]
+        team_mg += wk.margin[r]
+        team_wn += wk.wins[r]
+        if rec:
+            person[r, P_BOOKINGS] += wk.booked[r]
+            person[r, P_WINS] += wk.wins[r]
+            person[r, P_EFFORT] += effort / WEEKS
+            person[r, P_EFFORT_Q1 + month // 3] += effort / 13.0
+            person[r, P_TEAM_TIME] += wk.team[r] / WEEKS
+            person[r, P_HELP_LIFT] += wk.lift[r] / WEEKS
+            out_effort_week[i, w] += effort / (R * model.horizon_years)
+    totals[Y_REVENUE] = team_bk
+    totals[Y_MARGIN] = team_mg
+    totals[Y_WINS] = team_wn
+    totals[Y_QUALITY] = q_m / WEEKS
+    totals[Y_MKT_EFFORT] = e_m / WEEKS
+    totals[Y_SALES_EFFORT] = effort_total / (R * WEEKS)
+    totals[Y_TEAM_TIME] = team_total / (R * WEEKS)
+    if not rec:
+        return
+    ym = yr.company
+    for j in range(N_Y):  # (the bonus columns are 0 in a week's totals; written at year end)
+        ym[j] += totals[j]
+    yr.month_bk[month] += team_bk
+    person[R, P_BOOKINGS] += totals[Y_SOURCED]
+    person[R, P_WINS] += totals[Y_MKT_WINS]
+    person[R, P_EFFORT] += e_m / WEEKS
+    person[R, P_EFFORT_Q1 + month // 3] += e_m / 13.0
+
+
+@stage
+def _pay_week(sch, rec, w, wk, pay, person):
+    """Pay (the rules: :mod:`incentsim.pay`): add the week's measures to every person's period and
+    year, pay each component at its period ends, and at year end the true-up, the attainment
+    recorded and the ratchet of next year's targets."""
+    R = wk.act.shape[0]
+    totals = wk.totals
+    appts = int(totals[Y_APPOINTMENTS])
+    sourced = totals[Y_SOURCED]
+    team_bk = totals[Y_REVENUE]
+    team_mg = totals[Y_MARGIN]
+    team_wn = int(totals[Y_WINS])
+    period_acc = pay.period_acc
+    year_acc = pay.year_acc
+    year_paid = pay.year_paid
+    tscale = pay.tscale
+    for c in range(sch.n_comp):
+        code = sch.measure[c]
+        sales_role = sch.role[c] == 1
+        n_pers = R if sales_role else 1
+        for p in range(n_pers):
+            v = _measure(code, p, appts, sourced, wk.booked, wk.margin, wk.wins, team_bk, team_mg, team_wn)
+            period_acc[c, p] += v
+            year_acc[c, p] += v
+        if sch.week_end[c, w] == 1:
+            k = sch.week_period[c, w]
+            for p in range(n_pers):
+                scale = tscale[c, p]
+                att = period_acc[c, p] / (sch.target[c, p, k] * scale)
+                mult = _curve(sch, c, att)
+                money = sch.bonus[c, p, k]
+                if sch.bonus_scales_with_target[c] == 1:
+                    money *= scale
+                paid = money * mult
+                year_paid[c, p] += paid
+                period_acc[c, p] = 0.0
+                pi = p if sales_role else R
+                if rec:
+                    person[pi, P_PAY] += paid
+                    if mult >= sch.max_pay[c] - 1e-12:
+                        person[pi, P_CAPPED] += 1.0
+        if w == WEEKS - 1:
+            for p in range(n_pers):
+                pi = p if sales_role else R
+                scale = tscale[c, p]
+                att = year_acc[c, p] / (sch.annual_target[c, p] * scale)
+                if sch.true_up[c] == 1:
+                    money = sch.annual_bonus[c, p]
+                    if sch.bonus_scales_with_target[c] == 1:
+                        money *= scale
+                    extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
+                    if extra > 0.0 and rec:
+                        person[pi, P_PAY] += extra
+                if rec and (c == sch.primary_sales or c == sch.primary_mkt):
+                    person[pi, P_ATTAIN] = att
+                if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
+                    tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
+                year_acc[c, p] = 0.0
+                year_paid[c, p] = 0.0
+
+
+@stage
+def _write_year(model, rec, i, yi, yr, out_year, out_month, out_person):
+    """At year end: write the replication-year's rows (recorded years only) and start the next
+    year's record."""
+    ym = yr.company
+    person = yr.person
+    R = person.shape[0] - 1
+    if rec:
+        bonus_sales = 0.0
+        for r in range(R):
+            bonus_sales += person[r, P_PAY]
+        ym[Y_BONUS_SALES] = bonus_sales
+        ym[Y_BONUS_MKT] = person[R, P_PAY] * model.mkt_headcount
+        for j in range(ym.shape[0]):
+            out_year[i, yi, j] = ym[j]
+        for m in range(12):
+            out_month[i, yi, m] = yr.month_bk[m]
+        for pp in range(R + 1):
+            person[pp, P_ZERO] = 1.0 if person[pp, P_PAY] <= 0.0 else 0.0
+            for j in range(person.shape[1]):
+                out_person[i, yi, pp, j] = person[pp, j]
+    for j in range(ym.shape[0]):
+        ym[j] = 0.0
+    for m in range(12):
+        yr.month_bk[m] = 0.0
+    for pp in range(person.shape[0]):
+        for j in range(person.shape[1]):
+            person[pp, j] = 0.0
+
+
+@njit(cache=True)
+def _work_arrays(model, sch, root, prefix, n_year, n_person):
+    """A replication's working arrays, allocated once per call of :func:`_simulate` and started
+    afresh by every replication: ``(states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr)``, the
+    random streams' states (``(R + 1) * N_PURPOSES`` rows), the seeding's scratch words, each rep's
+    ability level and passing partner, and the :class:`Funnel`, :class:`Pay`, :class:`Week`,
+    :class:`Choice` and :class:`Year` tuples. ``n_year``, ``n_person``: columns of the company's
+    and a person's yearly rows."""
+    R = model.n_reps
+    Km = model.mkt_hazard.shape[0]
+    Ks = model.sales_hazard.shape[0]
+    C = sch.n_comp
+    NPp = max(R, 1)
+    A = model.init_queue.shape[1]  # under a service level of s weeks, s + 1 age buckets
+    states = np.zeros(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
+    ent = np.zeros(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
+    pool = np.zeros(4, dtype=np.uint64)
+    fn = Funnel(
+        np.zeros(Km, dtype=np.int64), np.zeros((R, 2, A), dtype=np.int64), np.zeros((R, 2, Ks), dtype=np.int64),
+        np.zeros((R, 2), dtype=np.int64), np.zeros((R, 2)), np.zeros((R, WEEKS)), np.zeros(R),
+        np.zeros((R, 2), dtype=np.int64), np.zeros(2, dtype=np.int64),
+    )  # fmt: skip
+    pay = Pay(np.zeros((C, NPp)), np.zeros((C, NPp)), np.zeros((C, NPp)), np.ones((C, NPp)))
+    wk = Week(
+        np.zeros(R), np.zeros(R, dtype=np.int64), np.ones(R), np.zeros(R), np.zeros(R, dtype=np.int64), np.zeros(R),
+        np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64),
+        np.zeros((R, 2), dtype=np.int64), np.zeros(R), np.zeros(R), np.zeros(R, dtype=np.int64), np.zeros(N_Y),
+    )  # fmt: skip
+    ch = Choice(
+        np.zeros((3, 1)), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros((2, NPp)),
+        np.zeros((2, 1)),
+    )  # fmt: skip
+    yr = Year(np.zeros(n_year), np.zeros(12), np.zeros((R + 1, n_person)))
+    return states, ent, pool, np.zeros(R, dtype=np.int64), np.full(R, -1, dtype=np.int64), fn, pay, wk, ch, yr
+
+
+@helper
+def _reset(fn, pay, wk, ch, yr):
+    """Start a replication's working arrays afresh (as :func:`_work_arrays` allocates them), so
+    that a replication's results never depend on the one before it in the same call."""
+    fn.mstage.fill(0)
+    fn.queue.fill(0)
+    fn.stage.fill(0)
+    fn.held.fill(0)
+    fn.held_val.fill(0.0)
+    fn.ring.fill(0.0)
+    fn.roll.fill(0.0)
+    fn.incoming.fill(0)
+    fn.flags.fill(0)
+    pay.period_acc.fill(0.0)
+    pay.year_acc.fill(0.0)
+    pay.year_paid.fill(0.0)
+    pay.tscale.fill(1.0)
+    wk.effort.fill(0.0)
+    wk.act.fill(0)
+    wk.follow.fill(1.0)
+    wk.team.fill(0.0)
+    wk.timing.fill(0)
+    wk.lift.fill(0.0)
+    wk.worked.fill(0)
+    wk.ignored.fill(0)
+    wk.selfa.fill(0)
+    wk.won.fill(0)
+    wk.booked.fill(0.0)
+    wk.margin.fill(0.0)
+    wk.wins.fill(0)
+    wk.totals.fill(0.0)
+    ch.mkt.fill(0.0)
+    ch.mkt_level.fill(0)
+    ch.mkt_timing.fill(0)
+    ch.ahead_sales.fill(0.0)
+    ch.ahead_mkt.fill(0.0)
+    yr.company.fill(0.0)
+    yr.month_bk.fill(0.0)
+    yr.person.fill(0.0)
+
+
+@helper
+def _replication(
+    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, rep, i, work, out_year, out_person, out_month,
+    out_effort_week, out_ability, out_pipe,
+):  # fmt: skip
+    """Simulate replication ``rep`` into row ``i`` of the outputs (arguments: :func:`_simulate`).
+
+    Starts the replication (its streams seeded, its reps' abilities and its starting pipeline
+    drawn, in the working arrays ``work`` from :func:`_work_arrays`), then runs its weeks (burn-in
+    years first, not recorded), each as the funnel's stages in order: choices, team work,
+    marketing, hand-off, follow-up, self-prospecting, passing, sales stages, deals (timing,
+    booking, margin), the week's record, pay, and at year end the year's rows. Allocates nothing:
+    numba keeps no reference counts here, and the stages are inlined into it.
+    """
+    states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr = work
+    R = atype.shape[0]
+    _reset(fn, pay, wk, ch, yr)
+    _seed_streams(root, prefix, rep, R, states, ent, pool)
+    _draw_abilities(states, model, sch, atype, pass_to)
+    for r in range(R):
+        out_ability[i, r] = atype[r]
+    _start_pipeline(states, model, atype, fn)
+    _start_scales(sch, atype, pay.tscale)
+    for w in range(WEEKS):
+        out_effort_week[i, w] = 0.0
+    burn = model.burn_in_years
+    n_years = burn + model.horizon_years
+    team_on = model.help_gain > 0.0 or model.event_gain > 0.0
+    ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
+    totals = wk.totals
     for t in range(n_years * WEEKS):
         y = t // WEEKS
         w = t - y * WEEKS
@@ -507,422 +1141,59 @@ def _replication(
         if w == 0 and y == burn:
             # Ratchets start from the base targets (by ability level, with targets by ability) in the
             # first recorded year.
-            _start_scales(sch, atype, tscale)
+            _start_scales(sch, atype, pay.tscale)
         month = model.week_month[w]
         if rec and w == 0 and out_pipe.shape[0] > 0:
-            _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), mstage, queue, stage, held)
+            _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), fn.mstage, fn.queue, fn.stage, fn.held)
 
-        # -- choices, from each agent's state at the start of the week -------------------------
-        # (the model's and the scheme's arrays one by one: passing their tuples costs a call
-        # hundreds of words; benchmarks.kernel_sections)
-        land_sales = model.land_sales
-        land_mkt = model.land_mkt
-        loss = model.hold_loss
-        left = sch.weeks_left
-        _forecast(pol_mkt, n_mkt, w, land_sales, loss, land_mkt, left, stage, held, atype, mstage, roll, ahead_mkt)
-        _forecast(pol_sales, R, w, land_sales, loss, land_mkt, left, stage, held, atype, mstage, roll, ahead_sales)
-        at = sch.annual_target
-        tg = sch.target
-        wp = sch.week_period
-        _choose_all(
-            pol_mkt, n_mkt, mkt_level, w, at, tg, wp, period_acc, year_acc, year_paid, tscale, ahead_mkt, mkt_choice[0],
-            mkt_choice[1], mkt_choice[2], mkt_timing,
-        )  # fmt: skip
-        e_m = mkt_choice[0, 0]
-        q_m = mkt_choice[1, 0]
-        _choose_all(
-            pol_sales, R, atype, w, at, tg, wp, period_acc, year_acc, year_paid, tscale, ahead_sales, effort_choice,
-            follow, team, tim,
-        )  # fmt: skip
-        for r in range(R):
-            ei = int(effort_choice[r] / EFFORT_STEP + 0.5)
-            if ei > N_EFFORT - 1:
-                ei = N_EFFORT - 1
-            act[r] = ei
+        _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk)
+        e_m = ch.mkt[0, 0]
+        q_m = ch.mkt[1, 0]
         vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
         gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
-
-        # -- team work (when on): help for colleagues' deals, and sales at marketing's events ---
-        # A rep's help is worth ability^2 (knowledge), goes to colleagues by need (their chance
-        # to lose a quote), and lifts a quote's chance to close with diminishing returns.
         if team_on:
-            events = 0.0
-            need_total = 0.0
-            for r in range(R):
-                need_total += model.need[atype[r]]
-            for r in range(R):
-                lift[r] = 0.0
-            for j in range(R):
-                a = model.ability_levels[atype[j]]
-                events += team[j] * model.event_share * a
-                help_j = team[j] * (1.0 - model.event_share) * a * a
-                rest = need_total - model.need[atype[j]]
-                if help_j > 0.0 and rest > 0.0:
-                    for r in range(R):
-                        if r != j:
-                            lift[r] += help_j * model.need[atype[r]] / rest
-            for r in range(R):
-                lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
-            if model.event_gain > 0.0 and model.event_scale > 0.0:
-                gen_q *= 1.0 + model.event_gain * (1.0 - np.exp(-events / model.event_scale))
+            gen_q *= _team_lift(model, atype, wk.team, wk.lift)
 
-        # -- marketing: new leads and marketing stages ----------------------------------------
-        new_leads = _poisson(states, s_arr0, model.lead_rate_week[w] * e_m)
-        appts = 0
-        for kk in range(Km - 1, -1, -1):
-            n = mstage[kk]
-            if n == 0:
-                continue
-            p = model.mkt_conv[kk]
-            if kk == Km - 1:
-                p *= vol_q
-            leave, adv = _leave_advance(states, s_conv0, n, model.mkt_hazard[kk], min(1.0, p))
-            mstage[kk] -= leave
-            if kk == Km - 1:
-                appts = adv
-            else:
-                mstage[kk + 1] += adv
-        mstage[0] += new_leads + recycled
-        recycled = 0
+        new_leads, appts = _marketing_stages(states, model, w, e_m, vol_q, fn)
+        totals[Y_LEADS] = new_leads
+        totals[Y_APPOINTMENTS] = appts
+        totals[Y_GENUINE] = _hand_off(states, appts, min(1.0, gen_q * model.genuine_mult[t]), fn.queue)
+        _follow_up(states, model, fn, wk)
+        _self_prospect(states, model, tab, atype, wk)
+        if model.passing > 0.0:
+            _pass_prospects(states, model, pass_to, fn, wk)
+        else:
+            totals[Y_PASSED] = 0.0
+        _sales_stages(states, model, tab, atype, fn, wk)
 
-        # -- hand-off: split among reps, genuine share by quality -----------------------------
-        # Each appointment goes to a rep at random (equal shares) and is genuine with the
-        # genuine share: one uniform does both (floor(u R) picks the rep; the fractional part
-        # of u R is an independent uniform).
-        genuine_total = 0
-        p_gen = min(1.0, gen_q * model.genuine_mult[t])
-        for _ in range(appts):
-            ur = _uniform(states, s_alloc) * R
-            r = int(ur)
-            if r >= R:
-                r = R - 1
-            if ur - r < p_gen:
-                queue[r, 0, 0] += 1
-                genuine_total += 1
-            else:
-                queue[r, 1, 0] += 1
-
-        # -- each rep -------------------------------------------------------------------------
         # Deal timing happens at the primary sales period's boundaries (and only when the policy
         # ever holds or pulls deals, or deals are still held from the last period).
-        timing_on = ct >= 0 and (any_timing or held_any)
+        timing_on = ct >= 0 and (any_timing or fn.flags[1] == 1)
         if ct >= 0 and pol_sales.axis_year[0] == 1:
             first_week = w == 0
             last_week = w == WEEKS - 1
         else:
             first_week = ct >= 0 and (w == 0 or sch.week_end[ct, w - 1] == 1)
             last_week = ct >= 0 and sch.week_end[ct, w] == 1
-        team_bk = 0.0
-        team_mg = 0.0
-        team_wn = 0
-        sourced = 0.0
-        worked_total = 0
-        ignored_total = 0
-        cold_total = 0
-        self_total = 0
-        mkt_wins = 0
-        self_wins = 0
-        pulled_total = 0
-        held_total = 0
-        held_lost_total = 0
-        discount_total = 0.0
-        effort_total = 0.0
-        team_total = 0.0
-        helped_total = 0
-        helped_won = 0
-        passed_total = 0
-        for r in range(R):
-            base = (r + 1) * N_PURPOSES
-            s_arr = base + PURPOSE_ARRIVALS
-            s_conv = base + PURPOSE_CONVERSIONS
-            s_val = base + PURPOSE_VALUES
-            s_tim = base + PURPOSE_TIMING
-            effort = act[r] * EFFORT_STEP
-            effort_total += effort
-            team_total += team[r]
-            ak = atype[r]
-            ar = act[r]
-
-            # Follow-up of handed-over appointments (genuine ones, then the others: sales cannot
-            # tell them apart before the visit, so both take time; only genuine ones convert).
-            worked = 0
-            ign = 0
-            work_p = work_base * follow[r]
-            for kind in range(2):
-                for age in range(A - 1, -1, -1):
-                    n = queue[r, kind, age]
-                    if n == 0:
-                        continue
-                    queue[r, kind, age] = 0
-                    # Under a service level, what still waits in the oldest bucket is followed up.
-                    forced = model.sla >= 0 and age == A - 1
-                    wk, ig, rc, cold, wait = _followup(
-                        states, s_conv, n, 1.0 if forced else model.follow_hazard, model.decay, work_p,
-                        model.recycle_share,
-                    )  # fmt: skip
-                    if kind == 0:
-                        worked += wk
-                    worked_total += wk
-                    ign += ig
-                    recycled += rc
-                    cold_total += cold
-                    if A == 1:
-                        queue[r, kind, 0] = wait
-                    else:
-                        queue[r, kind, age + 1] += wait
-            ignored_total += ign
-
-            # Self-prospecting, plus cold calls in the time freed by ignored appointments (less the
-            # time spent on the team).
-            if ign == 0 and tab.self_rate[ak, ar] < 10.0 and team[r] == 0.0:
-                selfa = _poisson_small_exp(states, s_arr, tab.self_rate[ak, ar], tab.self_exp[ak, ar])
-            else:
-                lam_self = tab.self_rate[ak, ar] + ign * model.extra_appt_per_ignored * model.ability_levels[ak]
-                selfa = _poisson(states, s_arr, lam_self * (1.0 - team[r]))
-            self_total += selfa
-
-            # Prospects passed to a stronger colleague (when the scheme makes that pay).
-            if pass_to[r] >= 0:
-                pw = _binomial(states, s_alloc, worked, model.passing)
-                ps = _binomial(states, s_alloc, selfa, model.passing)
-                worked -= pw
-                selfa -= ps
-                incoming[pass_to[r], 0] += pw
-                incoming[pass_to[r], 1] += ps
-                passed_total += pw + ps
-
-            # Sales stages, last first, per source (0: marketing, 1: self).
-            w0 = 0
-            w1 = 0
-            for src in range(2):
-                for j in range(Ks - 1, -1, -1):
-                    n = stage[r, src, j]
-                    if n == 0:
-                        continue
-                    p_adv = tab.conv[ak, ar, src, j]
-                    helped = j == Ks - 1 and lift[r] >= HELPED
-                    if j == Ks - 1 and lift[r] > 0.0:
-                        p_adv += (1.0 - p_adv) * lift[r]
-                    leave, adv = _leave_advance(states, s_conv, n, model.sales_hazard[j], p_adv)
-                    if helped:
-                        helped_total += leave
-                        helped_won += adv
-                    stage[r, src, j] -= leave
-                    if j == Ks - 1:
-                        if src == 0:
-                            w0 += adv
-                        else:
-                            w1 += adv
-                    else:
-                        stage[r, src, j + 1] += adv
-            stage[r, 0, 0] += worked
-            stage[r, 1, 0] += selfa
-
-            # Deal timing at the ends of sales' first state axis: deals held back keep their value
-            # and close in the next period's first week (each lost with hold_loss).
-            pulled0 = 0
-            pulled1 = 0
-            hold_mode = TIMING_NONE
-            v_rep = 0.0
-            released0 = 0
-            released1 = 0
-            if timing_on:
-                if first_week:
-                    for src in range(2):
-                        h = held[r, src]
-                        if h > 0:
-                            lost = _binomial(states, s_tim, h, model.hold_loss)
-                            held_lost_total += lost
-                            v = held_val[r, src] * (h - lost) / h
-                            v_rep += v
-                            if src == 0:
-                                sourced += v
-                                released0 = h - lost
-                            else:
-                                released1 = h - lost
-                            held[r, src] = 0
-                            held_val[r, src] = 0.0
-                if last_week:
-                    if tim[r] == TIMING_HOLD or tim[r] == TIMING_HOLD_EXCESS:
-                        hold_mode = tim[r]
-                    elif tim[r] == TIMING_PULL:
-                        # Quotes that would be won within pull_weeks close now, at a discount.
-                        last = Ks - 1
-                        p_last = tab.conv[ak, ar, 1, last]
-                        p0 = tab.conv[ak, ar, 0, last]
-                        reach = 1.0 - (1.0 - model.sales_hazard[last]) ** model.pull_weeks
-                        pulled0 = _binomial(states, s_tim, stage[r, 0, last], reach * p0)
-                        pulled1 = _binomial(states, s_tim, stage[r, 1, last], reach * p_last)
-                        stage[r, 0, last] -= pulled0
-                        stage[r, 1, last] -= pulled1
-                        pulled_total += pulled0 + pulled1
-
-            # Book the deals: values drawn at closing; held ones wait (all of them, or those that
-            # would no longer raise this period's pay); pulled deals at a discount.
-            n0 = 0
-            n1 = 0
-            for src in range(2):
-                n_src = w0 if src == 0 else w1
-                for _ in range(n_src):
-                    v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
-                    keep = hold_mode == TIMING_NONE
-                    if hold_mode == TIMING_HOLD_EXCESS:
-                        done = n0 + n1 + released0 + released1
-                        keep = _raises_pay(sch, ct, r, w, period_acc, tscale, v_rep, done, v)
-                    if keep:
-                        v_rep += v
-                        if src == 0:
-                            sourced += v
-                            n0 += 1
-                        else:
-                            n1 += 1
-                    else:
-                        held[r, src] += 1
-                        held_val[r, src] += v
-                        held_total += 1
-                        held_any = True
-            for _ in range(pulled0):
-                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
-                discount_total += v * model.pull_discount
-                v *= 1.0 - model.pull_discount
-                v_rep += v
-                sourced += v
-            for _ in range(pulled1):
-                v = _lognormal(states, s_val, model.value_mu, model.value_sigma)
-                discount_total += v * model.pull_discount
-                v_rep += v * (1.0 - model.pull_discount)
-            n_booked = n0 + n1 + released0 + released1 + pulled0 + pulled1
-            mkt_wins += n0 + released0 + pulled0
-            self_wins += n1 + released1 + pulled1
-
-            # Margin is recognised evenly over the 52 weeks after booking.
-            slot = t % WEEKS
-            mg[r] = roll[r] / WEEKS
-            roll[r] += v_rep - ring[r, slot]
-            ring[r, slot] = v_rep
-            bk[r] = v_rep
-            wn[r] = n_booked
-            team_bk += v_rep
-            team_mg += mg[r]
-            team_wn += n_booked
-            if rec:
-                person[r, P_BOOKINGS] += v_rep
-                person[r, P_WINS] += n_booked
-                person[r, P_EFFORT] += effort / WEEKS
-                person[r, P_EFFORT_Q1 + month // 3] += effort / 13.0
-                person[r, P_TEAM_TIME] += team[r] / WEEKS
-                person[r, P_HELP_LIFT] += lift[r] / WEEKS
-                out_effort_week[i, w] += effort / (R * model.horizon_years)
+        _deals(states, model, sch, tab, atype, t, w, timing_on and first_week, timing_on and last_week, ct, pay, fn,
+               wk)  # fmt: skip
 
         # Prospects passed this week join their new owner's first stage (after everyone's week).
         if model.passing > 0.0:
             for r in range(R):
-                stage[r, 0, 0] += incoming[r, 0]
-                stage[r, 1, 0] += incoming[r, 1]
-                incoming[r, 0] = 0
-                incoming[r, 1] = 0
+                fn.stage[r, 0, 0] += fn.incoming[r, 0]
+                fn.stage[r, 1, 0] += fn.incoming[r, 1]
+                fn.incoming[r, 0] = 0
+                fn.incoming[r, 1] = 0
 
-        # -- company metrics ------------------------------------------------------------------
-        if rec:
-            ym[Y_REVENUE] += team_bk
-            ym[Y_MARGIN] += team_mg
-            ym[Y_WINS] += team_wn
-            ym[Y_LEADS] += new_leads
-            ym[Y_APPOINTMENTS] += appts
-            ym[Y_GENUINE] += genuine_total
-            ym[Y_WORKED] += worked_total
-            ym[Y_IGNORED] += ignored_total
-            ym[Y_COLD] += cold_total
-            ym[Y_SELF_APPTS] += self_total
-            ym[Y_MKT_WINS] += mkt_wins
-            ym[Y_SELF_WINS] += self_wins
-            ym[Y_SOURCED] += sourced
-            ym[Y_PULLED] += pulled_total
-            ym[Y_HELD] += held_total
-            ym[Y_HELD_LOST] += held_lost_total
-            ym[Y_QUALITY] += q_m / WEEKS
-            ym[Y_MKT_EFFORT] += e_m / WEEKS
-            ym[Y_SALES_EFFORT] += effort_total / (R * WEEKS)
-            ym[Y_DISCOUNT] += discount_total
-            ym[Y_TEAM_TIME] += team_total / (R * WEEKS)
-            ym[Y_HELPED] += helped_total
-            ym[Y_HELPED_WON] += helped_won
-            ym[Y_PASSED] += passed_total
-            month_bk[month] += team_bk
-            person[R, P_BOOKINGS] += sourced
-            person[R, P_WINS] += mkt_wins
-            person[R, P_EFFORT] += e_m / WEEKS
-            person[R, P_EFFORT_Q1 + month // 3] += e_m / 13.0
-
-        # -- pipeline snapshot at month ends (only when the caller asked for it) ---------------
+        _record_week(model, rec, i, w, month, e_m, q_m, wk, yr, out_effort_week)
+        # Pipeline snapshot at month ends (only when the caller asked for it).
         if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
-            _snapshot(out_pipe, i, y - burn, month + 1, ym[Y_REVENUE], mstage, queue, stage, held)
-
-        # -- pay: accumulate measures, pay at period ends, true-up and ratchet at year end ------
-        for c in range(C):
-            code = sch.measure[c]
-            sales_role = sch.role[c] == 1
-            n_pers = R if sales_role else 1
-            for p in range(n_pers):
-                v = _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn)
-                period_acc[c, p] += v
-                year_acc[c, p] += v
-            if sch.week_end[c, w] == 1:
-                k = sch.week_period[c, w]
-                for p in range(n_pers):
-                    scale = tscale[c, p]
-                    att = period_acc[c, p] / (sch.target[c, p, k] * scale)
-                    mult = _curve(sch, c, att)
-                    money = sch.bonus[c, p, k]
-                    if sch.bonus_scales_with_target[c] == 1:
-                        money *= scale
-                    pay = money * mult
-                    year_paid[c, p] += pay
-                    period_acc[c, p] = 0.0
-                    pi = p if sales_role else R
-                    if rec:
-                        person[pi, P_PAY] += pay
-                        if mult >= sch.max_pay[c] - 1e-12:
-                            person[pi, P_CAPPED] += 1.0
-            if w == WEEKS - 1:
-                for p in range(n_pers):
-                    pi = p if sales_role else R
-                    scale = tscale[c, p]
-                    att = year_acc[c, p] / (sch.annual_target[c, p] * scale)
-                    if sch.true_up[c] == 1:
-                        money = sch.annual_bonus[c, p]
-                        if sch.bonus_scales_with_target[c] == 1:
-                            money *= scale
-                        extra = _true_up_extra(money, _curve(sch, c, att), year_paid[c, p])
-                        if extra > 0.0 and rec:
-                            person[pi, P_PAY] += extra
-                    if rec and (c == cs_p or c == cm_p):
-                        person[pi, P_ATTAIN] = att
-                    if rec and (sch.ratchet_up[c] > 0.0 or sch.ratchet_down[c] > 0.0):
-                        tscale[c, p] = _ratchet_scale(scale, att, sch.ratchet_up[c], sch.ratchet_down[c])
-                    year_acc[c, p] = 0.0
-                    year_paid[c, p] = 0.0
-
-        # -- year end: write the replication-year's rows --------------------------------------
+            _snapshot(out_pipe, i, y - burn, month + 1, yr.company[Y_REVENUE], fn.mstage, fn.queue, fn.stage, fn.held)
+        _pay_week(sch, rec, w, wk, pay, yr.person)
         if w == WEEKS - 1:
-            if rec:
-                yi = y - burn
-                bonus_sales = 0.0
-                for r in range(R):
-                    bonus_sales += person[r, P_PAY]
-                ym[Y_BONUS_SALES] = bonus_sales
-                ym[Y_BONUS_MKT] = person[R, P_PAY] * model.mkt_headcount
-                for j in range(ym.shape[0]):
-                    out_year[i, yi, j] = ym[j]
-                for m in range(12):
-                    out_month[i, yi, m] = month_bk[m]
-                for pp in range(R + 1):
-                    person[pp, P_ZERO] = 1.0 if person[pp, P_PAY] <= 0.0 else 0.0
-                    for j in range(person.shape[1]):
-                        out_person[i, yi, pp, j] = person[pp, j]
-            ym[:] = 0.0
-            month_bk[:] = 0.0
-            person[:, :] = 0.0
+            _write_year(model, rec, i, y - burn, yr, out_year, out_month, out_person)
+
 
 
 @njit(cache=True, nogil=True)
@@ -970,12 +1241,12 @@ def _simulate(
         m at the end of month m (1-12); filled when not empty.
     """
     n = out_year.shape[0]
+    work = _work_arrays(model, sch, root, prefix, out_year.shape[2], out_person.shape[3])
     for i in range(n):
-        out_effort_week[i, :] = 0.0
         # int64 indices: one signature for _replication, whatever integer type the caller's indices
         # have (a second one would compile it twice: half of a first run's compile time).
         ii = np.int64(i)
         _replication(
-            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, np.int64(first_rep) + ii, ii, out_year,
-            out_person, out_month, out_effort_week, out_ability, out_pipe,
+            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, np.int64(first_rep) + ii, ii, work,
+            out_year, out_person, out_month, out_effort_week, out_ability, out_pipe,
         )  # fmt: skip
