@@ -122,10 +122,9 @@ def _kernel(args, sigma, disc):
     attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
     mean_attr = np.zeros((52, G0, G1, L, 2))
     q_shared = np.zeros(52, dtype=np.int64)
-    dp._bellman(
-        P, s0, Q, s1, q_shared, alpha, cost, sigma, disc, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1,
-        paid_step, attr, V, prob, mean_attr,
-    )  # fmt: skip
+    mv = dp.Moves(P, s0, Q, s1, q_shared, alpha)
+    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
+    dp._bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr)
     return V, prob, mean_attr
 
 
@@ -173,10 +172,9 @@ def test_forward_matches_path_enumeration():
     mean = np.zeros((52, 1))
     e0 = np.zeros((52, G0))
     e1 = np.zeros((52, G1))
-    dp._forward(
-        P, s0, Q, s1, np.zeros(52, dtype=np.int64), alpha, prob, end0, end1, k0, k1, reset0, reset1, paid_step,
-        start, qty, dist, mean, e0, e1,
-    )  # fmt: skip
+    mv = dp.Moves(P, s0, Q, s1, np.zeros(52, dtype=np.int64), alpha)
+    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
+    dp._forward(mv, per, prob, start, qty, dist, mean, e0, e1)
     # Enumerate every path of the first two weeks with the choice probabilities; fractional
     # positions are split between neighbouring grid points, as the kernel stores distributions.
     def split(x, n):

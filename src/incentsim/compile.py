@@ -1,4 +1,5 @@
-"""Scenario -> flat numeric arrays the kernels take (DESIGN §4).
+"""Scenario -> flat numeric arrays the kernels take (docs/model/index.md,
+"Layers of the code").
 
 Three NamedTuples of contiguous arrays and scalars, passed straight into ``@njit`` kernels:
 

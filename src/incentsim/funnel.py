@@ -1,4 +1,4 @@
-"""Funnel rates and their steady state in closed form (DESIGN §2.1).
+"""Funnel rates and their steady state in closed form (docs/model/funnel.md).
 
 The kernel moves counts through the stages week by week; this module gives the same model's
 expected flows per year in closed form. They set automatic targets ("the expected annual

@@ -20,9 +20,47 @@ head start. All money is in currency; values are expected discounted totals.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+
+
+class Moves(NamedTuple):
+    """How the state moves in a week, per week ``t`` and action ``a`` (grid steps)."""
+
+    P: np.ndarray  # (52, A, S0) float64 axis-0 increment pmf; s0[t, a] leading entries used
+    s0: np.ndarray  # (52, A) int64
+    Q: np.ndarray  # (52, A, S1) float64 independent axis-1 increment pmf (Q[t, a, 0] = 1 when unused)
+    s1: np.ndarray  # (52, A) int64
+    q_shared: np.ndarray  # (52,) int64 1 when Q[t, a] is the same for every action
+    alpha: np.ndarray  # (52,) float64 axis-1 grid steps per axis-0 grid step (0: independent axes)
+
+
+class Periods(NamedTuple):
+    """The state axes' pay periods on the grids: when they end, what they pay, where they restart."""
+
+    end0: np.ndarray  # (52,) int64 1 when an axis-0 period ends in week t
+    end1: np.ndarray  # (52,) int64 the same for axis 1
+    k0: np.ndarray  # (52,) int64 axis-0 period index of week t
+    k1: np.ndarray  # (52,) int64
+    pay0: np.ndarray  # (n0, G0) float64 payout at the end of each axis-0 period by axis-0 state
+    pay1: np.ndarray  # (n1, G1) float64 the same for axis 1
+    year_end: np.ndarray  # (G0, G1, L) float64 value added at the year end by the final state (true-up, ratchet)
+    reset0: np.ndarray  # (n0,) float64 fractional grid position axis 0 restarts at after its period ends
+    reset1: np.ndarray  # (n1,) float64
+    paid_step: np.ndarray  # (n0, G0) float64 true-up components' money paid at axis-0 period ends, axis-2 steps
+
+
+class HoldPull(NamedTuple):
+    """What deal timing can move at an axis-0 period end, per week and action (grid steps of axis 0)."""
+
+    C: np.ndarray  # (52, A, SC) float64 pmf of the deals closing in the week (those that can be held)
+    sc: np.ndarray  # (52, A) int64 entries of C used
+    Pz: np.ndarray  # (52, A, SZ) float64 pmf of the full value of the deals that can be pulled in
+    sz: np.ndarray  # (52, A) int64
+    Ppull: np.ndarray  # (52, A, SP) float64 this week's increment plus the discounted pulled deals
+    spull: np.ndarray  # (52, A) int64
 
 
 @njit(cache=True)
@@ -128,7 +166,7 @@ def _lerp_index(x, G):
 
 
 @njit(cache=True)
-def _after_week(Vn, t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step, W):
+def _after_week(Vn, t, per, W):
     """Value after week t's increment, as a function of the post-increment state ``(i, j, pl)``:
     the payouts of the periods that end this week plus the next week's value at the state the
     resets lead to (the year-end value ``year_end`` in the last week).
@@ -137,19 +175,12 @@ def _after_week(Vn, t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1,
     ----------
     Vn : ndarray(float64, (G0, G1, L))
         Value at the start of week t + 1.
-    pay0 : ndarray(float64, (n0, G0))
-        Payout at the end of each axis-0 period by axis-0 state.
-    pay1 : ndarray(float64, (n1, G1))
-        The same for axis 1.
-    year_end : ndarray(float64, (G0, G1, L))
-        Value added at the year end by the final state (true-up, ratchet).
-    reset0, reset1 : ndarray(float64, (n0,)), (n1,)
-        Fractional grid position each axis restarts at after its period ends.
-    paid_step : ndarray(float64, (n0, G0))
-        Money of true-up components paid at the end of each axis-0 period, in axis-2 grid steps.
+    per : Periods
+        The axes' periods: ends, payouts, year-end value, restarts.
     W : ndarray(float64, (G0, G1, L))
         Filled.
     """
+    end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = per
     G0, G1, L = W.shape
     e0 = end0[t] == 1
     e1 = end1[t] == 1
@@ -292,32 +323,21 @@ def _drag_steps(alpha, s):
 
 
 @njit(cache=True, parallel=True)
-def _bellman(
-    P, s0, Q, s1, q_shared, alpha, cost, sigma, disc, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1,
-    paid_step, attr, V, prob, mean_attr,
-):  # fmt: skip
+def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
     """Backward induction over the 52 weeks of a year with logit choices.
 
     Parameters
     ----------
-    P : ndarray(float64, (52, A, S0))
-        Axis-0 increment pmf per week and action (grid steps); ``s0[t, a]`` leading entries used.
-    Q : ndarray(float64, (52, A, S1))
-        Independent axis-1 increment pmf (``s1[t, a]`` entries; ``Q[t, a, 0] = 1`` when unused).
-    q_shared : ndarray(int64, (52,))
-        1 when ``Q[t, a]`` is the same for every action (computed once per week).
-    alpha : ndarray(float64, (52,))
-        Axis-1 grid steps per axis-0 grid step (0: the axes move independently).
+    mv : Moves
+        How the state moves per week and action (the increments' pmfs).
+    per : Periods
+        The axes' periods (see :func:`_after_week`).
     cost : ndarray(float64, (52, A))
         Cost of each action in week t (effort cost net of rewards valued linearly), currency.
     sigma : float
         Scale of the taste shocks (currency per week); 0 for the deterministic maximum.
     disc : float
         Weekly discount factor: what follows this week is worth ``disc`` of its face value.
-    end0, end1, k0, k1 : ndarray(int64, (52,))
-        Whether each axis' period ends in week t, and its period index.
-    pay0, pay1, year_end, reset0, reset1, paid_step
-        See :func:`_after_week`.
     attr : ndarray(float64, (A, M))
         Attributes of each action (effort, follow-up share or quality ...), averaged into
         ``mean_attr``.
@@ -328,6 +348,7 @@ def _bellman(
     mean_attr : ndarray(float64, (52, G0, G1, L, M))
         Filled: expected action attributes by state.
     """
+    P, s0, Q, s1, q_shared, alpha = mv
     T, A = cost.shape
     G0, G1, L = V.shape[1], V.shape[2], V.shape[3]
     M = attr.shape[1]
@@ -338,7 +359,7 @@ def _bellman(
     best_a = np.empty((G0, G1, L), dtype=np.int64)
     total = np.empty((G0, G1, L))
     for t in range(T - 1, -1, -1):
-        _after_week(V[t + 1], t, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step, W)
+        _after_week(V[t + 1], t, per, W)
         shared = q_shared[t] == 1 or G1 == 1
         if shared:
             if G1 == 1 or s1[t, 0] == 1:
@@ -504,14 +525,17 @@ def _push_axis1(D, Qt, s1, out):
 
 
 @njit(cache=True, parallel=True)
-def _forward(
-    P, s0, Q, s1, q_shared, alpha, prob, end0, end1, k0, k1, reset0, reset1, paid_step, start, qty, dist_out, mean_out,
-    end_dist0, end_dist1,
-):  # fmt: skip
+def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1):
     """Propagate the distribution of the state through the year under the choice probabilities.
 
     Parameters
     ----------
+    mv : Moves
+        How the state moves per week and action.
+    per : Periods
+        The axes' periods (ends and restarts are read here).
+    prob : ndarray(float64, (52, A, G0, G1, L))
+        Choice probabilities (from :func:`_bellman`).
     start : ndarray(float64, (G0, G1, L))
         Distribution at the start of the year.
     qty : ndarray(float64, (52, A, Q))
@@ -526,6 +550,8 @@ def _forward(
     end_dist1 : ndarray(float64, (52, G1))
         The same for axis 1.
     """
+    P, s0, Q, s1, q_shared, alpha = mv
+    end0, end1, k0, k1, _, _, _, reset0, reset1, paid_step = per
     T, A = prob.shape[0], prob.shape[1]
     G0, G1, L = start.shape
     NQ = qty.shape[2]
@@ -631,9 +657,7 @@ def _forward(
 
 
 @njit(cache=True)
-def _timing(
-    P, s0, C, sc, Pz, sz, Ppull, spull, best, end0, k0, pay0, year_end, reset0, Vnext, hold_loss, ratio, timing,
-):  # fmt: skip
+def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing):
     """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
     the excess (3).
 
@@ -653,10 +677,17 @@ def _timing(
 
     Parameters
     ----------
-    year_end : ndarray(float64, (G0, G1, L))
-        Value added at the year end by the final state (true-up, ratchet), counted in the last week.
-    C : ndarray(float64, (52, A, SC))
-        pmf of the deals closing in the week (grid steps of axis 0); ``sc[t, a]`` entries.
+    mv : Moves
+        How the state moves per week and action (``P``, ``s0`` are read).
+    hp : HoldPull
+        What can be held or pulled in at the period's end.
+    best : ndarray(int64, (52, G0, G1, L))
+        The most likely action by state (read at axis-0 period ends).
+    per : Periods
+        The axes' periods (axis 0's ends, payouts and restarts; the year-end value, counted in the
+        last week).
+    hold_loss : float
+        Chance a held deal is lost.
     Vnext : ndarray(float64, (52, G0, G1, L))
         Value at the start of the next week, ``Vnext[t] = V[t + 1]``.
     ratio : ndarray(float64, (52,))
@@ -664,6 +695,9 @@ def _timing(
     timing : ndarray(int8, (52, G0, G1, L))
         Filled (0 outside axis-0 period ends).
     """
+    P, s0 = mv.P, mv.s0
+    C, sc, Pz, sz, Ppull, spull = hp
+    end0, k0, pay0, year_end, reset0 = per.end0, per.k0, per.pay0, per.year_end, per.reset0
     T = P.shape[0]
     G0, G1, L = timing.shape[1], timing.shape[2], timing.shape[3]
     for t in range(T):

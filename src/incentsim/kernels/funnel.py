@@ -1,4 +1,5 @@
-"""The simulation kernel: weekly funnel flow, choices, deal timing and pay (DESIGN §2, §4).
+"""The simulation kernel: weekly funnel flow, choices, deal timing and pay
+(docs/model/funnel.md, "The week in the kernel"; docs/model/index.md, "Randomness").
 
 Private, ``@njit(cache=True)``; arrays and scalars in, preallocated output arrays out. One call
 simulates replications ``first_rep .. first_rep + n - 1`` (global indices: the seed of a

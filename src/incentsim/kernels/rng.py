@@ -1,6 +1,6 @@
 """Random streams for the kernels: SeedSequence keys, xoshiro256** and samplers.
 
-Randomness enters incentsim at one edge (DESIGN §4). A run has one root seed. Each random
+Randomness enters incentsim at one edge (docs/model/index.md, "Randomness"). A run has one root seed. Each random
 *stream* is the numpy ``SeedSequence`` child with ``entropy=root`` and
 ``spawn_key=(*prefix, replication, purpose, agent)``; its state is computed inside the kernel
 by a bit-exact port of ``SeedSequence.generate_state`` (tested against numpy), and drives a
@@ -38,7 +38,7 @@ _XSHIFT = np.uint64(16)
 _POOL = 4
 
 # Stream purposes: separate streams keep common random numbers aligned when a scheme changes
-# how many draws of one kind a week needs (DESIGN §4).
+# how many draws of one kind a week needs (docs/model/index.md, "Randomness").
 PURPOSE_ABILITY = 0
 PURPOSE_ARRIVALS = 1
 PURPOSE_CONVERSIONS = 2

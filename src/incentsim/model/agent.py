@@ -496,6 +496,18 @@ def _ratchet_value(sc, co, pc, design, ax_i, steps, G, person, guess) -> np.ndar
 # -- solving --------------------------------------------------------------------------------------
 
 
+def _moves(pb: Problem) -> dp.Moves:
+    """The problem's weekly increments as the solver kernels take them."""
+    return dp.Moves(pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha)
+
+
+def _periods(pb: Problem) -> dp.Periods:
+    """The problem's pay periods on the grids as the solver kernels take them."""
+    return dp.Periods(
+        pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step
+    )
+
+
 def solve(
     pb: Problem, co: Company, actions: np.ndarray, qty: np.ndarray, guess: Guess | None, timing_on: bool
 ) -> Solution:
@@ -514,11 +526,8 @@ def solve(
     V[WEEKS_PER_YEAR] = _continuation(pb, guess)
     prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L))
     mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
-    dp._bellman(
-        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, pb.cost, pb.sigma, pb.disc, pb.we[0], pb.we[1], pb.wp[0],
-        pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step, np.ascontiguousarray(actions), V,
-        prob, mean_attr,
-    )  # fmt: skip
+    mv, per = _moves(pb), _periods(pb)
+    dp._bellman(mv, per, pb.cost, pb.sigma, pb.disc, np.ascontiguousarray(actions), V, prob, mean_attr)
     timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
     if timing_on and len(pb.design.axes) > 0:
         _deal_timing(pb, co, V, prob, qty, timing)
@@ -531,10 +540,7 @@ def solve(
     mean = np.zeros((WEEKS_PER_YEAR, qty.shape[2]))
     end0 = np.zeros((WEEKS_PER_YEAR, G0))
     end1 = np.zeros((WEEKS_PER_YEAR, G1))
-    dp._forward(
-        pb.P, pb.s0, pb.Q, pb.s1, pb.q_shared, pb.alpha, prob, pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.reset0,
-        pb.reset1, pb.paid_step, start, np.ascontiguousarray(qty), dist, mean, end0, end1,
-    )  # fmt: skip
+    dp._forward(mv, per, prob, start, np.ascontiguousarray(qty), dist, mean, end0, end1)
     new_guess = _implied_guess(pb, V, dist, mean, end0, end1)
     return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)
 
@@ -662,6 +668,6 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     best = np.zeros((WEEKS_PER_YEAR, *prob.shape[2:]), dtype=np.int64)
     best[ends] = np.argmax(prob[ends], axis=1)
     dp._timing(
-        pb.P, pb.s0, C, sc, Pz, sz, Ppull, spull, best, pb.we[0], pb.wp[0], pb.pay0, pb.year_end, pb.reset0,
-        np.ascontiguousarray(V[1:]), co.hold_loss, ratio, timing,
+        _moves(pb), dp.HoldPull(C, sc, Pz, sz, Ppull, spull), best, _periods(pb), np.ascontiguousarray(V[1:]),
+        co.hold_loss, ratio, timing,
     )  # fmt: skip
