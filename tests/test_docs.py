@@ -89,3 +89,25 @@ def test_reference_generator_documents_every_key():
     page = (DOCS / "reference" / "schemes.md").read_text()
     expanded = ref.expand(page)
     assert "{{ reference:" not in expanded and "`team_bookings`" in expanded
+
+
+def test_the_strict_docs_build_fails_on_a_broken_link(tmp_path):
+    """The Makefile's ``docs-check`` command (what ``make test`` runs) on a copy of the docs with one
+    link to a missing page exits non-zero and names the link (with ``--quiet`` it passed: mkdocs
+    then drops the warnings that ``--strict`` counts)."""
+    import shutil
+
+    recipe = ROOT.joinpath("Makefile").read_text().split("\ndocs-check:", 1)[1].splitlines()[1].strip()
+    assert "--strict" in recipe and "--quiet" not in recipe
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "src").symlink_to(ROOT / "src")
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    page = tmp_path / "docs" / "extending.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSee [the missing page](model/missing.md).\n")
+    command = recipe.replace("NO_MKDOCS_2_WARNING=1 ", "").replace("$(BIN)/python", sys.executable).split()
+    command[command.index("--site-dir") + 1] = str(tmp_path / "site")
+    env = _env() | {"NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert "model/missing.md" in result.stdout + result.stderr
