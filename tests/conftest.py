@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -58,3 +59,11 @@ def runner() -> CliRunner:
 @pytest.fixture
 def small_dict() -> dict:
     return small()
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a command a test stops with SIGINT: SIGINT handled as at a terminal. A
+    shell starts background jobs with SIGINT ignored, children inherit that, and Python then keeps
+    ignoring it (as it should: the shell asked for it), so a suite started in the background failed
+    the Ctrl-C tests."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import small
+from conftest import interruptible, small
 
 from incentsim.io import PAUSE_BEFORE_COMMIT
 
@@ -86,7 +86,20 @@ def _start(cmd: str, folder: Path, inputs, pause: float | None) -> subprocess.Po
         text=True,
         env=env,
         cwd=folder,
+        preexec_fn=interruptible,
     )
+
+
+def _signal_and_wait(proc: subprocess.Popen, sig: int) -> str:
+    """Send ``sig`` and wait up to 60 s for the command to end; its stderr. A command still running
+    then is killed (never left behind to slow the rest of the suite) and the test fails."""
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"the command did not stop within 60 s of {signal.Signals(sig).name}")
 
 
 def _old_set(folder: Path, names: list[str]) -> dict[str, bytes]:
@@ -128,8 +141,7 @@ def test_a_signal_before_the_renames_leaves_the_old_set(tmp_path, inputs, cmd, s
     _wait_staged(proc)
     staged = _temporaries(tmp_path)
     assert len(staged) == len(names), staged  # every output written, none renamed yet
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    err = _signal_and_wait(proc, sig)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert err.strip().splitlines()[-1] == ("terminated" if sig == signal.SIGTERM else "interrupted"), err
     assert "Traceback" not in err
@@ -162,11 +174,11 @@ def test_a_signal_while_working_leaves_the_old_set(tmp_path, inputs, sig):
         text=True,
         env=env,
         cwd=tmp_path,
+        preexec_fn=interruptible,
     )
     time.sleep(6)
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    err = _signal_and_wait(proc, sig)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert "Traceback" not in err
     assert (tmp_path / "long.json").read_bytes() == old["long.json"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS, small
+from conftest import ROOT, SCENARIOS, interruptible, small
 
 from incentsim.batch import DIFF_STATS, STATS, load_sweep, run_sweep
 from incentsim.cli.main import cli
@@ -377,7 +377,9 @@ def test_ctrl_c_keeps_finished_cells_and_resume_gives_the_same_table(tmp_path):
         "--workers",
         "1",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=interruptible
+    )
     t0 = time.monotonic()
     while len(_parts(out)) < 2:
         assert proc.poll() is None, proc.communicate()
