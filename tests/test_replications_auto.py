@@ -174,3 +174,26 @@ def test_nothing_is_shown_when_stderr_is_not_a_terminal(capsys):
     p(5)
     p.__exit__(None, None, None)
     assert capsys.readouterr().err == ""
+
+
+def test_the_next_batch_aims_just_beyond_the_estimate():
+    """Closed form: from 1,000 replications at 8 % of the difference, 5 % needs 1,000 (8/5)^2 = 2,560;
+    the batch aims 10 % beyond (2,816 in all), at least a quarter more, never past the cap."""
+    from incentsim.comparison import next_batch
+
+    assert next_batch(1000, 0.08, 0.05, 50_000) == 2816 - 1000
+    assert next_batch(1000, 0.051, 0.05, 50_000) == 250  # just missed: a quarter more, not 1.04^2
+    assert next_batch(1000, None, 0.05, 50_000) == 1000  # no estimate (zero difference): double
+    assert next_batch(1000, 0.5, 0.05, 50_000) == 49_000  # capped
+    assert next_batch(50_000, 0.5, 0.05, 50_000) == 0
+
+
+def test_auto_does_not_overshoot_its_precision():
+    """Seed 7, 3 reps (the scenario above) to 2.7 %, which 1,000 replications just miss (2.75 %):
+    the run stops close to its precision, half-width above 80 % of the target (at most 1.6 times the
+    replications needed). It takes 1,250 replications (2.42 %); the old rule, at least doubling
+    every batch, took 2,000 (1.88 %, 70 % of the target)."""
+    sc = scenario_from_dict(_auto(precision=0.027))
+    p = compare(sc).precision
+    assert p["reached"] and p["replications"] > AUTO_FIRST_BATCH
+    assert 0.8 * 0.027 < p["achieved"] <= 0.027

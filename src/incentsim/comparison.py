@@ -7,6 +7,7 @@ scheme changes how many draws a week needs). Differences are paired by replicati
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -483,6 +484,46 @@ def compare(
     return cmp
 
 
+#: A run to a precision aims this much beyond the replications estimated to reach it, so that one
+#: more batch usually suffices (the estimate itself is uncertain by a few per cent).
+AUTO_MARGIN = 1.1
+#: ... and adds at least this share of the replications so far (a run that just misses its
+#: precision does not creep towards it in tiny batches).
+AUTO_MIN_GROWTH = 0.25
+
+
+def next_batch(done: int, achieved: float | None, precision: float, max_replications: int) -> int:
+    """Replications to add to a run to a precision (see the model page "Metrics", Precision).
+
+    The 95 % half-width shrinks as :math:`1/\\sqrt{N}`, so ``done * (achieved / precision) ** 2``
+    replications are expected to reach ``precision``; the batch aims :data:`AUTO_MARGIN` beyond,
+    adds at least :data:`AUTO_MIN_GROWTH` of ``done`` and never passes ``max_replications``. With no
+    estimate (``achieved`` None: a zero or undefined difference) the run doubles.
+
+    Parameters
+    ----------
+    done : int
+        Replications so far (>= 1).
+    achieved : float or None
+        Half-width over the absolute difference so far.
+    precision : float
+        The target for ``achieved``.
+    max_replications : int
+        Cap on the run's total.
+
+    Returns
+    -------
+    int
+        Replications to add (0 when ``done`` already reached the cap).
+    """
+    if achieved is None:
+        more = done
+    else:
+        needed = done * (achieved / precision) ** 2
+        more = max(math.ceil(needed * AUTO_MARGIN) - done, math.ceil(done * AUTO_MIN_GROWTH))
+    return max(0, min(more, max_replications - done))
+
+
 def _to_precision(cmp, run, acc, scenario, budget, precision, max_replications) -> Comparison:
     """Add batches until the verdict's profit difference is known to ``precision`` (or the maximum)."""
     while True:
@@ -496,10 +537,7 @@ def _to_precision(cmp, run, acc, scenario, budget, precision, max_replications) 
                 "half_width": diff.half_width if diff is not None else None,
             }  # fmt: skip
             return cmp
-        # Estimate the replications needed (the half-width shrinks as 1/sqrt(n)), at least double.
-        grow = done if achieved is None else int(done * ((achieved / precision) ** 2 - 1)) + 1
-        more = min(max(grow, done), max_replications - done)
-        run(done, more)
+        run(done, next_batch(done, achieved, precision, max_replications))
         cmp = _from_accumulator(scenario, acc, budget)
 
 
