@@ -118,3 +118,42 @@ def test_threads_and_chunks_never_change_a_result(monkeypatch, threads):
     got = simulation.simulate(sc, "shared", chunk=7, record_pipeline=True)
     for name in ("year", "person", "month", "effort_week", "ability", "pipeline"):
         assert np.array_equal(getattr(ref, name), getattr(got, name)), name
+
+
+def test_threads_take_units_in_turn_and_a_failure_reaches_the_caller(monkeypatch):
+    """Seed 5, 40 replications of the small scenario in 2 threads, units of 3: progress hears every
+    replication once, from the calling thread; a kernel call that fails in a worker thread raises
+    in the caller (no hang) and no unit starts after it."""
+    import threading
+
+    import numpy as np
+    from conftest import small
+
+    from incentsim import scenario_from_dict, simulation
+
+    sc = scenario_from_dict(small(simulation={"replications": 40, "seed": 5, "behaviour": "fixed"}))
+    monkeypatch.setattr(simulation, "_threads", lambda: 2)
+    heard, callers = [], set()
+
+    def progress(n):
+        heard.append(n)
+        callers.add(threading.get_ident())
+
+    ref = simulation.simulate(sc, "separate", chunk=40)
+    got = simulation.simulate(sc, "separate", chunk=3, progress=progress)
+    assert np.array_equal(ref.year, got.year) and sum(heard) == 40 and len(heard) == 14
+    assert callers == {threading.get_ident()}
+
+    real = simulation._kernel()
+    calls = []
+
+    def failing(*args):
+        calls.append(args[8])  # first replication of the unit
+        if len(calls) == 3:
+            raise RuntimeError("kernel failed")
+        real(*args)
+
+    monkeypatch.setattr(simulation, "_kernel", lambda: failing)
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        simulation.simulate(sc, "separate", chunk=3)
+    assert len(calls) <= 6  # of 14 units: none starts after the failure (the other thread finishes its own)

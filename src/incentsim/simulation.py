@@ -37,25 +37,97 @@ def _threads() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
-def _run_threaded(kernel, inputs: list[tuple], first: int, outs: tuple, pipe_empty, pool) -> None:
-    """Run ``kernel`` on the replications ``first .. first + len(outs[0]) - 1`` in ``len(inputs)``
-    threads, each on a contiguous slice of the output rows with its own copy of the inputs (so no
-    two threads touch the same array's reference count). Results do not depend on the split: every
-    replication is seeded from its global index."""
+#: A kernel call (a unit of work) aims at this many seconds: short enough that threads share the
+#: work evenly when one of them is slowed (a shared machine), long enough that a call's overhead
+#: (typing its arguments, allocating its working arrays: about 0.1 ms) stays below 1 %.
+UNIT_SECONDS = 0.03
+
+
+def _run_units(kernel, inputs: list[tuple], first: int, outs: tuple, record_pipeline: bool, pool, unit, progress):
+    """Run ``kernel`` on replications ``first .. first + n - 1`` (``n = len(outs[0])``) in units of
+    ``unit(done)`` replications, which the ``len(inputs)`` threads take in turn as each finishes
+    its last, each thread with its own copy of the inputs (``inputs[j]``: no two threads touch the
+    same array's reference count). Results do not depend on the units or the threads: every
+    replication is seeded from its global index.
+
+    Taking units in turn (rather than splitting the run in equal halves) keeps both cores busy to
+    the end when one is slowed by other work on the machine; ``progress(count)`` is called from the
+    calling thread as units finish.
+    """
+    import queue
+    import threading
+
     n = outs[0].shape[0]
-    k = min(len(inputs), n)
-    bounds = [n * j // k for j in range(k + 1)]
+    lock = threading.Lock()
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    state = {"next": 0, "stop": False}
 
-    def part(j: int) -> None:
-        a, b = bounds[j], bounds[j + 1]
-        pipe = pipe_empty if pipe_empty is not None else outs[5][a:b]
-        kernel(*inputs[j], first + a, outs[0][a:b], outs[1][a:b], outs[2][a:b], outs[3][a:b], outs[4][a:b], pipe)
+    def take() -> tuple[int, int] | None:
+        with lock:
+            a = state["next"]
+            if state["stop"] or a >= n:
+                return None
+            b = min(n, a + max(1, int(unit(a))))
+            state["next"] = b
+            return a, b
 
-    if k == 1:
-        part(0)
-        return
-    for future in [pool.submit(part, j) for j in range(k)]:
-        future.result()
+    def worker(j: int) -> None:
+        try:
+            while (span := take()) is not None:
+                a, b = span
+                started = time.perf_counter()
+                pipe = outs[5][a:b] if record_pipeline else outs[5]
+                kernel(*inputs[j], first + a, outs[0][a:b], outs[1][a:b], outs[2][a:b], outs[3][a:b], outs[4][a:b], pipe)
+                finished.put((b - a, time.perf_counter() - started))
+        except BaseException as exc:  # handed to the calling thread, which re-raises it
+            with lock:
+                state["stop"] = True  # the other threads start no new unit
+            finished.put(exc)
+
+    if pool is None:
+        worker(0)
+        threads = []
+    else:
+        threads = [pool.submit(worker, j) for j in range(len(inputs))]
+    done = 0
+    try:
+        while done < n:
+            try:
+                item = finished.get(timeout=0.5)  # (a timeout: Ctrl-C is seen at once)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            count, seconds = item
+            unit.measured(count, seconds)
+            done += count
+            if progress is not None:
+                progress(count)
+    finally:
+        with lock:
+            state["stop"] = True  # on an error or Ctrl-C: no new units; running ones finish
+        for t in threads:
+            t.exception()  # wait (an exception was already raised above)
+
+
+class _UnitSize:
+    """Replications per kernel call: ``fixed`` when given, else sized from the time per replication
+    measured so far for :data:`UNIT_SECONDS` a call (the first calls: 8 replications, to measure)."""
+
+    def __init__(self, fixed: int | None):
+        self.fixed = fixed
+        self.per_rep = 0.0
+
+    def measured(self, count: int, seconds: float) -> None:
+        # The latest call only: the first call in a process also loads (or compiles) the kernel.
+        self.per_rep = seconds / count
+
+    def __call__(self, done: int) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        if self.per_rep <= 0.0:
+            return 8
+        return int(min(max(8, UNIT_SECONDS / self.per_rep), 1 << 16))
 
 
 def last_month_mask(scheme: Scheme) -> np.ndarray:
@@ -105,9 +177,11 @@ def simulate(
     behaviour : str, optional
         ``"fixed"`` or ``"optimising"`` (default: the scenario's).
     progress : callable, optional
-        Called with the number of replications finished after each chunk.
+        Called (from the calling thread) with the number of replications finished after each
+        kernel call.
     chunk : int, optional
-        Replications per kernel call (default: sized for about 0.2 s per call).
+        Replications per kernel call (default: sized for about :data:`UNIT_SECONDS` per call); the
+        threads take calls in turn.
     solver_info : dict, optional
         Diagnostics of the policy solver to store in the results.
     record_pipeline : bool
@@ -172,22 +246,9 @@ def simulate(
     inputs = [args] + [copy.deepcopy(args) for _ in range(n_threads - 1)]
     pool = ThreadPoolExecutor(n_threads, thread_name_prefix="incentsim-sim") if n_threads > 1 else None
 
-    done = 0
-    size = chunk or min(n, 64)  # a small first chunk measures the speed
     try:
-        while done < n:
-            stop = min(n, done + size)
-            started = time.perf_counter()
-            outs = (out_year[done:stop], out_person[done:stop], out_month[done:stop], out_effort[done:stop],
-                    out_ability[done:stop], out_pipe[done:stop] if record_pipeline else None)  # fmt: skip
-            _run_threaded(kernel, inputs, first_replication + done, outs, None if record_pipeline else out_pipe, pool)
-            elapsed = time.perf_counter() - started
-            if progress is not None:
-                progress(stop - done)
-            if chunk is None:
-                per_rep = elapsed / max(1, stop - done)
-                size = int(min(max(64, 0.2 / max(per_rep, 1e-9)), 1 << 20))
-            done = stop
+        outs = (out_year, out_person, out_month, out_effort, out_ability, out_pipe)
+        _run_units(kernel, inputs, first_replication, outs, record_pipeline, pool, _UnitSize(chunk), progress)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
