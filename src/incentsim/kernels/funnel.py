@@ -90,8 +90,12 @@ from .rng import (
     _lognormal,
     _poisson,
     _poisson_small_exp,
+    _keep,
     _seed_stream_into,
+    _step,
     _uniform,
+    _unit,
+    _words,
 )
 
 #: A quote counts as helped when colleagues' help removes at least this share of its miss chance.
@@ -355,8 +359,10 @@ def _followup(states, s, n, h, decay, work, recycle):
         p_work = h * work
         p_fol = h
         p_cold = h + (1.0 - h) * decay
+        s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
-            u = _uniform(states, s)
+            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+            u = _unit(x)
             if u < p_work:
                 wk += 1
             elif u < p_fol:
@@ -365,6 +371,7 @@ def _followup(states, s, n, h, decay, work, recycle):
                     rc += 1
             elif u < p_cold:
                 cold += 1
+        _keep(states, s, s0, s1, s2, s3)
         return wk, ig, rc, cold, n - wk - ig - cold
     fol = _binomial(states, s, n, h)
     rest = n - fol
@@ -632,8 +639,10 @@ def _hand_off(states, appts, p_gen, queue):
     s_alloc = np.int64(PURPOSE_ALLOCATION)
     R = queue.shape[0]
     genuine = 0
+    s0, s1, s2, s3 = _words(states, s_alloc)
     for _ in range(appts):
-        ur = _uniform(states, s_alloc) * R
+        x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+        ur = _unit(x) * R
         r = int(ur)
         if r >= R:
             r = R - 1
@@ -642,6 +651,7 @@ def _hand_off(states, appts, p_gen, queue):
             genuine += 1
         else:
             queue[r, 1, 0] += 1
+    _keep(states, s_alloc, s0, s1, s2, s3)
     return genuine
 
 

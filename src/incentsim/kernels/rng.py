@@ -208,11 +208,15 @@ def _rotl(x, k):
 
 
 @njit(cache=True, inline="always")
-def _next_u64(states, s):
-    s0 = states[s, 0]
-    s1 = states[s, 1]
-    s2 = states[s, 2]
-    s3 = states[s, 3]
+def _step(s0, s1, s2, s3):
+    """One step of xoshiro256** (Blackman & Vigna) on the state words: ``(output, s0, s1, s2, s3)``.
+
+    The generator, written once: :func:`_next_u64` steps a stream held in the ``states`` array; a
+    sampler that draws several uniforms from one stream in a loop loads its words once
+    (:func:`_words`), steps them in registers and stores them back (:func:`_keep`): the same
+    numbers, without a load and a store of four words per draw (a stage's step of a few items:
+    25-35 % faster, ``benchmarks.samplers_lab``).
+    """
     result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -221,17 +225,41 @@ def _next_u64(states, s):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def _words(states, s):
+    """Stream ``s``'s four state words (to step in registers with :func:`_step`)."""
+    return states[s, 0], states[s, 1], states[s, 2], states[s, 3]
+
+
+@njit(cache=True, inline="always")
+def _keep(states, s, s0, s1, s2, s3):
+    """Store stream ``s``'s state words back after stepping them with :func:`_step`."""
     states[s, 0] = s0
     states[s, 1] = s1
     states[s, 2] = s2
     states[s, 3] = s3
+
+
+@njit(cache=True, inline="always")
+def _next_u64(states, s):
+    result, s0, s1, s2, s3 = _step(states[s, 0], states[s, 1], states[s, 2], states[s, 3])
+    _keep(states, s, s0, s1, s2, s3)
     return result
+
+
+@njit(cache=True, inline="always")
+def _unit(x):
+    """Uniform on [0, 1) from the top 53 bits of a 64-bit output."""
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")
 def _uniform(states, s):
     """Uniform on [0, 1) with 53 random bits."""
-    return float(_next_u64(states, s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return _unit(_next_u64(states, s))
 
 
 @helper
@@ -461,9 +489,12 @@ def _binomial(states, s, n, p):
         # Counting Bernoulli successes: a few uniforms are cheaper than inversion's log and exp,
         # and most stage stocks per rep are small.
         k = 0
+        s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
-            if _uniform(states, s) < p:
+            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+            if _unit(x) < p:
                 k += 1
+        _keep(states, s, s0, s1, s2, s3)
         return k
     if p <= 0.5:
         if n * p <= 30.0:
@@ -489,13 +520,16 @@ def _leave_advance(states, s, n, h, p):
         leave = 0
         adv = 0
         hp = h * p
+        s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
-            u = _uniform(states, s)
+            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+            u = _unit(x)
             if u < hp:
                 adv += 1
                 leave += 1
             elif u < h:
                 leave += 1
+        _keep(states, s, s0, s1, s2, s3)
         return leave, adv
     leave = _binomial(states, s, n, h)
     return leave, _binomial(states, s, leave, p)
