@@ -77,7 +77,8 @@ def _run_units(kernel, inputs: list[tuple], first: int, outs: tuple, record_pipe
                 a, b = span
                 started = time.perf_counter()
                 pipe = outs[5][a:b] if record_pipeline else outs[5]
-                kernel(*inputs[j], first + a, outs[0][a:b], outs[1][a:b], outs[2][a:b], outs[3][a:b], outs[4][a:b], pipe)
+                rows = [o[a:b] for o in outs[:5]]
+                kernel(*inputs[j], first + a, *rows, pipe)
                 finished.put((b - a, time.perf_counter() - started))
         except BaseException as exc:  # handed to the calling thread, which re-raises it
             with lock:
