@@ -138,14 +138,28 @@ def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
     return tot
 
 
+@njit(cache=True, inline="always")
+def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_steps):
+    """Each rep's expected deals from its whole pipeline within ``steps`` weekly steps into
+    ``own`` (:func:`_sales_pipeline`, both sources), unless ``own`` already holds them for
+    ``steps`` (``own_steps[0]``): persons' own measures and team measures over the same horizon
+    read the same figures, computed once a week."""
+    if own_steps[0] != steps:
+        for r in range(stage.shape[0]):
+            own[r] = _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, steps, 2)
+        own_steps[0] = steps
+
+
 @helper
 def _forecast_axis(
-    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead
-):
+    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
+    own_steps,
+):  # fmt: skip
     """What each person's measure on state axis ``a`` is expected to gain before its period (or
     year) ends: ``ahead[a, p]`` for persons ``0 .. n_persons - 1``, from the pipeline at the week's
     start. Persons see their own pipeline; team measures see everyone's (computed once a week, as
-    every choice of the week is made from the same state)."""
+    every choice of the week is made from the same state; each rep's pipeline once per horizon in
+    ``own``, see :func:`_own_pipelines`)."""
     c = ap.axis_comp[a]
     if ap.axis_year[a] == 1:
         left = WEEKS - 1 - w
@@ -166,14 +180,15 @@ def _forecast_axis(
                 ahead[a, p] = tot
         return
     if src == 0:
+        _own_pipelines(land_sales, hold_loss, stage, held, atype, left + 1, own, own_steps)
         for p in range(n_persons):
-            deals = _sales_pipeline(land_sales, hold_loss, stage, held, atype[p], p, left + 1, 2)
-            ahead[a, p] = deals * ap.axis_unit[a]
+            ahead[a, p] = own[p] * ap.axis_unit[a]
         return
     deals = 0.0
     if src == 1:
+        _own_pipelines(land_sales, hold_loss, stage, held, atype, left + 1, own, own_steps)
         for r in range(R):
-            deals += _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, left + 1, 2)
+            deals += own[r]
     elif src == 3:
         for r in range(R):
             deals += _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, left + 1, 0)
@@ -187,18 +202,21 @@ def _forecast_axis(
 
 
 @helper
-def _forecast(ap, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead):
+def _forecast(
+    ap, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
+    own_steps,
+):  # fmt: skip
     """:func:`_forecast_axis` for each measure axis of the policy's state (none when unused)."""
     # (int64 axes, not literals: one compiled version of _forecast_axis for both)
     if ap.choice.shape[3] > 1:
         _forecast_axis(
             ap, np.int64(0), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-            roll, ahead,
+            roll, ahead, own, own_steps,
         )  # fmt: skip
     if ap.choice.shape[4] > 1:
         _forecast_axis(
             ap, np.int64(1), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-            roll, ahead,
+            roll, ahead, own, own_steps,
         )  # fmt: skip
 
 
@@ -464,6 +482,8 @@ class Choice(NamedTuple):
     mkt_timing: np.ndarray  # (1,) int64 (unused)
     ahead_sales: np.ndarray  # (2, NP) forecast of each state axis, per rep
     ahead_mkt: np.ndarray  # (2, 1)
+    own: np.ndarray  # (NP,) each rep's expected deals from its pipeline within own_steps[0] weekly steps
+    own_steps: np.ndarray  # (1,) int64 the steps ``own`` holds (-1: none yet this week)
 
 
 class Year(NamedTuple):
@@ -544,10 +564,11 @@ def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
     land_mkt = model.land_mkt
     loss = model.hold_loss
     left = sch.weeks_left
+    ch.own_steps[0] = -1  # the pipeline moved since last week
     _forecast(pol_mkt, n_mkt, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
-              ch.ahead_mkt)  # fmt: skip
+              ch.ahead_mkt, ch.own, ch.own_steps)  # fmt: skip
     _forecast(pol_sales, R, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
-              ch.ahead_sales)  # fmt: skip
+              ch.ahead_sales, ch.own, ch.own_steps)  # fmt: skip
     at = sch.annual_target
     tg = sch.target
     wp = sch.week_period
@@ -1068,7 +1089,7 @@ def _work_arrays(model, sch, root, prefix, n_year, n_person):
     )  # fmt: skip
     ch = Choice(
         np.zeros((3, 1)), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros((2, NPp)),
-        np.zeros((2, 1)),
+        np.zeros((2, 1)), np.zeros(NPp), np.full(1, -1, dtype=np.int64),
     )  # fmt: skip
     yr = Year(np.zeros(n_year), np.zeros(12), np.zeros((R + 1, n_person)))
     return states, ent, pool, np.zeros(R, dtype=np.int64), np.full(R, -1, dtype=np.int64), fn, pay, wk, ch, yr
@@ -1110,6 +1131,8 @@ def _reset(fn, pay, wk, ch, yr):
     ch.mkt_timing.fill(0)
     ch.ahead_sales.fill(0.0)
     ch.ahead_mkt.fill(0.0)
+    ch.own.fill(0.0)
+    ch.own_steps.fill(-1)
     yr.company.fill(0.0)
     yr.month_bk.fill(0.0)
     yr.person.fill(0.0)
