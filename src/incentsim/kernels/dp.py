@@ -25,6 +25,38 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+# Whole-array copies, fills and sums as loops in small serial functions: written as array
+# expressions (``a[:, :, :] = b``, ``a += b``) inside a ``parallel=True`` kernel, each becomes a
+# parallel loop of its own with a shape-mismatch error message, compiled on a first run (the
+# solver's two parallel kernels took 29 and 28 s to compile, about 20 s less without them).
+
+
+@njit(cache=True)
+def _fill3(a, value):
+    """Set every element of 3-D ``a`` to ``value``."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                a[i, j, k] = value
+
+
+@njit(cache=True)
+def _copy3(src, dst):
+    """``dst[...] = src`` for 3-D arrays of one shape."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            for k in range(src.shape[2]):
+                dst[i, j, k] = src[i, j, k]
+
+
+@njit(cache=True)
+def _add3(dst, src):
+    """``dst += src`` for 3-D arrays of one shape."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            for k in range(src.shape[2]):
+                dst[i, j, k] += src[i, j, k]
+
 
 class Moves(NamedTuple):
     """How the state moves in a week, per week ``t`` and action ``a`` (grid steps)."""
@@ -363,7 +395,13 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
         shared = q_shared[t] == 1 or G1 == 1
         if shared:
             if G1 == 1 or s1[t, 0] == 1:
-                U[0] = W * Q[t, 0, 0] if G1 > 1 else W
+                # (Loops, not ``U[0] = W * q``: an array expression compiles a parallel loop and a
+                # shape-mismatch message, about 6 s of a first run's compile.)
+                q = Q[t, 0, 0] if G1 > 1 else 1.0
+                for i in range(G0):
+                    for j in range(G1):
+                        for pl in range(L):
+                            U[0, i, j, pl] = W[i, j, pl] * q if G1 > 1 else W[i, j, pl]
             else:
                 _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
         for a in prange(A):
@@ -555,19 +593,24 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
     T, A = prob.shape[0], prob.shape[1]
     G0, G1, L = start.shape
     NQ = qty.shape[2]
-    dist = start.copy()
+    dist = np.empty((G0, G1, L))
+    _copy3(start, dist)
     new = np.zeros((G0, G1, L))
     D = np.zeros((A, G0, G1, L))
     tmp = np.zeros((A, G0, G1, L))
     moved = np.zeros((A, G0, G1, L))
     tot = np.zeros(A)
-    end_dist0[:, :] = 0.0
-    end_dist1[:, :] = 0.0
+    for t in range(end_dist0.shape[0]):
+        for i in range(end_dist0.shape[1]):
+            end_dist0[t, i] = 0.0
+    for t in range(end_dist1.shape[0]):
+        for j in range(end_dist1.shape[1]):
+            end_dist1[t, j] = 0.0
     for t in range(T):
-        dist_out[t] = dist
+        _copy3(dist, dist_out[t])
         for q in range(NQ):
             mean_out[t, q] = 0.0
-        new[:, :, :] = 0.0
+        _fill3(new, 0.0)
         # Each action moves its share of the mass along axis 0 in its own buffer (in parallel);
         # the buffers are added in action order (the result does not depend on the thread count),
         # and the axis-1 increment is applied once when it is the same for every action.
@@ -583,12 +626,12 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                         D[a, i, j, pl] = v
                         s += v
             tot[a] = s
-            moved[a] = 0.0
+            _fill3(moved[a], 0.0)
             if s > 0.0:
                 if shared:
                     _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], moved[a])
                 else:
-                    tmp[a] = 0.0
+                    _fill3(tmp[a], 0.0)
                     _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], tmp[a])
                     _push_axis1(tmp[a], Q[t, a], s1[t, a], moved[a])
         for a in range(A):
@@ -596,13 +639,13 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                 continue
             for q in range(NQ):
                 mean_out[t, q] += tot[a] * qty[t, a, q]
-            new += moved[a]
+            _add3(new, moved[a])
         if shared and G1 > 1:
-            tmp[0] = new
-            new[:, :, :] = 0.0
+            _copy3(new, tmp[0])
+            _fill3(new, 0.0)
             _push_axis1(tmp[0], Q[t, 0], s1[t, 0], new)
         if t == T - 1:
-            dist_out[T] = new
+            _copy3(new, dist_out[T])
         e0 = end0[t] == 1
         e1 = end1[t] == 1
         if e0:
@@ -620,13 +663,13 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                         s += new[i, j, pl]
                 end_dist1[t, j] = s
         if t == T - 1:
-            dist[:, :, :] = 0.0  # the year is over; the caller restarts from ``start``
+            _fill3(dist, 0.0)  # the year is over; the caller restarts from ``start``
             continue
         if not (e0 or e1):
-            dist[:, :, :] = new
+            _copy3(new, dist)
             continue
         # Resets: axes whose period ended restart at their head start; paid money accumulates.
-        dist[:, :, :] = 0.0
+        _fill3(dist, 0.0)
         kk0 = k0[t]
         kk1 = k1[t]
         for i in range(G0):
