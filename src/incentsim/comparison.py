@@ -441,7 +441,7 @@ def compare(
         labels.append(label)
     behaviour = behaviour or scenario.simulation.behaviour
     n, precision, max_replications = run_length(scenario, replications, precision, max_replications)
-    policies = _policies_and_kernel(scenario, names, behaviour, status, solved)
+    policies = _policies_and_kernel(scenario, names, behaviour, status, solved, mechanisms=mechanisms, seed=seed)
     from .accumulate import Accumulator, block_replications
     from .memory import bytes_per_replication, check_kept
 
@@ -542,14 +542,23 @@ def _to_precision(cmp, run, acc, scenario, budget, precision, max_replications) 
 
 
 def _policies_and_kernel(
-    scenario: Scenario, names: Sequence[str], behaviour: str, status: StatusFn | None, solved: dict | None = None
+    scenario: Scenario,
+    names: Sequence[str],
+    behaviour: str,
+    status: StatusFn | None,
+    solved: dict | None = None,
+    *,
+    mechanisms: bool = False,
+    seed: int | None = None,
 ) -> dict[str, tuple]:
     """The solved policies (optimising behaviour), with the simulation kernel ready to load.
 
     On a first run the kernel compiles in a background process while the policies are solved
-    (``incentsim.compiling``); ``status`` hears of each phase, ending with ``"simulating"`` once
-    the kernel is ready, or ``"compiling the simulation kernels (first run only)"`` when it will
-    compile at its first call (the first replications finished end that phase).
+    (``incentsim.compiling``), and, with ``mechanisms``, while it still compiles, the policies of
+    what team work adds (``mechanisms.solve_ahead``: afterwards only their simulations remain);
+    ``status`` hears of each phase, ending with ``"simulating"`` once the kernel is ready, or
+    ``"compiling the simulation kernels (first run only)"`` when it will compile at its first
+    call (the first replications finished end that phase).
     """
     from . import compiling
 
@@ -567,6 +576,11 @@ def _policies_and_kernel(
 
         policies = solve_policies(scenario, names, phase, solved)
         ready = compiled
+        if ahead is not None and mechanisms:
+            from .mechanisms import solve_ahead
+
+            compiling_still = lambda: ahead.process.poll() is None  # noqa: E731
+            solve_ahead(scenario, list(dict.fromkeys(names)), seed=seed, status=phase, keep_going=compiling_still)
         if ahead is not None:
             if ahead.process.poll() is None:
                 say(COMPILING)

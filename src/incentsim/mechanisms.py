@@ -160,6 +160,33 @@ def mechanism_effects(
     return out
 
 
+def solve_ahead(
+    scenario: Scenario,
+    schemes: Sequence[str],
+    *,
+    seed: int | None = None,
+    status: Callable[[str], None] | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
+    """Solve the counterfactual policies :func:`mechanism_effects` will need (into the policy
+    cache), scheme by scheme while ``keep_going()``: a first run does this while the simulation
+    kernel compiles, so that afterwards only the simulations remain. Schemes whose effects are
+    already cached (at :data:`DEFAULT_REPLICATIONS`) are skipped. ``status`` hears ``"solving what
+    team work adds under NAME"``."""
+    from .model.policy import calibrate, solve_policy
+
+    seed = scenario.simulation.seed if seed is None else int(seed)
+    for name in schemes:
+        keys = acting(scenario, name)
+        if not keys or not keep_going() or _load(scenario, name, keys, seed, DEFAULT_REPLICATIONS) is not None:
+            continue
+        if status is not None:
+            status(f"solving what team work adds under {name}")
+        kappa = calibrate(scenario)
+        for key in keys:
+            solve_policy(without(scenario, key), name, kappa=kappa)
+
+
 def _measure(scenario: Scenario, name: str, keys: list[str], seed: int, n: int) -> list[MechanismEffect]:
     from .model.policy import calibrate, solve_policy
     from .simulation import simulate
