@@ -117,3 +117,30 @@ def test_changed_solver_source_misses_the_old_calibration_cache(fresh_cache, mon
     _change_solver_source(monkeypatch)
     _forget_in_memory()
     assert dict(calibrate(sc)) == clean
+
+
+def test_a_solve_with_given_effort_costs_is_cached_under_those_costs(fresh_cache):
+    """The counterfactuals of incentsim.mechanisms solve with the scenario's calibrated effort costs
+    given: the second solve with the same costs reads the cache (a new entry, and the same arrays),
+    other costs are a different entry, and a warm-started solve with given costs is not cached."""
+    from incentsim.model.policy import calibrate, solve_policy
+
+    sc = _scenario()
+    kappa = calibrate(sc)
+    first = solve_policy(sc, "shared", kappa=kappa)
+    names = _entries(fresh_cache, ".npz")
+    policies = [n for n in names if n.startswith("policy-") and "-k" in n]
+    assert len(policies) == 1, names
+    from incentsim import _cache
+
+    rel = next(fresh_cache.rglob(policies[0])).relative_to(_cache.cache_dir())
+    arrays = _cache.load_arrays(str(rel))
+    _cache.save_arrays(str(rel), {k: (v * 0.9 if v.dtype.kind == "f" else v) for k, v in arrays.items()})
+    again = _arrays(solve_policy(sc, "shared", kappa=kappa).policy)
+    assert not _same(again, _arrays(first.policy)), "the (doctored) cache entry was not read"
+    other = dict(kappa, sales=kappa["sales"] * 1.5)
+    solve_policy(sc, "shared", kappa=other)
+    after = [n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-k" in n]
+    assert len(after) == 2
+    solve_policy(sc, "shared", kappa=dict(kappa, sales=kappa["sales"] * 2.0), start=first)
+    assert [n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-k" in n] == after

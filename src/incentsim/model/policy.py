@@ -19,6 +19,7 @@ at any week and attainment (:meth:`SolvedPolicy.effort`, :meth:`SolvedPolicy.fol
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -754,16 +755,23 @@ def solve_policy(
     Returns
     -------
     SolvedPolicy
+        Cached on disk by scenario, scheme, solver code and given ``kappa`` (not when both
+        ``kappa`` and ``start`` are given).
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
     from .._cache import load_arrays, require, save_arrays
 
     cache_name = None
-    if kappa is None:
+    if kappa is None or start is None:
+        # Given effort costs (the counterfactuals of incentsim.mechanisms: the same people in a
+        # world without one mechanism) are part of the key; a solve warm-started with given costs
+        # is not cached (it agrees with a cold solve to the tolerances only).
+        given = "" if kappa is None else "-k" + hashlib.sha256(repr(sorted(kappa.items())).encode()).hexdigest()[:12]
         sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
         cache_name = (
-            f"policy-{sc.hash}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-{_solver_source_hash()}.npz"
+            f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-"
+            f"{_solver_source_hash()}.npz"
         )
         fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
         stored = load_arrays(cache_name, validate=fits)
