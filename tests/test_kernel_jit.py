@@ -157,3 +157,24 @@ def test_threads_take_units_in_turn_and_a_failure_reaches_the_caller(monkeypatch
     with pytest.raises(RuntimeError, match="kernel failed"):
         simulation.simulate(sc, "separate", chunk=3)
     assert len(calls) <= 6  # of 14 units: none starts after the failure (the other thread finishes its own)
+
+
+def test_one_thread_reports_progress_after_every_unit(monkeypatch):
+    """Seed 5, 40 replications of the small scenario on one thread in units of 3: progress is heard
+    after each kernel call, before the next starts (a bar that moves, not one that jumps at the end)."""
+    from conftest import small
+
+    from incentsim import scenario_from_dict, simulation
+
+    sc = scenario_from_dict(small(simulation={"replications": 40, "seed": 5, "behaviour": "fixed"}))
+    monkeypatch.setattr(simulation, "_threads", lambda: 1)
+    real = simulation._kernel()
+    calls, seen = [], []
+
+    def counting(*args):
+        calls.append(args[8])
+        real(*args)
+
+    monkeypatch.setattr(simulation, "_kernel", lambda: counting)
+    simulation.simulate(sc, "separate", chunk=3, progress=lambda n: seen.append(len(calls)))
+    assert seen == list(range(1, 15)) and calls == list(range(0, 40, 3))

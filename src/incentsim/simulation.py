@@ -71,25 +71,33 @@ def _run_units(kernel, inputs: list[tuple], first: int, outs: tuple, record_pipe
             state["next"] = b
             return a, b
 
+    def run(j: int, a: int, b: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        pipe = outs[5][a:b] if record_pipeline else outs[5]
+        rows = [o[a:b] for o in outs[:5]]
+        kernel(*inputs[j], first + a, *rows, pipe)
+        return b - a, time.perf_counter() - started
+
+    def finish(count: int, seconds: float) -> None:
+        unit.measured(count, seconds)
+        if progress is not None:
+            progress(count)
+
+    if pool is None:  # one thread: this one, reporting after every unit
+        while (span := take()) is not None:
+            finish(*run(0, *span))
+        return
+
     def worker(j: int) -> None:
         try:
             while (span := take()) is not None:
-                a, b = span
-                started = time.perf_counter()
-                pipe = outs[5][a:b] if record_pipeline else outs[5]
-                rows = [o[a:b] for o in outs[:5]]
-                kernel(*inputs[j], first + a, *rows, pipe)
-                finished.put((b - a, time.perf_counter() - started))
+                finished.put(run(j, *span))
         except BaseException as exc:  # handed to the calling thread, which re-raises it
             with lock:
                 state["stop"] = True  # the other threads start no new unit
             finished.put(exc)
 
-    if pool is None:
-        worker(0)
-        threads = []
-    else:
-        threads = [pool.submit(worker, j) for j in range(len(inputs))]
+    threads = [pool.submit(worker, j) for j in range(len(inputs))]
     done = 0
     try:
         while done < n:
@@ -99,11 +107,8 @@ def _run_units(kernel, inputs: list[tuple], first: int, outs: tuple, record_pipe
                 continue
             if isinstance(item, BaseException):
                 raise item
-            count, seconds = item
-            unit.measured(count, seconds)
-            done += count
-            if progress is not None:
-                progress(count)
+            finish(*item)
+            done += item[0]
     finally:
         with lock:
             state["stop"] = True  # on an error or Ctrl-C: no new units; running ones finish
