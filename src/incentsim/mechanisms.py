@@ -173,8 +173,6 @@ def solve_ahead(
     kernel compiles, so that afterwards only the simulations remain. Schemes whose effects are
     already cached (at :data:`DEFAULT_REPLICATIONS`) are skipped. ``status`` hears ``"solving what
     team work adds under NAME"``."""
-    from .model.policy import calibrate, solve_policy
-
     seed = scenario.simulation.seed if seed is None else int(seed)
     for name in schemes:
         keys = acting(scenario, name)
@@ -182,22 +180,28 @@ def solve_ahead(
             continue
         if status is not None:
             status(f"solving what team work adds under {name}")
-        kappa = calibrate(scenario)
         for key in keys:
-            solve_policy(without(scenario, key), name, kappa=kappa)
+            _solve_without(scenario, name, key)
+
+
+def _solve_without(scenario: Scenario, name: str, key: str):
+    """Scheme ``name``'s equilibrium in the world without mechanism ``key``: the same people (effort
+    costs held at the scenario's calibration, cached), solved again (the policy cache keeps it)."""
+    from .model.policy import calibrate, solve_policy
+
+    return solve_policy(without(scenario, key), name, kappa=calibrate(scenario))
 
 
 def _measure(scenario: Scenario, name: str, keys: list[str], seed: int, n: int) -> list[MechanismEffect]:
-    from .model.policy import calibrate, solve_policy
+    from .model.policy import solve_policy
     from .simulation import simulate
 
-    kappa = calibrate(scenario)  # the same people in every world: effort costs held
     full = solve_policy(scenario, name)
     with_all = simulate(scenario, name, replications=n, seed=seed, policy=full.policy, solver_info=full.info)
     effects = []
     for key in keys:
         off = without(scenario, key)
-        solved = solve_policy(off, name, kappa=kappa)
+        solved = _solve_without(scenario, name, key)
         res = simulate(off, name, replications=n, seed=seed, policy=solved.policy, behaviour="optimising")
         diffs = {m: paired_difference(with_all.metrics[m], res.metrics[m]) for m in MEASURES[:2]}
         if key == "monitoring":  # a cost in people's choices only: nothing in the funnel changes
