@@ -168,19 +168,23 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
         )
         if kind is not None:
             setattr(F, name, wrap(kind, getattr(RNG, name), params_of[kind]))
-    orig_replication = F._replication
+    # A replication starts with _reset (in _simulate's loop): the uniforms between two starts, and
+    # from the last start to the end of the run, are one replication's.
+    orig_reset = F._reset
+    started = {"u": None}
 
-    def replication(*args):
-        u0 = state["u"]
-        out = orig_replication(*args)
-        per_rep_u.append(state["u"] - u0)
-        return out
+    def reset(*args):
+        if started["u"] is not None:
+            per_rep_u.append(state["u"] - started["u"])
+        started["u"] = state["u"]
+        return orig_reset(*args)
 
-    F._replication = replication
+    F._reset = reset
 
     sc = load_scenario(scenario_path)
     kw = {"policy": policy} if policy is not None else {"behaviour": "fixed"}
     simulate(sc, scheme, replications=replications, seed=seed, chunk=replications, **kw)
+    per_rep_u.append(state["u"] - started["u"])
 
     sim = sc.simulation
     weeks = (sim.burn_in_years + sim.horizon_years) * 52

@@ -2,7 +2,7 @@
 
 The kernel's source (``incentsim/kernels/funnel.py``) is copied into a temporary module in which
 every stage of the replication's week (each call of a stage function in the week loop of
-``_replication``: ``_choices``, ``_marketing_stages``, ...) is preceded by a read of the CPU's
+``_simulate``: ``_choices``, ``_marketing_stages``, ...) is preceded by a read of the CPU's
 cycle counter (LLVM's ``readcyclecounter``), so the cycles from one stage to the next are the
 stage's (with the loop's bookkeeping between them). The copy runs serially (one thread) through ``simulate`` (``incentsim.simulation._kernel``
 is swapped for the copy's ``_simulate`` during the call). Nothing in ``src/`` is modified, and the
@@ -61,13 +61,12 @@ def instrumented_source() -> tuple[str, list[str]]:
 
     src = Path(funnel.__file__).read_text()
     src = re.sub(r"from \.(\w+) import", r"from incentsim.kernels.\1 import", src)
-    src = src.replace("@helper\ndef _replication(", "@njit(cache=False, _nrt=False)\ndef _replication(")
-    src = src.replace("@njit(cache=True, nogil=True)\ndef _simulate(", "@njit(cache=False)\ndef _simulate(")
+    src = src.replace("@njit(cache=True, nogil=True, _nrt=False)\ndef _simulate(", "@njit(cache=False, _nrt=False)\ndef _simulate(")
     out: list[str] = []
     names = ["start of the replication (seeding, abilities, pipeline)"]
     in_rep = in_loop = False
     for line in src.splitlines():
-        if line.startswith("def _replication("):
+        if line.startswith("def _simulate("):
             in_rep = True
         elif line.startswith("def ") or line.startswith("@"):
             in_rep = in_loop = False
@@ -82,13 +81,12 @@ def instrumented_source() -> tuple[str, list[str]]:
                 names.append(name)
             out.append(f"{ind}_now = _cycles(); prof[_last] += _now - _tick; _tick = _now; _last = {names.index(name)}")
         out.append(line)
-        if in_rep and text.startswith("states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr = work"):
-            out.append("    _tick = _cycles()\n    _last = 0")
+        if in_rep and text.startswith("rep = np.int64(first_rep) + i"):  # a replication starts
+            out.append("        _tick = _cycles()\n        _last = 0")
     src = "\n".join(out) + "\n"
     src = src.replace("import numpy as np\n", "import numpy as np\n" + _COUNTER, 1)
     src = src.replace("out_effort_week, out_ability, out_pipe,\n):", "out_effort_week, out_ability, out_pipe, prof,\n):")
-    src = src.replace("out_effort_week, out_ability, out_pipe,\n        )", "out_effort_week, out_ability, out_pipe, prof,\n        )")
-    if src.count("prof,") != 3 or len(names) < 12:  # both signatures and the call; the stages found
+    if src.count("prof,") != 1 or len(names) < 12:  # the signature; the stages found
         raise RuntimeError("the kernel's structure changed: update benchmarks/kernel_sections.py")
     return src, names
 

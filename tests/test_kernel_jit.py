@@ -1,9 +1,9 @@
-"""Tier: how the kernels are compiled. The hot-loop helpers and the replication (the week's stages
-inlined into it) are compiled without reference counting (``kernels.jit.helper``: numba's
+"""Tier: how the kernels are compiled. The hot-loop helpers and the simulation kernel (the week's
+stages inlined into it) are compiled without reference counting (``kernels.jit.helper``: numba's
 ``_nrt=False``; 70 % of the simulation's time went to counting references before), the working
-arrays are allocated once per call and started afresh by every replication, and a simulation
-compiles its replication function once (a second integer type for the replication index compiled
-it twice and doubled a first run's compile)."""
+arrays are allocated once per thread and started afresh by every replication, and a simulation
+compiles its kernel once (a second integer type for the replication index compiled it twice and
+doubled a first run's compile)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._replication, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
+    [funnel._simulate, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
      funnel._snapshot, funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._followup, funnel._measure, rng._binomial,
      rng._binomial_inversion, rng._binomial_btpe, rng._leave_advance, rng._poisson, rng._poisson_ptrs, rng._lognormal,
      pay._curve_at],
@@ -34,8 +34,18 @@ def test_hot_loop_helpers_count_no_references(fn):
 
 def test_kernels_that_allocate_keep_reference_counting():
     # They create arrays; without NRT they would leak or crash.
-    for fn in (funnel._work_arrays, funnel._simulate, dp._bellman):
+    for fn in (dp._bellman, dp._forward):
         assert fn.targetoptions.get("_nrt", True) is not False
+
+
+def test_the_simulation_kernel_allocates_nothing():
+    # Without reference counting, an array it created would leak or crash: its working arrays come
+    # from the caller (``work_arrays``), numpy-allocated once per thread.
+    import inspect
+
+    src = inspect.getsource(funnel._simulate.py_func)
+    for call in ("np.zeros", "np.empty", "np.ones", "np.full", ".copy()", "np.array"):
+        assert call not in src, call
 
 
 @pytest.mark.parametrize(
@@ -66,8 +76,8 @@ def test_a_replication_starts_from_the_arrays_as_allocated():
     model = compile_model(sc)
     sch = compile_scheme(sc, sc.schemes["shared"])
     root, prefix = root_words(3), key_words(())
-    fresh = funnel._work_arrays(model, sch, root, prefix, N_Y, N_P)
-    used = funnel._work_arrays(model, sch, root, prefix, N_Y, N_P)
+    fresh = funnel.work_arrays(model, sch, root, prefix, N_Y, N_P)
+    used = funnel.work_arrays(model, sch, root, prefix, N_Y, N_P)
     rng = np.random.default_rng(3)
     groups = used[5:]  # the Funnel, Pay, Week, Choice and Year tuples
     for group in groups:
@@ -81,8 +91,8 @@ def test_a_replication_starts_from_the_arrays_as_allocated():
 
 def test_a_simulation_compiles_its_replication_function_once(tmp_path):
     """Seed 1, 3 replications of the small scenario, fixed and optimising behaviour: numba's cache
-    holds one compiled version of ``_replication`` and of ``_simulate`` (a second integer type for
-    an index, or a literal argument, would add a second one and recompile on a first run)."""
+    holds one compiled version of ``_simulate`` (a second integer type for an index, or a literal
+    argument, would add a second one and recompile on a first run)."""
     import os
     from pathlib import Path
 
@@ -95,7 +105,7 @@ def test_a_simulation_compiles_its_replication_function_once(tmp_path):
     simulate(sc, "shared", replications=3)
     simulate(sc, "separate", replications=3, behaviour="optimising")
     cache = Path(os.environ["NUMBA_CACHE_DIR"])
-    for name in ("_replication", "_simulate"):
+    for name in ("_simulate",):
         versions = list(cache.rglob(f"funnel.{name}-*.nbc"))
         assert len(versions) == 1, [v.name for v in versions]
 
@@ -148,7 +158,7 @@ def test_threads_take_units_in_turn_and_a_failure_reaches_the_caller(monkeypatch
     calls = []
 
     def failing(*args):
-        calls.append(args[8])  # first replication of the unit
+        calls.append(args[9])  # first replication of the unit
         if len(calls) == 3:
             raise RuntimeError("kernel failed")
         real(*args)
@@ -172,7 +182,7 @@ def test_one_thread_reports_progress_after_every_unit(monkeypatch):
     calls, seen = [], []
 
     def counting(*args):
-        calls.append(args[8])
+        calls.append(args[9])
         real(*args)
 
     monkeypatch.setattr(simulation, "_kernel", lambda: counting)

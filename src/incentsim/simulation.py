@@ -247,9 +247,13 @@ def simulate(
     out_ability = np.zeros((n, r), dtype=np.int8)
     out_pipe = np.zeros((n, h, 13, len(fields)) if record_pipeline else (0, 0, 0, 0))
     kernel = _kernel()
+    from .kernels.funnel import work_arrays
+
     args = (model, sch, policy.sales, policy.marketing, bool(policy.any_timing), tab, root, prefix)
     n_threads = min(_threads(), n)
     inputs = [args] + [copy.deepcopy(args) for _ in range(n_threads - 1)]
+    # Each thread's working arrays, allocated once and started afresh by every replication.
+    inputs = [(*a, work_arrays(model, sch, root, prefix, L.N_Y, L.N_P)) for a in inputs]
     pool = ThreadPoolExecutor(n_threads, thread_name_prefix="incentsim-sim") if n_threads > 1 else None
 
     try:

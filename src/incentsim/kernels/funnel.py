@@ -8,15 +8,16 @@ The caller runs slices of replications in threads; every replication writes only
 nothing is summed across replications here (sums across threads are not bit-stable; the caller
 reduces).
 
-Layout: :func:`_simulate` allocates the working arrays once (:func:`_work_arrays`: the
-:class:`Funnel`, :class:`Week`, :class:`Pay`, :class:`Choice` and :class:`Year` tuples) and runs
-:func:`_replication` for each replication, which starts them afresh and runs the weeks, each as
-the funnel's stages in order (``_choices``, ``_team_lift``, ``_marketing_stages``, ``_hand_off``,
-``_follow_up``, ``_self_prospect``, ``_pass_prospects``, ``_sales_stages``, ``_deals``,
-``_record_week``, ``_pay_week``, ``_write_year``; the model page's "The week in the kernel").
-The stages are inlined (``kernels.jit.stage``) into :func:`_replication`, which keeps no
-reference counts (``kernels.jit.helper``): named stages cost nothing against one long loop body
-(``python -m benchmarks.kernel_ab``).
+Layout: the caller allocates a thread's working arrays once (:func:`work_arrays`, in numpy: the
+:class:`Funnel`, :class:`Week`, :class:`Pay`, :class:`Choice` and :class:`Year` tuples) and
+:func:`_simulate` runs :func:`_replication` for each replication, which starts them afresh and
+runs the weeks, each as the funnel's stages in order (``_choices``, ``_team_lift``,
+``_marketing_stages``, ``_hand_off``, ``_follow_up``, ``_self_prospect``, ``_pass_prospects``,
+``_sales_stages``, ``_deals``, ``_record_week``, ``_pay_week``, ``_write_year``; the model page's
+"The week in the kernel"). The stages and the replication are inlined (``kernels.jit.stage``)
+into :func:`_simulate`, which allocates nothing and keeps no reference counts (``_nrt=False``, as
+``kernels.jit.helper``): named stages cost nothing against one long loop body (``python -m
+benchmarks.kernel_ab``).
 
 See :mod:`incentsim.funnel` for the model the kernel implements, step by step, and its
 closed-form steady state.
@@ -1059,45 +1060,45 @@ def _write_year(model, rec, i, yi, yr, out_year, out_month, out_person):
             person[pp, j] = 0.0
 
 
-@njit(cache=True)
-def _work_arrays(model, sch, root, prefix, n_year, n_person):
-    """A replication's working arrays, allocated once per call of :func:`_simulate` and started
-    afresh by every replication: ``(states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr)``, the
-    random streams' states (``(R + 1) * N_PURPOSES`` rows), the seeding's scratch words, each rep's
-    ability level and passing partner, and the :class:`Funnel`, :class:`Pay`, :class:`Week`,
-    :class:`Choice` and :class:`Year` tuples. ``n_year``, ``n_person``: columns of the company's
-    and a person's yearly rows."""
-    R = model.n_reps
+def work_arrays(model, sch, root, prefix, n_year, n_person):
+    """A thread's working arrays for :func:`_simulate`, allocated once (by numpy, in Python: compiled,
+    the allocations cost a first run ~5 s of compile) and started afresh by every replication:
+    ``(states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr)``, the random streams' states
+    (``(R + 1) * N_PURPOSES`` rows), the seeding's scratch words, each rep's ability level and
+    passing partner, and the :class:`Funnel`, :class:`Pay`, :class:`Week`, :class:`Choice` and
+    :class:`Year` tuples. ``n_year``, ``n_person``: columns of the company's and a person's yearly
+    rows. Every array is C-contiguous with the dtype the kernel was compiled for (one signature)."""
+    R = int(model.n_reps)
     Km = model.mkt_hazard.shape[0]
     Ks = model.sales_hazard.shape[0]
-    C = sch.n_comp
+    C = int(sch.n_comp)
     NPp = max(R, 1)
     A = model.init_queue.shape[1]  # under a service level of s weeks, s + 1 age buckets
-    states = np.zeros(((R + 1) * N_PURPOSES, 4), dtype=np.uint64)
-    ent = np.zeros(root.shape[0] + prefix.shape[0] + 3, dtype=np.uint64)
-    pool = np.zeros(4, dtype=np.uint64)
+    i64 = np.int64
+
+    def z(shape, dtype=np.float64):
+        return np.zeros(shape, dtype=dtype)
+
+    states = z(((R + 1) * N_PURPOSES, 4), np.uint64)
+    ent = z(root.shape[0] + prefix.shape[0] + 3, np.uint64)
+    pool = z(4, np.uint64)
     fn = Funnel(
-        np.zeros(Km, dtype=np.int64), np.zeros((R, 2, A), dtype=np.int64), np.zeros((R, 2, Ks), dtype=np.int64),
-        np.zeros((R, 2), dtype=np.int64), np.zeros((R, 2)), np.zeros((R, WEEKS)), np.zeros(R),
-        np.zeros((R, 2), dtype=np.int64), np.zeros(2, dtype=np.int64),
+        z(Km, i64), z((R, 2, A), i64), z((R, 2, Ks), i64), z((R, 2), i64), z((R, 2)), z((R, WEEKS)), z(R),
+        z((R, 2), i64), z(2, i64),
     )  # fmt: skip
-    pay = Pay(np.zeros((C, NPp)), np.zeros((C, NPp)), np.zeros((C, NPp)), np.ones((C, NPp)))
+    pay = Pay(z((C, NPp)), z((C, NPp)), z((C, NPp)), np.ones((C, NPp)))
     wk = Week(
-        np.zeros(R), np.zeros(R, dtype=np.int64), np.ones(R), np.zeros(R), np.zeros(R, dtype=np.int64), np.zeros(R),
-        np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64),
-        np.zeros((R, 2), dtype=np.int64), np.zeros(R), np.zeros(R), np.zeros(R, dtype=np.int64), np.zeros(N_Y),
+        z(R), z(R, i64), np.ones(R), z(R), z(R, i64), z(R), z(R, i64), z(R, i64), z(R, i64), z((R, 2), i64), z(R),
+        z(R), z(R, i64), z(N_Y),
     )  # fmt: skip
-    ch = Choice(
-        np.zeros((3, 1)), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros((2, NPp)),
-        np.zeros((2, 1)), np.zeros(NPp), np.full(1, -1, dtype=np.int64),
-    )  # fmt: skip
-    yr = Year(np.zeros(n_year), np.zeros(12), np.zeros((R + 1, n_person)))
-    return states, ent, pool, np.zeros(R, dtype=np.int64), np.full(R, -1, dtype=np.int64), fn, pay, wk, ch, yr
+    ch = Choice(z((3, 1)), z(1, i64), z(1, i64), z((2, NPp)), z((2, 1)), z(NPp), np.full(1, -1, dtype=i64))
+    yr = Year(z(n_year), z(12), z((R + 1, n_person)))
+    return states, ent, pool, z(R, i64), np.full(R, -1, dtype=i64), fn, pay, wk, ch, yr
 
 
 @helper
 def _reset(fn, pay, wk, ch, yr):
-    """Start a replication's working arrays afresh (as :func:`_work_arrays` allocates them), so
+    """Start a replication's working arrays afresh (as :func:`work_arrays` allocates them), so
     that a replication's results never depend on the one before it in the same call."""
     fn.mstage.fill(0)
     fn.queue.fill(0)
@@ -1138,101 +1139,9 @@ def _reset(fn, pay, wk, ch, yr):
     yr.person.fill(0.0)
 
 
-@helper
-def _replication(
-    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, rep, i, work, out_year, out_person, out_month,
-    out_effort_week, out_ability, out_pipe,
-):  # fmt: skip
-    """Simulate replication ``rep`` into row ``i`` of the outputs (arguments: :func:`_simulate`).
-
-    Starts the replication (its streams seeded, its reps' abilities and its starting pipeline
-    drawn, in the working arrays ``work`` from :func:`_work_arrays`), then runs its weeks (burn-in
-    years first, not recorded), each as the funnel's stages in order: choices, team work,
-    marketing, hand-off, follow-up, self-prospecting, passing, sales stages, deals (timing,
-    booking, margin), the week's record, pay, and at year end the year's rows. Allocates nothing:
-    numba keeps no reference counts here, and the stages are inlined into it.
-    """
-    states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr = work
-    R = atype.shape[0]
-    _reset(fn, pay, wk, ch, yr)
-    _seed_streams(root, prefix, rep, R, states, ent, pool)
-    _draw_abilities(states, model, sch, atype, pass_to)
-    for r in range(R):
-        out_ability[i, r] = atype[r]
-    _start_pipeline(states, model, atype, fn)
-    _start_scales(sch, atype, pay.tscale)
-    for w in range(WEEKS):
-        out_effort_week[i, w] = 0.0
-    burn = model.burn_in_years
-    n_years = burn + model.horizon_years
-    team_on = model.help_gain > 0.0 or model.event_gain > 0.0
-    ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
-    totals = wk.totals
-    for t in range(n_years * WEEKS):
-        y = t // WEEKS
-        w = t - y * WEEKS
-        rec = y >= burn
-        if w == 0 and y == burn:
-            # Ratchets start from the base targets (by ability level, with targets by ability) in the
-            # first recorded year.
-            _start_scales(sch, atype, pay.tscale)
-        month = model.week_month[w]
-        if rec and w == 0 and out_pipe.shape[0] > 0:
-            _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), fn.mstage, fn.queue, fn.stage, fn.held)
-
-        _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk)
-        e_m = ch.mkt[0, 0]
-        q_m = ch.mkt[1, 0]
-        vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
-        gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
-        if team_on:
-            gen_q *= _team_lift(model, atype, wk.team, wk.lift)
-
-        new_leads, appts = _marketing_stages(states, model, w, e_m, vol_q, fn)
-        totals[Y_LEADS] = new_leads
-        totals[Y_APPOINTMENTS] = appts
-        totals[Y_GENUINE] = _hand_off(states, appts, min(1.0, gen_q * model.genuine_mult[t]), fn.queue)
-        _follow_up(states, model, fn, wk)
-        _self_prospect(states, model, tab, atype, wk)
-        if model.passing > 0.0:
-            _pass_prospects(states, model, pass_to, fn, wk)
-        else:
-            totals[Y_PASSED] = 0.0
-        _sales_stages(states, model, tab, atype, fn, wk)
-
-        # Deal timing happens at the primary sales period's boundaries (and only when the policy
-        # ever holds or pulls deals, or deals are still held from the last period).
-        timing_on = ct >= 0 and (any_timing or fn.flags[1] == 1)
-        if ct >= 0 and pol_sales.axis_year[0] == 1:
-            first_week = w == 0
-            last_week = w == WEEKS - 1
-        else:
-            first_week = ct >= 0 and (w == 0 or sch.week_end[ct, w - 1] == 1)
-            last_week = ct >= 0 and sch.week_end[ct, w] == 1
-        _deals(states, model, sch, tab, atype, t, w, timing_on and first_week, timing_on and last_week, ct, pay, fn,
-               wk)  # fmt: skip
-
-        # Prospects passed this week join their new owner's first stage (after everyone's week).
-        if model.passing > 0.0:
-            for r in range(R):
-                fn.stage[r, 0, 0] += fn.incoming[r, 0]
-                fn.stage[r, 1, 0] += fn.incoming[r, 1]
-                fn.incoming[r, 0] = 0
-                fn.incoming[r, 1] = 0
-
-        _record_week(model, rec, i, w, month, e_m, q_m, wk, yr, out_effort_week)
-        # Pipeline snapshot at month ends (only when the caller asked for it).
-        if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
-            _snapshot(out_pipe, i, y - burn, month + 1, yr.company[Y_REVENUE], fn.mstage, fn.queue, fn.stage, fn.held)
-        _pay_week(sch, rec, w, wk, pay, yr.person)
-        if w == WEEKS - 1:
-            _write_year(model, rec, i, y - burn, yr, out_year, out_month, out_person)
-
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _simulate(
-    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, first_rep, out_year, out_person, out_month,
+    model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, work, first_rep, out_year, out_person, out_month,
     out_effort_week, out_ability, out_pipe,
 ):  # fmt: skip
     """Simulate ``out_year.shape[0]`` replications starting at global index ``first_rep``, serially.
@@ -1258,6 +1167,10 @@ def _simulate(
         Root-seed entropy words (``rng.root_words``).
     prefix : ndarray(uint64, ndim=1)
         Spawn-key prefix words (``rng.key_words``; empty for a plain run).
+    work : tuple
+        The calling thread's working arrays (:func:`work_arrays`; started afresh by every
+        replication). The kernel allocates nothing, so it keeps no reference counts (numba's
+        ``_nrt=False``, as :data:`kernels.jit.helper`).
     first_rep : int
         Global index of the first replication (its seed key).
     out_year : ndarray(float64, (n, horizon_years, N_Y))
@@ -1275,12 +1188,84 @@ def _simulate(
         m at the end of month m (1-12); filled when not empty.
     """
     n = out_year.shape[0]
-    work = _work_arrays(model, sch, root, prefix, out_year.shape[2], out_person.shape[3])
+    states, ent, pool, atype, pass_to, fn, pay, wk, ch, yr = work
+    R = atype.shape[0]
+    burn = model.burn_in_years
+    n_years = burn + model.horizon_years
+    team_on = model.help_gain > 0.0 or model.event_gain > 0.0
+    ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
+    totals = wk.totals
     for i in range(n):
-        # int64 indices: one signature for _replication, whatever integer type the caller's indices
-        # have (a second one would compile it twice: half of a first run's compile time).
-        ii = np.int64(i)
-        _replication(
-            model, sch, pol_sales, pol_mkt, any_timing, tab, root, prefix, np.int64(first_rep) + ii, ii, work,
-            out_year, out_person, out_month, out_effort_week, out_ability, out_pipe,
-        )  # fmt: skip
+        # One replication (docs/model/funnel.md, "The week in the kernel"): its working arrays
+        # started afresh, its streams seeded (from its global index ``rep``), its reps' abilities
+        # and starting pipeline drawn; then its weeks, burn-in years first (not recorded), each as
+        # the funnel's stages in order.
+        rep = np.int64(first_rep) + i
+        _reset(fn, pay, wk, ch, yr)
+        _seed_streams(root, prefix, rep, R, states, ent, pool)
+        _draw_abilities(states, model, sch, atype, pass_to)
+        for r in range(R):
+            out_ability[i, r] = atype[r]
+        _start_pipeline(states, model, atype, fn)
+        _start_scales(sch, atype, pay.tscale)
+        for w in range(WEEKS):
+            out_effort_week[i, w] = 0.0
+        for t in range(n_years * WEEKS):
+            y = t // WEEKS
+            w = t - y * WEEKS
+            rec = y >= burn
+            if w == 0 and y == burn:
+                # Ratchets start from the base targets (by ability level, with targets by ability) in the
+                # first recorded year.
+                _start_scales(sch, atype, pay.tscale)
+            month = model.week_month[w]
+            if rec and w == 0 and out_pipe.shape[0] > 0:
+                _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), fn.mstage, fn.queue, fn.stage, fn.held)
+
+            _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk)
+            e_m = ch.mkt[0, 0]
+            q_m = ch.mkt[1, 0]
+            vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
+            gen_q = _through(q_m, model.quality[0], model.quality[3], model.quality[4]) / model.conv_max
+            if team_on:
+                gen_q *= _team_lift(model, atype, wk.team, wk.lift)
+
+            new_leads, appts = _marketing_stages(states, model, w, e_m, vol_q, fn)
+            totals[Y_LEADS] = new_leads
+            totals[Y_APPOINTMENTS] = appts
+            totals[Y_GENUINE] = _hand_off(states, appts, min(1.0, gen_q * model.genuine_mult[t]), fn.queue)
+            _follow_up(states, model, fn, wk)
+            _self_prospect(states, model, tab, atype, wk)
+            if model.passing > 0.0:
+                _pass_prospects(states, model, pass_to, fn, wk)
+            else:
+                totals[Y_PASSED] = 0.0
+            _sales_stages(states, model, tab, atype, fn, wk)
+
+            # Deal timing happens at the primary sales period's boundaries (and only when the policy
+            # ever holds or pulls deals, or deals are still held from the last period).
+            timing_on = ct >= 0 and (any_timing or fn.flags[1] == 1)
+            if ct >= 0 and pol_sales.axis_year[0] == 1:
+                first_week = w == 0
+                last_week = w == WEEKS - 1
+            else:
+                first_week = ct >= 0 and (w == 0 or sch.week_end[ct, w - 1] == 1)
+                last_week = ct >= 0 and sch.week_end[ct, w] == 1
+            _deals(states, model, sch, tab, atype, t, w, timing_on and first_week, timing_on and last_week, ct, pay, fn,
+                   wk)  # fmt: skip
+
+            # Prospects passed this week join their new owner's first stage (after everyone's week).
+            if model.passing > 0.0:
+                for r in range(R):
+                    fn.stage[r, 0, 0] += fn.incoming[r, 0]
+                    fn.stage[r, 1, 0] += fn.incoming[r, 1]
+                    fn.incoming[r, 0] = 0
+                    fn.incoming[r, 1] = 0
+
+            _record_week(model, rec, i, w, month, e_m, q_m, wk, yr, out_effort_week)
+            # Pipeline snapshot at month ends (only when the caller asked for it).
+            if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
+                _snapshot(out_pipe, i, y - burn, month + 1, yr.company[Y_REVENUE], fn.mstage, fn.queue, fn.stage, fn.held)
+            _pay_week(sch, rec, w, wk, pay, yr.person)
+            if w == WEEKS - 1:
+                _write_year(model, rec, i, y - burn, yr, out_year, out_month, out_person)

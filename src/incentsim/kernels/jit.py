@@ -32,9 +32,9 @@ from numba import njit
 helper = njit(cache=True, _nrt=False)
 
 #: Decorator for the simulation's stages (a week's steps of the funnel, each called once a week
-#: from :func:`incentsim.kernels.funnel._replication`): inlined by numba into the caller, which is
-#: a :data:`helper` (no reference counts), so that naming the stages costs no calls. Called as
-#: functions, they made the kernel 20-25 % slower (each call copies its arguments: the compiled
-#: model alone has ~40 fields); inlined by LLVM instead (``forceinline``), the first compile took
-#: three times as long.
+#: from the week loop of :func:`incentsim.kernels.funnel._simulate`): inlined by numba into it
+#: (compiled without reference counts, like a :data:`helper`), so that naming the stages costs no
+#: calls. Called as functions, they made the kernel 20-25 % slower (each call copies its
+#: arguments: the compiled model alone has ~40 fields); inlined by LLVM instead
+#: (``forceinline``), the first compile took three times as long.
 stage = njit(cache=True, inline="always")
