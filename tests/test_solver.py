@@ -331,3 +331,60 @@ def test_calibration_refuses_a_baseline_that_decides_output_by_itself():
     co = Company(sc)
     entered = float(co.fixed_sales(co.fixed_marketing()).own_wins.sum())
     assert solved.info["expected_wins_per_rep"] == pytest.approx(entered, rel=0.02)
+
+
+# -- solving in threads ---------------------------------------------------------------------------
+
+
+def test_reps_best_responses_in_threads_equal_one_thread(monkeypatch, tmp_path):
+    """Three ability levels (0.8, 1.0, 1.2), an own-bookings step scheme, given effort costs: the
+    levels' best responses solved side by side in 2 threads (``policy._in_threads``) give every
+    policy array bit for bit as in one thread (each problem is solved exactly as alone), and they
+    did run in worker threads. Deterministic (the solver draws nothing)."""
+    import threading
+
+    import numba
+
+    from incentsim.model import policy as P
+
+    levels = {"ability": {"levels": [0.8, 1.0, 1.2], "weights": [0.25, 0.5, 0.25]}}
+    sc = _scenario({"plan": {"sales": STEP}}, sales=levels)
+    kappa = {"sales": 40000.0, "marketing": 10000.0}
+    threads_seen = set()
+    real_solve = P.solve
+
+    def recording(*args, **kwargs):
+        threads_seen.add(threading.current_thread().name)
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(P, "solve", recording)
+    before = numba.get_num_threads()
+    out = {}
+    try:
+        for n in (1, 2):
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(tmp_path / f"cache-{n}"))  # solve, never read
+            out[n] = solve_policy(sc, "plan", kappa=kappa).policy
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip((*out[1].sales, *out[1].marketing), (*out[2].sales, *out[2].marketing), strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert any(name.startswith("incentsim-solve") for name in threads_seen), threads_seen
+
+
+def test_a_failing_problem_in_a_thread_raises_in_the_caller(monkeypatch):
+    import numba
+
+    from incentsim.model import policy as P
+
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+
+    def f(x):
+        if x == 2:
+            raise ValueError("problem 2 failed")
+        return x * 10
+
+    assert P._in_threads(f, [1, 3]) == [10, 30]
+    with pytest.raises(ValueError, match="problem 2 failed"):
+        P._in_threads(f, [1, 2, 3])

@@ -47,24 +47,10 @@ def kernel_source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-#: How long an idle OpenMP worker spins before it sleeps (GNU OpenMP's ``GOMP_SPINCOUNT``). The
-#: default (300,000 spins) is right for one program alone on its cores, but the parallel solver
-#: and simulation kernels run thousands of short parallel regions, and when another process wants
-#: the same cores (the kernel compiling in the background on a first run, two commands, a web
-#: server's requests) the spinning workers starve it: measured on 2 cores, two concurrent solves
-#: of the bundled hybrid scheme took 92 s each instead of 7 s alone. At 10,000 spins they take
-#: 11-12 s each and one alone is as fast as before (7.1 s against 7.0-8.1 s): ``python -m
-#: benchmarks.contention``. A value the user set is kept.
-GOMP_SPINCOUNT = "10000"
-
-
 def configure() -> None:
-    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late), keep
-    idle OpenMP workers from starving other processes (:data:`GOMP_SPINCOUNT`, read when the
-    OpenMP runtime loads, at numba's first parallel kernel), and guard numba's cache files
-    against corruption."""
+    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late), and
+    guard numba's cache files against corruption."""
     guard_cache_files()
-    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
     if "NUMBA_CACHE_DIR" in os.environ or "numba" in sys.modules:
         return
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

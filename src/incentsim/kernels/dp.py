@@ -23,12 +23,17 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-# Whole-array copies, fills and sums as loops in small serial functions: written as array
-# expressions (``a[:, :, :] = b``, ``a += b``) inside a ``parallel=True`` kernel, each becomes a
-# parallel loop of its own with a shape-mismatch error message, compiled on a first run (the
-# solver's two parallel kernels took 29 and 28 s to compile, about 20 s less without them).
+# The solver's kernels are serial and release the GIL (``nogil``): a caller with several solves
+# runs them in threads (``model.policy.solve_policies``), and batch runs and plausible worlds run
+# one item per core. They were ``parallel=True`` (threads over actions and over states within a
+# week): that gained 1.0-1.3x on one solve of the bundled company's one-axis schemes and 1.6x on
+# its two-axis scheme (2 cores), and doubled the solver's compile on a first run (two parallel
+# kernels of 18-20 s each against 9-10 s serial: ``python -m benchmarks.solve_times``).
+#
+# Whole-array copies, fills and sums are loops in small functions (``_fill3``, ``_copy3``,
+# ``_add3``) rather than array expressions, which compile to more code.
 
 
 @njit(cache=True)
@@ -95,7 +100,7 @@ class HoldPull(NamedTuple):
     spull: np.ndarray  # (52, A) int64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _panjer(lam, jump, out):
     """Compound Poisson pmf on the grid by Panjer's recursion.
 
@@ -128,7 +133,7 @@ def _panjer(lam, jump, out):
     out[L - 1] += max(0.0, 1.0 - total)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _increments_all(lam, jumps, week_k, P):
     """Fill ``P[t, a]`` with the compound-Poisson pmf of rate ``lam[t, a]`` and the jump pmf of
     week t's period (``jumps[week_k[t]]``)."""
@@ -139,7 +144,7 @@ def _increments_all(lam, jumps, week_k, P):
             _panjer(lam[t, a], jump, P[t, a])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _support(P, tol, support):
     """Number of leading entries of each ``P[t, a]`` to keep (trailing mass below tol dropped)."""
     T, A, S = P.shape
@@ -155,7 +160,7 @@ def _support(P, tol, support):
             support[t, a] = n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _convolve(a, b, out):
     """pmf of the sum of two independent grid increments (tail lumped at the last cell)."""
     L = out.shape[0]
@@ -219,7 +224,7 @@ def _after_week(Vn, t, per, W):
     last = t == end0.shape[0] - 1
     kk0 = k0[t]
     kk1 = k1[t]
-    for i in prange(G0):
+    for i in range(G0):
         p0 = pay0[kk0, i] if e0 else 0.0
         for j in range(G1):
             p1 = pay1[kk1, j] if e1 else 0.0
@@ -354,7 +359,7 @@ def _drag_steps(alpha, s):
     return off, frac
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
     """Backward induction over the 52 weeks of a year with logit choices.
 
@@ -395,8 +400,7 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
         shared = q_shared[t] == 1 or G1 == 1
         if shared:
             if G1 == 1 or s1[t, 0] == 1:
-                # (Loops, not ``U[0] = W * q``: an array expression compiles a parallel loop and a
-                # shape-mismatch message, about 6 s of a first run's compile.)
+                # (A loop: ``U[0] = W * q`` would allocate a temporary array every week.)
                 q = Q[t, 0, 0] if G1 > 1 else 1.0
                 for i in range(G0):
                     for j in range(G1):
@@ -404,7 +408,7 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
                             U[0, i, j, pl] = W[i, j, pl] * q if G1 > 1 else W[i, j, pl]
             else:
                 _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
-        for a in prange(A):
+        for a in range(A):
             if shared:
                 _expect_axis0(U[0], P[t, a], s0[t, a], alpha[t], qbuf[a])
             else:
@@ -418,7 +422,7 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
         # Choice probabilities, one axis-0 row of states at a time and action by action within it:
         # prob[t, a] and qbuf[a] are then read and written along contiguous rows (state by state,
         # every action's entry is a cache line apart). Same operations in the same order of a.
-        for i in prange(G0):
+        for i in range(G0):
             for j in range(G1):
                 for pl in range(L):
                     best_v[i, j, pl] = -1e300
@@ -562,7 +566,7 @@ def _push_axis1(D, Qt, s1, out):
                     out[i, jj, pl] += d * q
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1):
     """Propagate the distribution of the state through the year under the choice probabilities.
 
@@ -611,11 +615,11 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
         for q in range(NQ):
             mean_out[t, q] = 0.0
         _fill3(new, 0.0)
-        # Each action moves its share of the mass along axis 0 in its own buffer (in parallel);
-        # the buffers are added in action order (the result does not depend on the thread count),
-        # and the axis-1 increment is applied once when it is the same for every action.
+        # Each action moves its share of the mass along axis 0 in its own buffer; the buffers are
+        # added in action order, and the axis-1 increment is applied once when it is the same for
+        # every action.
         shared = q_shared[t] == 1 or G1 == 1
-        for a in prange(A):
+        for a in range(A):
             s = 0.0
             for i in range(G0):
                 for j in range(G1):
@@ -699,7 +703,7 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                                 dist[a0 + d0, a1 + d1, a2 + d2] += m * w0 * w1 * w2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing):
     """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
     the excess (3).

@@ -299,19 +299,44 @@ def _marketing_rates(co: Company, sales: SalesField) -> Rates:
 
 
 def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[tuple[int, int], Solution]:
-    """Best responses of every (target group, ability level) of reps."""
-    sols = {}
+    """Best responses of every (target group, ability level) of reps: independent problems, solved
+    side by side in threads (:func:`_in_threads`)."""
     actions = co.sales_action_table(role.team_work)
-    for g, person in enumerate(role.persons):
-        for k, level in enumerate(co.levels):
-            rates = _sales_rates(co, role, k, mkt, others, kappa)
-            guess = guesses.get((g, k))
-            pb = build_problem(
-                sc, co, "sales", role.design_at(k), person, float(level), rates, actions, kappa, 0.0, psi, guess,
-                role.timing_on,
-            )  # fmt: skip
-            sols[(g, k)] = solve(pb, co, actions, rates.qty, guess, role.timing_on)
-    return sols
+    keys = [(g, k) for g in range(len(role.persons)) for k in range(len(co.levels))]
+
+    def best_response(key: tuple[int, int]) -> Solution:
+        g, k = key
+        rates = _sales_rates(co, role, k, mkt, others, kappa)
+        guess = guesses.get(key)
+        pb = build_problem(
+            sc, co, "sales", role.design_at(k), role.persons[g], float(co.levels[k]), rates, actions, kappa, 0.0,
+            psi, guess, role.timing_on,
+        )  # fmt: skip
+        return solve(pb, co, actions, rates.qty, guess, role.timing_on)
+
+    return dict(zip(keys, _in_threads(best_response, keys), strict=True))
+
+
+_SOLVE_POOL = None
+
+
+def _in_threads(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, run in up to numba's thread count of threads (the solver's
+    kernels release the GIL). Each item is computed exactly as alone, so the result does not depend
+    on the thread count; with one thread (batch runs and plausible worlds set one per item) or one
+    item, in this thread. An item's exception is raised here."""
+    import numba
+
+    threads = min(int(numba.get_num_threads()), len(items))
+    if threads <= 1:
+        return [fn(x) for x in items]
+    global _SOLVE_POOL
+    if _SOLVE_POOL is None or _SOLVE_POOL._max_workers < threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _SOLVE_POOL = ThreadPoolExecutor(threads, thread_name_prefix="incentsim-solve")
+    futures = [_SOLVE_POOL.submit(fn, x) for x in items]
+    return [f.result() for f in futures]
 
 
 def _solve_marketing(sc, co, role: _Role, kappa_e, kappa_q, psi, sales, guess) -> Solution:
