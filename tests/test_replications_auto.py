@@ -197,3 +197,23 @@ def test_auto_does_not_overshoot_its_precision():
     p = compare(sc).precision
     assert p["reached"] and p["replications"] > AUTO_FIRST_BATCH
     assert 0.8 * 0.027 < p["achieved"] <= 0.027
+
+
+def test_the_bar_moves_on_when_a_run_grows(capsys):
+    """A run to a precision plans its batches one at a time: after the first batch (3 x 100 of
+    3 x 100 planned: 100 %), the next plan (3 x 300) puts the bar back at a third, and it moves on
+    from there (click marks a bar finished when it reaches its length; it stayed at 100 % through
+    every later batch)."""
+    p = Progress(300, delay=0.0)
+    p.tty = True
+    p.plan(300)
+    p(150)
+    p(150)
+    assert p.bar is not None and p.bar.pct == 1.0
+    p.plan(900)
+    assert abs(p.bar.pct - 1 / 3) < 1e-9
+    p(300)
+    assert abs(p.bar.pct - 2 / 3) < 1e-9
+    p(300)
+    assert p.bar.pct == 1.0
+    p.__exit__(None, None, None)

@@ -196,6 +196,9 @@ class Progress:
         self.total = max(self.total, total)
         if self.bar is not None:
             self.bar.length = self.total
+            # click marks a bar finished once it reaches its length, and shows 100 % from then on:
+            # without this, a run to a precision sat at 100 % through every batch after the first.
+            self.bar.finished = self.bar.pos >= self.total
 
     def __call__(self, n: int) -> None:
         """Record ``n`` more finished replications."""
