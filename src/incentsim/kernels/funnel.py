@@ -9,15 +9,18 @@ nothing is summed across replications here (sums across threads are not bit-stab
 reduces).
 
 Layout: the caller allocates a thread's working arrays once (:func:`work_arrays`, in numpy: the
-:class:`Funnel`, :class:`Week`, :class:`Pay`, :class:`Choice` and :class:`Year` tuples) and
-:func:`_simulate` runs :func:`_replication` for each replication, which starts them afresh and
-runs the weeks, each as the funnel's stages in order (``_choices``, ``_team_lift``,
+:class:`Funnel`, :class:`Week`, :class:`Pay`, :class:`Choice` and :class:`Year` tuples), and
+:func:`_simulate` runs the replications one after another: each starts the arrays afresh
+(:func:`_reset`), seeds its streams, draws its reps' abilities and starting pipeline, and runs
+its weeks, each as the funnel's stages in order (``_choices``, ``_team_lift``,
 ``_marketing_stages``, ``_hand_off``, ``_follow_up``, ``_self_prospect``, ``_pass_prospects``,
 ``_sales_stages``, ``_deals``, ``_record_week``, ``_pay_week``, ``_write_year``; the model page's
-"The week in the kernel"). The stages and the replication are inlined (``kernels.jit.stage``)
-into :func:`_simulate`, which allocates nothing and keeps no reference counts (``_nrt=False``, as
-``kernels.jit.helper``): named stages cost nothing against one long loop body (``python -m
-benchmarks.kernel_ab``).
+"The week in the kernel"). The stages are inlined (``kernels.jit.stage``) into :func:`_simulate`,
+which allocates nothing and keeps no reference counts (``_nrt=False``, as ``kernels.jit.helper``):
+named stages cost nothing against one long loop body (``python -m benchmarks.kernel_ab``). The
+replication loop is written in :func:`_simulate` itself: as a function of its own, the replication
+was optimised by LLVM twice, in its own module and again inside ``_simulate``'s (about 9 s of a
+first run's compile).
 
 See :mod:`incentsim.funnel` for the model the kernel implements, step by step, and its
 closed-form steady state.
