@@ -317,7 +317,8 @@ def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[
     return dict(zip(keys, _in_threads(best_response, keys), strict=True))
 
 
-_SOLVE_POOL = None
+#: Thread pools for :func:`_in_threads`, by size (made on first use, kept for the process).
+_SOLVE_POOLS: dict = {}
 
 
 def _in_threads(fn, items: list) -> list:
@@ -330,12 +331,12 @@ def _in_threads(fn, items: list) -> list:
     threads = min(int(numba.get_num_threads()), len(items))
     if threads <= 1:
         return [fn(x) for x in items]
-    global _SOLVE_POOL
-    if _SOLVE_POOL is None or _SOLVE_POOL._max_workers < threads:
+    pool = _SOLVE_POOLS.get(threads)
+    if pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _SOLVE_POOL = ThreadPoolExecutor(threads, thread_name_prefix="incentsim-solve")
-    futures = [_SOLVE_POOL.submit(fn, x) for x in items]
+        pool = _SOLVE_POOLS.setdefault(threads, ThreadPoolExecutor(threads, thread_name_prefix="incentsim-solve"))
+    futures = [pool.submit(fn, x) for x in items]
     return [f.result() for f in futures]
 
 
