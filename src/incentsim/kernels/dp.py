@@ -25,12 +25,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-# The solver's kernels are serial and release the GIL (``nogil``): a caller with several solves
-# runs them in threads (``model.policy.solve_policies``), and batch runs and plausible worlds run
-# one item per core. They were ``parallel=True`` (threads over actions and over states within a
-# week): that gained 1.0-1.3x on one solve of the bundled company's one-axis schemes and 1.6x on
-# its two-axis scheme (2 cores), and doubled the solver's compile on a first run (two parallel
-# kernels of 18-20 s each against 9-10 s serial: ``python -m benchmarks.solve_times``).
+# The solver's kernels are serial and release the GIL (``nogil``): the independent problems of an
+# equilibrium round (the reps' best responses by ability level) run side by side in threads
+# (``model.policy._in_threads``), and batch runs and plausible worlds run one item per core. They
+# were ``parallel=True`` (threads over actions and over states within a week): that gained
+# 1.0-1.3x on one solve of the bundled company's one-axis schemes and 1.6x on its two-axis scheme
+# (2 cores, ``python -m benchmarks.solve_times``), and doubled the solver's compile on a first run
+# (the two parallel kernels took 18-20 s each to compile, 6-7 s each serial).
 #
 # Whole-array copies, fills and sums are loops in small functions (``_fill3``, ``_copy3``,
 # ``_add3``) rather than array expressions, which compile to more code.
