@@ -51,6 +51,12 @@ def configure() -> None:
     """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late), and
     guard numba's cache files against corruption."""
     guard_cache_files()
+    if "numba" not in sys.modules:
+        # Type inference tries many typing templates per call and builds an error message for each
+        # that does not match; with highlighting on, each message set up and tore down colorama's
+        # stream wrappers (22,500 of them, about 0.5 s, in the simulation kernel's first compile).
+        # Nobody reads these messages: they are discarded when another template matches.
+        os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
     if "NUMBA_CACHE_DIR" in os.environ or "numba" in sys.modules:
         return
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .jit import inner
+
 # The solver's kernels are serial and release the GIL (``nogil``): the independent problems of an
 # equilibrium round (the reps' best responses by ability level) run side by side in threads
 # (``model.policy._in_threads``), and batch runs and plausible worlds run one item per core. They
@@ -37,7 +39,7 @@ from numba import njit
 # ``_add3``) rather than array expressions, which compile to more code.
 
 
-@njit(cache=True)
+@inner
 def _fill3(a, value):
     """Set every element of 3-D ``a`` to ``value``."""
     for i in range(a.shape[0]):
@@ -46,7 +48,7 @@ def _fill3(a, value):
                 a[i, j, k] = value
 
 
-@njit(cache=True)
+@inner
 def _copy3(src, dst):
     """``dst[...] = src`` for 3-D arrays of one shape."""
     for i in range(src.shape[0]):
@@ -55,7 +57,7 @@ def _copy3(src, dst):
                 dst[i, j, k] = src[i, j, k]
 
 
-@njit(cache=True)
+@inner
 def _add3(dst, src):
     """``dst += src`` for 3-D arrays of one shape."""
     for i in range(src.shape[0]):
@@ -203,7 +205,7 @@ def _lerp_index(x, G):
     return i, x - i
 
 
-@njit(cache=True)
+@inner
 def _after_week(Vn, t, per, W):
     """Value after week t's increment, as a function of the post-increment state ``(i, j, pl)``:
     the payouts of the periods that end this week plus the next week's value at the state the
@@ -258,7 +260,7 @@ def _after_week(Vn, t, per, W):
                 W[i, j, pl] = v + s
 
 
-@njit(cache=True)
+@inner
 def _spread_axis1(W, Qt, s1, U):
     """``U[i, j, pl] = sum_y1 Q(y1) W[i, j + y1, pl]`` (clamped at the top): the independent axis-1
     increment."""
@@ -277,7 +279,7 @@ def _spread_axis1(W, Qt, s1, U):
                 U[i, j, pl] = acc
 
 
-@njit(cache=True)
+@inner
 def _expect_axis0(U, Pt, s0, alpha, E):
     """``E[i, j, pl] = sum_y0 P(y0) U[i + y0, j + alpha y0, pl]`` (clamped at the top; ``alpha y0``
     fractional, interpolated): axis 0, dragging axis 1 along by alpha per step."""
@@ -348,7 +350,7 @@ def _expect_axis0(U, Pt, s0, alpha, E):
 ROW_MIN = 8
 
 
-@njit(cache=True)
+@inner
 def _drag_steps(alpha, s):
     """Whole and fractional axis-1 grid steps ``alpha * y`` for axis-0 steps ``y < s`` (``alpha >= 0``)."""
     off = np.empty(s, dtype=np.int64)
@@ -472,7 +474,7 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
                             mean_attr[t, i, j, pl, m] += p * attr[a, m]
 
 
-@njit(cache=True)
+@inner
 def _push_axis0(D, Pt, s0, alpha, out):
     """Add to ``out`` the distribution ``D`` moved by the axis-0 increment (axis 1 dragged along by
     alpha per step): the adjoint of :func:`_expect_axis0`."""
@@ -543,7 +545,7 @@ def _push_axis0(D, Pt, s0, alpha, out):
                 out2[ii, top + k % L] += dr[k] * p
 
 
-@njit(cache=True)
+@inner
 def _push_axis1(D, Qt, s1, out):
     """Add to ``out`` the distribution ``D`` moved by the independent axis-1 increment (the adjoint
     of :func:`_spread_axis1`)."""

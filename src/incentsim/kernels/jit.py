@@ -19,17 +19,65 @@
   rotation) and for small functions read in one hot loop (a person's choice, one rep's pipeline),
   whose call would cost more than their body.
 
+- Functions only compiled code calls (:data:`helper`, and the solver's inner steps,
+  :data:`inner`) are compiled without the two entry points numba otherwise builds for every
+  function: the wrapper that converts Python arguments (``no_cpython_wrapper``; for a helper
+  taking the compiled model, ~40 arrays to unbox) and the C-callable one (``no_cfunc_wrapper``).
+  Each was lowered and optimised by LLVM on a first run, and never used: the cold compile of the
+  simulation kernel's helpers spent 16.3 s in lowering with them and 9.6 s without (the whole
+  kernel 60 s -> 53 s, one process, empty numba cache). Calling such a function from Python
+  raises ``TypeError`` (:class:`KernelOnly`) instead of jumping to an entry point that does not
+  exist; tests and benchmarks call them through compiled drivers (``rng._draw_one``).
+  :data:`entry_helper` is a helper that Python also calls (``pay._curve_many``).
+
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
-document; the project pins numba to a minor version range, and ``tests/test_kernel_jit.py`` fails
-if the option goes away or a helper loses it.
+document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses them for its own
+``@overload`` implementations); the project pins numba to a minor version range, and
+``tests/test_kernel_jit.py`` fails if the options go away or a helper loses them.
 """
 
 from __future__ import annotations
 
 from numba import njit
+from numba.core.registry import CPUDispatcher
 
-#: Decorator for kernel helpers that allocate nothing (see the module docstring).
-helper = njit(cache=True, _nrt=False)
+
+class KernelOnly(CPUDispatcher):
+    """A numba dispatcher compiled without a Python entry point: compiled code calls it, Python
+    cannot (a call would jump to a wrapper that was never built; it raises instead)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self.py_func.__module__}.{self.py_func.__qualname__} is compiled for calls from compiled "
+            "kernels only (no Python entry point: incentsim.kernels.jit); call it from an @njit function"
+        )
+
+
+def _kernel_only(decorator):
+    """``decorator`` (an ``njit(...)``), then the result marked :class:`KernelOnly`. Under
+    ``NUMBA_DISABLE_JIT=1`` numba returns the plain function, which stays callable."""
+
+    def wrap(fn):
+        dispatcher = decorator(fn)
+        if isinstance(dispatcher, CPUDispatcher):
+            dispatcher.__class__ = KernelOnly
+        return dispatcher
+
+    return wrap
+
+
+_NO_ENTRY_POINTS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+#: Decorator for kernel helpers that allocate nothing and only compiled code calls (see the
+#: module docstring).
+helper = _kernel_only(njit(cache=True, _nrt=False, **_NO_ENTRY_POINTS))
+
+#: A :data:`helper` that Python calls too (it keeps numba's Python entry point).
+entry_helper = njit(cache=True, _nrt=False)
+
+#: Decorator for the solver's inner steps (``kernels.dp``): only its kernels call them; they may
+#: allocate, so they keep reference counting.
+inner = _kernel_only(njit(cache=True, **_NO_ENTRY_POINTS))
 
 #: Decorator for the simulation's stages (a week's steps of the funnel, each called once a week
 #: from the week loop of :func:`incentsim.kernels.funnel._simulate`): inlined by numba into it

@@ -7,7 +7,7 @@ attainment grids), by ``replay`` and by the payout tables alike.
 
 from __future__ import annotations
 
-from .jit import helper
+from .jit import entry_helper, helper
 
 
 @helper
@@ -63,7 +63,7 @@ def _curve_at(x, cx, cy, n, extrapolate, gate, cap):
     return y if y < cap else cap
 
 
-@helper
+@entry_helper
 def _curve_many(xs, cx, cy, n, extrapolate, gate, cap, out):
     """:func:`_curve_at` at every attainment of ``xs`` (filled into ``out``, same shape)."""
     for i in range(xs.shape[0]):

@@ -562,6 +562,18 @@ def _sample_array(kind, root, prefix, replication, param1, param2, out):
 
 
 @njit(cache=True)
+def _draw_one(kind, states, s, a, b):
+    """One draw from stream ``s`` of ``states``, for Python callers (the samplers themselves have
+    no Python entry point, ``kernels.jit``): ``kind`` 0 binomial(int(a), b), 1 poisson(a),
+    2 lognormal(a, b). Counts are returned as floats (exact)."""
+    if kind == 0:
+        return float(_binomial(states, s, int(a), b))
+    if kind == 1:
+        return float(_poisson(states, s, a))
+    return _lognormal(states, s, a, b)
+
+
+@njit(cache=True)
 def _stream_states(root, prefix, replication, purpose, agent, out):
     """Write the 4-word state of one stream into ``out`` (shape (1, 4)); for tests."""
     _seed_stream(root, prefix, replication, purpose, agent, out, 0)
