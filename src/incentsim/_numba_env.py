@@ -200,6 +200,35 @@ def _patch(caching) -> None:
     cls._load_index = _load_index
     cls._load_data = _load_data
     cls._incentsim_guarded = True
+    _load_without_refresh(caching)
+
+
+def _load_without_refresh(caching) -> None:
+    """Load cached kernels without numba's ``refresh()`` of its compile-time registries.
+
+    numba's ``Cache.load_overload`` refreshes the target context first: it imports and installs
+    every implementation numba has (linear algebra, datetimes, typed containers, random
+    generators ...), 0.7 s of every warm command, though loading machine code uses none of them.
+    What a load does need is in place without it: numba's C helpers and exception symbols are
+    registered when the context is built, the math functions when it is initialised, and the
+    runtime's (NRT) symbols, which kernels that allocate call, are registered here first. Any
+    compile still refreshes (numba's ``CompilerBase`` does, before typing), so a cache miss
+    compiles exactly as before.
+    """
+    cls = caching.Cache
+    if getattr(cls, "_incentsim_no_refresh", False):
+        return
+
+    def load_overload(self, sig, target_context):
+        from numba.core.runtime import rtsys
+
+        rtsys.initialize(target_context)  # idempotent
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+        return None  # the guard swallowed an I/O error: a miss (numba's own behaviour)
+
+    cls.load_overload = load_overload
+    cls._incentsim_no_refresh = True
 
 
 # -- is a kernel compiled already? ------------------------------------------------------------
