@@ -25,9 +25,9 @@
   taking the compiled model, ~40 arrays to unbox) and the C-callable one (``no_cfunc_wrapper``).
   Each was lowered and optimised by LLVM on a first run, and never used: the cold compile of the
   simulation kernel's helpers spent 16.3 s in lowering with them and 9.6 s without (the whole
-  kernel 60 s -> 53 s, one process, empty numba cache). Calling such a function from Python
-  raises ``TypeError`` (:class:`KernelOnly`) instead of jumping to an entry point that does not
-  exist; tests and benchmarks call them through compiled drivers (``rng._draw_one``).
+  kernel 60-68 s -> 54-57 s, one process, empty numba cache, measured in turns). Calling such a
+  function from Python raises ``TypeError`` (:class:`KernelOnly`) instead of jumping to an entry
+  point that does not exist; tests call them through compiled drivers (``rng._draw_one``).
   :data:`entry_helper` is a helper that Python also calls (``pay._curve_many``).
 
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
