@@ -76,10 +76,10 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
             return agent * N_PURPOSES + purpose
 
         def binom(s, n, p):
-            return int(rng._draw_one(0, st, s, float(n), float(p)))
+            return int(rng._draw_one(3, st, s, float(n), float(p)))
 
         def pois(s, lam):
-            return int(rng._draw_one(1, st, s, float(lam), 0.0))
+            return int(rng._draw_one(2, st, s, float(lam), 0.0))
 
         def unif(s):
             return float(rng._uniform(st, s))
@@ -100,7 +100,7 @@ def reference_run(scenario: Scenario, scheme_name: str, replications: int, seed:
             return leave, binom(s, leave, p)
 
         def value(s):
-            return rng._draw_one(2, st, s, float(model.value_mu), float(model.value_sigma))
+            return rng._draw_one(4, st, s, float(model.value_mu), float(model.value_sigma))
 
         ability = []
         for _ in range(R):

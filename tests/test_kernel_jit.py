@@ -56,7 +56,7 @@ def test_a_kernel_only_function_called_from_python_raises_and_names_itself():
     with pytest.raises(TypeError, match=r"incentsim\.kernels\.rng\._binomial is compiled for calls from compiled"):
         rng._binomial(states, 0, 10, 0.5)
     # ... and its compiled driver draws from it (the same numbers as inside the kernel).
-    assert 0 <= rng._draw_one(0, states, 0, 10.0, 0.5) <= 10
+    assert 0 <= rng._draw_one(3, states, 0, 10.0, 0.5) <= 10
 
 
 def test_functions_python_calls_keep_their_entry_points():

@@ -540,6 +540,22 @@ def _leave_advance(states, s, n, h, p):
 
 
 @njit(cache=True)
+def _draw_one(kind, states, s, a, b):
+    """One draw of ``kind`` (as :func:`_sample_array`) from stream ``s`` of ``states``, for Python
+    callers (the samplers themselves have no Python entry point, ``kernels.jit``). Counts are
+    returned as floats (exact)."""
+    if kind == 0:
+        return _uniform(states, s)
+    if kind == 1:
+        return _normal(states, s)
+    if kind == 2:
+        return float(_poisson(states, s, a))
+    if kind == 3:
+        return float(_binomial(states, s, int(a), b))
+    return _lognormal(states, s, a, b)
+
+
+@njit(cache=True)
 def _sample_array(kind, root, prefix, replication, param1, param2, out):
     """Fill ``out`` with draws of one kind from stream ``(root, *prefix, replication, 0, 0)``.
 
@@ -549,28 +565,7 @@ def _sample_array(kind, root, prefix, replication, param1, param2, out):
     states = np.empty((1, 4), dtype=np.uint64)
     _seed_stream(root, prefix, replication, 0, 0, states, 0)
     for i in range(out.shape[0]):
-        if kind == 0:
-            out[i] = _uniform(states, 0)
-        elif kind == 1:
-            out[i] = _normal(states, 0)
-        elif kind == 2:
-            out[i] = _poisson(states, 0, param1)
-        elif kind == 3:
-            out[i] = _binomial(states, 0, int(param1), param2)
-        else:
-            out[i] = _lognormal(states, 0, param1, param2)
-
-
-@njit(cache=True)
-def _draw_one(kind, states, s, a, b):
-    """One draw from stream ``s`` of ``states``, for Python callers (the samplers themselves have
-    no Python entry point, ``kernels.jit``): ``kind`` 0 binomial(int(a), b), 1 poisson(a),
-    2 lognormal(a, b). Counts are returned as floats (exact)."""
-    if kind == 0:
-        return float(_binomial(states, s, int(a), b))
-    if kind == 1:
-        return float(_poisson(states, s, a))
-    return _lognormal(states, s, a, b)
+        out[i] = _draw_one(kind, states, 0, param1, param2)
 
 
 @njit(cache=True)
