@@ -23,7 +23,7 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 @pytest.mark.parametrize(
     "fn",
     [funnel._simulate, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
-     funnel._snapshot, funnel._choose_all, funnel._forecast, funnel._forecast_axis, funnel._followup, funnel._measure, rng._binomial,
+     funnel._snapshot, funnel._choose_roles, funnel._followup, funnel._measure, rng._binomial,
      rng._binomial_inversion, rng._binomial_btpe, rng._leave_advance, rng._poisson, rng._poisson_ptrs, rng._lognormal,
      pay._curve_at],
     ids=lambda f: f.py_func.__name__,
@@ -35,7 +35,7 @@ def test_hot_loop_helpers_count_no_references(fn):
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._reset, funnel._choose_all, funnel._forecast, funnel._followup, rng._binomial, rng._poisson,
+    [funnel._reset, funnel._choose_roles, funnel._followup, rng._binomial, rng._poisson,
      rng._lognormal, rng._leave_advance, pay._curve_at, dp._after_week, dp._expect_axis0, dp._push_axis0,
      dp._push_axis1, dp._fill3],
     ids=lambda f: f.py_func.__name__,

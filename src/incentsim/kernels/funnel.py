@@ -154,7 +154,7 @@ def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_st
         own_steps[0] = steps
 
 
-@helper
+@njit(cache=True, inline="always")
 def _forecast_axis(
     ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
     own_steps,
@@ -205,30 +205,11 @@ def _forecast_axis(
         ahead[a, p] = deals * ap.axis_unit[a]
 
 
-@helper
-def _forecast(
-    ap, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
-    own_steps,
-):  # fmt: skip
-    """:func:`_forecast_axis` for each measure axis of the policy's state (none when unused)."""
-    # (int64 axes, not literals: one compiled version of _forecast_axis for both)
-    if ap.choice.shape[3] > 1:
-        _forecast_axis(
-            ap, np.int64(0), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-            roll, ahead, own, own_steps,
-        )  # fmt: skip
-    if ap.choice.shape[4] > 1:
-        _forecast_axis(
-            ap, np.int64(1), n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-            roll, ahead, own, own_steps,
-        )  # fmt: skip
-
-
 @njit(cache=True, inline="always")
 def _axis_attainment(ap, a, p, w, annual_target, target_of, week_period, period_acc, year_acc, tscale, ahead):
     """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
     (or year) plus what the pipeline is expected to add before the period ends (``ahead``, from
-    :func:`_forecast`), over the (ratcheted) target."""
+    :func:`_forecast_axis`), over the (ratcheted) target."""
     c = ap.axis_comp[a]
     if ap.axis_year[a] == 1:
         acc = year_acc[c, p]
@@ -294,31 +275,6 @@ def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year
     t0 = i0 + 1 if f0 >= 0.5 else i0
     t1 = i1 + 1 if f1 >= 0.5 else i1
     return first, second, third, ap.timing[g, k, w, t0, t1, li]
-
-
-@helper
-def _choose_all(
-    ap, n_persons, levels, w, annual_target, target, week_period, period_acc, year_acc, year_paid, tscale, ahead, first,
-    second, third, timing,
-):  # fmt: skip
-    """:func:`_choose` for persons ``0 .. n_persons - 1`` (ability level ``levels[p]``, target group
-    from the policy) into ``first``, ``second``, ``third`` and ``timing`` (each ``(>= n_persons,)``)."""
-    for p in range(n_persons):
-        first[p], second[p], third[p], timing[p] = _choose(
-            ap,
-            ap.group[p],
-            levels[p],
-            w,
-            p,
-            annual_target,
-            target,
-            week_period,
-            period_acc,
-            year_acc,
-            year_paid,
-            tscale,
-            ahead,
-        )
 
 
 @helper
@@ -479,7 +435,7 @@ class Pay(NamedTuple):
 
 
 class Choice(NamedTuple):
-    """Marketing's choice of the week and the choice state's pipeline forecasts (:func:`_forecast`)."""
+    """Marketing's choice of the week and the choice state's pipeline forecasts (:func:`_forecast_axis`)."""
 
     mkt: np.ndarray  # (3, 1) marketing's effort, quality focus, (unused) team time
     mkt_level: np.ndarray  # (1,) int64 marketing's ability level (one level; one person chooses for the team)
@@ -556,35 +512,63 @@ def _start_pipeline(states, model, atype, fn):
                 fn.stage[r, src, j] = _poisson(states, s_arr, model.init_sales[atype[r], src, j])
 
 
+@helper
+def _choose_roles(
+    pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, weeks_left, annual_target, target, week_period, stage,
+    held, atype, mstage, roll, period_acc, year_acc, year_paid, tscale, own, own_steps, mkt_level, ahead_mkt, mkt,
+    mkt_timing, ahead_sales, effort, follow, team, timing_sales,
+):  # fmt: skip
+    """Marketing's and sales' choices of the week (:func:`_choose`), after the pipeline forecasts
+    behind each measure axis of their policies' state (:func:`_forecast_axis`; every choice of the
+    week is made from the same state, so they are computed once a week). Marketing's into ``mkt``
+    (``(3, 1)``: effort, quality focus, unused) and ``mkt_timing``; sales' into ``effort``,
+    ``follow``, ``team`` and ``timing_sales`` (each ``(R,)``).
+
+    One call a week for both roles, through one loop body: a call copies its arguments (a policy
+    alone is 11 arrays of up to 7 dimensions), and with the forecasts and choices as functions of
+    their own, called eight times a week, the kernel was 15-20 % slower; inlined into the kernel
+    instead, its first compile took 7-9 s longer (``benchmarks.kernel_ab``, ``/tmp``-cache compile
+    timed in turns)."""
+    own_steps[0] = -1  # the pipeline moved since last week
+    for role in range(2):
+        # (marketing first: a forecast it computes into ``own`` is sales' too)
+        if role == 0:
+            ap = pol_mkt
+            n_persons = mkt_level.shape[0]
+            levels = mkt_level
+            ahead = ahead_mkt
+            first, second, third, timing = mkt[0], mkt[1], mkt[2], mkt_timing
+        else:
+            ap = pol_sales
+            n_persons = atype.shape[0]
+            levels = atype
+            ahead = ahead_sales
+            first, second, third, timing = effort, follow, team, timing_sales
+        for a in range(2):
+            if ap.choice.shape[3 + a] > 1:  # a measure axis the policy uses
+                _forecast_axis(
+                    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
+                    roll, ahead, own, own_steps,
+                )  # fmt: skip
+        for p in range(n_persons):
+            first[p], second[p], third[p], timing[p] = _choose(
+                ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc,
+                year_paid, tscale, ahead,
+            )  # fmt: skip
+
+
 @stage
 def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
     """Everyone's choices at the week's start, from their state (the policies, read by
-    :func:`_choose`): sales' effort (quantised to the action tables), follow-up share, team time
-    and deal timing into ``wk``; marketing's effort and quality focus into ``ch.mkt``. Every choice
-    of the week is made from the same state, so the pipeline forecasts are computed once."""
-    R = atype.shape[0]
-    n_mkt = ch.mkt_level.shape[0]  # one marketing person chooses for the team (not a literal 1: one signature)
-    land_sales = model.land_sales
-    land_mkt = model.land_mkt
-    loss = model.hold_loss
-    left = sch.weeks_left
-    ch.own_steps[0] = -1  # the pipeline moved since last week
-    _forecast(pol_mkt, n_mkt, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
-              ch.ahead_mkt, ch.own, ch.own_steps)  # fmt: skip
-    _forecast(pol_sales, R, w, land_sales, loss, land_mkt, left, fn.stage, fn.held, atype, fn.mstage, fn.roll,
-              ch.ahead_sales, ch.own, ch.own_steps)  # fmt: skip
-    at = sch.annual_target
-    tg = sch.target
-    wp = sch.week_period
-    _choose_all(
-        pol_mkt, n_mkt, ch.mkt_level, w, at, tg, wp, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale,
-        ch.ahead_mkt, ch.mkt[0], ch.mkt[1], ch.mkt[2], ch.mkt_timing,
+    :func:`_choose_roles`): sales' effort (quantised to the action tables), follow-up share, team
+    time and deal timing into ``wk``; marketing's effort and quality focus into ``ch.mkt``."""
+    _choose_roles(
+        pol_sales, pol_mkt, w, model.land_sales, model.hold_loss, model.land_mkt, sch.weeks_left, sch.annual_target,
+        sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.roll, pay.period_acc, pay.year_acc,
+        pay.year_paid, pay.tscale, ch.own, ch.own_steps, ch.mkt_level, ch.ahead_mkt, ch.mkt, ch.mkt_timing,
+        ch.ahead_sales, wk.effort, wk.follow, wk.team, wk.timing,
     )  # fmt: skip
-    _choose_all(
-        pol_sales, R, atype, w, at, tg, wp, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale, ch.ahead_sales,
-        wk.effort, wk.follow, wk.team, wk.timing,
-    )  # fmt: skip
-    for r in range(R):
+    for r in range(atype.shape[0]):
         ei = int(wk.effort[r] / EFFORT_STEP + 0.5)
         if ei > N_EFFORT - 1:
             ei = N_EFFORT - 1
