@@ -1,6 +1,6 @@
 """How the kernels' functions are compiled: the numba options, in one place.
 
-- :data:`helper`, ``@njit(cache=True, _nrt=False)``: the small functions the kernels call in
+- :data:`helper`, ``@njit(_nrt=False)``, link-only (below): the small functions the kernels call in
   their hot loops (samplers, pay rules, pipeline forecasts, choices). They allocate nothing, so
   they need no reference counting, and numba's ``_nrt=False`` leaves out the atomic increment and
   decrement of every array they receive (of every member of a tuple of arrays: a call taking the
@@ -29,6 +29,10 @@
   function from Python raises ``TypeError`` (:class:`KernelOnly`) instead of jumping to an entry
   point that does not exist; tests call them through compiled drivers (``rng._draw_one``).
   :data:`entry_helper` is a helper that Python also calls (``pay._curve_many``).
+- Those functions are also compiled *link-only* (:func:`_link_only_libraries`): numba optimises
+  their IR and makes machine code of it only inside the kernels that call them, not once more on
+  their own. A first run's compile of the simulation kernel took 24-32 s against 30-32 s, a
+  first ``compare`` 39-42 s against 44-47 s (same hour, in turns); results bit-identical.
 
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
 document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses them for its own
@@ -39,7 +43,22 @@ document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses the
 from __future__ import annotations
 
 from numba import njit
+from numba.core import codegen as _codegen
+from numba.core.itanium_mangler import mangle_identifier
 from numba.core.registry import CPUDispatcher
+
+#: The functions compiled link-only (:func:`_kernel_only`): numba builds their LLVM IR, and only
+#: the kernels that call them optimise it and make machine code of it. By qualified name (which
+#: numba names a function's code library after), the start of their symbols' mangled names
+#: (module and qualified name: a function of the same name elsewhere is compiled as usual).
+_LINK_ONLY: dict[str, str] = {}
+
+
+def _is_link_only(library) -> bool:
+    prefix = _LINK_ONLY.get(library.name)
+    if prefix is None:
+        return False
+    return any(f.name.startswith(prefix) for f in library._final_module.functions if not f.is_declaration)
 
 
 class KernelOnly(CPUDispatcher):
@@ -54,30 +73,88 @@ class KernelOnly(CPUDispatcher):
 
 
 def _kernel_only(decorator):
-    """``decorator`` (an ``njit(...)``), then the result marked :class:`KernelOnly`. Under
-    ``NUMBA_DISABLE_JIT=1`` numba returns the plain function, which stays callable."""
+    """``decorator`` (an ``njit(...)``), then the result marked :class:`KernelOnly` and compiled
+    link-only (:func:`_link_only_libraries`). Under ``NUMBA_DISABLE_JIT=1`` numba returns the plain
+    function, which stays callable."""
 
     def wrap(fn):
         dispatcher = decorator(fn)
         if isinstance(dispatcher, CPUDispatcher):
             dispatcher.__class__ = KernelOnly
+            # numba's symbol for module.qualname: _ZN<len><part>...<abi tags>E<argument types>
+            _LINK_ONLY[fn.__qualname__] = "_Z" + mangle_identifier(f"{fn.__module__}.{fn.__qualname__}")[:-1]
         return dispatcher
 
     return wrap
+
+
+def _link_only_libraries() -> None:
+    """Compile the kernel-only functions' code libraries to LLVM IR only.
+
+    numba finishes every compiled function's library on its own: the whole module pipeline at
+    ``-O3`` and machine code. A kernel that calls the function then links the function's IR into
+    its own module and runs the module pipeline again over all of it (that is how numba lets
+    LLVM inline across functions), and makes its own machine code. For a function only kernels
+    call, its own optimised module and machine code are never used. numba compiles its
+    ``@overload`` implementations this way (``BaseContext.compile_subroutine``: ``no_compile``);
+    a dispatcher cannot ask for it, so numba's library class skips both steps for the functions
+    marked here. Their per-function passes still run, so the IR a kernel links is the same as
+    before its module passes; the kernels' results are bit-identical. Such a library is never
+    written to numba's disk cache (it holds no machine code): the kernels that call it are, with
+    its code inside.
+    """
+    cls = _codegen.CPUCodeLibrary
+    if getattr(cls, "_incentsim_link_only", False):
+        return
+    optimize_final_module = cls._optimize_final_module
+    finalize_final_module = cls._finalize_final_module
+
+    def _optimize(self):
+        if not _is_link_only(self):
+            optimize_final_module(self)
+
+    def _finalize(self):
+        if not _is_link_only(self):
+            finalize_final_module(self)
+            return
+        # What numba's own finalisation checks, without adding the module to the JIT engine:
+        # its symbols stay undefined (the Python entry point's address is 0; KernelOnly).
+        self._finalize_dynamic_globals()
+        self._verify_declare_only_symbols()
+        self._finalized = True
+
+    cls._optimize_final_module = _optimize
+    cls._finalize_final_module = _finalize
+    cls._incentsim_link_only = True
+
+    codegen_cls = _codegen.JITCPUCodegen
+    set_env = codegen_cls.set_env
+
+    def _set_env(self, env_name, env):
+        # numba stores the address of a function's environment (its Python objects, used by its
+        # Python entry point) in the function's module once it is compiled; a link-only module is
+        # never compiled, and its functions have no Python entry point.
+        if self._engine.get_global_value_address(env_name):
+            set_env(self, env_name, env)
+
+    codegen_cls.set_env = _set_env
+
+
+_link_only_libraries()
 
 
 _NO_ENTRY_POINTS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 #: Decorator for kernel helpers that allocate nothing and only compiled code calls (see the
 #: module docstring).
-helper = _kernel_only(njit(cache=True, _nrt=False, **_NO_ENTRY_POINTS))
+helper = _kernel_only(njit(_nrt=False, **_NO_ENTRY_POINTS))
 
 #: A :data:`helper` that Python calls too (it keeps numba's Python entry point).
 entry_helper = njit(cache=True, _nrt=False)
 
 #: Decorator for the solver's inner steps (``kernels.dp``): only its kernels call them; they may
 #: allocate, so they keep reference counting.
-inner = _kernel_only(njit(cache=True, **_NO_ENTRY_POINTS))
+inner = _kernel_only(njit(**_NO_ENTRY_POINTS))
 
 #: Decorator for the simulation's stages (a week's steps of the funnel, each called once a week
 #: from the week loop of :func:`incentsim.kernels.funnel._simulate`): inlined by numba into it
