@@ -8,7 +8,7 @@ call, the kernel source line that made it, its parameters and how many raw 64-bi
 outputs (``rng._next_u64``; "uniforms" below) it consumed. Counting the kernel itself (not a
 replica) keeps the counts right when the kernel changes.
 
-The summary (JSON) gives per call site: the section of the kernel (its ``# -- ...`` comment), the
+The summary (JSON) gives per call site: the section of the kernel (the function it is in), the
 statement, calls, calls that actually drew (``n > 0`` and ``0 < p < 1``; ``lam > 0``), uniforms
 consumed, and a stratified sample of the parameters of the drawing calls. :mod:`benchmarks.rng_bound`
 replays those counts and parameters with no bookkeeping.
@@ -39,25 +39,22 @@ _SAMPLER_KINDS = (
 N_PARAMS = 64
 
 
-def _sections(source_lines: list[str]) -> dict[int, str]:
-    """Line number (1-based) -> the kernel section it belongs to.
+#: Kernel functions run once at the start of a replication (the rest run every week).
+_START_FUNCTIONS = ("_seed_streams", "_draw_abilities", "_start_pipeline", "_reset", "_start_scales")
 
-    The section is the kernel's last ``# -- name`` comment, refined by the last ordinary comment
-    line before the statement (for example ``each rep / Sales stages``).
-    """
+
+def _sections(source_lines: list[str]) -> dict[int, str]:
+    """Line number (1-based) -> the kernel section it belongs to: the kernel function the line is
+    in (a stage of the week, such as ``_sales_stages``), or ``start / <function>`` for what runs
+    once at a replication's start."""
     out = {}
-    major, minor = "start", ""
+    major = "start"
     for i, line in enumerate(source_lines, start=1):
         s = line.strip()
-        if s.startswith("# --"):
-            major = s.strip("# -").split(":")[0].strip() or major
-            minor = ""
-        elif s.startswith("@njit") or s.startswith("def "):
-            major, minor = "start", ""
-        elif s.startswith("# ") and not s.startswith("# fmt") and not source_lines[i - 2].strip().startswith("#"):
-            words = s[2:].replace("(", ",").replace(":", ",").replace(";", ",").split(",")[0].split()
-            minor = " ".join(words[:4])
-        out[i] = f"{major} / {minor}" if minor and minor != major else major
+        if s.startswith("def "):
+            name = s[4:].split("(")[0]
+            major = f"start / {name}" if name in _START_FUNCTIONS else name
+        out[i] = major
     return out
 
 
