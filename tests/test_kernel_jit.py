@@ -63,8 +63,8 @@ def test_a_kernel_only_function_called_from_python_raises_and_names_itself():
 
 def test_kernel_only_functions_are_compiled_link_only_into_the_kernels_that_call_them(tmp_path):
     """A kernel-only function's own library gets no module optimisation and no machine code (the
-    kernel calling it optimises the linked IR and makes the machine code; a first run's compile of
-    the simulation kernel 30-32 s -> 24-32 s, a first compare 44-47 s -> 39-42 s in turns). Fails
+    kernel calling it optimises the linked IR and makes the machine code; the simulation kernel's
+    first compile, median of 3 turns, 29.9 -> 28.8 s, ``benchmarks.compile_ab``). Fails
     without ``jit._link_only_libraries``: the function's own module would be added to numba's JIT
     engine (compiled to machine code).
     A fresh process with its own numba cache, so the functions compile here."""

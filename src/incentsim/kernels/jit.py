@@ -31,8 +31,9 @@
   :data:`entry_helper` is a helper that Python also calls (``pay._curve_many``).
 - Those functions are also compiled *link-only* (:func:`_link_only_libraries`): numba optimises
   their IR and makes machine code of it only inside the kernels that call them, not once more on
-  their own. A first run's compile of the simulation kernel took 24-32 s against 30-32 s, a
-  first ``compare`` 39-42 s against 44-47 s (same hour, in turns); results bit-identical.
+  their own. The simulation kernel's compile from an empty cache took 25-32 s (median 28.8)
+  against 30-38 s (median 29.9), the solver's unchanged (``python -m benchmarks.compile_ab``, in
+  turns); a first ``compare`` 39-42 s against 44-47 s (two turns); results bit-identical.
 
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
 document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses them for its own
