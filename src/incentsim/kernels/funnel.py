@@ -1252,7 +1252,8 @@ def _simulate(
             _record_week(model, rec, i, w, month, e_m, q_m, wk, yr, out_effort_week)
             # Pipeline snapshot at month ends (only when the caller asked for it).
             if rec and out_pipe.shape[0] > 0 and (w == WEEKS - 1 or model.week_month[w + 1] != month):
-                _snapshot(out_pipe, i, y - burn, month + 1, yr.company[Y_REVENUE], fn.mstage, fn.queue, fn.stage, fn.held)
+                _snapshot(out_pipe, i, y - burn, month + 1, yr.company[Y_REVENUE], fn.mstage, fn.queue, fn.stage,
+                          fn.held)  # fmt: skip
             _pay_week(sch, rec, w, wk, pay, yr.person)
             if w == WEEKS - 1:
                 _write_year(model, rec, i, y - burn, yr, out_year, out_month, out_person)

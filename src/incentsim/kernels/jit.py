@@ -67,6 +67,7 @@ class KernelOnly(CPUDispatcher):
     cannot (a call would jump to a wrapper that was never built; it raises instead)."""
 
     def __call__(self, *args, **kwargs):
+        """Raise ``TypeError``: compiled code calls this function, Python cannot."""
         raise TypeError(
             f"{self.py_func.__module__}.{self.py_func.__qualname__} is compiled for calls from compiled "
             "kernels only (no Python entry point: incentsim.kernels.jit); call it from an @njit function"
