@@ -106,7 +106,13 @@ def _link_only_libraries() -> None:
     its code inside.
     """
     cls = _codegen.CPUCodeLibrary
-    if getattr(cls, "_incentsim_link_only", False):
+    needed = (
+        (cls, "_optimize_final_module"), (cls, "_finalize_final_module"), (cls, "_finalize_dynamic_globals"),
+        (cls, "_verify_declare_only_symbols"), (_codegen.JITCPUCodegen, "set_env"),
+    )  # fmt: skip
+    if getattr(cls, "_incentsim_link_only", False) or not all(hasattr(c, name) for c, name in needed):
+        # (another numba than the pinned range, whose internals moved: every function is then
+        # compiled in full, as numba does by default; slower to compile, same results)
         return
     optimize_final_module = cls._optimize_final_module
     finalize_final_module = cls._finalize_final_module
