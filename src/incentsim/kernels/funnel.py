@@ -525,10 +525,10 @@ def _choose_roles(
     ``follow``, ``team`` and ``timing_sales`` (each ``(R,)``).
 
     One call a week for both roles, through one loop body: a call copies its arguments (a policy
-    alone is 11 arrays of up to 7 dimensions), and with the forecasts and choices as functions of
-    their own, called eight times a week, the kernel was 15-20 % slower; inlined into the kernel
-    instead, its first compile took 7-9 s longer (``benchmarks.kernel_ab``, ``/tmp``-cache compile
-    timed in turns)."""
+    alone is 11 arrays of up to 7 dimensions). With the forecasts and choices as eight calls a week,
+    the kernel was up to 17 % slower per replication (``shared``; ``separate`` within the noise:
+    ``benchmarks.kernel_ab``, README "Where the kernel's time goes"). Inlined into the kernel instead
+    of called, it ran no faster than the one call and its first compile took 4-9 s longer."""
     own_steps[0] = -1  # the pipeline moved since last week
     for role in range(2):
         # (marketing first: a forecast it computes into ``own`` is sales' too)
