@@ -21,14 +21,17 @@ from scipy import stats
 
 from incentsim.kernels import dp
 
-G0, G1, L = 6, 4, 3
 A = 3
 ACTIVE = 3  # weeks 0..2 act; weeks 3..51 nothing happens
+#: Grids (G0, G1, L) of the test problems: three axes; and one axis, the bundled company's usual
+#: problem, which the kernels run through their own vectorised paths.
+SHAPES = [(6, 4, 3), (7, 1, 1)]
 
 
-def _problem(seed: int):
+def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0]):
+    G0, G1, L = shape
     rng = np.random.default_rng(seed)
-    S0, S1 = 3, 3
+    S0, S1 = (3, 3) if G1 > 1 else (5, 1)
     P = np.zeros((52, A, S0))
     Q = np.zeros((52, A, S1))
     P[:, :, 0] = 1.0
@@ -37,6 +40,9 @@ def _problem(seed: int):
         for a in range(A):
             P[t, a] = rng.dirichlet(np.ones(S0) * (a + 1))
             Q[t, a] = rng.dirichlet(np.ones(S1))
+    if G1 == 1:
+        P[0, 1, 2] = 0.0  # an increment it cannot take (skipped by the kernels)
+        P[0, 1] /= P[0, 1].sum()
     s0 = np.full((52, A), S0, dtype=np.int64)
     s1 = np.full((52, A), S1, dtype=np.int64)
     cost = np.zeros((52, A))
@@ -79,6 +85,7 @@ def _interp(V, x0, x1, x2):
 def _reference(args, sigma, disc):
     """Plain-Python backward induction with the kernel's semantics."""
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
     prob = np.zeros((52, A, G0, G1, L))
     for t in range(51, -1, -1):
@@ -117,6 +124,7 @@ def _reference(args, sigma, disc):
 
 def _kernel(args, sigma, disc):
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
     prob = np.zeros((52, A, G0, G1, L))
     attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
@@ -128,9 +136,10 @@ def _kernel(args, sigma, disc):
     return V, prob, mean_attr
 
 
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("seed,sigma,disc", [(1, 0.0, 1.0), (2, 0.0, 0.99), (3, 0.3, 1.0), (4, 0.05, 0.98)])
-def test_bellman_equals_plain_python_recursion(seed, sigma, disc):
-    args = _problem(seed)
+def test_bellman_equals_plain_python_recursion(seed, sigma, disc, shape):
+    args = _problem(seed, shape)
     V, prob, mean_attr = _kernel(args, sigma, disc)
     V_ref, prob_ref = _reference(args, sigma, disc)
     np.testing.assert_allclose(V[:ACTIVE + 1], V_ref[:ACTIVE + 1], atol=1e-12)
@@ -159,9 +168,11 @@ def test_deterministic_values_beat_every_open_loop_plan():
     assert V[0, 0, 0, 0] == pytest.approx(V_ref[0, 0, 0, 0], abs=1e-12)
 
 
-def test_forward_matches_path_enumeration():
-    args = _problem(3)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_forward_matches_path_enumeration(shape):
+    args = _problem(3, shape)
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    G0, G1, L = shape
     sigma, disc = 0.2, 1.0
     V, prob, _ = _kernel(args, sigma, disc)
     start = np.zeros((G0, G1, L))
@@ -199,7 +210,12 @@ def test_forward_matches_path_enumeration():
                                 continue
                             key = (min(i + y0, G0 - 1), min(jj + y1, G1 - 1), pl)
                             new[key] = new.get(key, 0.0) + w
+        if t == 0:
+            after_first = dict(new)
         if t == 1:  # axis 0's period ends: fractional head start, and the money paid accumulates
+            before_reset = np.zeros(G0)  # axis 0's distribution at the period's end
+            for (i, _, _), p in new.items():
+                before_reset[i] += p
             reset: dict = {}
             for (i, j, pl), p in new.items():
                 for ii, wi in split(reset0[0], G0):
@@ -208,6 +224,11 @@ def test_forward_matches_path_enumeration():
             new = reset
         paths = new
     np.testing.assert_allclose(mean[:2, 0], exp_cost, atol=1e-12)
+    first = np.zeros((G0, G1, L))
+    for key, p in after_first.items():
+        first[key] += p
+    np.testing.assert_allclose(dist[1], first, atol=1e-12)
+    np.testing.assert_allclose(e0[1], before_reset, atol=1e-12)
     ref = np.zeros((G0, G1, L))
     for key, p in paths.items():
         ref[key] += p
@@ -218,8 +239,9 @@ def test_forward_matches_path_enumeration():
 @pytest.mark.parametrize("lam", [0.0, 0.3, 2.5, 12.0])
 def test_panjer_equals_direct_compound_poisson(lam):
     rng = np.random.default_rng(5)
-    jump = rng.dirichlet(np.ones(5))
+    jump = rng.dirichlet(np.ones(7))
     jump[0] = 0.2
+    jump[[2, 4]] = 0.0  # sizes a jump cannot take (the kernel's sums skip them)
     jump /= jump.sum()
     Lg = 60
     out = np.zeros(Lg)

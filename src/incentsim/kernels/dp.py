@@ -116,9 +116,33 @@ def _panjer(lam, jump, out):
     out : ndarray(float64, (L,))
         Filled with P(total = n steps), n < L; the mass at L - 1 or above is put at L - 1.
     """
+    _panjer_on(lam, jump, _jump_steps(jump), out)
+
+
+@inner
+def _jump_steps(jump):
+    """The jump sizes of positive probability, ascending (``j >= 1`` with ``jump[j] > 0``)."""
+    n = 0
+    for j in range(1, jump.shape[0]):
+        if jump[j] != 0.0:
+            n += 1
+    steps = np.empty(n, dtype=np.int64)
+    n = 0
+    for j in range(1, jump.shape[0]):
+        if jump[j] != 0.0:
+            steps[n] = j
+            n += 1
+    return steps
+
+
+@inner
+def _panjer_on(lam, jump, steps, out):
+    """:func:`_panjer` with the jump's positive sizes given (``steps``, from :func:`_jump_steps`):
+    the recursion's sums skip the sizes a jump cannot take (a deal's value spans a few dozen grid
+    steps of a grid of hundreds, a count one or two), whose terms are zero."""
     L = out.shape[0]
-    S = jump.shape[0]
-    out[:] = 0.0
+    for n in range(L):
+        out[n] = 0.0
     if lam <= 0.0:
         out[0] = 1.0
         return
@@ -126,8 +150,10 @@ def _panjer(lam, jump, out):
     total = out[0]
     for n in range(1, L - 1):
         s = 0.0
-        top = min(n, S - 1)
-        for j in range(1, top + 1):
+        for m in range(steps.shape[0]):
+            j = steps[m]
+            if j > n:
+                break
             s += j * jump[j] * out[n - j]
         out[n] = lam / n * s
         total += out[n]
@@ -141,10 +167,13 @@ def _increments_all(lam, jumps, week_k, P):
     """Fill ``P[t, a]`` with the compound-Poisson pmf of rate ``lam[t, a]`` and the jump pmf of
     week t's period (``jumps[week_k[t]]``)."""
     T, A = lam.shape
-    for t in range(T):
-        jump = jumps[week_k[t]]
-        for a in range(A):
-            _panjer(lam[t, a], jump, P[t, a])
+    for k in range(jumps.shape[0]):
+        steps = _jump_steps(jumps[k])
+        for t in range(T):
+            if week_k[t] != k:
+                continue
+            for a in range(A):
+                _panjer_on(lam[t, a], jumps[k], steps, P[t, a])
 
 
 @njit(cache=True, nogil=True)
@@ -285,29 +314,44 @@ def _expect_axis0(U, Pt, s0, alpha, E):
     fractional, interpolated): axis 0, dragging axis 1 along by alpha per step."""
     G0, G1, L = U.shape
     drag = not (alpha == 0.0 or G1 == 1)
-    if not drag and G1 * L < ROW_MIN:
-        # Short rows: a sum per state, kept in a register.
-        for i in range(G0):
-            for j in range(G1):
-                for pl in range(L):
-                    acc = 0.0
-                    for y in range(s0):
-                        p = Pt[y]
-                        if p == 0.0:
-                            continue
-                        ii = i + y
-                        if ii > G0 - 1:
-                            ii = G0 - 1
-                        acc += p * U[ii, j, pl]
-                    E[i, j, pl] = acc
+    n = G1 * L
+    if not drag:
+        # Step by step: every state's sum gets step y's term in the same order of y as a sum per
+        # state, but the states are one contiguous run (state i reads the state y rows up, U's
+        # flat index + y n), which the compiler vectorises. A sum per state in a register is a
+        # chain of dependent additions: 5-8x slower on the bundled company's one-axis problems.
+        U1 = U.reshape(G0 * n)
+        E1 = E.reshape(G0 * n)
+        for k in range(G0 * n):
+            E1[k] = 0.0
+        top = (G0 - 1) * n
+        for y in range(s0):
+            p = Pt[y]
+            if p == 0.0:
+                continue
+            inside = max(G0 - y, 0) * n  # states whose step stays below the top
+            # Views, so that the loop has no index arithmetic (the compiler then vectorises it).
+            e = E1[:inside]
+            u = U1[y * n : y * n + inside]
+            for k in range(inside):
+                e[k] += p * u[k]
+            # The states whose step would pass the top stop there: the top row's values.
+            if n == 1:
+                c = p * U1[top]
+                et = E1[inside:]
+                for r in range(et.shape[0]):
+                    et[r] += c
+            else:
+                for r in range(inside, G0 * n, n):
+                    for k in range(n):
+                        E1[r + k] += p * U1[top + k]
         return
     # Rows of U and E are contiguous (G1 x L) blocks: accumulate whole rows per step y (in the same
-    # order of y as a per-state sum) and let the compiler vectorise; when axis 1 is dragged along,
-    # the whole and fractional axis-1 steps of alpha * y are the same from every j.
-    U2 = U.reshape(G0, G1 * L)
-    E2 = E.reshape(G0, G1 * L)
-    off, frac = _drag_steps(alpha if drag else 0.0, s0)
-    n = G1 * L
+    # order of y as a per-state sum) and let the compiler vectorise; the whole and fractional
+    # axis-1 steps of alpha * y are the same from every j.
+    U2 = U.reshape(G0, n)
+    E2 = E.reshape(G0, n)
+    off, frac = _drag_steps(alpha, s0)
     for i in range(G0):
         for k in range(n):
             E2[i, k] = 0.0
@@ -318,12 +362,6 @@ def _expect_axis0(U, Pt, s0, alpha, E):
             ii = i + y
             if ii > G0 - 1:
                 ii = G0 - 1
-            if not drag:
-                er = E2[i]
-                ur = U2[ii]
-                for k in range(n):
-                    er[k] += p * ur[k]
-                continue
             o = off[y]
             f = frac[y]
             inside = max(G1 - 1 - o, 0) * L  # states whose dragged position is below the top
@@ -342,12 +380,6 @@ def _expect_axis0(U, Pt, s0, alpha, E):
             top = (G1 - 1) * L
             for k in range(inside, n):
                 er[k] += p * U2[ii, top + k % L]
-
-
-#: Row length (axis-1 points x axis-2 levels) from which the axis-0 step works on whole rows
-#: (vectorised) rather than one state at a time (a sum in a register): measured on the bundled
-#: company, rows of 31 are about twice as fast whole, rows of 1 twice as slow.
-ROW_MIN = 8
 
 
 @inner
@@ -395,9 +427,11 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
     W = np.empty((G0, G1, L))
     U = np.empty((A, G0, G1, L))
     qbuf = np.empty((A, G0, G1, L))
-    best_v = np.empty((G0, G1, L))
-    best_a = np.empty((G0, G1, L), dtype=np.int64)
-    total = np.empty((G0, G1, L))
+    S = G0 * G1 * L
+    q2 = qbuf.reshape(A, S)
+    bv = np.empty(S)
+    ba = np.empty(S, dtype=np.int64)
+    tot = np.empty(S)
     for t in range(T - 1, -1, -1):
         _after_week(V[t + 1], t, per, W)
         shared = q_shared[t] == 1 or G1 == 1
@@ -422,56 +456,54 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
                 for j in range(G1):
                     for pl in range(L):
                         qbuf[a, i, j, pl] = disc * qbuf[a, i, j, pl] - c
-        # Choice probabilities, one axis-0 row of states at a time and action by action within it:
-        # prob[t, a] and qbuf[a] are then read and written along contiguous rows (state by state,
-        # every action's entry is a cache line apart). Same operations in the same order of a.
-        for i in range(G0):
-            for j in range(G1):
-                for pl in range(L):
-                    best_v[i, j, pl] = -1e300
-                    best_a[i, j, pl] = 0
-                    for m in range(M):
-                        mean_attr[t, i, j, pl, m] = 0.0
+        # Choice probabilities: action by action over every state at once (states flattened: each
+        # pass reads and writes contiguous runs, which the compiler vectorises). Every state gets
+        # the same operations in the same order of a as a state-by-state loop.
+        Vt = V[t].reshape(S)
+        pt = prob[t].reshape(A, S)
+        mt = mean_attr[t].reshape(S, M)
+        for s in range(S):
+            bv[s] = -1e300
+            ba[s] = 0
+            for m in range(M):
+                mt[s, m] = 0.0
+        for a in range(A):
+            qa = q2[a]
+            for s in range(S):
+                if qa[s] > bv[s]:
+                    bv[s] = qa[s]
+                    ba[s] = a
+        if sigma <= 0.0:
             for a in range(A):
-                for j in range(G1):
-                    for pl in range(L):
-                        if qbuf[a, i, j, pl] > best_v[i, j, pl]:
-                            best_v[i, j, pl] = qbuf[a, i, j, pl]
-                            best_a[i, j, pl] = a
-            if sigma <= 0.0:
-                for a in range(A):
-                    for j in range(G1):
-                        for pl in range(L):
-                            prob[t, a, i, j, pl] = 0.0
-                for j in range(G1):
-                    for pl in range(L):
-                        b = best_a[i, j, pl]
-                        prob[t, b, i, j, pl] = 1.0
-                        V[t, i, j, pl] = best_v[i, j, pl]
-                        for m in range(M):
-                            mean_attr[t, i, j, pl, m] = attr[b, m]
-                continue
-            # One exponential per action: weights relative to the best, which cannot overflow.
-            for j in range(G1):
-                for pl in range(L):
-                    total[i, j, pl] = 0.0
-            for a in range(A):
-                for j in range(G1):
-                    for pl in range(L):
-                        z = (qbuf[a, i, j, pl] - best_v[i, j, pl]) / sigma
-                        e = math.exp(z) if z > -60.0 else 0.0
-                        qbuf[a, i, j, pl] = e
-                        total[i, j, pl] += e
-            for j in range(G1):
-                for pl in range(L):
-                    V[t, i, j, pl] = best_v[i, j, pl] + sigma * math.log(total[i, j, pl])
-            for a in range(A):
-                for j in range(G1):
-                    for pl in range(L):
-                        p = qbuf[a, i, j, pl] / total[i, j, pl]
-                        prob[t, a, i, j, pl] = p
-                        for m in range(M):
-                            mean_attr[t, i, j, pl, m] += p * attr[a, m]
+                for s in range(S):
+                    pt[a, s] = 0.0
+            for s in range(S):
+                b = ba[s]
+                pt[b, s] = 1.0
+                Vt[s] = bv[s]
+                for m in range(M):
+                    mt[s, m] = attr[b, m]
+            continue
+        # One exponential per action: weights relative to the best, which cannot overflow.
+        for s in range(S):
+            tot[s] = 0.0
+        for a in range(A):
+            qa = q2[a]
+            for s in range(S):
+                z = (qa[s] - bv[s]) / sigma
+                e = math.exp(z) if z > -60.0 else 0.0
+                qa[s] = e
+                tot[s] += e
+        for s in range(S):
+            Vt[s] = bv[s] + sigma * math.log(tot[s])
+        for a in range(A):
+            qa = q2[a]
+            pa = pt[a]
+            for s in range(S):
+                p = qa[s] / tot[s]
+                pa[s] = p
+                for m in range(M):
+                    mt[s, m] += p * attr[a, m]
 
 
 @inner
@@ -480,21 +512,21 @@ def _push_axis0(D, Pt, s0, alpha, out):
     alpha per step): the adjoint of :func:`_expect_axis0`."""
     G0, G1, L = D.shape
     drag = not (alpha == 0.0 or G1 == 1)
-    if not drag and G1 * L < ROW_MIN:
+    if G1 * L == 1:
+        # One axis: a state's mass goes to a contiguous run of states, one step y after another
+        # (vectorised); every state receives its terms in the same order as a state-by-state loop.
+        D1 = D.reshape(G0)
+        out1 = out.reshape(G0)
         for i in range(G0):
-            for j in range(G1):
-                for pl in range(L):
-                    d = D[i, j, pl]
-                    if d == 0.0:
-                        continue
-                    for y in range(s0):
-                        p = Pt[y]
-                        if p == 0.0:
-                            continue
-                        ii = i + y
-                        if ii > G0 - 1:
-                            ii = G0 - 1
-                        out[ii, j, pl] += d * p
+            d = D1[i]
+            if d == 0.0:
+                continue
+            inside = min(s0, G0 - 1 - i)  # steps that stay below the top
+            o = out1[i : i + inside]
+            for y in range(inside):
+                o[y] += d * Pt[y]
+            for y in range(max(inside, 0), s0):
+                out1[G0 - 1] += d * Pt[y]
         return
     # Whole rows per step y (vectorisable), as in :func:`_expect_axis0`.
     D2 = D.reshape(G0, G1 * L)
