@@ -274,25 +274,34 @@ def time_warm_starts(sc, near) -> dict:
     """Calibration and each scheme's solve of ``near``, cold and warm-started from ``sc`` solved.
 
     Cold: ``calibrate(near)`` and ``solve_policy(near, scheme, kappa=...)`` from nothing (no disk
-    cache, in-memory calibration cleared; the DP kernels loaded first). Warm:
-    ``calibrate(near, start=<calibration of sc>)`` and ``solve_policy(near, scheme, kappa=...,
-    start=<solve of sc>)``. One run each (a solve costs seconds; ``cpu`` beside ``seconds``).
+    cache, in-memory calibration cleared; the DP kernels loaded first). Warm: ``calibrate(near,
+    start=<the solve of sc's baseline scheme>)`` (what a chain of plausible worlds does,
+    ``worlds.evaluate``), also from ``sc``'s cost scales alone (``warm_from_costs``), and
+    ``solve_policy(near, scheme, kappa=..., start=<solve of sc>)``. Calibrations: best of 3; solves:
+    one run each (a solve costs seconds; ``cpu`` beside ``seconds``).
 
     Returns
     -------
     dict
-        ``calibration``: ``{"cold": Timing, "warm": Timing}``; ``schemes``: ``{name: {"cold":
-        Timing, "warm": Timing, "rounds_cold", "rounds_warm"}}``.
+        ``calibration``: ``{"cold": Timing, "warm": Timing, "warm_from_costs": Timing}``;
+        ``schemes``: ``{name: {"cold": Timing, "warm": Timing, "rounds_cold", "rounds_warm"}}``.
     """
     from incentsim.model import policy as P
+
+    def calibration(start=None):
+        def run():
+            P._CALIBRATION_CACHE.clear()
+            return P.calibrate(near, start=start)
+
+        return timed(run, repeat=3, warmup=False)
 
     with no_disk_cache():
         base_kappa = P.calibrate(sc)  # the solved neighbour (also loads the DP kernels)
         base = {name: P.solve_policy(sc, name, kappa=base_kappa) for name in sc.schemes}
-        P._CALIBRATION_CACHE.clear()
-        cold_cal, kappa = timed(lambda: P.calibrate(near), repeat=1, warmup=False)
-        P._CALIBRATION_CACHE.clear()
-        warm_cal, _ = timed(lambda: P.calibrate(near, start=base_kappa), repeat=1, warmup=False)
+        baseline = sc.behaviour.baseline_scheme or next(iter(sc.schemes))
+        cold_cal, kappa = calibration()
+        warm_cal, _ = calibration(start=base[baseline])
+        warm_costs, _ = calibration(start=base_kappa)
         P._CALIBRATION_CACHE.clear()
         schemes = {}
         for name in sc.schemes:
@@ -304,8 +313,8 @@ def time_warm_starts(sc, near) -> dict:
                 "cold": cold.to_dict(), "warm": warm.to_dict(),
                 "rounds_cold": sol_c.info.get("rounds"), "rounds_warm": sol_w.info.get("rounds"),
             }  # fmt: skip
-    return {"nearby": near.source, "calibration": {"cold": cold_cal.to_dict(), "warm": warm_cal.to_dict()},
-            "schemes": schemes}  # fmt: skip
+    calibrations = {"cold": cold_cal.to_dict(), "warm": warm_cal.to_dict(), "warm_from_costs": warm_costs.to_dict()}
+    return {"nearby": near.source, "calibration": calibrations, "schemes": schemes}
 
 
 # -- subprocesses: memory and the CLI --------------------------------------------------------------

@@ -504,8 +504,11 @@ def table(out: dict) -> str:
     cal = sol["calibration"]
     row("calibrate a nearby scenario, cold", seconds=cal["cold"]["best"], key="calibration_cold_seconds",
         cores=cal["cold"]["cpu_best"] / cal["cold"]["best"])  # fmt: skip
-    row("  warm-started from the solved benchmark scenario", seconds=cal["warm"]["best"],
+    row("  warm-started from the solved benchmark scenario's baseline", seconds=cal["warm"]["best"],
         key="calibration_warm_seconds", cores=cal["warm"]["cpu_best"] / cal["warm"]["best"])  # fmt: skip
+    if "warm_from_costs" in cal:
+        row("  warm-started from its cost scales alone", seconds=cal["warm_from_costs"]["best"],
+            cores=cal["warm_from_costs"]["cpu_best"] / cal["warm_from_costs"]["best"])  # fmt: skip
     for name, s in sol["schemes"].items():
         row(
             f"solve_policy '{name}', cold (calibration given)",

@@ -496,3 +496,21 @@ def test_loading_a_scenario_with_uncertainty_does_not_import_scipy_stats():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # ... nor scipy.special (its ability spread's levels come from the standard library: 0.35 s)
     assert out.strip() == "False False"
+
+
+def test_a_world_calibrates_from_its_neighbours_solved_baseline_when_it_has_one():
+    """``solve_world``'s calibration start: the nearest world's solved baseline scheme with its
+    equilibrium, else (a policy read from the disk cache carries none) its cost scales."""
+    from types import SimpleNamespace
+
+    from incentsim.worlds.evaluate import WorldSolution, _calibration_start
+
+    sc = load_scenario(SCENARIOS / "separate-vs-shared.toml")
+    base = sc.behaviour.baseline_scheme or next(iter(sc.schemes))
+    other = next(n for n in sc.schemes if n != base)
+    kappa = {"sales": 1.0}
+    solved = SimpleNamespace(warm=object())
+    assert _calibration_start(sc, None) is None
+    assert _calibration_start(sc, WorldSolution(kappa, {base: solved})) is solved
+    assert _calibration_start(sc, WorldSolution(kappa, {base: SimpleNamespace(warm=None)})) is kappa
+    assert _calibration_start(sc, WorldSolution(kappa, {other: solved})) is kappa
