@@ -177,19 +177,79 @@ def _increments_all(lam, jumps, week_k, P):
 
 
 @njit(cache=True, nogil=True)
+def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol, hp):
+    """What deal timing can move at each axis-0 period end, per action (the pmfs of
+    :class:`HoldPull`): the deals closing in the week, which can be held back (``C``); the
+    pipeline's deals of the next weeks, which can be pulled in (``Pz`` at full value, ``Ppull`` at
+    the pull-in discount plus the week's own increment).
+
+    Parameters
+    ----------
+    own : ndarray(float64, (52, A))
+        Expected own wins per week by action (deals).
+    pull_weeks : float
+        Weeks of wins the pipeline can pull in.
+    jumps, pull_jumps : ndarray(float64, (n0, G0))
+        One deal's value in grid steps by axis-0 period, at full value and discounted.
+    week_k : ndarray(int64, (52,))
+        Axis-0 period of each week.
+    ends : ndarray(int64, (E,))
+        Weeks in which an axis-0 period ends.
+    P, s0 : the week's axis-0 increment pmfs and their supports (:class:`Moves`).
+    tol : float
+        Trailing mass dropped from the supports (as :func:`_support`).
+    hp : HoldPull
+        Filled at the weeks ``ends`` (the pmfs zero and the supports 1 in other weeks, which
+        :func:`_timing` does not read).
+    """
+    C, sc, Pz, sz, Ppull, spull = hp
+    A = own.shape[1]
+    for t in range(C.shape[0]):
+        for a in range(A):
+            for i in range(C.shape[2]):
+                C[t, a, i] = 0.0
+                Pz[t, a, i] = 0.0
+                Ppull[t, a, i] = 0.0
+            sc[t, a] = 1
+            sz[t, a] = 1
+            spull[t, a] = 1
+    tmp = np.empty(Ppull.shape[2])
+    for e in range(ends.shape[0]):
+        t = ends[e]
+        k = week_k[t]
+        steps = _jump_steps(jumps[k])
+        pull_steps = _jump_steps(pull_jumps[k])
+        for a in range(A):
+            _panjer_on(own[t, a], jumps[k], steps, C[t, a])
+            lam_pull = own[t, a] * pull_weeks
+            _panjer_on(lam_pull, pull_jumps[k], pull_steps, tmp)
+            _convolve(P[t, a, : s0[t, a]], tmp, Ppull[t, a])
+            _panjer_on(lam_pull, jumps[k], steps, Pz[t, a])
+            sc[t, a] = _support_of(C[t, a], tol)
+            sz[t, a] = _support_of(Pz[t, a], tol)
+            spull[t, a] = _support_of(Ppull[t, a], tol)
+
+
+@njit(cache=True, nogil=True)
 def _support(P, tol, support):
     """Number of leading entries of each ``P[t, a]`` to keep (trailing mass below tol dropped)."""
     T, A, S = P.shape
     for t in range(T):
         for a in range(A):
-            n = S
-            acc = 0.0
-            while n > 1:
-                acc += P[t, a, n - 1]
-                if acc > tol:
-                    break
-                n -= 1
-            support[t, a] = n
+            support[t, a] = _support_of(P[t, a], tol)
+
+
+@inner
+def _support_of(pmf, tol):
+    """Number of leading entries of ``pmf`` to keep (trailing mass below tol dropped)."""
+    n = pmf.shape[0]
+    acc = 0.0
+    while n > 1:
+        acc += pmf[n - 1]
+        if acc > tol:
+            break
+        n -= 1
+    return n
 
 
 @njit(cache=True, nogil=True)

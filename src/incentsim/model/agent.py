@@ -123,12 +123,12 @@ def _jump_pmf(co: Company, steps_per_unit: float, counts: bool, length: int, dis
     w = 1.0 / len(sizes)
     lo = np.floor(sizes).astype(np.int64)
     frac = sizes - lo
-    for k, f in zip(lo, frac, strict=True):
-        if k >= length - 1:
-            pmf[length - 1] += w
-        else:
-            pmf[k] += w * (1.0 - f)
-            pmf[k + 1] += w * f
+    # Each size's two shares, interleaved in the order of the sizes (``np.add.at`` adds in order:
+    # the same sums as a loop over the sizes); sizes past the grid put all their weight on its top.
+    top = lo >= length - 1
+    idx = np.stack([np.where(top, length - 1, lo), np.where(top, length - 1, lo + 1)], axis=1).ravel()
+    val = np.stack([np.where(top, w, w * (1.0 - frac)), np.where(top, 0.0, w * frac)], axis=1).ravel()
+    np.add.at(pmf, idx, val)
     return pmf
 
 
@@ -522,10 +522,11 @@ def solve(
     """
     G0, G1, L = pb.G
     A = actions.shape[0]
-    V = np.zeros((WEEKS_PER_YEAR + 1, G0, G1, L))
+    # The kernels write every entry of their outputs: no zeroing pass (``prob`` alone is megabytes).
+    V = np.empty((WEEKS_PER_YEAR + 1, G0, G1, L))
     V[WEEKS_PER_YEAR] = _continuation(pb, guess)
-    prob = np.zeros((WEEKS_PER_YEAR, A, G0, G1, L))
-    mean_attr = np.zeros((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
+    prob = np.empty((WEEKS_PER_YEAR, A, G0, G1, L))
+    mean_attr = np.empty((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
     mv, per = _moves(pb), _periods(pb)
     dp._bellman(mv, per, pb.cost, pb.sigma, pb.disc, np.ascontiguousarray(actions), V, prob, mean_attr)
     timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
@@ -536,10 +537,10 @@ def solve(
     x0 = pb.reset0[-1]
     x1 = pb.reset1[-1]
     _spread(start, x0, x1)
-    dist = np.zeros((WEEKS_PER_YEAR + 1, G0, G1, L))
-    mean = np.zeros((WEEKS_PER_YEAR, qty.shape[2]))
-    end0 = np.zeros((WEEKS_PER_YEAR, G0))
-    end1 = np.zeros((WEEKS_PER_YEAR, G1))
+    dist = np.empty((WEEKS_PER_YEAR + 1, G0, G1, L))
+    mean = np.empty((WEEKS_PER_YEAR, qty.shape[2]))
+    end0 = np.empty((WEEKS_PER_YEAR, G0))
+    end1 = np.empty((WEEKS_PER_YEAR, G1))
     dp._forward(mv, per, prob, start, np.ascontiguousarray(qty), dist, mean, end0, end1)
     new_guess = _implied_guess(pb, V, dist, mean, end0, end1)
     return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)
@@ -639,26 +640,12 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     ends = np.flatnonzero(pb.we[0])
     own = qty[:, :, S_OWN]
     pull_jumps = [_jump_pmf(co, 1.0 / s, pb.design.axes[0].counts, G0, discount=co.pull_discount) for s in pb.step[0]]
-    Ppull = np.zeros((WEEKS_PER_YEAR, A, G0))
-    Pz = np.zeros((WEEKS_PER_YEAR, A, G0))
-    C = np.zeros((WEEKS_PER_YEAR, A, G0))
-    tmp = np.zeros(G0)
-    for t in ends:
-        k = pb.wp[0][t]
-        for a in range(A):
-            # The deals closing this week (all of the week's wins, whenever their effort was made)
-            # can be held back; the pipeline's deals of the next weeks can be pulled in.
-            dp._panjer(float(own[t, a]), pb.jumps0[k], C[t, a])
-            lam_pull = float(own[t, a] * co.pull_weeks_equivalent)
-            dp._panjer(lam_pull, pull_jumps[k], tmp)
-            dp._convolve(pb.P[t, a, : pb.s0[t, a]], tmp, Ppull[t, a])
-            dp._panjer(lam_pull, pb.jumps0[k], Pz[t, a])
-    spull = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
-    sz = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
-    sc = np.zeros((WEEKS_PER_YEAR, A), dtype=np.int64)
-    dp._support(Ppull, PMF_TOL, spull)
-    dp._support(Pz, PMF_TOL, sz)
-    dp._support(C, PMF_TOL, sc)
+    pmf, support = (WEEKS_PER_YEAR, A, G0), (WEEKS_PER_YEAR, A)
+    hp = dp.HoldPull(*(np.empty(pmf) if i % 2 == 0 else np.empty(support, np.int64) for i in range(6)))
+    dp._hold_pull_pmfs(
+        np.ascontiguousarray(own), float(co.pull_weeks_equivalent), np.stack(pb.jumps0), np.stack(pull_jumps),
+        np.asarray(pb.wp[0], dtype=np.int64), ends.astype(np.int64), pb.P, pb.s0, PMF_TOL, hp,
+    )  # fmt: skip
     n = len(pb.step[0])
     ratio = np.ones(WEEKS_PER_YEAR)
     for t in ends:
@@ -668,6 +655,6 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     best = np.zeros((WEEKS_PER_YEAR, *prob.shape[2:]), dtype=np.int64)
     best[ends] = np.argmax(prob[ends], axis=1)
     dp._timing(
-        _moves(pb), dp.HoldPull(C, sc, Pz, sz, Ppull, spull), best, _periods(pb), np.ascontiguousarray(V[1:]),
+        _moves(pb), hp, best, _periods(pb), np.ascontiguousarray(V[1:]),
         co.hold_loss, ratio, timing,
     )  # fmt: skip
