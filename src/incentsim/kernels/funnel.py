@@ -341,14 +341,13 @@ def _followup(states, s, n, h, decay, work, recycle):
         for _ in range(n):
             x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
             u = _unit(x)
-            if u < p_work:
-                wk += 1
-            elif u < p_fol:
-                ig += 1
-                if (u - p_work) < (p_fol - p_work) * recycle:
-                    rc += 1
-            elif u < p_cold:
-                cold += 1
+            # Counted without branches (as in rng._leave_advance): p_work <= p_fol <= p_cold.
+            worked = u < p_work
+            followed = u < p_fol
+            wk += worked
+            ig += followed and not worked
+            rc += followed and not worked and (u - p_work) < (p_fol - p_work) * recycle
+            cold += (u < p_cold) and not followed
         _keep(states, s, s0, s1, s2, s3)
         return wk, ig, rc, cold, n - wk - ig - cold
     fol = _binomial(states, s, n, h)
@@ -655,11 +654,9 @@ def _hand_off(states, appts, p_gen, queue):
         r = int(ur)
         if r >= R:
             r = R - 1
-        if ur - r < p_gen:
-            queue[r, 0, 0] += 1
-            genuine += 1
-        else:
-            queue[r, 1, 0] += 1
+        g = ur - r < p_gen  # genuine: the first kind (without a branch, as in rng._leave_advance)
+        queue[r, 1 - g, 0] += 1
+        genuine += g
     _keep(states, s_alloc, s0, s1, s2, s3)
     return genuine
 
