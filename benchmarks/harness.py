@@ -298,9 +298,8 @@ def time_warm_starts(sc, near) -> dict:
     with no_disk_cache():
         base_kappa = P.calibrate(sc)  # the solved neighbour (also loads the DP kernels)
         base = {name: P.solve_policy(sc, name, kappa=base_kappa) for name in sc.schemes}
-        baseline = sc.behaviour.baseline_scheme or next(iter(sc.schemes))
         cold_cal, kappa = calibration()
-        warm_cal, _ = calibration(start=base[baseline])
+        warm_cal, _ = calibration(start=base[sc.baseline_name])
         warm_costs, _ = calibration(start=base_kappa)
         P._CALIBRATION_CACHE.clear()
         schemes = {}

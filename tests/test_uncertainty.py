@@ -506,7 +506,7 @@ def test_a_world_calibrates_from_its_neighbours_solved_baseline_when_it_has_one(
     from incentsim.worlds.evaluate import WorldSolution, _calibration_start
 
     sc = load_scenario(SCENARIOS / "separate-vs-shared.toml")
-    base = sc.behaviour.baseline_scheme or next(iter(sc.schemes))
+    base = sc.baseline_name
     other = next(n for n in sc.schemes if n != base)
     kappa = {"sales": 1.0}
     solved = SimpleNamespace(warm=object())

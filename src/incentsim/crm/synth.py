@@ -265,7 +265,7 @@ def _today(scenario: Scenario) -> Scenario:
     """The scenario under today's (baseline) scheme, whose own hand-off levers apply if it has any."""
     if not hasattr(scenario, "for_scheme"):
         return scenario
-    name = scenario.behaviour.baseline_scheme or next(iter(scenario.schemes))
+    name = scenario.baseline_name
     return scenario.for_scheme(name)
 
 

@@ -563,8 +563,7 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
         search then needs a few solves instead of a dozen. The result agrees with a cold start to
         the calibration's tolerance (0.2 % of output), not bit for bit.
     """
-    b = sc.behaviour
-    base_name = b.baseline_scheme or next(iter(sc.schemes))
+    base_name = sc.baseline_name
     sim = sc.simulation
     code = _solver_source_hash()
     key = (sc.hash, base_name, sim.burn_in_years, sim.horizon_years, code)

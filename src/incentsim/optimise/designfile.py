@@ -441,7 +441,7 @@ def load_design(
         raise
     name = meta.string("name", Path(src).stem if src != "<dict>" else "design")
     description = meta.string("description", "")
-    default_base = base_sc.behaviour.baseline_scheme or next(iter(base_sc.schemes))
+    default_base = base_sc.baseline_name
     baseline = meta.string("baseline", default_base)
     if baseline not in base_sc.schemes:
         raise meta.error(
@@ -546,7 +546,7 @@ def _family(top: Table, meta: Table, base_data: dict, base_sc: Scenario) -> tupl
             k = "scheme" + k[len(prefix) :] if k.startswith(prefix) else k
             raise ScenarioError(top.source, k, exc.reason) from None
         return table, "the written [scheme]"
-    name = start if start is not None else (base_sc.behaviour.baseline_scheme or next(iter(base_sc.schemes)))
+    name = start if start is not None else base_sc.baseline_name
     if not isinstance(name, str) or name not in base_sc.schemes:
         raise meta.error(
             "start",

@@ -618,6 +618,12 @@ class Scenario:
             return self
         return dataclasses.replace(self, handoff=scheme.handoff)
 
+    @property
+    def baseline_name(self) -> str:
+        """The scheme effort costs are calibrated against (today's scheme):
+        ``behaviour.baseline_scheme``, else the first scheme."""
+        return self.behaviour.baseline_scheme or next(iter(self.schemes))
+
     def scheme(self, name: str) -> Scheme:
         """The scheme called ``name``; ``KeyError`` with the known names otherwise."""
         try:

@@ -123,8 +123,7 @@ def _calibration_start(sc: Scenario, start: WorldSolution | None) -> Any:
     alone (``python -m benchmarks.report``, solver section)."""
     if start is None:
         return None
-    base = sc.behaviour.baseline_scheme or next(iter(sc.schemes))
-    solved = start.policies.get(base)
+    solved = start.policies.get(sc.baseline_name)
     if solved is not None and getattr(solved, "warm", None) is not None:
         return solved
     return start.calibration
