@@ -39,7 +39,7 @@ def test_hot_loop_helpers_count_no_references(fn):
     "fn",
     [funnel._reset, funnel._choose_roles, funnel._followup, rng._binomial, rng._poisson,
      rng._lognormal, rng._leave_advance, pay._curve_at, dp._after_week, dp._expect_axis0, dp._push_axis0,
-     dp._push_axis1, dp._fill3],
+     dp._push_axis1, dp._fill3, dp._convolve, dp._panjer_on, dp._support_of],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip
 def test_functions_only_kernels_call_build_no_python_entry_points(fn):

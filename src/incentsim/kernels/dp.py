@@ -252,11 +252,12 @@ def _support_of(pmf, tol):
     return n
 
 
-@njit(cache=True, nogil=True)
+@inner
 def _convolve(a, b, out):
     """pmf of the sum of two independent grid increments (tail lumped at the last cell)."""
     L = out.shape[0]
-    out[:] = 0.0
+    for k in range(L):
+        out[k] = 0.0
     for i in range(a.shape[0]):
         if a[i] == 0.0:
             continue
@@ -585,7 +586,7 @@ def _push_axis0(D, Pt, s0, alpha, out):
             o = out1[i : i + inside]
             for y in range(inside):
                 o[y] += d * Pt[y]
-            for y in range(max(inside, 0), s0):
+            for y in range(inside, s0):
                 out1[G0 - 1] += d * Pt[y]
         return
     # Whole rows per step y (vectorisable), as in :func:`_expect_axis0`.
