@@ -126,14 +126,18 @@ def interleaved(cases: dict[str, tuple], repeat: int = 3) -> dict[str, tuple[Tim
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Run the block with numba's thread count set to ``n`` (None: leave it)."""
+    """Run the block on ``n`` threads (None: leave it): the kernels' count
+    (:mod:`incentsim.threads`) and numba's, which the random-number bound's ``prange`` uses."""
     from numba import get_num_threads, set_num_threads
+
+    from incentsim.threads import thread_count_set
 
     before = get_num_threads()
     if n is not None:
         set_num_threads(n)
     try:
-        yield
+        with thread_count_set(n):
+            yield
     finally:
         set_num_threads(before)
 

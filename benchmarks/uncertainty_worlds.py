@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> dict:
     }  # fmt: skip
 
     if args.profile:
-        from incentsim.batch.runner import one_numba_thread
+        from incentsim.batch.runner import one_kernel_thread
         from incentsim.model.policy import calibrate, solve_policy
 
-        one_numba_thread()
+        one_kernel_thread()
         os.environ["INCENTSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="incentsim-bench-worlds-profile-")
         policy._CALIBRATION_CACHE.clear()
         study = prepare(args.scenario, worlds=args.worlds, replications=args.replications)

@@ -332,3 +332,110 @@ def test_cached_kernels_load_without_numbas_registry_refresh(tmp_path):
     assert second["loaded"] == 2 and second["compiled"] == 0
     assert second["refreshed"] is False
     assert (second["year"], second["policy"]) == (first["year"], first["policy"])
+
+
+_WARM_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from conftest import small
+from incentsim import scenario_from_dict
+from incentsim.kernels import funnel
+from incentsim.simulation import simulate
+
+sc = scenario_from_dict(small())
+simulate(sc, "shared", replications=20, seed=5)
+from numba.np.ufunc import parallel
+print(json.dumps({{
+    "loaded": sum(funnel._simulate._cache_hits.values()),
+    "array_module": "numba.np.arrayobj" in sys.modules,
+    "inliner": "numba.core.inline_closurecall" in sys.modules,
+    "thread_pool": parallel._is_initialized,
+}}))
+"""
+
+
+def test_a_warm_simulation_imports_no_compile_time_numba_and_starts_no_numba_threads():
+    """Seed 5, 20 replications of the small scenario, fixed behaviour, in a fresh process that
+    finds the kernel in numba's cache (the second of two runs): loading it imports neither numba's
+    array module (a kernel calling ``ndarray.fill`` or a reshape did: 30-40 ms of every run) nor its
+    inliner, and the run starts none of numba's threads (reading ``numba.get_num_threads`` did:
+    30 ms; the kernels run in Python threads, ``incentsim.threads``)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _WARM_SCRIPT.format(tests=str(Path(__file__).parent))
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True,
+                             check=True)  # fmt: skip
+    warm = json.loads(out.stdout.strip().splitlines()[-1])
+    assert warm == {"loaded": 1, "array_module": False, "inliner": False, "thread_pool": False}
+
+
+def test_the_thread_count_is_set_per_calling_thread_and_restored():
+    """``incentsim.threads``: the count set in one thread is not another's; ``thread_count_set``
+    restores what was set before; a count that is not a positive integer is refused."""
+    import threading
+
+    from incentsim import threads
+
+    default = threads.default_thread_count()
+    assert threads.thread_count() == default >= 1
+    with threads.thread_count_set(1):
+        assert threads.thread_count() == 1
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(threads.thread_count()))
+        t.start()
+        t.join()
+        assert seen == [default]
+        with threads.thread_count_set(3):
+            assert threads.thread_count() == 3
+        assert threads.thread_count() == 1
+    assert threads.thread_count() == default
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="thread count"):
+            threads.set_thread_count(bad)
+
+
+def test_inlining_copies_a_functions_scope_once():
+    """numba's inliner (patched by ``kernels.jit._copy_blocks_once``) copies a callee's blocks with
+    one memo: every block of the copy refers to one scope (numba's own copy made one per block),
+    and an inlined function gives the same results. Deterministic."""
+    from numba import njit
+    from numba.core import inline_closurecall as ic
+    from numba.core import ir
+
+    import incentsim.kernels.jit as jit
+
+    assert getattr(ic.InlineWorker, "_incentsim_shared_memo", False)
+    scopes = []
+    real = ic.InlineWorker.inline_ir
+
+    def spying(self, caller_ir, block, i, callee_ir, *args, **kwargs):
+        out = real(self, caller_ir, block, i, callee_ir, *args, **kwargs)
+        scopes.append({id(b.scope) for b in out[0].blocks.values()})
+        return out
+
+    @njit(inline="always")
+    def callee(x):
+        total = 0.0
+        for k in range(x):
+            if k % 3 == 0:
+                total += k
+            else:
+                total -= 0.5
+        return total
+
+    @njit
+    def caller(x):
+        return callee(x) + callee(x + 1)
+
+    try:
+        ic.InlineWorker.inline_ir = spying
+        assert caller(10) == callee.py_func(10) + callee.py_func(11)
+    finally:
+        ic.InlineWorker.inline_ir = real
+    assert len(scopes) == 2 and all(len(s) == 1 for s in scopes)
+    assert isinstance(jit._SharedMemoCopy(ir.Block).deepcopy([1]), list)

@@ -346,6 +346,7 @@ def test_reps_best_responses_in_threads_equal_one_thread(monkeypatch, tmp_path):
     import numba
 
     from incentsim.model import policy as P
+    from incentsim.threads import thread_count_set
 
     levels = {"ability": {"levels": [0.8, 1.0, 1.2], "weights": [0.25, 0.5, 0.25]}}
     sc = _scenario({"plan": {"sales": STEP}}, sales=levels)
@@ -358,15 +359,11 @@ def test_reps_best_responses_in_threads_equal_one_thread(monkeypatch, tmp_path):
         return real_solve(*args, **kwargs)
 
     monkeypatch.setattr(P, "solve", recording)
-    before = numba.get_num_threads()
     out = {}
-    try:
-        for n in (1, 2):
-            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    for n in (1, 2):
+        with thread_count_set(min(n, numba.config.NUMBA_NUM_THREADS)):
             monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(tmp_path / f"cache-{n}"))  # solve, never read
             out[n] = solve_policy(sc, "plan", kappa=kappa).policy
-    finally:
-        numba.set_num_threads(before)
     for a, b in zip((*out[1].sales, *out[1].marketing), (*out[2].sales, *out[2].marketing), strict=True):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     if numba.config.NUMBA_NUM_THREADS >= 2:
@@ -374,11 +371,10 @@ def test_reps_best_responses_in_threads_equal_one_thread(monkeypatch, tmp_path):
 
 
 def test_a_failing_problem_in_a_thread_raises_in_the_caller(monkeypatch):
-    import numba
-
+    from incentsim import threads
     from incentsim.model import policy as P
 
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(threads, "thread_count", lambda: 2)
 
     def f(x):
         if x == 2:

@@ -77,26 +77,32 @@ def configure() -> None:
 
 def guard_cache_files() -> None:
     """Patch ``numba.core.caching.IndexDataCacheFile`` now if numba is loaded, else when it is."""
-    module = sys.modules.get("numba.core.caching")
+    when_imported("numba.core.caching", _patch)
+
+
+def when_imported(name: str, patch) -> None:
+    """Call ``patch(module)`` on module ``name`` now if it is loaded, else right after its import
+    (so that patching a part of numba a command may never use costs that command nothing)."""
+    module = sys.modules.get(name)
     if module is not None:
-        _patch(module)
-    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
+        patch(module)
+    elif not any(isinstance(f, _PatchOnImport) and f.target == name for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport(name, patch))
 
 
 class _PatchOnImport:
-    """Runs :func:`_patch` right after ``numba.core.caching`` is imported (a meta path finder: only
+    """Calls ``patch(module)`` right after module ``target`` is imported (a meta path finder: only
     ``find_spec`` is needed, so not a subclass of ``importlib.abc.MetaPathFinder``, whose import
     brings ``importlib.resources`` along, 35 ms of every command)."""
 
-    _target = "numba.core.caching"
-
-    def __init__(self) -> None:
+    def __init__(self, target: str, patch) -> None:
+        self.target = target
+        self._patch = patch
         self._busy = False
 
     def find_spec(self, fullname, path, target=None):
-        """The real spec of numba's caching module, with a loader that patches it once loaded."""
-        if fullname != self._target or self._busy:
+        """The real spec of the target module, with a loader that patches it once loaded."""
+        if fullname != self.target or self._busy:
             return None
         self._busy = True
         try:
@@ -111,7 +117,7 @@ class _PatchOnImport:
 
         def exec_module(module):
             original(module)
-            _patch(module)
+            finder._patch(module)
             if finder in sys.meta_path:
                 sys.meta_path.remove(finder)
 

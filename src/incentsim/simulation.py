@@ -31,10 +31,10 @@ def _kernel():
 
 
 def _threads() -> int:
-    """Threads the simulation runs in: numba's thread count (``NUMBA_NUM_THREADS``, default: cores)."""
-    import numba
+    """Threads the simulation runs in (:func:`incentsim.threads.thread_count`)."""
+    from .threads import thread_count
 
-    return max(1, int(numba.get_num_threads()))
+    return thread_count()
 
 
 #: A kernel call (a unit of work) aims at this many seconds: short enough that threads share the

@@ -108,8 +108,8 @@ def summary_rows(cmp: Any, labels: dict[str, Any]) -> list[dict]:
 
 def warm_up(item: CompareItem) -> None:
     """Compile (or load from the disk cache) every kernel an item needs: one tiny run."""
-    from .runner import one_numba_thread
+    from .runner import one_kernel_thread
 
-    one_numba_thread()
+    one_kernel_thread()
     sc = item.scenario.with_simulation(replications=2)
     compare_rows(CompareItem(item.index, item.params, sc, item.schemes, item.key))

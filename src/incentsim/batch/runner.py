@@ -248,20 +248,18 @@ def map_items(
 
 
 def _on_worker(fn: Callable[[Item], Rows], item: Item) -> Rows:
-    """Run one item on a Dask worker, with one numba thread (parallelism comes from items)."""
-    one_numba_thread()
+    """Run one item on a Dask worker, on one thread (parallelism comes from items)."""
+    one_kernel_thread()
     return fn(item)
 
 
-def one_numba_thread() -> None:
-    """Make numba use one thread in the calling thread (the thread count never changes a result)."""
-    # set_num_threads is per calling thread, so it is set here, in the thread that runs the item.
-    try:
-        import numba
+def one_kernel_thread() -> None:
+    """Run the kernels called from the calling thread on one thread (the count never changes a
+    result; :mod:`incentsim.threads`). The count is per thread, so it is set in the thread that
+    runs the item."""
+    from ..threads import set_thread_count
 
-        numba.set_num_threads(1)
-    except (ImportError, ValueError):  # pragma: no cover
-        pass
+    set_thread_count(1)
 
 
 def default_workers() -> int:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .jit import inner
+from .jit import inlined, inner
 
 # The solver's kernels are serial and release the GIL (``nogil``): the independent problems of an
 # equilibrium round (the reps' best responses by ability level) run side by side in threads
@@ -268,7 +268,7 @@ def _convolve(a, b, out):
             out[k] += a[i] * b[j]
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _lerp3(V, x, j, pl):
     """``V[x, j, pl]`` at a fractional first index ``x`` (linear; clamped at the top, extrapolated
     linearly below 0 with the first segment's slope)."""
@@ -284,7 +284,7 @@ def _lerp3(V, x, j, pl):
     return V[i, j, pl] * (1.0 - f) + V[i + 1, j, pl] * f
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _lerp_index(x, G):
     """(lower index, weight of the upper one) of a fractional grid position clamped to [0, G-1]."""
     if x <= 0.0 or G == 1:

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .jit import helper, stage
+from .jit import helper, inlined, stage
 from .layout import (
     EFFORT_STEP,
     N_EFFORT,
@@ -106,7 +106,7 @@ from .rng import (
 HELPED = 0.01
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _curve(sch, c, x):
     """Payout multiple of component ``c`` at attainment ``x`` (the rule: :mod:`incentsim.pay`)."""
     return _curve_at(
@@ -114,7 +114,7 @@ def _curve(sch, c, x):
     )
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _through(q, q0, at_zero, at_one):
     """Piecewise-linear multiplier through (0, at_zero), (q0, 1), (1, at_one) (``schema.Quality``)."""
     if q <= q0:
@@ -122,7 +122,7 @@ def _through(q, q0, at_zero, at_one):
     return 1.0 + (at_one - 1.0) * (q - q0) / (1.0 - q0) if q0 < 1 else 1.0
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
     """Deals rep ``r`` (ability level ``k``) expects to close within ``steps`` weekly steps from
     its open pipeline at normal effort (source 0: marketing's appointments, 1: self-prospected,
@@ -142,7 +142,7 @@ def _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, source):
     return tot
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_steps):
     """Each rep's expected deals from its whole pipeline within ``steps`` weekly steps into
     ``own`` (:func:`_sales_pipeline`, both sources), unless ``own`` already holds them for
@@ -154,7 +154,7 @@ def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_st
         own_steps[0] = steps
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _forecast_axis(
     ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
     own_steps,
@@ -205,7 +205,7 @@ def _forecast_axis(
         ahead[a, p] = deals * ap.axis_unit[a]
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _axis_attainment(ap, a, p, w, annual_target, target_of, week_period, period_acc, year_acc, tscale, ahead):
     """Attainment of state axis ``a`` of person ``p``: the component's measure so far in its period
     (or year) plus what the pipeline is expected to add before the period ends (``ahead``, from
@@ -220,7 +220,7 @@ def _axis_attainment(ap, a, p, w, annual_target, target_of, week_period, period_
     return (acc + ahead[a, p]) / (target * tscale[c, p])
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year_acc, year_paid, tscale, ahead):
     """A person's expected choice at the week's start from its state: (first, second, third, timing):
     effort; the follow-up share (sales) or quality focus (marketing); the share of the week spent on
@@ -1083,44 +1083,48 @@ def work_arrays(model, sch, root, prefix, n_year, n_person):
 @helper
 def _reset(fn, pay, wk, ch, yr):
     """Start a replication's working arrays afresh (as :func:`work_arrays` allocates them), so
-    that a replication's results never depend on the one before it in the same call."""
-    fn.mstage.fill(0)
-    fn.queue.fill(0)
-    fn.stage.fill(0)
-    fn.held.fill(0)
-    fn.held_val.fill(0.0)
-    fn.ring.fill(0.0)
-    fn.roll.fill(0.0)
-    fn.incoming.fill(0)
-    fn.flags.fill(0)
-    pay.period_acc.fill(0.0)
-    pay.year_acc.fill(0.0)
-    pay.year_paid.fill(0.0)
-    pay.tscale.fill(1.0)
-    wk.effort.fill(0.0)
-    wk.act.fill(0)
-    wk.follow.fill(1.0)
-    wk.team.fill(0.0)
-    wk.timing.fill(0)
-    wk.lift.fill(0.0)
-    wk.worked.fill(0)
-    wk.ignored.fill(0)
-    wk.selfa.fill(0)
-    wk.won.fill(0)
-    wk.booked.fill(0.0)
-    wk.margin.fill(0.0)
-    wk.wins.fill(0)
-    wk.totals.fill(0.0)
-    ch.mkt.fill(0.0)
-    ch.mkt_level.fill(0)
-    ch.mkt_timing.fill(0)
-    ch.ahead_sales.fill(0.0)
-    ch.ahead_mkt.fill(0.0)
-    ch.own.fill(0.0)
-    ch.own_steps.fill(-1)
-    yr.company.fill(0.0)
-    yr.month_bk.fill(0.0)
-    yr.person.fill(0.0)
+    that a replication's results never depend on the one before it in the same call.
+
+    (Not ``ndarray.fill`` or a reshape: numba compiles either as a function of its array module,
+    and loading a kernel that calls one from the disk cache imports that module and its string
+    types, 30-40 ms of every run.)"""
+    fn.mstage[...] = 0
+    fn.queue[...] = 0
+    fn.stage[...] = 0
+    fn.held[...] = 0
+    fn.held_val[...] = 0.0
+    fn.ring[...] = 0.0
+    fn.roll[...] = 0.0
+    fn.incoming[...] = 0
+    fn.flags[...] = 0
+    pay.period_acc[...] = 0.0
+    pay.year_acc[...] = 0.0
+    pay.year_paid[...] = 0.0
+    pay.tscale[...] = 1.0
+    wk.effort[...] = 0.0
+    wk.act[...] = 0
+    wk.follow[...] = 1.0
+    wk.team[...] = 0.0
+    wk.timing[...] = 0
+    wk.lift[...] = 0.0
+    wk.worked[...] = 0
+    wk.ignored[...] = 0
+    wk.selfa[...] = 0
+    wk.won[...] = 0
+    wk.booked[...] = 0.0
+    wk.margin[...] = 0.0
+    wk.wins[...] = 0
+    wk.totals[...] = 0.0
+    ch.mkt[...] = 0.0
+    ch.mkt_level[...] = 0
+    ch.mkt_timing[...] = 0
+    ch.ahead_sales[...] = 0.0
+    ch.ahead_mkt[...] = 0.0
+    ch.own[...] = 0.0
+    ch.own_steps[...] = -1
+    yr.company[...] = 0.0
+    yr.month_bk[...] = 0.0
+    yr.person[...] = 0.0
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -43,10 +43,14 @@ document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses the
 
 from __future__ import annotations
 
+import copy as _copy
+
 from numba import njit
 from numba.core import codegen as _codegen
 from numba.core.itanium_mangler import mangle_identifier
 from numba.core.registry import CPUDispatcher
+
+from .._numba_env import when_imported
 
 #: The functions compiled link-only (:func:`_kernel_only`): numba builds their LLVM IR, and only
 #: the kernels that call them optimise it and make machine code of it. By qualified name (which
@@ -151,6 +155,97 @@ def _link_only_libraries() -> None:
 _link_only_libraries()
 
 
+class _SharedMemoCopy:
+    """numba's ``copy`` module as :meth:`numba.core.inline_closurecall.InlineWorker.inline_ir`
+    sees it (:func:`_copy_blocks_once`): a block is deep-copied with one memo per function (per
+    scope), so what the function's blocks share is copied once."""
+
+    def __init__(self, ir_block) -> None:
+        self._block = ir_block
+        self._memos: dict[int, dict] = {}
+
+    def deepcopy(self, x, memo=None):
+        if memo is None and isinstance(x, self._block):
+            memo = self._memos.setdefault(id(x.scope), {})
+        return _copy.deepcopy(x, memo)
+
+    def __getattr__(self, name):
+        return getattr(_copy, name)
+
+
+def _copy_blocks_once(ic) -> None:
+    """Make numba's inlining copy a function's IR in time linear in its size.
+
+    To inline a function (``inline="always"``: the stages, the samplers' one-line steps), numba
+    deep-copies the callee's IR twice per call site, block by block with a fresh memo for each
+    block. Every block refers to the function's one scope, which holds every variable of the
+    function, so each block's copy copied the whole scope again: quadratic in the function's size.
+    The copies' scopes were then told apart by comparing them field by field (they are equal, and
+    numba keeps one). Here the blocks of one function share a memo: the scope is copied once, and
+    every block's copy refers to it, as the original blocks refer to theirs. The inlined IR is the
+    same; the simulation kernel's first compile does less work. (numba 0.60-0.68 copy this way;
+    another numba, whose inliner moved, is left as it is: slower to compile, same results.)
+
+    ``ic`` is ``numba.core.inline_closurecall``, patched when numba first imports it (a compile):
+    importing it here would cost a warm command 40 ms of numba's array module.
+    """
+    from numba.core import ir
+
+    worker = getattr(ic, "InlineWorker", None)
+    if worker is None or getattr(worker, "_incentsim_shared_memo", False) or getattr(ic, "copy", None) is not _copy:
+        return
+    inline_ir = worker.inline_ir
+
+    def _inline_ir(self, *args, **kwargs):
+        before = ic.copy
+        ic.copy = _SharedMemoCopy(ir.Block)
+        try:
+            return inline_ir(self, *args, **kwargs)
+        finally:
+            ic.copy = before
+
+    worker.inline_ir = _inline_ir
+    worker._incentsim_shared_memo = True
+    _untyped_ir_once(ic)
+
+
+def _untyped_ir_once(ic) -> None:
+    """Make numba's inliner run a function's untyped passes once per compile options, not once per
+    call site.
+
+    For each call of an ``inline="always"`` function, numba ran the whole untyped pipeline on the
+    callee (bytecode to IR, its own inlining, rewrites) and inlined a copy of the result; the
+    samplers' one-line steps are inlined at dozens of sites (``_rotl`` 28 times in the simulation
+    kernel). The pipeline's result depends on the function and the caller's compile options only,
+    and the inliner copies it before changing anything, so it is kept and reused. Each use gets a
+    new function identity, as a fresh run gives: the inliner names the callee's variables after
+    it, so two sites' variables stay apart.
+    """
+    from numba.core.bytecode import FunctionIdentity
+
+    worker = ic.InlineWorker
+    if getattr(worker, "_incentsim_untyped_once", False) or not hasattr(worker, "run_untyped_passes"):
+        return
+    run_untyped_passes = worker.run_untyped_passes
+    kept: dict = {}
+
+    def _inline_function(self, caller_ir, block, i, function, arg_typs=None):
+        key = (function, repr(self.flags))
+        callee_ir = kept.get(key)
+        if callee_ir is None:
+            callee_ir = kept[key] = run_untyped_passes(self, function)
+        else:
+            self.flags.enable_ssa = False  # (as a fresh run leaves the caller's options)
+            callee_ir.func_id = FunctionIdentity.from_function(function)
+        return self.inline_ir(caller_ir, block, i, callee_ir, function.__code__.co_freevars, arg_typs=arg_typs)
+
+    worker.inline_function = _inline_function
+    worker._incentsim_untyped_once = True
+
+
+when_imported("numba.core.inline_closurecall", _copy_blocks_once)
+
+
 _NO_ENTRY_POINTS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 #: Decorator for kernel helpers that allocate nothing and only compiled code calls (see the
@@ -164,10 +259,16 @@ entry_helper = njit(cache=True, _nrt=False)
 #: allocate, so they keep reference counting.
 inner = _kernel_only(njit(**_NO_ENTRY_POINTS))
 
+#: Decorator for one-line helpers (a uniform, a rotation) and small functions read in one hot loop
+#: (a person's choice, one rep's pipeline): numba inlines their IR into every caller, so they are
+#: never compiled on their own and need no disk cache. (``cache=True`` made numba set up a cache
+#: for each at import, checking and writing its folder: 0.6 ms a function, 20 ms of every command.)
+inlined = njit(inline="always")
+
 #: Decorator for the simulation's stages (a week's steps of the funnel, each called once a week
 #: from the week loop of :func:`incentsim.kernels.funnel._simulate`): inlined by numba into it
 #: (compiled without reference counts, like a :data:`helper`), so that naming the stages costs no
 #: calls. Called as functions, they made the kernel 20-25 % slower (each call copies its
 #: arguments: the compiled model alone has ~40 fields); inlined by LLVM instead
 #: (``forceinline``), the first compile took three times as long.
-stage = njit(cache=True, inline="always")
+stage = inlined

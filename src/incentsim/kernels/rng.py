@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .jit import helper
+from .jit import helper, inlined
 
 # ---------------------------------------------------------------------------------------------
 # SeedSequence (numpy.random.bit_generator) constants, 32-bit arithmetic done in uint64 + mask.
@@ -109,7 +109,7 @@ def key_words(key: tuple[int, ...]) -> np.ndarray:
     return np.asarray(words, dtype=np.uint64)
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _hashmix(value, hash_const):
     value = (value ^ hash_const) & _M32
     hash_const = (hash_const * _MULT_A) & _M32
@@ -118,7 +118,7 @@ def _hashmix(value, hash_const):
     return value, hash_const
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _mix(x, y):
     result = ((_MIX_MULT_L * x) - (_MIX_MULT_R * y)) & _M32
     result ^= result >> _XSHIFT
@@ -202,12 +202,12 @@ def _seed_stream_into(root, prefix, replication, purpose, agent, states, s, ent,
 # xoshiro256** (Blackman & Vigna); uniforms from the top 53 bits.
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _step(s0, s1, s2, s3):
     """One step of xoshiro256** (Blackman & Vigna) on the state words: ``(output, s0, s1, s2, s3)``.
 
@@ -228,13 +228,13 @@ def _step(s0, s1, s2, s3):
     return result, s0, s1, s2, s3
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _words(states, s):
     """Stream ``s``'s four state words (to step in registers with :func:`_step`)."""
     return states[s, 0], states[s, 1], states[s, 2], states[s, 3]
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _keep(states, s, s0, s1, s2, s3):
     """Store stream ``s``'s state words back after stepping them with :func:`_step`."""
     states[s, 0] = s0
@@ -243,20 +243,20 @@ def _keep(states, s, s0, s1, s2, s3):
     states[s, 3] = s3
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _next_u64(states, s):
     result, s0, s1, s2, s3 = _step(states[s, 0], states[s, 1], states[s, 2], states[s, 3])
     _keep(states, s, s0, s1, s2, s3)
     return result
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _unit(x):
     """Uniform on [0, 1) from the top 53 bits of a 64-bit output."""
     return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, inline="always")
+@inlined
 def _uniform(states, s):
     """Uniform on [0, 1) with 53 random bits."""
     return _unit(_next_u64(states, s))

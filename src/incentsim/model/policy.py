@@ -326,9 +326,9 @@ def _in_threads(fn, items: list) -> list:
     kernels release the GIL). Each item is computed exactly as alone, so the result does not depend
     on the thread count; with one thread (batch runs and plausible worlds set one per item) or one
     item, in this thread. An item's exception is raised here."""
-    import numba
+    from ..threads import thread_count
 
-    threads = min(int(numba.get_num_threads()), len(items))
+    threads = min(thread_count(), len(items))
     if threads <= 1:
         return [fn(x) for x in items]
     pool = _SOLVE_POOLS.get(threads)

@@ -154,7 +154,7 @@ def warm_up(item: CandidateItem) -> None:
     """Compile (or load from the disk cache) every kernel a candidate needs: one tiny evaluation."""
     import dataclasses
 
-    from ..batch.runner import one_numba_thread
+    from ..batch.runner import one_kernel_thread
 
-    one_numba_thread()
+    one_kernel_thread()
     evaluate_candidate(dataclasses.replace(item, scenario=item.scenario.with_simulation(replications=2)))

@@ -206,21 +206,17 @@ def excluded_rows(item: WorldItem, reason: str) -> list[dict]:
 
 
 def warm_up(chain: list[WorldItem]) -> None:
-    """Compile (or load from numba's disk cache) every kernel a world needs, with one numba thread.
+    """Compile (or load from numba's disk cache) every kernel a world needs, on one thread.
 
     Solves the chain's first world (its calibration lands in the disk cache, where the worker
     that evaluates the chain finds it) and simulates two replications; the thread count of the
     calling thread is restored afterwards.
     """
-    import numba
-
     from ..comparison import compare
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)  # parallel regions only wait for each other on a busy machine
     from ..scenario.errors import ScenarioError
+    from ..threads import thread_count_set
 
-    try:
+    with thread_count_set(1):  # parallel work only waits for itself on a busy machine
         item = chain[0]
         try:
             solution = solve_world(item.scenario, item.schemes)
@@ -230,5 +226,3 @@ def warm_up(chain: list[WorldItem]) -> None:
             return
         sc = item.scenario.with_simulation(replications=2)
         compare(sc, list(item.schemes), key=(item.index,), solved=solution.policies or None)
-    finally:
-        numba.set_num_threads(before)
