@@ -190,3 +190,35 @@ def test_compare_reports_what_team_work_adds_in_text_json_and_verdict():
     assert "own: none acts" in text
     if any(e.profit_after_bonus.significant for e in cmp.mechanisms["team"]):
         assert "what team work adds to profit: under team" in cmp.verdict
+
+
+def test_compare_measures_team_work_on_its_own_replications_without_simulating_them_again(monkeypatch, tmp_path):
+    """compare(mechanisms=True) hands each scheme's first replications to what team work adds
+    (the same seed, draws and policy that ``mechanism_effects`` would simulate): the effects are
+    bit for bit those measured alone, and the scheme's own world is not simulated again. Seed 3,
+    N = 300 (the compare) and 300 (the effects)."""
+    from incentsim import mechanisms, simulation
+
+    sc = _company(
+        {"team": TEAM, "own": OWN}, levels=(0.7, 1.3), replications=300,
+        behaviour={"baseline_scheme": "own", "monitoring": 2.0},
+    )  # fmt: skip
+    monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(tmp_path / "alone"))
+    alone = mechanisms.mechanism_effects(sc, replications=300)
+    monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(tmp_path / "compare"))  # effects measured afresh
+    compare(sc)  # (policies solved and cached: the run below only simulates)
+    calls = []
+    real = simulation.simulate
+
+    def counting(scenario, name, **kwargs):
+        calls.append((name, scenario == sc))
+        return real(scenario, name, **kwargs)
+
+    monkeypatch.setattr(simulation, "simulate", counting)  # (what mechanisms calls; compare has its own)
+    cmp = compare(sc, mechanisms=True)
+    assert cmp.replications == 300
+    for key_a, key_b in zip(alone["team"], cmp.mechanisms["team"], strict=True):
+        assert key_a == key_b
+    # Per mechanism of team: help and passing twice (re-solved, and at the same choices),
+    # monitoring once; never team's own world (the comparison's replications are used).
+    assert calls == [("team", False)] * 5, calls

@@ -451,6 +451,15 @@ def compare(
     per_replication = bytes_per_replication(scenario.simulation.horizon_years, scenario.sales.reps)
     acc = Accumulator(labels, block, budget, keep)
     plan = getattr(progress, "plan", None)
+    # What team work adds is measured against each scheme's own first replications: the same
+    # draws (no key), seed and policy as here (not a warm-started one), so they are kept, not
+    # simulated again (``mechanisms.mechanism_effects(simulated=...)``).
+    from .mechanisms import DEFAULT_REPLICATIONS, MEASURES
+
+    reuse = mechanisms and behaviour == "optimising" and not key
+    first_reps: dict[str, dict[str, list]] = {
+        name: {m: [] for m in MEASURES[:2]} for name in names if reuse and name not in (solved or {})
+    }
 
     def run(first: int, count: int) -> None:
         if keep:
@@ -467,6 +476,10 @@ def compare(
                     scenario, name, replications=end - first, seed=seed, behaviour=behaviour, progress=progress,
                     key=key, first_replication=first, policy=policy, solver_info=info,
                 )  # fmt: skip
+                if label == name and name in first_reps and first < DEFAULT_REPLICATIONS:
+                    metrics = segment[label].metrics
+                    for m, parts in first_reps[name].items():
+                        parts.append(metrics[m][: DEFAULT_REPLICATIONS - first])
             acc.add(first, segment)
             first = end
 
@@ -475,11 +488,16 @@ def compare(
     if precision is not None:
         cmp = _to_precision(cmp, run, acc, scenario, budget, precision, max_replications)
     if mechanisms and behaviour == "optimising":
-        from .mechanisms import DEFAULT_REPLICATIONS, mechanism_effects
+        from .mechanisms import mechanism_effects
 
+        n_mech = max(2, min(DEFAULT_REPLICATIONS, cmp.replications))
+        simulated = {
+            name: {m: np.concatenate(parts)[:n_mech] for m, parts in kept.items()}
+            for name, kept in first_reps.items()
+            if all(parts for parts in kept.values())
+        }
         cmp.mechanisms = mechanism_effects(
-            scenario, list(dict.fromkeys(names)), replications=max(2, min(DEFAULT_REPLICATIONS, cmp.replications)),
-            seed=seed, status=status,
+            scenario, list(dict.fromkeys(names)), replications=n_mech, seed=seed, status=status, simulated=simulated
         )  # fmt: skip
     return cmp
 

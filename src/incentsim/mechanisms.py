@@ -118,6 +118,7 @@ def mechanism_effects(
     replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
     status: Callable[[str], None] | None = None,
+    simulated: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> dict[str, list[MechanismEffect]]:
     """What each team-work mechanism adds to each scheme (see the module's docstring).
 
@@ -133,6 +134,12 @@ def mechanism_effects(
         Root seed (default: the scenario's).
     status : callable, optional
         Hears ``"what team work adds under NAME"`` before each scheme's counterfactuals.
+    simulated : dict, optional
+        Per scheme, the :data:`MEASURES` ``"revenue"`` and ``"profit_after_bonus"`` of its first
+        ``replications`` replications with ``seed`` and its own solved policy, as
+        ``simulate(scenario, name, replications=..., seed=seed)`` gives them
+        (``(replications, horizon_years)`` each): a comparison has just simulated them, and they
+        are not simulated again. A scheme missing, or with other shapes, is simulated.
 
     Returns
     -------
@@ -155,7 +162,7 @@ def mechanism_effects(
             continue
         if status is not None:
             status(f"what team work adds under {name}")
-        out[name] = _measure(scenario, name, keys, seed, replications)
+        out[name] = _measure(scenario, name, keys, seed, replications, (simulated or {}).get(name))
         _save(scenario, name, seed, replications, out[name])
     return out
 
@@ -192,23 +199,30 @@ def _solve_without(scenario: Scenario, name: str, key: str):
     return solve_policy(without(scenario, key), name, kappa=calibrate(scenario))
 
 
-def _measure(scenario: Scenario, name: str, keys: list[str], seed: int, n: int) -> list[MechanismEffect]:
+def _measure(
+    scenario: Scenario, name: str, keys: list[str], seed: int, n: int, simulated: dict[str, np.ndarray] | None = None
+) -> list[MechanismEffect]:
     from .model.policy import solve_policy
     from .simulation import simulate
 
     full = solve_policy(scenario, name)
-    with_all = simulate(scenario, name, replications=n, seed=seed, policy=full.policy, solver_info=full.info)
+    shape = (n, scenario.simulation.horizon_years)
+    if simulated is not None and all(np.shape(simulated.get(m)) == shape for m in MEASURES[:2]):
+        with_all = {m: simulated[m] for m in MEASURES[:2]}
+    else:
+        res = simulate(scenario, name, replications=n, seed=seed, policy=full.policy, solver_info=full.info)
+        with_all = {m: res.metrics[m] for m in MEASURES[:2]}
     effects = []
     for key in keys:
         off = without(scenario, key)
         solved = _solve_without(scenario, name, key)
         res = simulate(off, name, replications=n, seed=seed, policy=solved.policy, behaviour="optimising")
-        diffs = {m: paired_difference(with_all.metrics[m], res.metrics[m]) for m in MEASURES[:2]}
+        diffs = {m: paired_difference(with_all[m], res.metrics[m]) for m in MEASURES[:2]}
         if key == "monitoring":  # a cost in people's choices only: nothing in the funnel changes
-            direct = paired_difference(with_all.metrics["revenue"], with_all.metrics["revenue"])
+            direct = paired_difference(with_all["revenue"], with_all["revenue"])
         else:
             same = simulate(off, name, replications=n, seed=seed, policy=full.policy, behaviour="optimising")
-            direct = paired_difference(with_all.metrics["revenue"], same.metrics["revenue"])
+            direct = paired_difference(with_all["revenue"], same.metrics["revenue"])
         effects.append(MechanismEffect(name, key, diffs["revenue"], diffs["profit_after_bonus"], direct))
     return effects
 
