@@ -109,4 +109,10 @@ def _compile_from_stdin() -> int:
 if __name__ == "__main__":
     import incentsim  # noqa: F401  (the same numba cache folder as the parent: NUMBA_CACHE_DIR is inherited)
 
-    sys.exit(_compile_from_stdin())
+    code = _compile_from_stdin()
+    # The kernel is in numba's cache now (numba writes it as the compile ends). The first run waits
+    # for this process to end, and the interpreter's usual exit, freeing everything the compile
+    # built, took about a second more; there is nothing else to clean up.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
