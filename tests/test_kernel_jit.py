@@ -382,18 +382,18 @@ def test_the_thread_count_is_set_per_calling_thread_and_restored():
     from incentsim import threads
 
     default = threads.default_thread_count()
-    assert threads.thread_count() == default >= 1
+    before = threads.thread_count()  # (the default, unless a caller in this thread set one)
     with threads.thread_count_set(1):
         assert threads.thread_count() == 1
         seen = []
         t = threading.Thread(target=lambda: seen.append(threads.thread_count()))
         t.start()
         t.join()
-        assert seen == [default]
+        assert seen == [default] and default >= 1
         with threads.thread_count_set(3):
             assert threads.thread_count() == 3
         assert threads.thread_count() == 1
-    assert threads.thread_count() == default
+    assert threads.thread_count() == before
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="thread count"):
             threads.set_thread_count(bad)

@@ -107,9 +107,10 @@ def summary_rows(cmp: Any, labels: dict[str, Any]) -> list[dict]:
 
 
 def warm_up(item: CompareItem) -> None:
-    """Compile (or load from the disk cache) every kernel an item needs: one tiny run."""
-    from .runner import one_kernel_thread
+    """Compile (or load from the disk cache) every kernel an item needs: one tiny run, on one thread
+    (the calling thread's count is restored afterwards)."""
+    from ..threads import thread_count_set
 
-    one_kernel_thread()
-    sc = item.scenario.with_simulation(replications=2)
-    compare_rows(CompareItem(item.index, item.params, sc, item.schemes, item.key))
+    with thread_count_set(1):
+        sc = item.scenario.with_simulation(replications=2)
+        compare_rows(CompareItem(item.index, item.params, sc, item.schemes, item.key))

@@ -151,10 +151,11 @@ def evaluate_candidate(item: CandidateItem) -> list[dict]:
 
 
 def warm_up(item: CandidateItem) -> None:
-    """Compile (or load from the disk cache) every kernel a candidate needs: one tiny evaluation."""
+    """Compile (or load from the disk cache) every kernel a candidate needs: one tiny evaluation, on
+    one thread (the calling thread's count is restored afterwards)."""
     import dataclasses
 
-    from ..batch.runner import one_kernel_thread
+    from ..threads import thread_count_set
 
-    one_kernel_thread()
-    evaluate_candidate(dataclasses.replace(item, scenario=item.scenario.with_simulation(replications=2)))
+    with thread_count_set(1):
+        evaluate_candidate(dataclasses.replace(item, scenario=item.scenario.with_simulation(replications=2)))
