@@ -155,3 +155,19 @@ def test_share_text_never_rounds_to_certainty():
 
     assert share_text(0.9964) == ">99%" and share_text(1.0) == "100%" and share_text(0.003) == "<1%"
     assert share_text(0.5) == "50%" and share_text(0.0) == "0%"
+
+
+def test_the_console_script_leaves_the_last_garbage_collection_out_at_exit(monkeypatch):
+    """``incentsim`` (the console script) registers ``gc.freeze`` as an exit hook before the
+    command runs: registered first, it runs after every other hook (a first run's exit walked the
+    solver's compile objects for 0.5 s after the answer)."""
+    import atexit
+    import gc
+
+    from incentsim.cli import main as cli_main
+
+    hooks, ran = [], []
+    monkeypatch.setattr(atexit, "register", lambda fn, *a, **k: hooks.append(fn))
+    monkeypatch.setattr(cli_main, "cli", lambda **kwargs: ran.append(list(hooks)))
+    cli_main.main()
+    assert ran == [[gc.freeze]]
