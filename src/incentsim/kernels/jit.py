@@ -183,8 +183,9 @@ def _copy_blocks_once(ic) -> None:
     The copies' scopes were then told apart by comparing them field by field (they are equal, and
     numba keeps one). Here the blocks of one function share a memo: the scope is copied once, and
     every block's copy refers to it, as the original blocks refer to theirs. The inlined IR is the
-    same; the simulation kernel's first compile does less work. (numba 0.60-0.68 copy this way;
-    another numba, whose inliner moved, is left as it is: slower to compile, same results.)
+    same; the simulation kernel's first compile does less work. (numba 0.68, the pinned range,
+    copies this way; another numba, whose inliner moved, is left as it is: slower to compile, same
+    results.)
 
     ``ic`` is ``numba.core.inline_closurecall``, patched when numba first imports it (a compile):
     importing it here would cost a warm command 40 ms of numba's array module.
@@ -223,9 +224,14 @@ def _untyped_ir_once(ic) -> None:
     """
     from numba.core.bytecode import FunctionIdentity
 
+    import inspect
+
     worker = ic.InlineWorker
     if getattr(worker, "_incentsim_untyped_once", False) or not hasattr(worker, "run_untyped_passes"):
         return
+    expected = ["self", "caller_ir", "block", "i", "function", "arg_typs"]
+    if list(inspect.signature(worker.inline_function).parameters) != expected:
+        return  # (another numba's inliner: left as it is)
     run_untyped_passes = worker.run_untyped_passes
     kept: dict = {}
 
