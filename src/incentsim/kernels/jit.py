@@ -222,9 +222,9 @@ def _untyped_ir_once(ic) -> None:
     new function identity, as a fresh run gives: the inliner names the callee's variables after
     it, so two sites' variables stay apart.
     """
-    from numba.core.bytecode import FunctionIdentity
-
     import inspect
+
+    from numba.core.bytecode import FunctionIdentity
 
     worker = ic.InlineWorker
     if getattr(worker, "_incentsim_untyped_once", False) or not hasattr(worker, "run_untyped_passes"):
