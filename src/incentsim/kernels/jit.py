@@ -207,7 +207,6 @@ def _copy_blocks_once(ic) -> None:
 
     worker.inline_ir = _inline_ir
     worker._incentsim_shared_memo = True
-    _untyped_ir_once(ic)
 
 
 def _untyped_ir_once(ic) -> None:
@@ -226,8 +225,8 @@ def _untyped_ir_once(ic) -> None:
 
     from numba.core.bytecode import FunctionIdentity
 
-    worker = ic.InlineWorker
-    if getattr(worker, "_incentsim_untyped_once", False) or not hasattr(worker, "run_untyped_passes"):
+    worker = getattr(ic, "InlineWorker", None)
+    if worker is None or getattr(worker, "_incentsim_untyped_once", False) or not hasattr(worker, "run_untyped_passes"):
         return
     expected = ["self", "caller_ir", "block", "i", "function", "arg_typs"]
     if list(inspect.signature(worker.inline_function).parameters) != expected:
@@ -249,7 +248,13 @@ def _untyped_ir_once(ic) -> None:
     worker._incentsim_untyped_once = True
 
 
-when_imported("numba.core.inline_closurecall", _copy_blocks_once)
+def _faster_inlining(ic) -> None:
+    """Both inliner changes, each applied only where numba's inliner is as expected."""
+    _copy_blocks_once(ic)
+    _untyped_ir_once(ic)
+
+
+when_imported("numba.core.inline_closurecall", _faster_inlining)
 
 
 _NO_ENTRY_POINTS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
