@@ -92,6 +92,36 @@ print("ok")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+def test_kernel_only_functions_are_internal_to_the_kernels_that_link_them(tmp_path):
+    """numba links a kernel-only function into each kernel that calls it as ``linkonce_odr``; the
+    kernel's module makes it internal (``jit._internalize_link_only``), so LLVM inlines one called
+    once (the week's choices: about 430 words pushed per call before, ~5 % of the simulation) and
+    drops those inlined everywhere. Fails without it: the samplers stay ``linkonce_odr`` and
+    ``_binomial`` keeps its own definition in the driver. A fresh process with its own numba
+    cache, so the driver compiles here and its LLVM IR is at hand."""
+    import subprocess
+    import sys
+
+    code = """
+import re
+import numpy as np
+from incentsim.kernels import jit, rng
+states = np.zeros((1, 4), np.uint64); states[0] = [11, 12, 13, 14]
+draws = [rng._draw_one(3, states, 0, 40.0, 0.3) for _ in range(200)]   # Bin(40, 0.3): BTPE
+assert 6 < sum(draws) / 200 < 18 and len(set(draws)) > 3, draws
+ir = next(iter(rng._draw_one.overloads.values())).library.get_llvm_str()
+defined = {name: head for head, name in re.findall(r'^define ([^@]*)@"?([^("]+)', ir, re.M)}
+helpers = {n: h for n, h in defined.items() if n.startswith(tuple(jit._LINK_ONLY.values()))}
+assert any("_binomial_btpe" in n for n in helpers), sorted(defined)   # still called from two places
+assert all(h.startswith("internal") for h in helpers.values()), helpers
+assert not any("9_binomialB" in n for n in defined), sorted(defined)   # called once: inlined
+print("ok")
+"""
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def test_a_function_named_like_a_kernel_only_one_elsewhere_is_compiled_as_usual():
     # numba names a code library after the function's qualified name only; link-only is decided
     # by the symbol's module too, so this function keeps its machine code and runs from Python.

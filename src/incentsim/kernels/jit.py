@@ -34,6 +34,9 @@
   their own. The simulation kernel's compile from an empty cache took 25-32 s (median 28.8)
   against 30-38 s (median 29.9), the solver's unchanged (``python -m benchmarks.compile_ab``, in
   turns); a first ``compare`` 39-42 s against 44-47 s (two turns); results bit-identical.
+  Inside a kernel's module they are internal (:func:`_internalize_link_only`): LLVM inlines the
+  ones called once (the week's choices, whose call copied ~430 words a week) and keeps one copy
+  of the others.
 
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
 document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses them for its own
@@ -94,6 +97,26 @@ def _kernel_only(decorator):
     return wrap
 
 
+def _internalize_link_only(module) -> None:
+    """Give the link-only functions linked into a kernel's module internal linkage.
+
+    numba links a helper's IR into every kernel that calls it as a ``linkonce_odr`` definition
+    (one a linker may merge with another module's), so LLVM's inliner weighs a large helper
+    called once as it weighs any other large function and keeps the call. The call of the week's
+    choices (:func:`incentsim.kernels.funnel._choose_roles`, about 30 arrays and two policies)
+    pushed about 430 words onto the stack every week, about 5 % of the simulation's time (sampled
+    with ``perf``). Nothing outside the kernel refers to a link-only function (it has no entry
+    point), so within the kernel's module it is internal: LLVM inlines one called once and drops
+    any it has inlined everywhere. Its code and so the results are the same.
+    """
+    prefixes = tuple(_LINK_ONLY.values())
+    if not prefixes:
+        return
+    for fn in module.functions:
+        if not fn.is_declaration and fn.name.startswith(prefixes):
+            fn.linkage = "internal"
+
+
 def _link_only_libraries() -> None:
     """Compile the kernel-only functions' code libraries to LLVM IR only.
 
@@ -123,6 +146,7 @@ def _link_only_libraries() -> None:
 
     def _optimize(self):
         if not _is_link_only(self):
+            _internalize_link_only(self._final_module)
             optimize_final_module(self)
 
     def _finalize(self):
