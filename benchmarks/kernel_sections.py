@@ -91,13 +91,14 @@ def instrumented_source() -> tuple[str, list[str]]:
     return src, names
 
 
-def run(scheme: str = "shared", replications: int = 2000) -> dict:
-    """Cycles per replication by stage, on one thread, optimising behaviour (policy solved first).
+def run(scheme: str = "shared", replications: int = 2000, behaviour: str = "optimising") -> dict:
+    """Cycles per replication by stage, on one thread: optimising behaviour (policy solved first)
+    or fixed (``behaviour="fixed"``, as the benchmark report's kernel and random-number bound).
 
     Returns
     -------
     dict
-        ``scheme``, ``replications``, ``seconds_per_replication`` (wall, instrumented),
+        ``scheme``, ``behaviour``, ``replications``, ``seconds_per_replication`` (wall, instrumented),
         ``cycles_per_replication`` and ``stages``: name -> cycles per replication.
     """
     import numpy as np
@@ -108,7 +109,7 @@ def run(scheme: str = "shared", replications: int = 2000) -> dict:
 
     src, names = instrumented_source()
     sc = H.scenario()
-    solved = H.solved(scheme)
+    how = {"behaviour": "fixed"} if behaviour == "fixed" else {"policy": H.solved(scheme).policy}
     with tempfile.TemporaryDirectory(prefix="incentsim-sections-") as tmp:
         path = Path(tmp) / "_sections_kernel.py"
         path.write_text(src)
@@ -121,10 +122,10 @@ def run(scheme: str = "shared", replications: int = 2000) -> dict:
         simulation._kernel = lambda: (lambda *a: mod._simulate(*a, prof))
         simulation._threads = lambda: 1  # one thread: the counters are not shared safely
         try:
-            simulation.simulate(sc, scheme, replications=8, policy=solved.policy)
+            simulation.simulate(sc, scheme, replications=8, **how)
             prof[:] = 0
             t = time.perf_counter()
-            simulation.simulate(sc, scheme, replications=replications, policy=solved.policy, chunk=replications)
+            simulation.simulate(sc, scheme, replications=replications, chunk=replications, **how)
             wall = time.perf_counter() - t
         finally:
             simulation._kernel, simulation._threads = saved
@@ -133,6 +134,7 @@ def run(scheme: str = "shared", replications: int = 2000) -> dict:
         stages[name] = stages.get(name, 0.0) + float(prof[k]) / replications
     return {
         "scheme": scheme,
+        "behaviour": behaviour,
         "replications": replications,
         "seconds_per_replication": wall / replications,
         "cycles_per_replication": float(prof.sum()) / replications,
@@ -145,11 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scheme", default="shared")
     parser.add_argument("--replications", type=int, default=2000)
+    parser.add_argument("--behaviour", choices=("optimising", "fixed"), default="optimising")
     a = parser.parse_args(argv)
-    res = run(a.scheme, a.replications)
+    res = run(a.scheme, a.replications, a.behaviour)
     tot = res["cycles_per_replication"]
     print(
-        f"kernel stages, scheme {res['scheme']}, {res['replications']:,} replications, 1 thread: "
+        f"kernel stages, scheme {res['scheme']} ({res['behaviour']}), {res['replications']:,} replications, 1 thread: "
         f"{res['seconds_per_replication'] * 1e6:.0f} us and {tot:,.0f} cycles per replication (instrumented)"
     )
     for name, cyc in res["stages"].items():
