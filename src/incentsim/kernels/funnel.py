@@ -598,9 +598,14 @@ def _team_lift(model, atype, team, lift):
             for r in range(R):
                 if r != j:
                     lift[r] += help_j * model.need[atype[r]] / rest
+    # No help received (none is given under pay for one's own results) is no lift, exactly as the
+    # formula gives it (exp(0) = 1), without an exponential per rep and week.
     for r in range(R):
-        lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale)) if model.help_scale > 0 else 0.0
-    if model.event_gain > 0.0 and model.event_scale > 0.0:
+        if model.help_scale > 0 and lift[r] > 0.0:
+            lift[r] = model.help_gain * (1.0 - np.exp(-lift[r] / model.help_scale))
+        else:
+            lift[r] = 0.0
+    if model.event_gain > 0.0 and model.event_scale > 0.0 and events > 0.0:
         return 1.0 + model.event_gain * (1.0 - np.exp(-events / model.event_scale))
     return 1.0
 
