@@ -4,7 +4,7 @@
 runs, so it sees inside the stages and the calls between them (a call's argument copies, a
 helper that was not inlined). A first, ad-hoc run of it found the week's choices' call pushing
 about 430 words onto the stack every week, 5.4 % of the samples on the call's line at 53409ea
-parent (``kernels.jit._internalize_link_only``; 1.7 % after).
+(``kernels.jit._internalize_link_only``; 1.7 % after).
 
 How: a child process compiles the kernel with numba's debug information (``NUMBA_DEBUGINFO=1``,
 its own empty numba cache: a first compile, 30-60 s), writes the kernel's object file and the
