@@ -111,8 +111,9 @@ def _short(name: str) -> str:
     return ".".join(parts) or name
 
 
-def profile(scheme: str, behaviour: str, replications: int) -> dict:
-    """Samples of the kernel by function and by source line (shares of the kernel's samples)."""
+def profile(scheme: str, behaviour: str, replications: int, function: str = "") -> dict:
+    """Samples of the kernel by function and by source line (shares of the kernel's samples; with
+    ``function``, the lines of the functions whose name ends with it, as shares of their samples)."""
     missing = [tool for tool in ("perf", "nm", "objdump") if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"benchmarks.perf_lines needs {', '.join(missing)} on the PATH")
@@ -138,12 +139,16 @@ def profile(scheme: str, behaviour: str, replications: int) -> dict:
         addresses, lines = _line_table(obj, section)
         by_function: collections.Counter = collections.Counter()
         by_line: collections.Counter = collections.Counter()
+        n_lines = 0
         for o in inside:
             k = bisect.bisect_right(starts, o) - 1
-            if k >= 0 and o < functions[k][0] + functions[k][1]:
-                by_function[_short(functions[k][2])] += 1
+            owner = _short(functions[k][2]) if k >= 0 and o < functions[k][0] + functions[k][1] else "?"
+            by_function[owner] += 1
+            if function and not owner.endswith(function):
+                continue
             k = bisect.bisect_right(addresses, o) - 1
             by_line[lines[k] if k >= 0 else "?"] += 1
+            n_lines += 1
         n = max(len(inside), 1)
         return {
             "scheme": scheme,
@@ -152,7 +157,8 @@ def profile(scheme: str, behaviour: str, replications: int) -> dict:
             "seconds": float((out / "seconds").read_text()),
             "samples": len(inside),
             "functions": {k: v / n for k, v in by_function.most_common()},
-            "lines": {k: v / n for k, v in by_line.most_common()},
+            "function": function,
+            "lines": {k: v / max(n_lines, 1) for k, v in by_line.most_common()},
         }
 
 
@@ -173,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--behaviour", choices=("fixed", "optimising"), default="fixed")
     ap.add_argument("--replications", type=int, default=6000)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--function", default="", help="lines of this function only (e.g. _choose_roles)")
     a = ap.parse_args(argv)
     try:
-        res = profile(a.scheme, a.behaviour, a.replications)
+        res = profile(a.scheme, a.behaviour, a.replications, a.function)
     except RuntimeError as exc:
         print(f"python -m benchmarks.perf_lines: {exc}", file=sys.stderr)
         return 2
@@ -186,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     print("by function:")
     for name, share in list(res["functions"].items())[: a.top // 2]:
         print(f"  {100 * share:5.1f}%  {name}")
-    print("by source line (the nearest line before the sampled instruction):")
+    within = f" within {res['function']}" if res["function"] else ""
+    print(f"by source line{within} (the nearest line before the sampled instruction):")
     for loc, share in list(res["lines"].items())[: a.top]:
         print(f"  {100 * share:5.1f}%  {loc:<16} {_source(loc)[:90]}")
     return 0
