@@ -34,9 +34,9 @@
   their own. The simulation kernel's compile from an empty cache took 25-32 s (median 28.8)
   against 30-38 s (median 29.9), the solver's unchanged (``python -m benchmarks.compile_ab``, in
   turns); a first ``compare`` 39-42 s against 44-47 s (two turns); results bit-identical.
-  Inside a kernel's module they are internal (:func:`_internalize_link_only`): LLVM inlines the
-  ones called once (the week's choices, whose call copied ~430 words a week) and keeps one copy
-  of the others.
+  Inside a kernel's module they are internal (:func:`_internalize_link_only`): LLVM passes each
+  only the argument fields it reads, in registers (the week's choices' call copied ~430 words a
+  week), and inlines the ones it finds worth it.
 
 ``_nrt`` is a numba target option (``numba.core.options``) that numba's public decorators do not
 document, as are ``no_cpython_wrapper`` and ``no_cfunc_wrapper`` (numba uses them for its own
@@ -101,13 +101,16 @@ def _internalize_link_only(module) -> None:
     """Give the link-only functions linked into a kernel's module internal linkage.
 
     numba links a helper's IR into every kernel that calls it as a ``linkonce_odr`` definition
-    (one a linker may merge with another module's), so LLVM's inliner weighs a large helper
-    called once as it weighs any other large function and keeps the call. The call of the week's
-    choices (:func:`incentsim.kernels.funnel._choose_roles`, about 30 arrays and two policies)
-    pushed about 430 words onto the stack every week, about 5 % of the simulation's time (sampled
-    with ``perf``). Nothing outside the kernel refers to a link-only function (it has no entry
-    point), so within the kernel's module it is internal: LLVM inlines one called once and drops
-    any it has inlined everywhere. Its code and so the results are the same.
+    (one a linker may merge with another module's), so LLVM keeps its calling convention: every
+    argument array passed field by field (data pointer, shape, strides, and the fields nothing
+    reads), on the stack. The call of the week's choices
+    (:func:`incentsim.kernels.funnel._choose_roles`, about 30 arrays and two policies) pushed 427
+    words every week, 5.4 % of the simulation's samples (``python -m benchmarks.perf_lines``).
+    Nothing outside the kernel refers to a link-only function (it has no entry point), so within
+    the kernel's module it is internal: LLVM drops the arguments it never reads, passes the rest
+    in registers (1.7 % of the samples now), inlines a helper where that pays (``_binomial`` in
+    ``rng._draw_one``), and drops one it has inlined everywhere. What each helper computes is
+    unchanged: the results are bit-identical.
     """
     prefixes = tuple(_LINK_ONLY.values())
     if not prefixes:
