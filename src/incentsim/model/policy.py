@@ -23,6 +23,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +31,6 @@ from ..calendar import WEEKS_PER_YEAR
 from ..compile import SOURCE_CODE, AgentPolicy, CompiledPolicy, component_index, constant_policy
 from ..pay import PayComponent, pass_threshold, role_components
 from ..scenario.schema import Scenario, Scheme
-from .agent import Rates, Solution, build_problem, solve
 from .company import (
     M_APPTS,
     M_EFFORT,
@@ -51,6 +51,11 @@ from .company import (
     SalesField,
 )
 from .state import StateDesign, design_state
+
+if TYPE_CHECKING:
+    # (the solver's problem and its numba kernels load when a policy is solved, not read from the
+    # cache: about 13 ms of every command that only reads one)
+    from .agent import Rates, Solution
 
 _DEBUG = bool(__import__("os").environ.get("INCENTSIM_DEBUG_EQ"))
 TOL = 5e-3  # equilibrium: stop when weekly mean effort, quality and follow-up move less
@@ -266,6 +271,8 @@ def _at_level(design: StateDesign, level: int) -> StateDesign:
 
 
 def _sales_rates(co: Company, role: _Role, k: int, mkt: MarketingField, others: SalesField, kappa: float) -> Rates:
+    from .agent import Rates
+
     actions = co.sales_action_table(role.team_work)
     r = co.sales_rates(float(co.levels[k]), mkt, others, actions=actions, k=k, pass_threshold=role.pass_threshold)
     extra_cost = np.zeros(r.shape[:2])
@@ -286,6 +293,8 @@ def _sales_rates(co: Company, role: _Role, k: int, mkt: MarketingField, others: 
 
 
 def _marketing_rates(co: Company, sales: SalesField) -> Rates:
+    from .agent import Rates
+
     r = co.marketing_rates(sales)
     return Rates(
         action={"appointments": r[:, :, M_APPTS], "sourced": r[:, :, M_SOURCED]},
@@ -301,6 +310,8 @@ def _marketing_rates(co: Company, sales: SalesField) -> Rates:
 def _solve_sales(sc, co, role: _Role, kappa, psi, mkt, others, guesses) -> dict[tuple[int, int], Solution]:
     """Best responses of every (target group, ability level) of reps: independent problems, solved
     side by side in threads (:func:`_in_threads`)."""
+    from .agent import build_problem, solve
+
     actions = co.sales_action_table(role.team_work)
     keys = [(g, k) for g in range(len(role.persons)) for k in range(len(co.levels))]
 
@@ -341,6 +352,8 @@ def _in_threads(fn, items: list) -> list:
 
 
 def _solve_marketing(sc, co, role: _Role, kappa_e, kappa_q, psi, sales, guess) -> Solution:
+    from .agent import build_problem, solve
+
     rates = _marketing_rates(co, sales)
     pb = build_problem(
         sc, co, "marketing", role.design, 0, 1.0, rates, co.mkt_actions, kappa_e, kappa_q, psi, guess, False
