@@ -54,7 +54,7 @@ from .state import StateDesign, design_state
 
 if TYPE_CHECKING:
     # (the solver's problem and its numba kernels load when a policy is solved, not read from the
-    # cache: about 13 ms of every command that only reads one)
+    # cache: about 10 ms of every command that only reads one)
     from .agent import Rates, Solution
 
 _DEBUG = bool(__import__("os").environ.get("INCENTSIM_DEBUG_EQ"))
