@@ -47,9 +47,11 @@ def kernel_source_hash() -> str:
 
 
 def configure() -> None:
-    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late), and
-    guard numba's cache files against corruption."""
+    """Point ``NUMBA_CACHE_DIR`` at a per-source-hash folder (unless already set or too late),
+    guard numba's cache files against corruption, and import numba without what no command uses
+    (:func:`lean_numba_import`)."""
     guard_cache_files()
+    lean_numba_import()
     if "numba" not in sys.modules:
         # Type inference tries many typing templates per call and builds an error message for each
         # that does not match; with highlighting on, each message set up and tore down colorama's
@@ -70,6 +72,114 @@ def configure() -> None:
             continue
         os.environ["NUMBA_CACHE_DIR"] = str(folder)
         return
+
+
+# -- numba's import without what no command uses ----------------------------------------------
+
+#: Modules numba's own import loads that no incentsim command needs: numba imports scipy only to
+#: check that its version is at least 1.0 (the project requires a far newer one), and yaml only to
+#: read a ``.numba_config.yaml`` in the working folder (left alone when there is one).
+_NOT_FOR_NUMBA = ("scipy", "yaml")
+#: numba's extension look-up (entry points of installed packages, ``numba.core.entrypoints``).
+_METADATA = "importlib.metadata"
+
+
+def lean_numba_import() -> None:
+    """Have numba's first import (in any thread) skip scipy, yaml and ``importlib.metadata``.
+
+    These cost 70-110 ms of every command that runs a kernel (``-X importtime``: yaml about 20 ms,
+    scipy's top package about 13, ``importlib.metadata`` 30-47, and its scan of every installed
+    package's entry points at a kernel's first call about 29 ms), and none of them changes what
+    numba does for incentsim:
+
+    - While numba's package imports, in the importing thread only, ``import scipy`` and ``import
+      yaml`` fail (:class:`_LeanNumbaImport`), as if they were not installed; numba then skips its
+      scipy version check and its config file (yaml is not refused when ``.numba_config.yaml``
+      exists in the working folder). Both import normally afterwards, for whoever needs them.
+    - ``numba.core.entrypoints`` gets a stand-in for ``importlib.metadata`` that imports the real
+      module at its first use (:class:`_DeferredModule`).
+    - incentsim's own kernels skip numba's look-up of third-party extensions before their first
+      call (:func:`_lean_dispatchers`): they use numba's own types only. A compile still looks
+      them up (numba's context refresh does, before typing), as does any other numba function.
+    """
+    if "numba" in sys.modules or any(isinstance(f, _PatchOnImport) and f.target == "numba" for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _PatchOnImport("numba", _lean_dispatchers, around=_LeanNumbaImport))
+
+
+class _LeanNumbaImport:
+    """A context (around numba's package import) in which the importing thread cannot import
+    :data:`_NOT_FOR_NUMBA` and gets a :class:`_DeferredModule` for :data:`_METADATA`."""
+
+    def __enter__(self):
+        import threading
+
+        self._thread = threading.get_ident()
+        refused = [m for m in _NOT_FOR_NUMBA if m not in sys.modules]
+        if "yaml" in refused and os.path.isfile(".numba_config.yaml"):
+            refused.remove("yaml")
+        self._refused = frozenset(refused)
+        self._deferred = _METADATA not in sys.modules
+        sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(self, *exc):
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        if self._deferred and isinstance(sys.modules.get(_METADATA), _DeferredModule):
+            # Later imports get the real module; numba keeps its stand-in.
+            del sys.modules[_METADATA]
+            import importlib as package
+
+            if isinstance(getattr(package, "metadata", None), _DeferredModule):
+                delattr(package, "metadata")
+        return False
+
+    def find_spec(self, fullname, path, target=None):
+        import threading
+
+        if threading.get_ident() != self._thread:
+            return None
+        if fullname in self._refused:
+            raise ModuleNotFoundError(f"{fullname} is not imported with numba (incentsim._numba_env)", name=fullname)
+        if fullname == _METADATA and self._deferred:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return _DeferredModule(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+class _DeferredModule(type(sys)):
+    """Stands in for a module until an attribute is read, then imports the real one."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):  # the import system probing module attributes
+            raise AttributeError(attr)
+        real = importlib.import_module(self.__name__)
+        if real is self:  # pragma: no cover - only if the stand-in were still registered
+            raise AttributeError(attr)
+        return getattr(real, attr)
+
+
+def _lean_dispatchers(numba) -> None:
+    """Skip numba's third-party extension look-up before the first call of incentsim's kernels."""
+    from numba.core import dispatcher
+
+    cls = getattr(dispatcher, "_DispatcherBase", None)
+    original = getattr(cls, "_compilation_chain_init_hook", None)
+    if original is None or getattr(cls, "_incentsim_lean", False):
+        return  # another numba: its look-up stays as it is
+
+    def _compilation_chain_init_hook(self):
+        if not getattr(self.py_func, "__module__", "").startswith("incentsim."):
+            original(self)
+
+    cls._compilation_chain_init_hook = _compilation_chain_init_hook
+    cls._incentsim_lean = True
 
 
 # -- corrupt cache files are cache misses ------------------------------------------------------
@@ -93,11 +203,13 @@ def when_imported(name: str, patch) -> None:
 class _PatchOnImport:
     """Calls ``patch(module)`` right after module ``target`` is imported (a meta path finder: only
     ``find_spec`` is needed, so not a subclass of ``importlib.abc.MetaPathFinder``, whose import
-    brings ``importlib.resources`` along, 35 ms of every command)."""
+    brings ``importlib.resources`` along, 35 ms of every command). With ``around``, a context
+    manager factory, the module's own code runs inside ``around()``."""
 
-    def __init__(self, target: str, patch) -> None:
+    def __init__(self, target: str, patch, around=None) -> None:
         self.target = target
         self._patch = patch
+        self._around = around
         self._busy = False
 
     def find_spec(self, fullname, path, target=None):
@@ -116,7 +228,11 @@ class _PatchOnImport:
         finder = self
 
         def exec_module(module):
-            original(module)
+            if finder._around is None:
+                original(module)
+            else:
+                with finder._around():
+                    original(module)
             finder._patch(module)
             if finder in sys.meta_path:
                 sys.meta_path.remove(finder)
