@@ -79,21 +79,24 @@ def _symbols(obj: Path) -> tuple[str, list[tuple[int, int, str]]]:
     return section, sorted(functions)
 
 
-def _line_table(obj: Path, section: str) -> tuple[list[int], list[str]]:
-    """Every instruction's address in ``section`` and the source line ``objdump -l`` gives before it."""
+def _line_table(obj: Path, section: str) -> tuple[list[int], list[str], list[str]]:
+    """Every instruction's address in ``section``, the source line ``objdump -l`` gives before it,
+    and the instruction."""
     addresses: list[int] = []
     lines: list[str] = []
+    texts: list[str] = []
     current = "?"
     for raw in _run(["objdump", "-dl", "--no-show-raw-insn", "-j", section, str(obj)]).splitlines():
         text = raw.strip()
         if text.startswith("/") and ".py:" in text:
             current = text.rsplit("/", 1)[-1].split(" ")[0]
             continue
-        head, sep, _ = text.partition(":")
+        head, sep, rest = text.partition(":")
         if sep and raw.startswith(" ") and head and all(c in "0123456789abcdef" for c in head):
             addresses.append(int(head, 16))
             lines.append(current)
-    return addresses, lines
+            texts.append(" ".join(rest.split()))
+    return addresses, lines, texts
 
 
 def _short(name: str) -> str:
@@ -136,9 +139,10 @@ def profile(scheme: str, behaviour: str, replications: int, function: str = "") 
             if "perf-" in dso or "JIT" in dso:
                 ips.append(int(ip, 16) - base)
         inside = [o for o in ips if 0 <= o < end]
-        addresses, lines = _line_table(obj, section)
+        addresses, lines, texts = _line_table(obj, section)
         by_function: collections.Counter = collections.Counter()
         by_line: collections.Counter = collections.Counter()
+        by_insn: collections.Counter = collections.Counter()
         n_lines = 0
         for o in inside:
             k = bisect.bisect_right(starts, o) - 1
@@ -148,6 +152,8 @@ def profile(scheme: str, behaviour: str, replications: int, function: str = "") 
                 continue
             k = bisect.bisect_right(addresses, o) - 1
             by_line[lines[k] if k >= 0 else "?"] += 1
+            if k >= 0:
+                by_insn[k] += 1
             n_lines += 1
         n = max(len(inside), 1)
         return {
@@ -159,6 +165,11 @@ def profile(scheme: str, behaviour: str, replications: int, function: str = "") 
             "functions": {k: v / n for k, v in by_function.most_common()},
             "function": function,
             "lines": {k: v / max(n_lines, 1) for k, v in by_line.most_common()},
+            # (address, line, instruction, share): where the samples land, for reading with a
+            # disassembly (a sample often lands just after the instruction that stalled).
+            "instructions": [
+                (hex(addresses[k]), lines[k], texts[k], v / max(n_lines, 1)) for k, v in by_insn.most_common(200)
+            ],
         }
 
 
@@ -180,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replications", type=int, default=6000)
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--function", default="", help="lines of this function only (e.g. _choose_roles)")
+    ap.add_argument("--instructions", type=int, default=0, help="also the N instructions with the most samples")
     a = ap.parse_args(argv)
     try:
         res = profile(a.scheme, a.behaviour, a.replications, a.function)
@@ -197,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"by source line{within} (the nearest line before the sampled instruction):")
     for loc, share in list(res["lines"].items())[: a.top]:
         print(f"  {100 * share:5.1f}%  {loc:<16} {_source(loc)[:90]}")
+    if a.instructions:
+        print(f"by instruction{within} (address, nearest line, instruction):")
+        for address, loc, text, share in res["instructions"][: a.instructions]:
+            print(f"  {100 * share:5.1f}%  {address:>8} {loc:<16} {text[:70]}")
     return 0
 
 

@@ -221,10 +221,24 @@ def _axis_attainment(ap, a, p, w, annual_target, target_of, week_period, period_
 
 
 @inlined
-def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year_acc, year_paid, tscale, ahead):
-    """A person's expected choice at the week's start from its state: (first, second, third, timing):
-    effort; the follow-up share (sales) or quality focus (marketing); the share of the week spent on
-    the team (sales). Linear between the grid points of the measure axes, nearest on the paid axis."""
+def _grid_coordinates(ap, g, k, w, p, annual_target, target, week_period, period_acc, year_acc, tscale, ahead):
+    """Where person ``p``'s state lies on its policy's measure axes: each axis' attainment
+    (:func:`_axis_attainment`) in grid steps (0 .. G - 1 over ``0 .. grid_max``), written over the
+    person's forecasts in ``ahead[:, p]`` (read once, by the attainment). Axes the policy does not
+    use are left alone."""
+    for a in range(2):
+        G = ap.choice.shape[3 + a]
+        if G > 1:
+            x = _axis_attainment(ap, a, p, w, annual_target, target, week_period, period_acc, year_acc, tscale, ahead)
+            ahead[a, p] = x / ap.grid_max[g, k, a] * (G - 1)
+
+
+@inlined
+def _choose(ap, g, k, w, p, year_paid, coords):
+    """A person's expected choice at the week's start from its grid coordinates (``coords[:, p]``,
+    :func:`_grid_coordinates`): (first, second, third, timing): effort; the follow-up share (sales)
+    or quality focus (marketing); the share of the week spent on the team (sales). Linear between
+    the grid points of the measure axes, nearest on the paid axis."""
     G0 = ap.choice.shape[3]
     G1 = ap.choice.shape[4]
     L = ap.choice.shape[5]
@@ -233,16 +247,14 @@ def _choose(ap, g, k, w, p, annual_target, target, week_period, period_acc, year
     i1 = 0
     f1 = 0.0
     if G0 > 1:
-        x = _axis_attainment(ap, 0, p, w, annual_target, target, week_period, period_acc, year_acc, tscale, ahead)
-        y = x / ap.grid_max[g, k, 0] * (G0 - 1)
+        y = coords[0, p]
         if y >= G0 - 1:
             i0 = G0 - 1
         elif y > 0.0:
             i0 = int(y)
             f0 = y - i0
     if G1 > 1:
-        x = _axis_attainment(ap, 1, p, w, annual_target, target, week_period, period_acc, year_acc, tscale, ahead)
-        y = x / ap.grid_max[g, k, 1] * (G1 - 1)
+        y = coords[1, p]
         if y >= G1 - 1:
             i1 = G1 - 1
         elif y > 0.0:
@@ -439,8 +451,8 @@ class Choice(NamedTuple):
     mkt: np.ndarray  # (3, 1) marketing's effort, quality focus, (unused) team time
     mkt_level: np.ndarray  # (1,) int64 marketing's ability level (one level; one person chooses for the team)
     mkt_timing: np.ndarray  # (1,) int64 (unused)
-    ahead_sales: np.ndarray  # (2, NP) forecast of each state axis, per rep
-    ahead_mkt: np.ndarray  # (2, 1)
+    ahead_sales: np.ndarray  # (2, NP) forecast of each state axis per rep, then its grid coordinate
+    ahead_mkt: np.ndarray  # (2, 1) the same for marketing
     own: np.ndarray  # (NP,) each rep's expected deals from its pipeline within own_steps[0] weekly steps
     own_steps: np.ndarray  # (1,) int64 the steps ``own`` holds (-1: none yet this week)
 
@@ -549,11 +561,16 @@ def _choose_roles(
                     ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
                     roll, ahead, own, own_steps,
                 )  # fmt: skip
+        # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
+        # end in two dependent divisions, and the table reads wait for them; in separate loops the
+        # processor works on several persons' divisions (and reads) at once.
         for p in range(n_persons):
-            first[p], second[p], third[p], timing[p] = _choose(
-                ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc,
-                year_paid, tscale, ahead,
+            _grid_coordinates(
+                ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
+                ahead,
             )  # fmt: skip
+        for p in range(n_persons):
+            first[p], second[p], third[p], timing[p] = _choose(ap, ap.group[p], levels[p], w, p, year_paid, ahead)
 
 
 @stage
