@@ -544,8 +544,9 @@ def table(out: dict) -> str:
             key="compare_cold_seconds",
             cores=cli["cpu_util_cold"],
         )
+        runs = cli["imports"].get("runs") or [cli["imports"]["seconds"]]
         row(
-            "  imports of a warm compare (-X importtime)",
+            f"  imports of a warm compare (-X importtime, median of {len(runs)}: {min(runs):.2f}-{max(runs):.2f} s)",
             seconds=cli["imports"]["seconds"],
             ratio="heavy: " + (", ".join(cli["imports"]["heavy"]) or "none"),
             key="compare_imports_seconds",
