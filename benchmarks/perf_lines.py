@@ -13,9 +13,14 @@ address it was loaded at, then simulates on one thread under ``perf record`` (a 
 kernel's code is mapped to the object file's function (``nm``) and the nearest line before it in
 ``objdump``'s line table (lines are approximate: the compiler moves code; a function numba
 inlined keeps its own lines). Nothing in ``src/`` is modified; the results are the kernel's.
+With debug information LLVM may inline differently: ``_choose_roles`` is a function of its own
+here but inlined into ``_simulate`` in the kernel users run, so read a helper's share as that of
+its lines, not of a call. ``--instructions N`` lists the N instructions with the most samples
+(a sample often lands on the instruction waiting for a slow one's result).
 
 ``python -m benchmarks.perf_lines [--scheme separate] [--behaviour fixed] [--replications 6000]
-[--top 40]`` (needs ``perf``, ``nm`` and ``objdump`` on the PATH; 1-2 minutes).
+[--top 40] [--function _choose_roles] [--instructions 40]`` (needs ``perf``, ``nm`` and ``objdump``
+on the PATH; 1-2 minutes).
 """
 
 from __future__ import annotations
