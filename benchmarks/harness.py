@@ -438,11 +438,22 @@ def import_times(args: list[str], env: dict[str, str]) -> dict:
         ``top`` (the ten costliest top-level imports, seconds) and ``heavy`` (which of pandas,
         matplotlib, dask, scipy, pyarrow were imported).
     """
-    cmd = [sys.executable, "-X", "importtime", "-c", "from incentsim.cli.main import main; main()", *args]
+    # ``-X importtime`` also lists an import that failed (numba's refused scipy and yaml,
+    # ``incentsim._numba_env``): what was loaded is read from ``sys.modules`` at exit.
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED ' + ' '.join(sorted({m.split('.')[0] for m, v in list(sys.modules.items()) "
+        "if v is not None})), file=sys.stderr))\n"
+        "from incentsim.cli.main import main; main()"
+    )
+    cmd = [sys.executable, "-X", "importtime", "-c", code, *args]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     top: dict[str, float] = {}
     seen: set[str] = set()
+    loaded: set[str] | None = None
     for line in done.stderr.splitlines():
+        if line.startswith("LOADED "):
+            loaded = set(line.split()[1:])
         if not line.startswith("import time:") or "|" not in line:
             continue
         _, cumulative, name = line.split("|", 2)
@@ -453,6 +464,8 @@ def import_times(args: list[str], env: dict[str, str]) -> dict:
         seen.add(name.strip().split(".")[0])
         if not name.startswith("  "):  # nesting level 0: everything imported under it is in its time
             top[name.strip()] = top.get(name.strip(), 0.0) + us / 1e6
+    if loaded is not None:
+        seen = loaded
     heavy = sorted(m for m in ("pandas", "matplotlib", "dask", "distributed", "scipy", "pyarrow") if m in seen)
     best = dict(sorted(top.items(), key=lambda kv: -kv[1])[:10])
     return {"seconds": sum(top.values()), "top": best, "heavy": heavy}
