@@ -26,6 +26,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading  # (already loaded: logging imports it)
 from pathlib import Path
 
 #: Cache-file layout version, part of the folder name (files carry a checksum since version 2).
@@ -115,8 +116,6 @@ class _LeanNumbaImport:
     :data:`_NOT_FOR_NUMBA` and gets a :class:`_DeferredModule` for :data:`_METADATA`."""
 
     def __enter__(self):
-        import threading
-
         self._thread = threading.get_ident()
         refused = [m for m in _NOT_FOR_NUMBA if m not in sys.modules]
         if "yaml" in refused and os.path.isfile(".numba_config.yaml"):
@@ -139,8 +138,6 @@ class _LeanNumbaImport:
         return False
 
     def find_spec(self, fullname, path, target=None):
-        import threading
-
         if threading.get_ident() != self._thread:
             return None
         if fullname in self._refused:
