@@ -58,3 +58,23 @@ def test_help_is_fast_and_does_not_import_numba():
     code = "import sys; from incentsim.cli.main import cli; print('numba' in sys.modules, 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc (Linux)")
+def test_import_incentsim_imports_no_numpy_and_the_command_line_runs_one_blas_thread():
+    # incentsim.cli sets OPENBLAS_NUM_THREADS=1 before numpy loads (unless the user set it): numpy's
+    # import then starts no OpenBLAS worker, which spins on a core for a while. Fails if the package
+    # imports numpy first (the setting comes too late: 2 threads) or overrides a user's setting.
+    code = (
+        "import os, sys; import incentsim; print('numpy' in sys.modules); import incentsim.cli.main, numpy; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["False", "1", "1"]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "OPENBLAS_NUM_THREADS": "2"}).stdout  # fmt: skip
+    assert out.split()[:2] == ["False", "2"]
+    # The library's names still import on first use.
+    code = "from incentsim import Scenario, ScenarioError, load_scenario, scenario_from_dict; print(Scenario.__name__)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "Scenario"

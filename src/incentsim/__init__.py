@@ -17,12 +17,15 @@ _numba_env.configure()
 
 __version__ = "0.1.0"
 
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
-
 
 def __getattr__(name: str):
-    # Heavy parts (numba, pandas, scipy) load on first use, so `import incentsim` stays fast.
-    # Modules are named simulation / comparison so these functions are never shadowed by them.
+    # Every part loads on first use, so `import incentsim` stays fast and imports no numpy: the
+    # command line sets up the process first (incentsim.cli). Modules are named simulation /
+    # comparison so these functions are never shadowed by them.
+    if name in ("Scenario", "ScenarioError", "load_scenario", "scenario_from_dict"):
+        from . import scenario
+
+        return getattr(scenario, name)
     if name == "simulate":
         from .simulation import simulate
 

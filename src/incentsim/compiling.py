@@ -83,7 +83,10 @@ def start(scenario: Scenario, scheme: str) -> Ahead | None:
         payload = pickle.dumps((scenario, scheme))
     except Exception:  # a scenario that cannot be pickled: compile in this process when needed
         return None
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")  # compiling is one thread; keep the other core free
+    # Compiling is one thread: keep the other core free (numba's workers, and OpenBLAS's, which
+    # numpy's import starts and which spins for a while: see incentsim.cli).
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "incentsim.compiling"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
