@@ -76,5 +76,9 @@ def test_import_incentsim_imports_no_numpy_and_the_command_line_runs_one_blas_th
                          env={**env, "OPENBLAS_NUM_THREADS": "2"}).stdout  # fmt: skip
     assert out.split()[:2] == ["False", "2"]
     # The library's names still import on first use.
-    code = "from incentsim import Scenario, ScenarioError, load_scenario, scenario_from_dict; print(Scenario.__name__)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "Scenario"
+    code = (
+        "import incentsim; from incentsim import Scenario, ScenarioError, load_scenario, scenario_from_dict; "
+        "print(Scenario.__name__, incentsim.scenario.load_scenario is load_scenario)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["Scenario", "True"]

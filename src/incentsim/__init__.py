@@ -22,10 +22,12 @@ def __getattr__(name: str):
     # Every part loads on first use, so `import incentsim` stays fast and imports no numpy: the
     # command line sets up the process first (incentsim.cli). Modules are named simulation /
     # comparison so these functions are never shadowed by them.
-    if name in ("Scenario", "ScenarioError", "load_scenario", "scenario_from_dict"):
-        from . import scenario
+    if name in ("Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "scenario"):
+        # (importlib: ``from . import scenario`` would ask this function for ``scenario`` again)
+        import importlib
 
-        return getattr(scenario, name)
+        scenario = importlib.import_module(".scenario", __name__)
+        return scenario if name == "scenario" else getattr(scenario, name)
     if name == "simulate":
         from .simulation import simulate
 
