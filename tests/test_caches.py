@@ -122,7 +122,8 @@ def test_changed_solver_source_misses_the_old_calibration_cache(fresh_cache, mon
 def test_a_solve_with_given_effort_costs_is_cached_under_those_costs(fresh_cache):
     """The counterfactuals of incentsim.mechanisms solve with the scenario's calibrated effort costs
     given: the second solve with the same costs reads the cache (a new entry, and the same arrays),
-    other costs are a different entry, and a warm-started solve with given costs is not cached."""
+    other costs are a different entry, and a warm-started solve with given costs is an entry of its
+    start's content: the same start (fresh or read from the cache) reads it, another start does not."""
     from incentsim.model.policy import calibrate, solve_policy
 
     sc = _scenario()
@@ -142,5 +143,41 @@ def test_a_solve_with_given_effort_costs_is_cached_under_those_costs(fresh_cache
     solve_policy(sc, "shared", kappa=other)
     after = [n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-k" in n]
     assert len(after) == 2
-    solve_policy(sc, "shared", kappa=dict(kappa, sales=kappa["sales"] * 2.0), start=first)
-    assert [n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-k" in n] == after
+    doubled = dict(kappa, sales=kappa["sales"] * 2.0)
+    warm = solve_policy(sc, "shared", kappa=doubled, start=first)
+    started = [n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-k" in n]
+    assert len(started) == 3 and sum("-w" in n for n in started) == 1, started
+    # The same start read back from the cache (``first``'s entry, doctored above, is read again as
+    # ``again_solved``: another start) versus ``first`` itself: one entry each, and ``first`` reads its own.
+    again_solved = solve_policy(sc, "shared", kappa=kappa)
+    assert again_solved.warm is not None
+    solve_policy(sc, "shared", kappa=doubled, start=again_solved)
+    assert len([n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-w" in n]) == 2
+    assert _same(_arrays(solve_policy(sc, "shared", kappa=doubled, start=first).policy), _arrays(warm.policy))
+    assert len([n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-") and "-w" in n]) == 2
+
+
+def test_a_cached_policy_keeps_its_warm_start_and_a_damaged_one_is_solved_again(fresh_cache):
+    """The policy cache keeps a solve's warm start (the equilibrium's fields, each agent's guesses,
+    the cost scales) bit for bit, so a policy read back starts a nearby solve as the fresh one
+    does; a warm start that is not finite makes the entry unusable: solved again, same arrays."""
+    import numpy as np
+
+    from incentsim import _cache
+    from incentsim.model.policy import solve_policy, warm_digest
+
+    sc = _scenario()
+    fresh = solve_policy(sc, "separate")
+    read = solve_policy(sc, "separate")
+    assert read is not fresh and read.warm is not None
+    assert warm_digest(read.warm) == warm_digest(fresh.warm)
+    assert sorted(read.warm.guesses) == sorted(fresh.warm.guesses) and read.warm.kappa == fresh.warm.kappa
+    name = next(n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-"))
+    rel = next(fresh_cache.rglob(name)).relative_to(_cache.cache_dir())
+    arrays = _cache.load_arrays(str(rel))
+    arrays["warm_mkt_effort"] = np.full_like(arrays["warm_mkt_effort"], np.nan)
+    _cache.save_arrays(str(rel), arrays)
+    again = solve_policy(sc, "separate")
+    assert warm_digest(again.warm) == warm_digest(fresh.warm)
+    assert _same(_arrays(again.policy), _arrays(fresh.policy))
+    assert np.all(np.isfinite(_cache.load_arrays(str(rel))["warm_mkt_effort"]))  # rewritten

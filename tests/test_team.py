@@ -222,3 +222,29 @@ def test_compare_measures_team_work_on_its_own_replications_without_simulating_t
     # Per mechanism of team: help and passing twice (re-solved, and at the same choices),
     # monitoring once; never team's own world (the comparison's replications are used).
     assert calls == [("team", False)] * 5, calls
+
+
+def test_a_counterfactual_starts_from_where_the_scheme_settled(monkeypatch):
+    # mechanisms._solve_without warm-starts the world without a mechanism from the scheme's own
+    # equilibrium: fewer rounds than the same solve from today's behaviour, an answer within the
+    # equilibrium's tolerance of it, and bit for bit the same answer whether the scheme's own solve
+    # is fresh or read back from the disk cache (which keeps its warm start). Deterministic solver;
+    # tolerance: mean effort and follow-up within 0.01 of the cold solve.
+    monkeypatch.setenv("INCENTSIM_NO_CACHE", "1")
+    from incentsim import mechanisms
+    from incentsim.model import policy as P
+
+    sc = _company({"team": TEAM, "own": OWN}, levels=(0.7, 1.3), behaviour={"baseline_scheme": "own"})
+    full = solve_policy(sc, "team")
+    off = mechanisms.without(sc, "monitoring")
+    cold = solve_policy(off, "team", kappa=P.calibrate(sc))
+    warm = mechanisms._solve_without(sc, "team", "monitoring", full)
+    assert warm.info["rounds"] < cold.info["rounds"], (warm.info["rounds"], cold.info["rounds"])
+    for key in ("mean_sales_effort", "mean_follow_share"):
+        assert warm.info[key] == pytest.approx(cold.info[key], abs=0.01), key
+    read_back = P._from_arrays(P._to_arrays(full), sc)
+    assert read_back is not None and P.warm_digest(read_back.warm) == P.warm_digest(full.warm)
+    again = mechanisms._solve_without(sc, "team", "monitoring", read_back)
+    for role in ("sales", "marketing"):
+        for a, b in zip(getattr(warm.policy, role), getattr(again.policy, role), strict=True):
+            np.testing.assert_array_equal(a, b)

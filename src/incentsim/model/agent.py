@@ -15,7 +15,7 @@ input.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from ..calendar import WEEKS_PER_YEAR, period_end_weeks, week_period
 from ..kernels import dp
 from .company import M_APPTS, M_SOURCED, S_OWN, Company
 from .lags import landing_shares, margin_lag, marketing_effort_lag, sales_effort_lag, sourced_lag
-from .state import AxisSpec, StateDesign
+from .state import AxisSpec, Guess, StateDesign
 
 MIN_GRID_MAX = 2.0  # the grid spans at least 0 .. 2 x the period target
 PAID_LEVELS = 9  # points of the paid-money axis (true-up)
@@ -40,17 +40,6 @@ class Rates:
     qty: np.ndarray  # (52, A, Q): every quantity the forward pass averages
     own_value: np.ndarray  # (52, A): currency per week of one's own results (implicit incentive)
     extra_cost: np.ndarray | None = None  # (52, A): other costs of an action (mutual monitoring)
-
-
-@dataclass
-class Guess:
-    """What the previous solve said (the fixed point the solver iterates): per axis, the head start
-    of each period (measure units) and the marginal value of the measure at each period start
-    (currency per unit), and the forward pass' period-end distributions."""
-
-    head: list[np.ndarray] = field(default_factory=list)
-    mu: list[np.ndarray] = field(default_factory=list)
-    end_dist: list[np.ndarray] = field(default_factory=list)  # per axis: (n_periods, G)
 
 
 @dataclass

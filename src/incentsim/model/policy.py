@@ -50,7 +50,7 @@ from .company import (
     MarketingField,
     SalesField,
 )
-from .state import StateDesign, design_state
+from .state import Guess, StateDesign, design_state
 
 if TYPE_CHECKING:
     # (the solver's problem and its numba kernels load when a policy is solved, not read from the
@@ -102,8 +102,8 @@ class SolvedPolicy:
     sales_output_week : ndarray(float, (K, 52))
         Expected wins per rep and week by ability level.
     warm : WarmStart or None
-        For warm-starting a nearby solve (``solve_policy(..., start=solved)``); None when the
-        policy came from the disk cache.
+        For warm-starting a nearby solve (``solve_policy(..., start=solved)``); the disk cache
+        keeps it with the policy, so a policy read from it starts a solve exactly as the fresh one.
     """
 
     policy: CompiledPolicy
@@ -804,30 +804,32 @@ def solve_policy(
     Returns
     -------
     SolvedPolicy
-        Cached on disk by scenario, scheme, solver code and given ``kappa`` (not when both
-        ``kappa`` and ``start`` are given).
+        Cached on disk by scenario, scheme, solver code, given ``kappa`` and, with given
+        ``kappa``, the content of ``start``'s warm start.
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
     from .._cache import load_arrays, require, save_arrays
 
-    cache_name = None
-    if kappa is None or start is None:
-        # Given effort costs (the counterfactuals of incentsim.mechanisms: the same people in a
-        # world without one mechanism) are part of the key; a solve warm-started with given costs
-        # is not cached (it agrees with a cold solve to the tolerances only).
-        given = "" if kappa is None else "-k" + hashlib.sha256(repr(sorted(kappa.items())).encode()).hexdigest()[:12]
-        sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
-        cache_name = (
-            f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-"
-            f"{_solver_source_hash()}.npz"
-        )
-        fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
-        stored = load_arrays(cache_name, validate=fits)
-        if stored is not None:
-            solved = _from_arrays(stored, sc)
-            if solved is not None:
-                return solved
+    # Given effort costs (the counterfactuals of incentsim.mechanisms: the same people in a world
+    # without one mechanism) are part of the key, and with them a warm start's content: a solve
+    # from a given start is as reproducible as a cold one (it agrees with the cold one only to the
+    # tolerances, so it is a different entry). A start without given costs is a nearby scenario's
+    # solve (uncertain worlds, the web page): its result is cached as the scenario's own.
+    given = "" if kappa is None else "-k" + hashlib.sha256(repr(sorted(kappa.items())).encode()).hexdigest()[:12]
+    if kappa is not None and start is not None and start.warm is not None:
+        given += "-w" + warm_digest(start.warm)
+    sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
+    cache_name = (
+        f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-"
+        f"{_solver_source_hash()}.npz"
+    )
+    fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
+    stored = load_arrays(cache_name, validate=fits)
+    if stored is not None:
+        solved = _from_arrays(stored, sc)
+        if solved is not None:
+            return solved
     t0 = time.perf_counter()
     kappa = kappa or calibrate(sc, start)
     sc_s = sc.for_scheme(scheme)  # the scheme's own hand-off levers, if any
@@ -873,8 +875,7 @@ def solve_policy(
         sales_output_week=output_week,
         warm=_warm_from(eq, kappa),
     )
-    if cache_name is not None:
-        save_arrays(cache_name, _to_arrays(solved))
+    save_arrays(cache_name, _to_arrays(solved))
     return solved
 
 
@@ -977,7 +978,72 @@ def _safe(name: str) -> str:
 
 
 _PROFILES = ("sales_effort_week", "follow_week", "marketing_effort_week", "marketing_quality_week", "sales_output_week")
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4  # 4: with the warm start
+
+
+def _warm_to_arrays(warm: WarmStart) -> dict[str, np.ndarray]:
+    """A warm start as named arrays (its fields, its agents' guesses) and a JSON index (the guesses'
+    keys and lengths, the cost scales), for the disk cache and :func:`warm_digest`."""
+    import dataclasses
+    import json
+
+    out: dict[str, np.ndarray] = {}
+    for part in ("mkt", "sales"):
+        obj = getattr(warm, part)
+        for f in dataclasses.fields(obj):
+            out[f"warm_{part}_{f.name}"] = np.asarray(getattr(obj, f.name), dtype=np.float64)
+    index = []
+    for n, key in enumerate(sorted(warm.guesses)):
+        g = warm.guesses[key]
+        index.append([str(key[0]), int(key[1]), int(key[2]), len(g.head), len(g.mu), len(g.end_dist)])
+        for what in ("head", "mu", "end_dist"):
+            for i, a in enumerate(getattr(g, what)):
+                out[f"warm_guess{n}_{what}{i}"] = np.asarray(a, dtype=np.float64)
+    out["warm_index"] = np.array(json.dumps({"guesses": index, "kappa": warm.kappa}, sort_keys=True))
+    return out
+
+
+def _warm_from_arrays(d) -> WarmStart | None:
+    """The warm start :func:`_warm_to_arrays` stored, or None when it is missing or damaged (not
+    finite, not a year of weeks)."""
+    import json
+
+    try:
+        index = json.loads(str(d["warm_index"]))
+        parts = {}
+        for part, cls in (("mkt", MarketingField), ("sales", SalesField)):
+            arrays = {}
+            for name in cls.__dataclass_fields__:
+                a = np.array(d[f"warm_{part}_{name}"], dtype=np.float64)
+                if a.shape != (WEEKS_PER_YEAR,) or not np.all(np.isfinite(a)):
+                    return None
+                arrays[name] = a
+            parts[part] = cls(**arrays)
+        guesses = {}
+        for n, (role, g, k, n_head, n_mu, n_end) in enumerate(index["guesses"]):
+            lists = {}
+            for what, count in (("head", n_head), ("mu", n_mu), ("end_dist", n_end)):
+                lists[what] = [np.array(d[f"warm_guess{n}_{what}{i}"], dtype=np.float64) for i in range(count)]
+                if any(not np.all(np.isfinite(a)) for a in lists[what]):
+                    return None
+            guesses[(str(role), int(g), int(k))] = Guess(**lists)
+        kappa = index["kappa"]
+        if kappa is not None and not isinstance(kappa, dict):
+            return None
+        return WarmStart(mkt=parts["mkt"], sales=parts["sales"], guesses=guesses, kappa=kappa)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def warm_digest(warm: WarmStart) -> str:
+    """A short hash of a warm start's content (its arrays bit for bit, its cost scales): solves
+    from equal starts give equal results, so it keys a warm-started solve in the cache."""
+    h = hashlib.sha256()
+    for name, a in sorted(_warm_to_arrays(warm).items()):
+        h.update(name.encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes() if a.dtype.kind == "f" else str(a).encode())
+    return h.hexdigest()[:12]
 
 
 def _to_arrays(solved: SolvedPolicy) -> dict:
@@ -991,6 +1057,8 @@ def _to_arrays(solved: SolvedPolicy) -> dict:
     out["info"] = np.array(json.dumps(solved.info))
     for name in _PROFILES:
         out[name] = np.asarray(getattr(solved, name))
+    if solved.warm is not None:
+        out.update(_warm_to_arrays(solved.warm))
     return out
 
 
@@ -1027,6 +1095,9 @@ def _from_arrays(d: dict, sc: Scenario) -> SolvedPolicy | None:
         if any(not np.all(np.isfinite(v)) for v in profiles.values()):
             return None
         policy = CompiledPolicy(sales=roles["sales"], marketing=roles["marketing"], any_timing=bool(d["any_timing"]))
-        return SolvedPolicy(policy, json.loads(str(d["info"])), **profiles)
+        warm = _warm_from_arrays(d)
+        if warm is None:
+            return None
+        return SolvedPolicy(policy, json.loads(str(d["info"])), **profiles, warm=warm)
     except (KeyError, TypeError, ValueError):
         return None

@@ -29,6 +29,19 @@ import numpy as np
 from ..calendar import PERIODS
 from ..pay import PayComponent
 
+
+@dataclass
+class Guess:
+    """What the previous solve said (the fixed point the solver iterates): per axis, the head start
+    of each period (measure units) and the marginal value of the measure at each period start
+    (currency per unit), and the forward pass' period-end distributions. Here, not with the solver
+    (``model.agent``), because a policy read from the cache carries one (its warm start) and
+    reading it loads no solver."""
+
+    head: list[np.ndarray] = field(default_factory=list)
+    mu: list[np.ndarray] = field(default_factory=list)
+    end_dist: list[np.ndarray] = field(default_factory=list)  # per axis: (n_periods, G)
+
 _SOURCE_INSIDE = {("own", "team"), ("sourced", "team")}
 
 
