@@ -490,3 +490,24 @@ def test_markdown_without_image(cmp_fixed):
     assert "![" not in text and "## The answer" in text
     rows = [line for line in text.splitlines() if line.startswith("| separate |")]
     assert len(rows) == 2  # the answer table and the HR table
+
+
+def test_a_scheme_whose_equilibrium_did_not_settle_is_named_in_every_report(cmp_optimising):
+    # behaviour.max_rounds = 1: no scheme can settle in one round (the first round's change is
+    # the move from today's behaviour), so the terminal text (also --brief) and the Markdown name
+    # each paid scheme; the bundled scenario's own comparison settles and names none. Seed of the
+    # small scenario, N = 50 (only the solver's diagnostics matter here).
+    from incentsim.report.text import comparison_text
+
+    d = small(simulation={"replications": 50, "seed": 5, "behaviour": "optimising"})
+    d.setdefault("behaviour", {})["max_rounds"] = 1
+    cmp = compare(scenario_from_dict(d))
+    assert [u[0] for u in cmp.unsettled] == [s for s in cmp.schemes if not cmp.results[s].solver.get("converged")]
+    assert cmp.unsettled, [r.solver for r in cmp.results.values()]
+    for text in (comparison_text(cmp), comparison_text(cmp, brief=True), comparison_markdown(cmp)):
+        for name, rounds, change, tol in cmp.unsettled:
+            assert f"{name}'s equilibrium did not settle in 1 round (" in text
+            assert f"{change:.3f}" in text and f"below {tol:g}" in text
+    assert cmp_optimising.unsettled == []
+    assert "did not settle" not in comparison_text(cmp_optimising)
+    assert "did not settle" not in comparison_markdown(cmp_optimising)

@@ -279,6 +279,21 @@ class Comparison:
         """One or two lines on profit after bonuses, with its interval and its main drivers."""
         return verdict(self)
 
+    @property
+    def unsettled(self) -> list[tuple[str, int, float, float]]:
+        """Schemes whose equilibrium did not settle within ``behaviour.max_rounds``, as
+        ``(scheme, rounds, last change, tolerance)``: the largest move of people's weekly mean
+        effort, quality focus or follow-up share in the last round, and the move below which the
+        solver stops. Their figures carry that uncertainty on top of the intervals."""
+        out = []
+        for name, res in self.results.items():
+            info = res.solver or {}
+            if info.get("converged") is False:
+                nan = float("nan")
+                out.append((name, int(info.get("rounds", 0)), float(info.get("last_change", nan)),
+                            float(info.get("tolerance", nan))))  # fmt: skip
+        return out
+
     @cached_property
     def profiles(self) -> dict[str, SchemeProfile]:
         """Per scheme, the attainment, month and week summaries the figures draw."""

@@ -852,6 +852,7 @@ def solve_policy(
     info = {
         "rounds": eq.rounds,
         "last_change": eq.change,
+        "tolerance": TOL,
         "converged": bool(eq.change < TOL) or not (roles["sales"].paid or roles["marketing"].paid),
         "effort_cost_sales": kappa["sales"],
         "effort_cost_marketing": kappa["marketing"],

@@ -60,6 +60,17 @@ def precision_note(cmp: Comparison) -> str:
     return f" (to {target} precision: not reached, stopped at the maximum)"
 
 
+def unsettled_notes(cmp: Comparison) -> list[str]:
+    """A note per scheme whose equilibrium did not settle (``Comparison.unsettled``): a report
+    never presents such figures as if they had."""
+    return [
+        f"Note: {name}'s equilibrium did not settle in {rounds} round{'s' * (rounds != 1)} (behaviour.max_rounds): people's weekly "
+        f"mean effort, quality focus or follow-up still moved by {change:.3f} in the last round (settled means "
+        f"below {tol:g}), so its figures are less certain than their intervals say."
+        for name, rounds, change, tol in cmp.unsettled
+    ]
+
+
 def comparison_text(
     cmp: Comparison, metrics: tuple[str, ...] | None = None, hr: bool = True, brief: bool = False
 ) -> str:
@@ -77,6 +88,9 @@ def comparison_text(
     ]
     lines += glance_lines(cmp)
     lines += ["", f"Verdict: {cmp.verdict}", ""]
+    notes = unsettled_notes(cmp)
+    if notes:
+        lines += [*notes, ""]
     if brief:
         return "\n".join(lines).rstrip()
     if metrics is None:
