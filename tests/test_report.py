@@ -504,10 +504,14 @@ def test_a_scheme_whose_equilibrium_did_not_settle_is_named_in_every_report(cmp_
     cmp = compare(scenario_from_dict(d))
     assert [u[0] for u in cmp.unsettled] == [s for s in cmp.schemes if not cmp.results[s].solver.get("converged")]
     assert cmp.unsettled, [r.solver for r in cmp.results.values()]
-    for text in (comparison_text(cmp), comparison_text(cmp, brief=True), comparison_markdown(cmp)):
-        for name, rounds, change, tol in cmp.unsettled:
+    import html
+
+    page = html.unescape(comparison_html(cmp))
+    for text in (comparison_text(cmp), comparison_text(cmp, brief=True), comparison_markdown(cmp), page):
+        for name, _rounds, change, tol in cmp.unsettled:
             assert f"{name}'s equilibrium did not settle in 1 round (" in text
             assert f"{change:.3f}" in text and f"below {tol:g}" in text
     assert cmp_optimising.unsettled == []
     assert "did not settle" not in comparison_text(cmp_optimising)
     assert "did not settle" not in comparison_markdown(cmp_optimising)
+    assert "did not settle" not in comparison_html(cmp_optimising)

@@ -27,6 +27,7 @@ from .markdown import (
     provenance_rows,
     summary_table_rows,
 )
+from .text import unsettled_notes
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
@@ -411,7 +412,9 @@ def comparison_html(
         f'<p class="headline">{escape(summary.which)}</p>',
         f'<ul class="facts">{facts}</ul>',
         summary_table,
-        '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p></section>",
+        '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p>"
+        + "".join(f'<p class="verdict">{escape(note)}</p>' for note in unsettled_notes(cmp))
+        + "</section>",
         "<nav>"
         + escape(_("Contents:"))
         + " "

@@ -64,9 +64,9 @@ def unsettled_notes(cmp: Comparison) -> list[str]:
     """A note per scheme whose equilibrium did not settle (``Comparison.unsettled``): a report
     never presents such figures as if they had."""
     return [
-        f"Note: {name}'s equilibrium did not settle in {rounds} round{'s' * (rounds != 1)} (behaviour.max_rounds): people's weekly "
-        f"mean effort, quality focus or follow-up still moved by {change:.3f} in the last round (settled means "
-        f"below {tol:g}), so its figures are less certain than their intervals say."
+        f"Note: {name}'s equilibrium did not settle in {rounds} round{'s' * (rounds != 1)} (behaviour.max_rounds): "
+        f"people's weekly mean effort, quality focus or follow-up still moved by {change:.3f} in the last round "
+        f"(settled means below {tol:g}), so its figures are less certain than their intervals say."
         for name, rounds, change, tol in cmp.unsettled
     ]
 
