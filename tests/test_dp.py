@@ -132,7 +132,7 @@ def _kernel(args, sigma, disc):
     q_shared = np.zeros(52, dtype=np.int64)
     mv = dp.Moves(P, s0, Q, s1, q_shared, alpha)
     per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
-    dp._bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr)
+    dp._bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, dp.bellman_work(A, G0, G1, L, P.shape[2]))
     return V, prob, mean_attr
 
 
@@ -185,7 +185,7 @@ def test_forward_matches_path_enumeration(shape):
     e1 = np.zeros((52, G1))
     mv = dp.Moves(P, s0, Q, s1, np.zeros(52, dtype=np.int64), alpha)
     per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
-    dp._forward(mv, per, prob, start, qty, dist, mean, e0, e1)
+    dp._forward(mv, per, prob, start, qty, dist, mean, e0, e1, dp.forward_work(A, G0, G1, L, P.shape[2]))
     # Enumerate every path of the first two weeks with the choice probabilities; fractional
     # positions are split between neighbouring grid points, as the kernel stores distributions.
     def split(x, n):
@@ -245,7 +245,7 @@ def test_panjer_equals_direct_compound_poisson(lam):
     jump /= jump.sum()
     Lg = 60
     out = np.zeros(Lg)
-    dp._panjer(lam, jump, out)
+    dp._panjer(lam, jump, np.empty(jump.shape[0], dtype=np.int64), out)
     direct = np.zeros(Lg)
     conv = np.zeros(Lg)
     conv[0] = 1.0

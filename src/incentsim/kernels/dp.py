@@ -103,8 +103,72 @@ class HoldPull(NamedTuple):
     spull: np.ndarray  # (52, A) int64
 
 
+# The kernels allocate nothing: their working arrays come from here (Python). Allocating inside
+# them made numba compile numpy's allocation routines (``np.empty``, ``np.zeros`` and the array
+# runtime) on every first run: about 1.3 s of the solver's compile.
+
+
+class BellmanWork(NamedTuple):
+    """Working arrays of :func:`_bellman` (:func:`bellman_work`)."""
+
+    W: np.ndarray  # (G0, G1, L) value after the week's increment
+    U: np.ndarray  # (A, G0, G1, L) the same spread along axis 1
+    q: np.ndarray  # (A, G0, G1, L) action values
+    q_flat: np.ndarray  # (A, G0 G1 L) the same array, states flattened
+    best_value: np.ndarray  # (G0 G1 L,)
+    best_action: np.ndarray  # (G0 G1 L,) int64
+    total: np.ndarray  # (G0 G1 L,)
+    off: np.ndarray  # (S0,) int64 whole axis-1 steps per axis-0 step
+    frac: np.ndarray  # (S0,) fractional ones
+
+
+def bellman_work(A: int, G0: int, G1: int, L: int, S0: int) -> BellmanWork:
+    """Working arrays for :func:`_bellman` with ``A`` actions on a ``(G0, G1, L)`` grid and axis-0
+    increments of up to ``S0`` steps."""
+    S = G0 * G1 * L
+    q = np.empty((A, G0, G1, L))
+    return BellmanWork(
+        np.empty((G0, G1, L)), np.empty((A, G0, G1, L)), q, q.reshape(A, S), np.empty(S), np.empty(S, np.int64),
+        np.empty(S), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)),
+    )  # fmt: skip
+
+
+class ForwardWork(NamedTuple):
+    """Working arrays of :func:`_forward` (:func:`forward_work`)."""
+
+    dist: np.ndarray  # (G0, G1, L) the distribution at the week's start
+    new: np.ndarray  # (G0, G1, L) at its end
+    D: np.ndarray  # (A, G0, G1, L) each action's share of it
+    tmp: np.ndarray  # (A, G0, G1, L)
+    moved: np.ndarray  # (A, G0, G1, L)
+    total: np.ndarray  # (A,)
+    off: np.ndarray  # (S0,) int64
+    frac: np.ndarray  # (S0,)
+
+
+def forward_work(A: int, G0: int, G1: int, L: int, S0: int) -> ForwardWork:
+    """Working arrays for :func:`_forward` (as :func:`bellman_work`)."""
+    return ForwardWork(
+        np.empty((G0, G1, L)), np.empty((G0, G1, L)), np.empty((A, G0, G1, L)), np.empty((A, G0, G1, L)),
+        np.empty((A, G0, G1, L)), np.empty(A), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)),
+    )  # fmt: skip
+
+
+class HoldPullWork(NamedTuple):
+    """Working arrays of :func:`_hold_pull_pmfs` (:func:`hold_pull_work`)."""
+
+    pull: np.ndarray  # (SP,) pmf of the discounted pulled deals
+    steps: np.ndarray  # (G0,) int64 a deal's possible sizes in grid steps
+    pull_steps: np.ndarray  # (G0,) int64 the same, discounted
+
+
+def hold_pull_work(SP: int, G0: int) -> HoldPullWork:
+    """Working arrays for :func:`_hold_pull_pmfs` (pulled pmfs of ``SP`` points, jumps of ``G0``)."""
+    return HoldPullWork(np.empty(SP), np.empty(G0, np.int64), np.empty(G0, np.int64))
+
+
 @njit(cache=True, nogil=True)
-def _panjer(lam, jump, out):
+def _panjer(lam, jump, steps, out):
     """Compound Poisson pmf on the grid by Panjer's recursion.
 
     Parameters
@@ -113,33 +177,31 @@ def _panjer(lam, jump, out):
         Poisson rate of jumps.
     jump : ndarray(float64, (S,))
         pmf of one jump in grid steps (``jump[0]`` may be positive).
+    steps : ndarray(int64, (S,))
+        Working space.
     out : ndarray(float64, (L,))
         Filled with P(total = n steps), n < L; the mass at L - 1 or above is put at L - 1.
     """
-    _panjer_on(lam, jump, _jump_steps(jump), out)
+    _panjer_on(lam, jump, steps, _jump_steps(jump, steps), out)
 
 
 @inner
-def _jump_steps(jump):
-    """The jump sizes of positive probability, ascending (``j >= 1`` with ``jump[j] > 0``)."""
-    n = 0
-    for j in range(1, jump.shape[0]):
-        if jump[j] != 0.0:
-            n += 1
-    steps = np.empty(n, dtype=np.int64)
+def _jump_steps(jump, steps):
+    """Put the jump sizes of positive probability (``j >= 1`` with ``jump[j] > 0``), ascending, at
+    the start of ``steps`` (int64, at least ``jump``'s length); return how many there are."""
     n = 0
     for j in range(1, jump.shape[0]):
         if jump[j] != 0.0:
             steps[n] = j
             n += 1
-    return steps
+    return n
 
 
 @inner
-def _panjer_on(lam, jump, steps, out):
-    """:func:`_panjer` with the jump's positive sizes given (``steps``, from :func:`_jump_steps`):
-    the recursion's sums skip the sizes a jump cannot take (a deal's value spans a few dozen grid
-    steps of a grid of hundreds, a count one or two), whose terms are zero."""
+def _panjer_on(lam, jump, steps, n_steps, out):
+    """:func:`_panjer` with the jump's positive sizes given (the first ``n_steps`` of ``steps``, from
+    :func:`_jump_steps`): the recursion's sums skip the sizes a jump cannot take (a deal's value
+    spans a few dozen grid steps of a grid of hundreds, a count one or two), whose terms are zero."""
     L = out.shape[0]
     for n in range(L):
         out[n] = 0.0
@@ -150,7 +212,7 @@ def _panjer_on(lam, jump, steps, out):
     total = out[0]
     for n in range(1, L - 1):
         s = 0.0
-        for m in range(steps.shape[0]):
+        for m in range(n_steps):
             j = steps[m]
             if j > n:
                 break
@@ -163,21 +225,21 @@ def _panjer_on(lam, jump, steps, out):
 
 
 @njit(cache=True, nogil=True)
-def _increments_all(lam, jumps, week_k, P):
+def _increments_all(lam, jumps, week_k, P, steps):
     """Fill ``P[t, a]`` with the compound-Poisson pmf of rate ``lam[t, a]`` and the jump pmf of
-    week t's period (``jumps[week_k[t]]``)."""
+    week t's period (``jumps[week_k[t]]``); ``steps`` (int64, ``jumps.shape[1]``) is working space."""
     T, A = lam.shape
     for k in range(jumps.shape[0]):
-        steps = _jump_steps(jumps[k])
+        n_steps = _jump_steps(jumps[k], steps)
         for t in range(T):
             if week_k[t] != k:
                 continue
             for a in range(A):
-                _panjer_on(lam[t, a], jumps[k], steps, P[t, a])
+                _panjer_on(lam[t, a], jumps[k], steps, n_steps, P[t, a])
 
 
 @njit(cache=True, nogil=True)
-def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol, hp):
+def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol, hp, work):
     """What deal timing can move at each axis-0 period end, per action (the pmfs of
     :class:`HoldPull`): the deals closing in the week, which can be held back (``C``); the
     pipeline's deals of the next weeks, which can be pulled in (``Pz`` at full value, ``Ppull`` at
@@ -201,6 +263,8 @@ def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol
     hp : HoldPull
         Filled at the weeks ``ends`` (the pmfs zero and the supports 1 in other weeks, which
         :func:`_timing` does not read).
+    work : HoldPullWork
+        Working space (:func:`hold_pull_work`).
     """
     C, sc, Pz, sz, Ppull, spull = hp
     A = own.shape[1]
@@ -213,18 +277,18 @@ def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol
             sc[t, a] = 1
             sz[t, a] = 1
             spull[t, a] = 1
-    tmp = np.empty(Ppull.shape[2])
+    tmp, steps, pull_steps = work
     for e in range(ends.shape[0]):
         t = ends[e]
         k = week_k[t]
-        steps = _jump_steps(jumps[k])
-        pull_steps = _jump_steps(pull_jumps[k])
+        n_steps = _jump_steps(jumps[k], steps)
+        n_pull = _jump_steps(pull_jumps[k], pull_steps)
         for a in range(A):
-            _panjer_on(own[t, a], jumps[k], steps, C[t, a])
+            _panjer_on(own[t, a], jumps[k], steps, n_steps, C[t, a])
             lam_pull = own[t, a] * pull_weeks
-            _panjer_on(lam_pull, pull_jumps[k], pull_steps, tmp)
+            _panjer_on(lam_pull, pull_jumps[k], pull_steps, n_pull, tmp)
             _convolve(P[t, a, : s0[t, a]], tmp, Ppull[t, a])
-            _panjer_on(lam_pull, jumps[k], steps, Pz[t, a])
+            _panjer_on(lam_pull, jumps[k], steps, n_steps, Pz[t, a])
             sc[t, a] = _support_of(C[t, a], tol)
             sz[t, a] = _support_of(Pz[t, a], tol)
             spull[t, a] = _support_of(Ppull[t, a], tol)
@@ -370,9 +434,10 @@ def _spread_axis1(W, Qt, s1, U):
 
 
 @inner
-def _expect_axis0(U, Pt, s0, alpha, E):
+def _expect_axis0(U, Pt, s0, alpha, E, off, frac):
     """``E[i, j, pl] = sum_y0 P(y0) U[i + y0, j + alpha y0, pl]`` (clamped at the top; ``alpha y0``
-    fractional, interpolated): axis 0, dragging axis 1 along by alpha per step."""
+    fractional, interpolated): axis 0, dragging axis 1 along by alpha per step. ``off`` and
+    ``frac`` (int64 and float64, at least ``s0`` long) are working space."""
     G0, G1, L = U.shape
     drag = not (alpha == 0.0 or G1 == 1)
     n = G1 * L
@@ -412,7 +477,7 @@ def _expect_axis0(U, Pt, s0, alpha, E):
     # axis-1 steps of alpha * y are the same from every j.
     U2 = U.reshape(G0, n)
     E2 = E.reshape(G0, n)
-    off, frac = _drag_steps(alpha, s0)
+    _drag_steps(alpha, s0, off, frac)
     for i in range(G0):
         for k in range(n):
             E2[i, k] = 0.0
@@ -444,19 +509,17 @@ def _expect_axis0(U, Pt, s0, alpha, E):
 
 
 @inner
-def _drag_steps(alpha, s):
-    """Whole and fractional axis-1 grid steps ``alpha * y`` for axis-0 steps ``y < s`` (``alpha >= 0``)."""
-    off = np.empty(s, dtype=np.int64)
-    frac = np.empty(s)
+def _drag_steps(alpha, s, off, frac):
+    """Fill ``off[:s]`` and ``frac[:s]`` with the whole and fractional axis-1 grid steps ``alpha * y``
+    for axis-0 steps ``y < s`` (``alpha >= 0``)."""
     for y in range(s):
         x = alpha * y
         off[y] = int(x)
         frac[y] = x - off[y]
-    return off, frac
 
 
 @njit(cache=True, nogil=True)
-def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
+def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
     """Backward induction over the 52 weeks of a year with logit choices.
 
     Parameters
@@ -480,19 +543,15 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
         Filled: choice probabilities.
     mean_attr : ndarray(float64, (52, G0, G1, L, M))
         Filled: expected action attributes by state.
+    work : BellmanWork
+        Working space (:func:`bellman_work`).
     """
     P, s0, Q, s1, q_shared, alpha = mv
     T, A = cost.shape
     G0, G1, L = V.shape[1], V.shape[2], V.shape[3]
     M = attr.shape[1]
-    W = np.empty((G0, G1, L))
-    U = np.empty((A, G0, G1, L))
-    qbuf = np.empty((A, G0, G1, L))
+    W, U, qbuf, q2, bv, ba, tot, off, frac = work
     S = G0 * G1 * L
-    q2 = qbuf.reshape(A, S)
-    bv = np.empty(S)
-    ba = np.empty(S, dtype=np.int64)
-    tot = np.empty(S)
     for t in range(T - 1, -1, -1):
         _after_week(V[t + 1], t, per, W)
         shared = q_shared[t] == 1 or G1 == 1
@@ -508,10 +567,10 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
                 _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
         for a in range(A):
             if shared:
-                _expect_axis0(U[0], P[t, a], s0[t, a], alpha[t], qbuf[a])
+                _expect_axis0(U[0], P[t, a], s0[t, a], alpha[t], qbuf[a], off, frac)
             else:
                 _spread_axis1(W, Q[t, a], s1[t, a], U[a])
-                _expect_axis0(U[a], P[t, a], s0[t, a], alpha[t], qbuf[a])
+                _expect_axis0(U[a], P[t, a], s0[t, a], alpha[t], qbuf[a], off, frac)
             c = cost[t, a]
             for i in range(G0):
                 for j in range(G1):
@@ -568,9 +627,9 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr):
 
 
 @inner
-def _push_axis0(D, Pt, s0, alpha, out):
+def _push_axis0(D, Pt, s0, alpha, out, off, frac):
     """Add to ``out`` the distribution ``D`` moved by the axis-0 increment (axis 1 dragged along by
-    alpha per step): the adjoint of :func:`_expect_axis0`."""
+    alpha per step): the adjoint of :func:`_expect_axis0` (``off``, ``frac``: working space)."""
     G0, G1, L = D.shape
     drag = not (alpha == 0.0 or G1 == 1)
     if G1 * L == 1:
@@ -592,7 +651,7 @@ def _push_axis0(D, Pt, s0, alpha, out):
     # Whole rows per step y (vectorisable), as in :func:`_expect_axis0`.
     D2 = D.reshape(G0, G1 * L)
     out2 = out.reshape(G0, G1 * L)
-    off, frac = _drag_steps(alpha if drag else 0.0, s0)
+    _drag_steps(alpha if drag else 0.0, s0, off, frac)
     n = G1 * L
     top = (G1 - 1) * L
     for i in range(G0):
@@ -663,7 +722,7 @@ def _push_axis1(D, Qt, s1, out):
 
 
 @njit(cache=True, nogil=True)
-def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1):
+def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1, work):
     """Propagate the distribution of the state through the year under the choice probabilities.
 
     Parameters
@@ -687,19 +746,16 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
         Filled at axis-0 period ends: the distribution of axis 0 before the reset (else 0).
     end_dist1 : ndarray(float64, (52, G1))
         The same for axis 1.
+    work : ForwardWork
+        Working space (:func:`forward_work`).
     """
     P, s0, Q, s1, q_shared, alpha = mv
     end0, end1, k0, k1, _, _, _, reset0, reset1, paid_step = per
     T, A = prob.shape[0], prob.shape[1]
     G0, G1, L = start.shape
     NQ = qty.shape[2]
-    dist = np.empty((G0, G1, L))
+    dist, new, D, tmp, moved, tot, off, frac = work
     _copy3(start, dist)
-    new = np.zeros((G0, G1, L))
-    D = np.zeros((A, G0, G1, L))
-    tmp = np.zeros((A, G0, G1, L))
-    moved = np.zeros((A, G0, G1, L))
-    tot = np.zeros(A)
     for t in range(end_dist0.shape[0]):
         for i in range(end_dist0.shape[1]):
             end_dist0[t, i] = 0.0
@@ -729,10 +785,10 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
             _fill3(moved[a], 0.0)
             if s > 0.0:
                 if shared:
-                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], moved[a])
+                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], moved[a], off, frac)
                 else:
                     _fill3(tmp[a], 0.0)
-                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], tmp[a])
+                    _push_axis0(D[a], P[t, a], s0[t, a], alpha[t], tmp[a], off, frac)
                     _push_axis1(tmp[a], Q[t, a], s1[t, a], moved[a])
         for a in range(A):
             if tot[a] <= 0.0:
@@ -800,7 +856,7 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
 
 
 @njit(cache=True, nogil=True)
-def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing):
+def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
     """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
     the excess (3).
 
@@ -837,6 +893,8 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing):
         Grid steps of the next axis-0 period per grid step of this one.
     timing : ndarray(int8, (52, G0, G1, L))
         Filled (0 outside axis-0 period ends).
+    flat, pay : ndarray(int64, (G0,)), ndarray(float64, (G0,))
+        Working space.
     """
     P, s0 = mv.P, mv.s0
     C, sc, Pz, sz, Ppull, spull = hp
@@ -855,11 +913,10 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing):
         r0 = reset0[kk]
         Vn = Vnext[t]
         # Start of the flat stretch of the payout each grid point is on.
-        flat = np.zeros(G0, dtype=np.int64)
+        flat[0] = 0
         for i in range(1, G0):
             flat[i] = flat[i - 1] if abs(pay0[kk, i] - pay0[kk, i - 1]) <= 1e-9 * (1.0 + top) else i
         last = t == T - 1
-        pay = np.zeros(G0)
         for j in range(G1):
             for pl in range(L):
                 # What the period's end pays by axis-0 state (the year-end terms in the last week).

@@ -126,7 +126,9 @@ def _compound(lam: np.ndarray, jumps: list[np.ndarray], week_k: np.ndarray, G: i
     per-period jumps; and their supports."""
     T, A = lam.shape
     P = np.zeros((T, A, G))
-    dp._increments_all(np.ascontiguousarray(lam, dtype=np.float64), np.stack(jumps), np.asarray(week_k), P)
+    jumps = np.stack(jumps)
+    steps = np.empty(jumps.shape[1], dtype=np.int64)
+    dp._increments_all(np.ascontiguousarray(lam, dtype=np.float64), jumps, np.asarray(week_k), P, steps)
     support = np.zeros((T, A), dtype=np.int64)
     dp._support(P, PMF_TOL, support)
     return P, support
@@ -517,7 +519,11 @@ def solve(
     prob = np.empty((WEEKS_PER_YEAR, A, G0, G1, L))
     mean_attr = np.empty((WEEKS_PER_YEAR, G0, G1, L, actions.shape[1]))
     mv, per = _moves(pb), _periods(pb)
-    dp._bellman(mv, per, pb.cost, pb.sigma, pb.disc, np.ascontiguousarray(actions), V, prob, mean_attr)
+    S0 = mv.P.shape[2]
+    dp._bellman(
+        mv, per, pb.cost, pb.sigma, pb.disc, np.ascontiguousarray(actions), V, prob, mean_attr,
+        dp.bellman_work(A, G0, G1, L, S0),
+    )  # fmt: skip
     timing = np.zeros((WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
     if timing_on and len(pb.design.axes) > 0:
         _deal_timing(pb, co, V, prob, qty, timing)
@@ -530,7 +536,8 @@ def solve(
     mean = np.empty((WEEKS_PER_YEAR, qty.shape[2]))
     end0 = np.empty((WEEKS_PER_YEAR, G0))
     end1 = np.empty((WEEKS_PER_YEAR, G1))
-    dp._forward(mv, per, prob, start, np.ascontiguousarray(qty), dist, mean, end0, end1)
+    work = dp.forward_work(A, G0, G1, L, S0)
+    dp._forward(mv, per, prob, start, np.ascontiguousarray(qty), dist, mean, end0, end1, work)
     new_guess = _implied_guess(pb, V, dist, mean, end0, end1)
     return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)
 
@@ -631,9 +638,11 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     pull_jumps = [_jump_pmf(co, 1.0 / s, pb.design.axes[0].counts, G0, discount=co.pull_discount) for s in pb.step[0]]
     pmf, support = (WEEKS_PER_YEAR, A, G0), (WEEKS_PER_YEAR, A)
     hp = dp.HoldPull(*(np.empty(pmf) if i % 2 == 0 else np.empty(support, np.int64) for i in range(6)))
+    jumps0, pull_jumps = np.stack(pb.jumps0), np.stack(pull_jumps)
     dp._hold_pull_pmfs(
-        np.ascontiguousarray(own), float(co.pull_weeks_equivalent), np.stack(pb.jumps0), np.stack(pull_jumps),
+        np.ascontiguousarray(own), float(co.pull_weeks_equivalent), jumps0, pull_jumps,
         np.asarray(pb.wp[0], dtype=np.int64), ends.astype(np.int64), pb.P, pb.s0, PMF_TOL, hp,
+        dp.hold_pull_work(G0, max(jumps0.shape[1], pull_jumps.shape[1])),
     )  # fmt: skip
     n = len(pb.step[0])
     ratio = np.ones(WEEKS_PER_YEAR)
@@ -645,5 +654,5 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     best[ends] = np.argmax(prob[ends], axis=1)
     dp._timing(
         _moves(pb), hp, best, _periods(pb), np.ascontiguousarray(V[1:]),
-        co.hold_loss, ratio, timing,
+        co.hold_loss, ratio, timing, np.empty(G0, dtype=np.int64), np.empty(G0),
     )  # fmt: skip
