@@ -156,6 +156,8 @@ def test_the_solvers_kernels_allocate_nothing():
         src = inspect.getsource(fn.py_func)
         for call in ("np.zeros", "np.empty", "np.ones", "np.full", ".copy()", "np.array", "np.stack"):
             assert call not in src, (fn.py_func.__name__, call)
+        # ... so they keep no reference counts (compiled inside the kernels, or the kernels themselves).
+        assert fn.targetoptions.get("_nrt") is False or fn.targetoptions.get("inline") == "always", fn
 
 
 def test_the_simulation_kernel_allocates_nothing():
@@ -341,7 +343,7 @@ from incentsim.simulation import simulate
 d = small()
 d["simulation"]["behaviour"] = "optimising"
 sc = scenario_from_dict(d)
-solved = solve_policy(sc, "shared")  # the solver's kernels (they allocate: the runtime's symbols)
+solved = solve_policy(sc, "shared")  # the solver's kernels
 r = simulate(sc, "shared", replications=20, seed=5, policy=solved.policy)
 print(json.dumps({{
     "year": hashlib.sha256(r.year.tobytes()).hexdigest(),

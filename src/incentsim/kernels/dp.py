@@ -167,7 +167,7 @@ def hold_pull_work(SP: int, G0: int) -> HoldPullWork:
     return HoldPullWork(np.empty(SP), np.empty(G0, np.int64), np.empty(G0, np.int64))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _panjer(lam, jump, steps, out):
     """Compound Poisson pmf on the grid by Panjer's recursion.
 
@@ -224,7 +224,7 @@ def _panjer_on(lam, jump, steps, n_steps, out):
     out[L - 1] += max(0.0, 1.0 - total)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _increments_all(lam, jumps, week_k, P, steps):
     """Fill ``P[t, a]`` with the compound-Poisson pmf of rate ``lam[t, a]`` and the jump pmf of
     week t's period (``jumps[week_k[t]]``); ``steps`` (int64, ``jumps.shape[1]``) is working space."""
@@ -238,7 +238,7 @@ def _increments_all(lam, jumps, week_k, P, steps):
                 _panjer_on(lam[t, a], jumps[k], steps, n_steps, P[t, a])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol, hp, work):
     """What deal timing can move at each axis-0 period end, per action (the pmfs of
     :class:`HoldPull`): the deals closing in the week, which can be held back (``C``); the
@@ -294,7 +294,7 @@ def _hold_pull_pmfs(own, pull_weeks, jumps, pull_jumps, week_k, ends, P, s0, tol
             spull[t, a] = _support_of(Ppull[t, a], tol)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _support(P, tol, support):
     """Number of leading entries of each ``P[t, a]`` to keep (trailing mass below tol dropped)."""
     T, A, S = P.shape
@@ -518,7 +518,7 @@ def _drag_steps(alpha, s, off, frac):
         frac[y] = x - off[y]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
     """Backward induction over the 52 weeks of a year with logit choices.
 
@@ -721,7 +721,7 @@ def _push_axis1(D, Qt, s1, out):
                     out[i, jj, pl] += d * q
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1, work):
     """Propagate the distribution of the state through the year under the choice probabilities.
 
@@ -855,7 +855,7 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                                 dist[a0 + d0, a1 + d1, a2 + d2] += m * w0 * w1 * w2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
     """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
     the excess (3).

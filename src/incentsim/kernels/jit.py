@@ -14,10 +14,12 @@
   compile of the simulation took 86 s; with one copy each, 55 s, and the kernel runs 3-6 % faster
   (1 thread, bundled scenario, ``separate`` / ``shared`` / ``hybrid`` 463-470 / 474-476 / 550-551 us
   per replication against 484-485 / 506-508 / 580-609).
-- Functions that allocate (a replication's working arrays, the solver's tables) keep the default
-  ``@njit(cache=True)``, and ``inline="always"`` is kept for one-line helpers (a uniform, a
-  rotation) and for small functions read in one hot loop (a person's choice, one rep's pipeline),
-  whose call would cost more than their body.
+- No kernel allocates: the simulation's working arrays and the solver's (``dp.bellman_work`` ...)
+  come from Python, so the kernels and the solver's inner steps keep no reference counts either
+  (``_nrt=False``); numba then compiles none of numpy's allocation routines on a first run (the
+  solver's compile and calibration, median of 4 in turns: 19.8 -> 17.0 s). ``inline="always"`` is
+  kept for one-line helpers (a uniform, a rotation) and for small functions read in one hot loop
+  (a person's choice, one rep's pipeline), whose call would cost more than their body.
 
 - Functions only compiled code calls (:data:`helper`, and the solver's inner steps,
   :data:`inner`) are compiled without the two entry points numba otherwise builds for every
@@ -293,9 +295,10 @@ helper = _kernel_only(njit(_nrt=False, **_NO_ENTRY_POINTS))
 #: A :data:`helper` that Python calls too (it keeps numba's Python entry point).
 entry_helper = njit(cache=True, _nrt=False)
 
-#: Decorator for the solver's inner steps (``kernels.dp``): only its kernels call them; they may
-#: allocate, so they keep reference counting.
-inner = _kernel_only(njit(**_NO_ENTRY_POINTS))
+#: Decorator for the solver's inner steps (``kernels.dp``): only its kernels call them. Like the
+#: kernels, they allocate nothing (their working arrays come from Python), so they keep no
+#: reference counts either.
+inner = _kernel_only(njit(_nrt=False, **_NO_ENTRY_POINTS))
 
 #: Decorator for one-line helpers (a uniform, a rotation) and small functions read in one hot loop
 #: (a person's choice, one rep's pipeline): numba inlines their IR into every caller, so they are
