@@ -500,7 +500,7 @@ def test_loading_a_scenario_with_uncertainty_does_not_import_scipy_stats():
 
 def test_a_world_calibrates_from_its_neighbours_solved_baseline_when_it_has_one():
     """``solve_world``'s calibration start: the nearest world's solved baseline scheme with its
-    equilibrium, else (a policy read from the disk cache carries none) its cost scales."""
+    equilibrium, else (a policy without one) its cost scales."""
     from types import SimpleNamespace
 
     from incentsim.worlds.evaluate import WorldSolution, _calibration_start
