@@ -824,12 +824,16 @@ def solve_policy(
         f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-"
         f"{_solver_source_hash()}.npz"
     )
-    fits = require(lambda d: _from_arrays(d, sc) is not None, "does not fit the scenario and solver")
-    stored = load_arrays(cache_name, validate=fits)
-    if stored is not None:
-        solved = _from_arrays(stored, sc)
+    read: list[SolvedPolicy] = []  # the validation's reading of the entry, kept rather than read twice
+
+    def usable(d: dict) -> bool:
+        solved = _from_arrays(d, sc)
         if solved is not None:
-            return solved
+            read.append(solved)
+        return solved is not None
+
+    if load_arrays(cache_name, validate=require(usable, "does not fit the scenario and solver")) is not None:
+        return read[-1]
     t0 = time.perf_counter()
     kappa = kappa or calibrate(sc, start)
     sc_s = sc.for_scheme(scheme)  # the scheme's own hand-off levers, if any
