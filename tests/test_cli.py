@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import SCENARIOS
@@ -124,6 +125,16 @@ def test_unwritable_json_path(runner, tmp_path):
     _one_line_error(result, "cannot be written")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no file can be made")
+def test_an_output_that_fails_while_written_is_named_by_its_option(runner, tmp_path):
+    """The folder exists (so the check before any work passes) but nothing can be written there: the
+    error names the option, and the other output is not left behind."""
+    md, js = "/proc/incentsim-test.md", tmp_path / "ok.json"
+    args = ["compare", "new-business-plan", "-n", "20", "--behaviour", "fixed", "--json", str(js), "--markdown", md]
+    _one_line_error(runner.invoke(cli, args), f"{md}: --markdown: cannot be written")
+    assert not js.exists()
+
+
 def test_run_writes_parquet(runner, tmp_path):
     import pandas as pd
 
@@ -133,7 +144,9 @@ def test_run_writes_parquet(runner, tmp_path):
     df = pd.read_parquet(years)
     assert len(df) == 100 and {"scheme", "replication", "revenue", "profit_after_bonus"} <= set(df.columns)
     p = pd.read_csv(people)
-    assert {"payout", "attainment", "ability", "role"} <= set(p.columns) and len(p) == 200
+    # One rep and no marketing team (headcount 0): one person a replication-year, no marketing row.
+    assert {"payout", "attainment", "ability", "role"} <= set(p.columns) and len(p) == 100
+    assert set(p["role"]) == {"sales"}
 
 
 def test_output_files_follow_the_umask(runner, tmp_path):

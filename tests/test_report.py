@@ -515,3 +515,83 @@ def test_a_scheme_whose_equilibrium_did_not_settle_is_named_in_every_report(cmp_
     assert "did not settle" not in comparison_text(cmp_optimising)
     assert "did not settle" not in comparison_markdown(cmp_optimising)
     assert "did not settle" not in comparison_html(cmp_optimising)
+
+
+# -- honest statements: what a figure says it compares (issue 17's review) -----------------------
+
+
+def test_one_replication_gives_no_interval_and_no_verdict():
+    """Seed 7, N = 1, fixed behaviour: a zero-width "95 % CI" made every difference look sure."""
+    import math
+
+    from incentsim.report.text import comparison_text
+    from incentsim.stats import PairStats, paired_difference
+
+    sc = scenario_from_dict(small(simulation={"replications": 1, "seed": 7, "behaviour": "fixed"}))
+    cmp = compare(sc)
+    best, other = cmp.verdict_pair()
+    d = cmp.difference(best, "profit_after_bonus", other)
+    assert d.n == 1 and all(math.isnan(v) for v in d.ci95) and not d.significant
+    assert cmp.verdict.startswith("No verdict on profit after bonuses from one replication"), cmp.verdict
+    text = comparison_text(cmp)
+    assert "(95% CI n/a)" in text and "nan" not in text.lower().replace("n/a", "")
+    # The streamed statistics say the same as the exact ones.
+    a, b = np.array([[3.0]]), np.array([[1.0]])
+    for diff in (PairStats.of(a, b).difference(), paired_difference(a, b)):
+        assert diff.mean == 2.0 and all(math.isnan(v) for v in diff.ci95) and not diff.significant
+
+
+def test_the_precision_line_describes_the_verdicts_own_pair(cmp_optimising):
+    """Bundled scenario, N = 200, optimising: the verdict compares the best scheme with the runner-up
+    (the best is the baseline), which is not the second scheme of the file; the fixed-N precision
+    line quoted the second scheme's interval."""
+    from incentsim.report.format import money
+    from incentsim.report.text import comparison_text
+
+    best, other = cmp_optimising.verdict_pair()
+    assert best == cmp_optimising.baseline and other != cmp_optimising.schemes[1]  # (what makes the test bite)
+    d = cmp_optimising.difference(best, "profit_after_bonus", other)
+    text = comparison_text(cmp_optimising)
+    cur = cmp_optimising.scenario.currency
+    assert f"profit difference ({best} vs {other}) {money(d.half_width, cur)}." in text
+    lo, hi = d.ci95
+    assert f"{money(lo, cur)} to {money(hi, cur)}" in cmp_optimising.verdict
+
+
+def test_behaviour_figures_say_higher_not_better(cmp_optimising):
+    """Effort, focus and team work have no better direction: the share of years is of *higher*
+    values; profit and costs keep "better" (lower is better for costs)."""
+    from incentsim.report.text import comparison_text
+
+    text = comparison_text(cmp_optimising)
+    name = cmp_optimising.schemes[1]
+    said: dict[str, str] = {}
+    heading = ""
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            heading = line
+        elif line.startswith(f"  {name} - "):
+            said[heading] = line
+    for label, word in (("Mean rep effort", "higher"), ("Marketing quality focus", "higher"),
+                        ("Profit after bonuses", "better"), ("Bonus cost", "better")):  # fmt: skip
+        line = next(v for k, v in said.items() if k.startswith(label))
+        assert f" {name} {word} in " in line, line
+    mean = cmp_optimising.difference(name, "mean_effort")
+    effort = {s: cmp_optimising.results[s].metrics["mean_effort"] for s in (name, cmp_optimising.baseline)}
+    higher = float(np.mean(effort[name] > effort[cmp_optimising.baseline]))
+    assert mean.p_a_beats_b == pytest.approx(higher, abs=0.01)
+    cost = cmp_optimising.difference(name, "bonus_cost")
+    bonus = {s: cmp_optimising.results[s].metrics["bonus_cost"] for s in (name, cmp_optimising.baseline)}
+    assert cost.p_a_beats_b == pytest.approx(float(np.mean(bonus[name] < bonus[cmp_optimising.baseline])), abs=0.01)
+
+
+def test_no_marketing_team_has_no_marketing_behaviour_or_person(cmp_no_marketing):
+    """new-business-plan has no marketing people: no focus or effort figure, no marketing row per person."""
+    res = next(iter(cmp_no_marketing.results.values()))
+    assert res.marketing_headcount == 0
+    assert np.isnan(res.metrics["marketing_quality"]).all() and np.isnan(res.metrics["marketing_effort"]).all()
+    people = res.person_frame()
+    assert set(people["role"]) == {"sales"} and len(people) == res.replications * res.horizon_years * res.reps
+    from incentsim.report.text import glance_lines
+
+    assert not any(line.startswith("Marketing quality focus") for line in glance_lines(cmp_no_marketing))

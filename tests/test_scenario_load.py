@@ -73,6 +73,9 @@ SCHEME_ERRORS = [
     ({"measure": "own_bookings", "payout": "curve", "points": [[0, 0], [1, -1]]}, "points[1][1]", ">= 0"),
     ({"measure": "own_bookings", "period": "quarter", "phasing": [0.5, 0.5]}, "phasing", "needs 4 shares"),
     ({"measure": "own_bookings", "period": "quarter", "phasing": [0.3, 0.3, 0.3, 0.3]}, "phasing", "tile the year"),
+    # A period without a target: attainment is measured against it (the kernel divided by zero).
+    ({"measure": "own_bookings", "period": "quarter", "phasing": [0, 0.5, 0.5, 0]}, "phasing[0]", "(0, 1]"),
+    ({"measure": "own_bookings", "period": "quarter", "targets": [0, 1e5, 1e5, 1e5]}, "targets[0]", "positive"),
     ({"measure": "appointments"}, "measure", "not a sales measure"),
     ({"measure": "own_bookings", "period": "week"}, "period", "month, quarter, half, year"),
     ({"measure": "own_bookings", "target": -5}, "target", "positive"),
@@ -92,6 +95,14 @@ def test_bad_schemes(sales, key, fragment):
     err = _error(d)
     assert err.key == f"schemes.x.sales.{key}", err
     assert fragment in err.reason, err
+
+
+def test_a_season_phasing_that_leaves_a_period_without_target_is_refused():
+    d = small(schemes={"x": {"sales": {"measure": "own_bookings", "period": "quarter", "phasing": "season"}}})
+    d["marketing"]["seasonality"] = [0.0] * 3 + [1.0] * 9
+    err = _error(d)
+    assert err.key == "schemes.x.sales.phasing", err
+    assert "period 1 of 4" in err.reason and "marketing.seasonality" in err.reason, err
 
 
 def test_file_errors(tmp_path):

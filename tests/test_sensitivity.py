@@ -204,3 +204,27 @@ def test_same_table_on_two_dask_workers_as_in_process():
 
     pd.testing.assert_frame_equal(here.table, dask.table, check_exact=True)
     assert here.base == dask.base
+
+
+@pytest.mark.parametrize(
+    "ci,said",
+    [((-909.0, 117.0), "no clear winner, within simulation noise (separate ahead)"),
+     ((-909.0, -117.0), "separate is better")],
+)  # fmt: skip
+def test_the_verdict_at_the_scenarios_inputs_is_a_winner_only_when_its_interval_excludes_zero(ci, said):
+    """As compare's verdict: -396 EUR with a CI from -909 to +117 is no clear winner (it said
+    "separate is better")."""
+    import pandas as pd
+
+    from incentsim.sensitivity.analysis import Sensitivity
+
+    table = pd.DataFrame(
+        {"rank": [1], "input": ["funnel.quote.conversion"], "base": [0.5], "low": [0.4], "high": [0.6],
+         "diff_low": [-2000.0], "diff_high": [900.0], "swing": [2900.0], "flips": [True], "flip_significant": [False]}
+    )  # fmt: skip
+    res = Sensitivity("x", ("separate", "shared"), "EUR", 200, 1, "fixed", {"mean": -396.0, "ci95": ci}, table,
+                      "none", 0, 3)  # fmt: skip
+    lines = res.text().splitlines()
+    assert lines[1] == f"At the scenario's inputs: -396 EUR (95% CI {ci[0]:,.0f} to {ci[1]:,.0f}): {said}.", lines[1]
+    ahead = "better" if ci[1] < 0 else "ahead"
+    assert any(f"can flip the verdict (separate {ahead})" in line for line in lines)

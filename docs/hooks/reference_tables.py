@@ -79,7 +79,7 @@ COMPONENT_KEYS: dict[str, str] = {
 #: What each payout curve type pays (payout as a multiple of the bonus at target).
 PAYOUTS = {
     "linear": "Proportional to attainment from 0; accelerator above 100 %.",
-    "step": "Fixed amounts at attainment steps (steps), nothing below the first.",
+    "step": "Fixed amounts at attainment steps (steps), nothing below the first; without steps, one step: the full bonus at 100 %.",
     "commission": "A rate per unit of the measure, from the first unit; rate_tiers accelerate it.",
     "curve": "Piecewise linear through points; extrapolate beyond the last.",
 }

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .kernels import layout as L
-from .results import HIGHER_IS_BETTER, METRICS, Results
+from .results import METRICS, Results, higher_counts
 from .scenario.schema import Scenario, Scheme
 from .simulation import ProgressFn, simulate
 from .stats import (
@@ -261,6 +261,13 @@ class Comparison:
         """Replications per scheme."""
         return next(iter(self.results.values())).replications
 
+    def verdict_pair(self) -> tuple[str, str]:
+        """The two schemes the verdict compares: the one with the highest mean profit after bonuses,
+        and the baseline (or, when the best is the baseline, the runner-up). Needs two schemes."""
+        ranked = sorted(self.schemes, key=lambda s: -self.summaries[s]["profit_after_bonus"].mean)
+        best = ranked[0]
+        return best, (self.baseline if best != self.baseline else ranked[1])
+
     def difference(self, a: str, metric: str, b: str | None = None) -> PairedDifference:
         """The paired difference of ``metric`` between scheme ``a`` and ``b`` (default baseline)."""
         b = b or self.baseline
@@ -269,10 +276,10 @@ class Comparison:
                 return d.stats
         if self.stats is not None:
             if (b, a) in self.stats.pairs:
-                return self.stats.pairs[(b, a)][metric].difference(metric in HIGHER_IS_BETTER)
-            return self.stats.pairs[(a, b)][metric].difference(metric in HIGHER_IS_BETTER, reverse=True)
+                return self.stats.pairs[(b, a)][metric].difference(higher_counts(metric))
+            return self.stats.pairs[(a, b)][metric].difference(higher_counts(metric), reverse=True)
         ra, rb = self.results[a], self.results[b]
-        return paired_difference(ra.metrics[metric], rb.metrics[metric], metric in HIGHER_IS_BETTER)
+        return paired_difference(ra.metrics[metric], rb.metrics[metric], higher_counts(metric))
 
     @property
     def verdict(self) -> str:
@@ -684,9 +691,7 @@ def _relative_half_width(cmp: Comparison):
             x = cmp.results[cmp.baseline].metrics["profit_after_bonus"]
             d = paired_difference(x, np.zeros_like(x))
         return (d.half_width / abs(s.mean) if s.mean else None), d
-    ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
-    best = ranked[0]
-    other = cmp.baseline if best != cmp.baseline else ranked[1]
+    best, other = cmp.verdict_pair()
     d = cmp.difference(best, "profit_after_bonus", other)
     if not np.isfinite(d.mean) or d.mean == 0:
         return None, d
@@ -730,7 +735,7 @@ def comparison_from_stats(
     for name in names[1:]:
         pair = stats.pairs[(base, name)]
         for metric in METRICS:
-            diffs.append(Difference(name, base, metric, pair[metric].difference(metric in HIGHER_IS_BETTER)))
+            diffs.append(Difference(name, base, metric, pair[metric].difference(higher_counts(metric))))
     hr = {label: hr_from_stats(results[label], st, budget) for label, st in stats.schemes.items()}
     return Comparison(scenario, results, summaries, diffs, hr, budget, stats=stats)
 
@@ -794,7 +799,7 @@ def _exact_comparison(scenario: Scenario, results: dict[str, Results], budget: f
                     base,
                     metric,
                     paired_difference(
-                        results[name].metrics[metric], results[base].metrics[metric], metric in HIGHER_IS_BETTER
+                        results[name].metrics[metric], results[base].metrics[metric], higher_counts(metric)
                     ),
                 )
             )
@@ -814,13 +819,15 @@ def verdict(cmp: Comparison) -> str:
             f"{cmp.baseline}: profit after bonuses {money(s.mean, cur)} a year on average "
             f"(P5 {money(s.p5, cur)}, P95 {money(s.p95, cur)}; {n:,} replications)."
         )
-    # Rank by mean profit; compare the best with the baseline (or the runner-up if the best is it).
-    ranked = sorted(cmp.schemes, key=lambda s: -cmp.summaries[s]["profit_after_bonus"].mean)
-    best = ranked[0]
-    other = cmp.baseline if best != cmp.baseline else ranked[1]
+    best, other = cmp.verdict_pair()
     d = cmp.difference(best, "profit_after_bonus", other)
     lo, hi = d.ci95
-    if not d.significant:
+    if n < 2:
+        head = (
+            f"No verdict on profit after bonuses from one replication: {best} vs {other} differs by "
+            f"{money(d.mean, cur)} in it, and one replication gives no interval; run more (or \"auto\")."
+        )
+    elif not d.significant:
         head = (
             f"No clear winner on profit after bonuses: {best} vs {other} differs by "
             f"{money(d.mean, cur)} a year ({ci95(lo, hi, lambda v: money(v, cur))}), "

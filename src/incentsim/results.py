@@ -59,6 +59,24 @@ HIGHER_IS_BETTER = {
     "revenue", "margin_in_year", "profit_after_bonus", "wins", "leads", "appointments",
     "appointment_win_rate", "sales_attainment", "marketing_attainment", "reps_on_target_share",
 }  # fmt: skip
+#: Metrics where a lower value is better: costs, and appointments wasted. The others (effort, focus,
+#: timing, team work) describe behaviour and have no better direction: for them a comparison says
+#: in what share of years a scheme's value is *higher*.
+LOWER_IS_BETTER = {
+    "bonus_cost", "cost_of_sales", "bonus_sales", "bonus_marketing", "appointments_ignored_share",
+}  # fmt: skip
+
+
+def higher_counts(metric: str) -> bool:
+    """Whether a paired comparison of ``metric`` counts the years where ``a`` is *higher* (every metric
+    but the costs of :data:`LOWER_IS_BETTER`, where it counts the years ``a`` is lower)."""
+    return metric not in LOWER_IS_BETTER
+
+
+def ahead_word(metric: str) -> str:
+    """What ``p_a_beats_b`` of ``metric`` counts, in words: "better" for a metric with a better
+    direction, "higher" for one that only describes behaviour."""
+    return "better" if metric in HIGHER_IS_BETTER or metric in LOWER_IS_BETTER else "higher"
 
 
 @dataclass
@@ -160,9 +178,10 @@ class Results:
             "sales_attainment": reps_att.mean(axis=2) if self.sales_paid else nan,
             "marketing_attainment": p[:, :, self.reps, L.P_ATTAIN] if self.marketing_paid else nan,
             "reps_on_target_share": (reps_att >= 1.0 - 1e-12).mean(axis=2) if self.sales_paid else nan,
-            "marketing_quality": y[..., L.Y_QUALITY],
+            # (No marketing team: nobody chooses a focus or an effort; the leads flow as entered.)
+            "marketing_quality": y[..., L.Y_QUALITY] if self.marketing_headcount > 0 else nan,
             "mean_effort": y[..., L.Y_SALES_EFFORT],
-            "marketing_effort": y[..., L.Y_MKT_EFFORT],
+            "marketing_effort": y[..., L.Y_MKT_EFFORT] if self.marketing_headcount > 0 else nan,
             "appointments_ignored_share": _ratio(y[..., L.Y_IGNORED], followed),
             # Period-based: depends on the scheme's periods (1.0 under a monthly plan); the calendar
             # ones compare across schemes.
@@ -260,7 +279,8 @@ class Results:
 
     def person_frame(self) -> pandas.DataFrame:
         """One row per person-year: role, rep index, ability, payout, attainment, bookings, wins,
-        mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``)."""
+        mean effort over the year and in each calendar quarter (``effort_q1`` .. ``effort_q4``).
+        The marketing row (one team member, ``person`` = reps) only when marketing has people."""
         import pandas as pd
 
         self._require_arrays()
@@ -268,7 +288,7 @@ class Results:
         p = self.person
         role = np.array(["sales"] * self.reps + ["marketing"])
         ability = np.concatenate([self.ability_levels[self.ability], np.full((n, 1), np.nan)], axis=1)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "scheme": self.scheme,
                 "replication": np.repeat(np.arange(n), h * persons),
@@ -287,6 +307,9 @@ class Results:
                 "capped_periods": p[..., L.P_CAPPED].reshape(-1),
             }
         )
+        if self.marketing_headcount == 0:  # (the kernel's marketing slot then describes nobody)
+            frame = frame[frame["role"] != "marketing"].reset_index(drop=True)
+        return frame
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -91,10 +91,12 @@ class PairedDifference:
     mean : float
         Mean difference per replication-year.
     ci95 : (float, float)
-        95 % confidence interval of the mean (t interval over per-replication means).
+        95 % confidence interval of the mean (t interval over per-replication means); NaN with
+        one replication.
     p_a_beats_b : float
         Share of replication-years in which a is better than b (ties count half), where
-        "better" is higher, or lower for costs.
+        "better" is higher, or lower for costs (``results.LOWER_IS_BETTER``); for a metric that
+        only describes behaviour (effort, focus, timing), the share in which a is higher.
     variance_reduction : float or None
         Var(a) + Var(b) over Var(a - b): how much common random numbers shrink the variance
         of the difference compared with independent runs; ``None`` when the paired difference
@@ -160,7 +162,9 @@ def paired_difference(a: np.ndarray, b: np.ndarray, higher_is_better: bool = Tru
         t = t_975(n - 1)
         ci = (mean - t * se, mean + t * se)
     else:
-        ci = (mean, mean)
+        # One replication says nothing about how sure its difference is: no interval (and so no
+        # clear winner), not a zero-width one.
+        ci = (float("nan"), float("nan"))
     d = (a - b).reshape(-1)
     p10, p90 = (float(q) for q in np.percentile(d, [10, 90]))
     if not higher_is_better:
@@ -524,7 +528,7 @@ class PairStats:
             t = t_975(n - 1)
             ci = (mean - t * se, mean + t * se)
         else:
-            ci = (mean, mean)
+            ci = (float("nan"), float("nan"))  # (one replication: no interval, as paired_difference)
         less = self.years - self.greater - self.equal
         better = self.greater if (higher_is_better != reverse) else less
         p_beats = better / self.years + 0.5 * (self.equal / self.years)

@@ -147,7 +147,7 @@ def cli(verbose: int) -> None:
     \b
     Start here:
       incentsim scenarios                         list the bundled example scenarios
-      incentsim compare separate-vs-shared        compare its schemes (10,000 replications)
+      incentsim compare separate-vs-shared        compare its schemes (as many replications as the verdict needs)
       incentsim validate my-company.toml          check a scenario file
       incentsim serve                             the same in a web page (edit, run, download)
     """

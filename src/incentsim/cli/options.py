@@ -234,6 +234,7 @@ def check_outputs(*outputs: tuple[str | None, str] | tuple[str | None, str, tupl
     from ..io import check_output_path
 
     seen: dict[str, str] = {}
+    _OUTPUT_OPTIONS.clear()
     for item in outputs:
         path, option = item[0], item[1]
         suffixes = item[2] if len(item) > 2 else None
@@ -244,6 +245,19 @@ def check_outputs(*outputs: tuple[str | None, str] | tuple[str | None, str, tupl
         if key in seen:
             raise ScenarioError(path, option, f"is also the file of {seen[key]}: give each output its own file")
         seen[key] = option
+        _OUTPUT_OPTIONS[key] = option
+
+
+#: The option that named each output file of the running command (resolved path -> option), from
+#: :func:`check_outputs`: an output that cannot be written later is reported under its option.
+_OUTPUT_OPTIONS: dict[str, str] = {}
+
+
+def _option_of(path: str) -> str:
+    try:
+        return _OUTPUT_OPTIONS.get(str(Path(path).resolve()), "")
+    except (OSError, RuntimeError, ValueError):
+        return ""
 
 
 @contextlib.contextmanager
@@ -257,8 +271,8 @@ def writing():
         with output_set():
             yield
     except OSError as exc:
-        where = exc.filename or "output"
-        raise ScenarioError(str(where), "", f"cannot be written ({exc.strerror or exc})") from None
+        where = str(exc.filename or "output")
+        raise ScenarioError(where, _option_of(where), f"cannot be written ({exc.strerror or exc})") from None
 
 
 def write_output(path: str, text: str, echo: Callable[[str], None] = click.echo) -> None:
@@ -271,7 +285,7 @@ def write_output(path: str, text: str, echo: Callable[[str], None] = click.echo)
     try:
         write_atomic(path, text if text.endswith("\n") else text + "\n")
     except OSError as exc:
-        raise ScenarioError(path, "", f"cannot be written ({exc.strerror or exc})") from None
+        raise ScenarioError(path, _option_of(path), f"cannot be written ({exc.strerror or exc})") from None
 
 
 class CellProgress:

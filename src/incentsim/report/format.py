@@ -129,9 +129,16 @@ def difference(x: float | None, unit: str) -> str:
 
 
 def interval(lo: float | None, hi: float | None, fmt: Callable[[float | None], str] | None = None) -> str:
-    """``lo to hi`` with each end written by ``fmt`` (default: money without currency)."""
+    """``lo to hi`` with each end written by ``fmt`` (default: money without currency); ``n/a`` when
+    there is no interval (both ends missing or NaN: one replication gives none)."""
+    if _missing(lo) and _missing(hi):
+        return "n/a"
     fmt = fmt or (lambda v: number(v, "money"))
     return f"{fmt(lo)} to {fmt(hi)}"
+
+
+def _missing(v: float | None) -> bool:
+    return v is None or v != v  # (NaN is the only value unequal to itself)
 
 
 def ci95(lo: float | None, hi: float | None, fmt: Callable[[float | None], str] | None = None) -> str:

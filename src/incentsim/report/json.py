@@ -21,7 +21,9 @@ def comparison_json(cmp: Comparison) -> dict:
          "baseline": NAME,
          "schemes": {NAME: {METRIC: {"mean", "std", "p5", "p50", "p95"}}},
          "differences": [{"a": NAME, "b": NAME, "metric": METRIC, "mean": float,
-                          "ci95": [lo, hi], "p_a_beats_b": float,
+                          "ci95": [lo, hi] (null, null with one replication),
+                          "p_a_beats_b": float (share of years a is better; for a
+                          metric with no better direction, e.g. effort, a is higher),
                           "variance_reduction": float | null, "ks": float}],
          "hr": {NAME: {"bonus_budget_p50", "bonus_budget_p90", "bonus_budget_p95",
                        "p_over_budget", "zero_bonus_share", "capped_share", "payout_gini",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..i18n import N_, _
-from ..results import METRICS
+from ..results import METRICS, ahead_word
 from .format import NA, difference, interval, money, number, share, unit_label
 from .text import BEHAVIOUR_METRICS, KEY_METRICS, unsettled_notes
 
@@ -260,7 +260,7 @@ def difference_table_rows(cmp: Comparison) -> tuple[list[str], list[list[str]]]:
                 continue
             cells.append(
                 f"{difference(d.mean, unit)} ({interval(*d.ci95, partial(difference, unit=unit))}); "
-                f"better in {share(d.p_a_beats_b)} of years"
+                f"{ahead_word(metric)} in {share(d.p_a_beats_b)} of years"
             )
         rows.append(cells)
     return header, rows

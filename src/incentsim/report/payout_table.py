@@ -96,12 +96,15 @@ def tables_text(scenario: Scenario, scheme: Scheme, tables: list[ComponentTable]
             f"annual target {t.annual_target:,.0f} per person; bonus at target {t.bonus_at_target:,.0f} {cur} a year"
             f" (base salary {plan.base_salary:,.0f}); {t.notes}"
         )
-    head = f"{'attainment':>10}" + "".join(f"{f'{t.role} {t.index + 1}: % / {cur} a year':>24}" for t in tables)
+    labels = [f"{t.role} {t.index + 1}: % / {cur} a year" for t in tables]
+    # Each component's column is as wide as its label (at least 24), with a space before it.
+    widths = [max(24, len(label) + 2) for label in labels]
+    head = f"{'attainment':>10}" + "".join(f"{label:>{w}}" for label, w in zip(labels, widths, strict=True))
     lines += ["", head]
     for j, a in enumerate(tables[0].attainment if tables else []):
         row = f"{a * 100:9.0f}%"
-        for t in tables:
-            row += f"{t.multiple[j] * 100:>11.0f}% {t.per_year[j]:>11,.0f}"
+        for t, w in zip(tables, widths, strict=True):
+            row += f"{t.multiple[j] * 100:>{w - 13}.0f}% {t.per_year[j]:>11,.0f}"
         lines.append(row)
     lines.append("")
     lines.append("Money per year assumes the same attainment in every period of the year.")

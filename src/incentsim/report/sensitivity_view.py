@@ -23,12 +23,16 @@ def sensitivity_text(res: Sensitivity) -> str:
     cur = res.currency
     m, (lo, hi) = res.base["mean"], res.base["ci95"]
     better = b if m > 0 else a
+    # As compare's verdict: a winner only when the interval excludes zero.
+    clear = lo > 0 or hi < 0
+    at_inputs = f"{better} is better" if clear else f"no clear winner, within simulation noise ({better} ahead)"
     lines = [
         f"Sensitivity of profit after bonuses, {b} minus {a} ({cur} a year): {res.scenario}, behaviour "
         f"{res.behaviour}, {res.replications:,} replications per evaluation, {res.evaluations} evaluations",
-        f"At the scenario's inputs: {money(m, cur)} ({ci95(lo, hi)}): {better} is better.",
+        f"At the scenario's inputs: {money(m, cur)} ({ci95(lo, hi)}): {at_inputs}.",
         "",
     ]
+    ahead = "better" if clear else "ahead"
     t = res.table
     view = {
         "rank": t["rank"],
@@ -68,12 +72,12 @@ def sensitivity_text(res: Sensitivity) -> str:
     flips = res.flipping
     if flips:
         lines.append(
-            f"Inputs whose range can flip the verdict ({better} better): {', '.join(flips)}. "
+            f"Inputs whose range can flip the verdict ({better} {ahead}): {', '.join(flips)}. "
             "FLIPS: at that end the other scheme is better with 95% confidence; can flip: the sign changes, "
             "within simulation noise."
         )
     else:
-        lines.append(f"No input flips the verdict ({better} better) on its own within its range.")
+        lines.append(f"No input flips the verdict ({better} {ahead}) on its own within its range.")
     if res.flip_share is not None:
         lines.append(f"Across the global design's points the verdict holds in {share(1 - res.flip_share)} of them.")
     for note in res.skipped:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..results import METRICS
+from ..results import METRICS, ahead_word
 from .format import ci95, money, number, percent, share, unit_label
 
 if TYPE_CHECKING:
@@ -117,11 +117,10 @@ def comparison_text(
             if d.n == 0:
                 continue
             diff = number(d.mean, unit, signed=True)
-            lo = number(d.ci95[0], unit, signed=True)
-            hi = number(d.ci95[1], unit, signed=True)
+            ci = ci95(*d.ci95, lambda v, unit=unit: number(v, unit, signed=True))
             lines.append(
-                f"  {name} - {cmp.baseline}: {diff}  (95% CI {lo} to {hi});"
-                f" {name} better in {share(d.p_a_beats_b)} of years"
+                f"  {name} - {cmp.baseline}: {diff}  ({ci});"
+                f" {name} {ahead_word(metric)} in {share(d.p_a_beats_b)} of years"
             )
     if cmp.mechanisms:
         lines += ["", mechanisms_text(cmp)]
@@ -129,8 +128,7 @@ def comparison_text(
         lines += ["", hr_text(cmp)]
     d = None
     if len(cmp.schemes) > 1:
-        best = max(cmp.schemes, key=lambda s: cmp.summaries[s]["profit_after_bonus"].mean)
-        other = cmp.baseline if best != cmp.baseline else cmp.schemes[1]
+        best, other = cmp.verdict_pair()
         d = cmp.difference(best, "profit_after_bonus", other)
     lines.append("")
     if len(cmp.schemes) > 2:
@@ -150,8 +148,8 @@ def comparison_text(
         )
     elif d is not None:
         lines.append(
-            f"Precision: {cmp.replications:,} replications; 95% CI half-width of the profit difference "
-            f"{money(d.half_width, cur)}."
+            f"Precision: {cmp.replications:,} replications; 95% CI half-width of the verdict's profit difference "
+            f"({best} vs {other}) {money(d.half_width, cur)}."
         )
     if not cmp.exact:
         lines.append(streamed_note(cmp))

@@ -600,7 +600,15 @@ def _phasing(
     if raw == "even":
         return tuple(1.0 / n for _ in range(n)), target
     if raw == "season":
-        return season_phasing(season, n), target
+        shares = season_phasing(season, n)
+        if min(shares) <= 0.0:
+            empty = shares.index(min(shares)) + 1
+            raise t.error(
+                "phasing",
+                f'"season" gives period {empty} of {n} no part of the target (marketing.seasonality is 0 in all its '
+                "months), and attainment is measured against it: give the shares as a list",
+            )
+        return shares, target
     if isinstance(raw, str):
         raise t.error("phasing", f'must be "even", "season" or a list of {n} shares; got {raw!r}')
     vals = t.numbers("phasing", limit=f"{_ROLE}.phasing[i]")
