@@ -595,3 +595,43 @@ def test_no_marketing_team_has_no_marketing_behaviour_or_person(cmp_no_marketing
     from incentsim.report.text import glance_lines
 
     assert not any(line.startswith("Marketing quality focus") for line in glance_lines(cmp_no_marketing))
+
+
+def test_a_calibration_that_did_not_settle_is_named_in_every_report(monkeypatch, cmp_optimising):
+    """The calibration's rounds cut to one fewer than it needs (seed 5, N = 50, optimising; no cache
+    read or written): they run out before the baseline's equilibrium settles; every report says so
+    (as relationship-types' calibration, which runs out of its 80 rounds, does), and the bundled
+    scenario's, which settles, says nothing."""
+    import html
+
+    from incentsim.model import policy as P
+    from incentsim.report.text import comparison_text
+
+    monkeypatch.setenv("INCENTSIM_NO_CACHE", "1")
+    monkeypatch.setattr(P, "_CALIBRATION_CACHE", {})
+    sc = scenario_from_dict(small(simulation={"replications": 50, "seed": 5, "behaviour": "optimising"}))
+    full = P._calibrate(sc, sc.baseline_name)
+    assert full["settled"] and full["rounds"] > 2, full
+    monkeypatch.setattr(P, "CALIBRATION_ROUNDS", full["rounds"] - 1)
+    cmp = compare(sc)
+    cal = cmp.calibration_unsettled
+    n = full["rounds"] - 1
+    assert cal is not None and cal[0] == cmp.baseline and cal[1] == n, [r.solver for r in cmp.results.values()]
+    page = html.unescape(comparison_html(cmp))
+    for text in (comparison_text(cmp), comparison_text(cmp, brief=True), comparison_markdown(cmp), page):
+        assert f"the calibration of effort costs on today's scheme {cmp.baseline} did not settle in {n} rounds" in text
+    assert cmp_optimising.calibration_unsettled is None
+    assert "calibration of effort costs" not in comparison_text(cmp_optimising)
+
+
+def test_a_calibration_with_every_cost_given_runs_no_rounds():
+    """Nothing to calibrate (every cost given): no equilibrium is run, and the costs are the given ones."""
+    from incentsim.model import policy as P
+
+    d = small(simulation={"replications": 50, "seed": 5, "behaviour": "optimising"})
+    d.setdefault("behaviour", {}).update(
+        {"effort_cost_sales": 9000.0, "effort_cost_marketing": 7000.0, "quality_cost_marketing": 100.0}
+    )
+    out = P._calibrate(scenario_from_dict(d), scenario_from_dict(d).baseline_name)
+    assert out["rounds"] == 0 and out["settled"] is True
+    assert (out["sales"], out["marketing"], out["marketing_quality"]) == (9000.0, 7000.0, 100.0)

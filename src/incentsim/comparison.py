@@ -301,6 +301,21 @@ class Comparison:
                             float(info.get("tolerance", nan))))  # fmt: skip
         return out
 
+    @property
+    def calibration_unsettled(self) -> tuple[str, int, float, float] | None:
+        """The calibration of the effort costs, when it did not settle: ``(baseline scheme, rounds,
+        last change, tolerance)``. Its rounds ran out with the baseline's equilibrium still moving
+        (people's weekly mean effort, quality focus or follow-up share), so every scheme's
+        behaviour rests on costs fitted to a moving target. ``None`` when it settled (or nothing
+        was calibrated: fixed behaviour)."""
+        for res in self.results.values():
+            info = res.solver or {}
+            if info.get("calibration_settled") is False:
+                nan = float("nan")
+                return (str(info.get("calibrated_on")), int(info.get("calibration_rounds", 0)),
+                        float(info.get("calibration_last_change", nan)), float(info.get("tolerance", nan)))  # fmt: skip
+        return None
+
     @cached_property
     def profiles(self) -> dict[str, SchemeProfile]:
         """Per scheme, the attainment, month and week summaries the figures draw."""

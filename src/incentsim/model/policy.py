@@ -599,6 +599,10 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
 #: round (the largest change of weekly mean effort, quality or follow-up).
 SETTLED = 0.05
 
+#: Most rounds of a calibration (each a solve of both sides); one that runs out is reported as not
+#: settled.
+CALIBRATION_ROUNDS = 80
+
 #: How far the calibrated baseline may miss the entered funnel before the calibration is refused:
 #: the iteration aims at 0.4 %; a miss beyond this means no cost scale reproduces today's funnel.
 CALIBRATION_REFUSED = 0.02
@@ -713,7 +717,12 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     # behaviour, pushed them away from the start and back: a start 1 % of quote conversion away
     # took 24 rounds (9 s) where a cold calibration took 11 (4 s).
     holding = start is not None
-    for rounds in range(1, 81):
+    settled = True
+    rounds = 0
+    # With every cost given, nothing here depends on the rounds (the implicit incentives are set
+    # above): no equilibrium to run.
+    needed = calibrate_sales or calibrate_effort or calibrate_quality
+    for rounds in range(1, CALIBRATION_ROUNDS + 1 if needed else 1):
         holding = holding and previous > SETTLED
         learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
         old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
@@ -756,6 +765,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         if rounds >= 4 and change > 0.9 * previous:
             weight = max(0.1, weight * 0.5)
         previous = change
+    else:
+        settled = not needed  # (the rounds ran out)
     # A scale pinned at a bound that still misses the target: the baseline does not identify it.
     pinned_s = not bounds_s[0] * 1.001 < k_s < bounds_s[1] * 0.999 and not abs(ratio - 1.0) < 0.004
     pinned_e = not bounds_e[0] * 1.001 < k_e < bounds_e[1] * 0.999 and not abs(effort_m - 1.0) < 0.005
@@ -768,6 +779,11 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         "marketing_quality": float(k_q),
         "implicit_sales": float(psi_s),
         "implicit_marketing": float(psi_m),
+        # Whether the baseline's equilibrium settled with these costs (else the rounds ran out, with
+        # the fields still moving by ``last_change``): reports say so (``Comparison.unsettled``).
+        "settled": bool(settled),
+        "rounds": int(rounds),
+        "last_change": float(change) if math.isfinite(change) else 0.0,
     }
 
 
@@ -862,6 +878,10 @@ def solve_policy(
         "effort_cost_marketing": kappa["marketing"],
         "quality_cost_marketing": kappa.get("marketing_quality", 0.0),
         "calibrated_on": kappa.get("baseline_scheme"),
+        # (a calibration cached before it recorded this counts as settled: it was accepted then)
+        "calibration_settled": bool(kappa.get("settled", True)),
+        "calibration_rounds": int(kappa.get("rounds", 0)),
+        "calibration_last_change": float(kappa.get("last_change", 0.0)),
         "mean_sales_effort": float(eq.sales.effort.mean()),
         "mean_follow_share": float(eq.sales.follow.mean()),
         "mean_marketing_effort": float(eq.mkt.effort.mean()),

@@ -472,7 +472,8 @@ def comparison_html(
     if len(cmp.schemes) > 1:
         figures_body += (
             f"<h3>Differences against {escape(cmp.baseline)} (the baseline)</h3><p class='note'>Paired on the same "
-            "simulated years: mean (95% confidence interval); share of years the scheme is better. Shares differ "
+            "simulated years: mean (95% confidence interval); share of years the scheme is better (for behaviour, "
+            "such as effort or focus, which has no better direction: higher). Shares differ "
             "in percentage points (pts).</p>" + _table(*difference_table_rows(cmp))
         )
     section("figures", figures_body)

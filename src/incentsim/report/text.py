@@ -61,14 +61,31 @@ def precision_note(cmp: Comparison) -> str:
 
 
 def unsettled_notes(cmp: Comparison) -> list[str]:
-    """A note per scheme whose equilibrium did not settle (``Comparison.unsettled``): a report
-    never presents such figures as if they had."""
-    return [
+    """A note when the calibration of the effort costs did not settle
+    (``Comparison.calibration_unsettled``) and one per scheme whose equilibrium did not
+    (``Comparison.unsettled``): a report never presents such figures as if they had."""
+    notes = []
+    cal = cmp.calibration_unsettled
+    if cal is not None:
+        base, rounds, change, tol = cal
+        # (it settles when the equilibrium stops moving *and* reproduces today's funnel)
+        why = (
+            f"its equilibrium still moved by {change:.3f} in the last round (settled means below {tol:g})"
+            if change >= tol
+            else "its costs were still being adjusted to reproduce today's funnel"
+        )
+        notes.append(
+            f"Note: the calibration of effort costs on today's scheme {base} did not settle in {rounds} rounds: {why}, "
+            "so every scheme's behaviour rests on costs fitted to a moving target and its figures are less certain "
+            "than their intervals say."
+        )
+    notes += [
         f"Note: {name}'s equilibrium did not settle in {rounds} round{'s' * (rounds != 1)} (behaviour.max_rounds): "
         f"people's weekly mean effort, quality focus or follow-up still moved by {change:.3f} in the last round "
         f"(settled means below {tol:g}), so its figures are less certain than their intervals say."
         for name, rounds, change, tol in cmp.unsettled
     ]
+    return notes
 
 
 def comparison_text(
