@@ -181,3 +181,20 @@ def test_a_cached_policy_keeps_its_warm_start_and_a_damaged_one_is_solved_again(
     assert warm_digest(again.warm) == warm_digest(fresh.warm)
     assert _same(_arrays(again.policy), _arrays(fresh.policy))
     assert np.all(np.isfinite(_cache.load_arrays(str(rel))["warm_mkt_effort"]))  # rewritten
+
+
+def test_a_share_a_rounding_above_one_keeps_its_cache_entry(fresh_cache):
+    """A follow-up share averaged from choice probabilities can be 1 + 7e-16 (seen in a plausible
+    world): the cache's check refused the solver's own entry (a warning, and a solve on every run).
+    Rounding is accepted; a share really above 1 (1.01) still makes the entry unusable."""
+    from incentsim.model.policy import _from_arrays, _to_arrays, solve_policy
+
+    sc = _scenario()
+    arrays = _to_arrays(solve_policy(sc, "separate"))
+    assert _from_arrays(dict(arrays), sc) is not None
+    for value, usable in ((1.0000000000000007, True), (1.01, False)):
+        d = dict(arrays)
+        choice = d["sales_choice"].copy()
+        choice.reshape(-1, 3)[0, 1] = value
+        d["sales_choice"] = choice
+        assert (_from_arrays(d, sc) is not None) is usable, value

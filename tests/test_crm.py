@@ -21,7 +21,7 @@ from incentsim.crm.estimate import calibrate
 from incentsim.crm.format import model_week, read_export, week_span
 from incentsim.crm.replay import replay
 from incentsim.crm.synth import synthesize
-from incentsim.scenario.errors import ScenarioError
+from incentsim.scenario.errors import ArgumentError, ScenarioError
 from incentsim.scenario.load import load_scenario, scenario_from_dict
 
 BUNDLED = SCENARIOS / "separate-vs-shared.toml"
@@ -538,10 +538,15 @@ def test_replay_year_choice(synthetic):
     sc = load_scenario(BUNDLED)
     assert replay(ex, sc).year == 2024
     assert not replay(ex, sc, year=2022).notes  # the export starts on 1 January 2022
-    assert any("not complete" in n for n in replay(ex, sc, year=2025).notes)
+    # A year the export does not reach (it ends 31 December 2024) replayed 0 deals with exit status
+    # 0 and a note; refused now, naming year=.
+    for outside in (2021, 2025):
+        with pytest.raises(ArgumentError, match=f"year=: {outside} is outside the export"):
+            replay(ex, sc, year=outside)
     cut = read_export(path, as_of="2024-06-30")
     assert cut.bad_counts["date after the export date"] > 0
     assert replay(cut, sc).year == 2023
+    assert any("not complete" in n for n in replay(cut, sc, year=2024).notes)  # half of it is there
 
 
 def test_commands_are_listed_and_help_is_fast(runner):

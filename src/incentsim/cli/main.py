@@ -130,8 +130,12 @@ def option_of(argument: str) -> str:
 
 
 def error_text(exc: ScenarioError) -> str:
-    """An input error in the command line's words: library arguments become their options."""
-    return exc.for_cli(option_of) if isinstance(exc, ArgumentError) else str(exc)
+    """An input error in the command line's words: library arguments become their options (a
+    command whose option for an argument has another name sets ``exc.options``, argument -> option)."""
+    if not isinstance(exc, ArgumentError):
+        return str(exc)
+    own = getattr(exc, "options", None) or {}
+    return exc.for_cli(lambda argument: own.get(argument) or option_of(argument))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@ import time
 
 import click
 
+from ..scenario.errors import ArgumentError
 from .options import CellProgress, write_output
 
 
@@ -87,7 +88,11 @@ def run(scenario: str, schemes_text: str | None, replications, seed, behaviour, 
     schemes = [s.strip() for s in schemes_text.split(",") if s.strip()] if schemes_text else None
     settings = dict(worlds=opts.get("worlds"), replications=replications, seed=seed, behaviour=behaviour,
                     design=opts.get("sampling"))  # fmt: skip
-    study = prepare(scenario, schemes, **settings)  # every error before anything runs
+    try:
+        study = prepare(scenario, schemes, **settings)  # every error before anything runs
+    except ArgumentError as exc:
+        exc.options = {"design": "--sampling"}  # (the library's design= is this command's --sampling)
+        raise
     workers, scheduler = opts.get("workers"), opts.get("scheduler")
     where = f"on the Dask cluster at {scheduler}" if scheduler else (
         "in this process" if workers == 0 else f"on an embedded Dask cluster ({workers or 'one process per core'})"

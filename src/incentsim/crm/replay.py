@@ -228,8 +228,16 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
                 f"{export.as_of.date()}); choose one",
                 export.source,
             )
+    if year > export.as_of.year or year < first_created.year:
+        # (a year the export does not reach replays nothing: every scheme would pay 0 on 0 deals)
+        raise ArgumentError(
+            "year",
+            f"{year} is outside the export, which covers {first_created.date()} to {export.as_of.date()}; "
+            f"choose a year from {first_created.year} to {export.as_of.year}",
+            export.source,
+        )
     notes = []
-    if year > export.as_of.year or (year == export.as_of.year and last_complete_year(export) < year):
+    if year == export.as_of.year and last_complete_year(export) < year:
         notes.append(f"{year} is not complete in the export (it ends {export.as_of.date()})")
     if first_created > pd.Timestamp(year, 1, 7):
         notes.append(

@@ -1103,9 +1103,12 @@ def _from_arrays(d: dict, sc: Scenario) -> SolvedPolicy | None:
                 return None
             if not np.all(np.isfinite(pol.choice)) or not np.all(np.isfinite(pol.grid_max)):
                 return None
-            if pol.choice.shape[6] != 3 or np.any(pol.choice < 0.0) or np.any(pol.choice[..., 0] > 3.0):
+            # Shares are averages of choice probabilities: a fresh solve can hold 1 + 7e-16 (rounding),
+            # which must not make its own cache entry unusable (it was solved again on every run).
+            slack = 1e-9
+            if pol.choice.shape[6] != 3 or np.any(pol.choice < -slack) or np.any(pol.choice[..., 0] > 3.0 + slack):
                 return None
-            if np.any(pol.choice[..., 1:] > 1.0) or np.any(pol.grid_max <= 0) or np.any(pol.paid_money <= 0):
+            if np.any(pol.choice[..., 1:] > 1.0 + slack) or np.any(pol.grid_max <= 0) or np.any(pol.paid_money <= 0):
                 return None
             NG = pol.choice.shape[0]
             if np.any((pol.timing < 0) | (pol.timing > 3)) or np.any((pol.group < 0) | (pol.group >= NG)):

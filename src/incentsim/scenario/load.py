@@ -132,6 +132,8 @@ def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
 
 def _with_uncertainty(scenario: Scenario, t: Table, data: dict) -> Scenario:
     """The scenario with its ``[uncertainty]`` table, validated against the scenario itself."""
+    if not t.data:
+        return scenario  # (no table: read_uncertainty's answer, without importing it)
     from .uncertainty import read_uncertainty
 
     spec = read_uncertainty(t, data, scenario)
