@@ -213,6 +213,25 @@ BAD = [
 ]  # fmt: skip
 
 
+def test_a_json_output_that_cannot_be_written_is_refused_before_the_search(tmp_path, runner):
+    """The search ran to its end and printed its result before --json was found unwritable."""
+    import tomli_w
+
+    (tmp_path / "company.toml").write_text(tomli_w.dumps(COMPANY))
+    spec = floor_design()
+    spec["design"]["base"] = "company.toml"
+    path = tmp_path / "design.toml"
+    path.write_text(tomli_w.dumps(spec))
+    out, nowhere = tmp_path / "out", tmp_path / "missing" / "d.json"
+    result = runner.invoke(cli, ["design", str(path), "--out", str(out), "--workers", "0", "--json", str(nowhere)])
+    assert result.exit_code == 2, result.output
+    assert f"{nowhere}: --json: " in result.stderr and not out.exists()
+    # One replication per candidate (the file's minimum is 2; -n skipped that check).
+    result = runner.invoke(cli, ["design", str(path), "--out", str(out), "--workers", "0", "-n", "1"])
+    assert result.exit_code == 2 and "--replications: must be at least 2" in result.stderr, result.output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("edit", "message"), BAD, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(BAD)])
 def test_bad_design_files_give_one_line_errors(tmp_path, runner, edit, message):
     import tomli_w
@@ -353,3 +372,24 @@ def test_a_path_is_a_path_for_design_files(runner, tmp_path):
     result = runner.invoke(cli, ["design", "nodir/design-simple.toml", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "nodir/design-simple.toml: file not found" in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_search_with_no_plan_within_its_limits_says_so_first():
+    """Pay at target of at least 10 million (no commission rate in [0.01, 0.3] reaches it): 4 trials,
+    fixed behaviour, seed 1. The design showed a "Best plan" and a winning verdict, the breach only a
+    "NO" in the constraints table."""
+    from incentsim.report.design_view import design_text
+
+    spec = floor_design(trials=4, batch=2, replications=50, final_replications=100)
+    spec["constraints"] = {"median_pay_at_target": 10_000_000.0}
+    res = run_design(load_design(spec), workers=0)
+    s = res.summary
+    missed = "pay of the median rep at target (base + bonus)"
+    assert s["feasible_trials"] == 0 and s["best_missed"] == [missed], s["best_missed"]
+    assert s["verdict"].startswith("No plan met every limit on fresh years: the plan shown (trial ")
+    text = design_text(s)
+    assert text.startswith(f"No plan within the limits (it misses the limit on {missed} on fresh years)")
+    assert "The block below misses the limit on" in text and "Best plan" not in text
+    # A search whose plan is within its limits says nothing of the kind.
+    ok = run_design(load_design(floor_design(trials=4, batch=2, replications=50, final_replications=100)), workers=0)
+    assert ok.summary["best_missed"] == [] and design_text(ok.summary).startswith("Best plan: trial")

@@ -257,6 +257,21 @@ def test_cli_bad_sweep_is_one_line_and_writes_nothing(runner, tmp_path):
     assert not out.exists()
 
 
+def test_one_replication_per_cell_is_refused(runner, tmp_path):
+    """A cell of one replication has no interval and its "better in" share is one year's: refused, as
+    a design's are (the file's own value, and -n on the command line)."""
+    (tmp_path / "small.toml").write_text(SMALL_TOML)
+    f = tmp_path / "one.toml"
+    f.write_text('[sweep]\nbase = "small.toml"\n[grid]\nfunnel.quote.conversion = [0.4, 0.5]\n')
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["sweep", str(f), "--out", str(out), "-n", "1", "--workers", "0"])
+    assert result.exit_code == 2 and "--replications: must be at least 2" in result.stderr, result.output
+    f.write_text('[sweep]\nbase = "small.toml"\nreplications = 1\n[grid]\nfunnel.quote.conversion = [0.4, 0.5]\n')
+    result = runner.invoke(cli, ["sweep", str(f), "--out", str(out), "--workers", "0"])
+    assert result.exit_code == 2 and "sweep.replications" in result.stderr, result.output
+    assert not out.exists()
+
+
 # -- seeding and results ----------------------------------------------------------------------
 
 

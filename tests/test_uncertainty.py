@@ -354,6 +354,11 @@ def test_compare_uncertainty_cli_prints_json_plot_and_verdict(runner, tmp_path):
     assert runner.invoke(cli, ["compare", str(path), "--uncertainty", "--resume"]).exit_code == 2
     bad = runner.invoke(cli, ["compare", str(path), "--uncertainty", "--worlds", "12", "--workers", "0"])
     assert bad.exit_code == 2 and "--worlds: a Sobol design needs a power of 2" in bad.stderr
+    assert "(or the lhs design, --sampling)" in bad.stderr  # (the library's design= is --sampling here)
+    # An output that cannot be written is refused before the worlds run (it was after all of them).
+    nowhere = tmp_path / "missing" / "res.json"
+    bad = runner.invoke(cli, ["compare", str(path), "--uncertainty", "--workers", "0", "--json", str(nowhere)])
+    assert bad.exit_code == 2 and f"{nowhere}: --json: " in bad.stderr and "uncertainty:" not in bad.stderr
 
 
 def test_report_has_the_section_across_worlds(runner, tmp_path):

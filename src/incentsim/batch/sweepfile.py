@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..scenario.errors import ScenarioError
+from ..scenario.errors import ArgumentError, ScenarioError
 from ..scenario.load import read_toml, scenario_from_dict
 from ..scenario.reader import MISSING, Table, did_you_mean
 from ..scenario.schema import BEHAVIOURS, Scenario
@@ -195,11 +195,15 @@ def load_sweep(
     name = meta.string("name", Path(src).stem if src != "<dict>" else "sweep")
     description = meta.string("description", "")
     schemes = _schemes(meta, base_sc)
-    reps = meta.integer("replications", base_sc.simulation.replications, lo=1, hi=2**31 - 1)
+    reps = meta.integer("replications", base_sc.simulation.replications, lo=2, hi=2**31 - 1)
     root = meta.integer("seed", base_sc.simulation.seed, lo=0)
     beh = meta.string("behaviour", base_sc.simulation.behaviour, choices=BEHAVIOURS)
     meta.finish()
     reps = reps if replications is None else int(replications)
+    if reps < 2:
+        # One replication gives no interval, and a share of years from one year (ArgumentError: the
+        # override; the file's own value is refused by its range above).
+        raise ArgumentError("replications", f"must be at least 2 (one gives no interval), got {reps}", src)
     root = root if seed is None else int(seed)
     beh = beh if behaviour is None else behaviour
 

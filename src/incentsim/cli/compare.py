@@ -125,5 +125,7 @@ def _across_worlds(scenario, schemes_text, replications, seed, behaviour, opts, 
             plot_format(plot_path)
         except ValueError as exc:
             raise ScenarioError(plot_path, "--plot", str(exc)) from None
+    # Before the worlds run (minutes), not after: an output that cannot be written is refused now.
+    check_outputs((json_path, "--json"), (plot_path, "--plot"))
     res = cli_uncertainty.run(scenario, schemes_text, replications, seed, behaviour, opts)
     cli_uncertainty.show(res, json_path, plot_path, brief)

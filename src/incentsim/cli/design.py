@@ -45,9 +45,10 @@ def design_cmd(design_file, out, workers, scheduler, resume, trials, replication
     from ..optimise import load_design
     from ..optimise.search import run_design
     from ..report.design_view import design_text
-    from .options import write_output
+    from .options import check_outputs, write_output, writing
 
     Runtime(workers, scheduler).check()
+    check_outputs((json_path, "--json"))  # before the search, not after it
     d = load_design(design_file, trials=trials, replications=replications, seed=seed, behaviour=behaviour)
     where = f"the Dask cluster at {scheduler}" if scheduler else (
         "this process" if workers == 0 else f"an embedded Dask cluster ({workers or 'one process per core'})"
@@ -73,4 +74,5 @@ def design_cmd(design_file, out, workers, scheduler, resume, trials, replication
     click.echo(f"done in {time.perf_counter() - start:.1f} s -> {out}/summary.json, {out}/best-scheme.toml", err=True)
     click.echo(design_text(result.summary))
     if json_path:
-        write_output(json_path, json.dumps(result.summary, indent=2, default=str))
+        with writing():
+            write_output(json_path, json.dumps(result.summary, indent=2, default=str))

@@ -11,7 +11,7 @@ import time
 import click
 
 from ..scenario.errors import ArgumentError
-from .options import CellProgress, write_output
+from .options import CellProgress, write_output, writing
 
 
 def uncertainty_options(out_flag: str = "--out"):
@@ -134,14 +134,10 @@ def show(res, json_path: str | None, plot_path: str | None, brief: bool) -> None
     """Write ``--json`` and ``--plot`` outputs and print the analysis (or only its verdict)."""
     import json
 
-    from ..scenario.errors import ScenarioError
-
-    if json_path:
-        write_output(json_path, json.dumps(res.to_json(), indent=2))
-    if plot_path:
-        try:
+    with writing():  # (both outputs or neither)
+        if json_path:
+            write_output(json_path, json.dumps(res.to_json(), indent=2))
+        if plot_path:
             res.plot(plot_path)
-        except OSError as exc:
-            raise ScenarioError(plot_path, "", f"cannot be written ({exc.strerror or exc})") from None
     if json_path != "-":
         click.echo(f"Verdict: {res.verdict}" if brief else res.text())

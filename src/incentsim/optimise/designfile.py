@@ -46,7 +46,7 @@ from typing import Any
 
 from .. import __version__
 from ..batch.keypaths import describe, set_path
-from ..scenario.errors import ScenarioError
+from ..scenario.errors import ArgumentError, ScenarioError
 from ..scenario.load import read_toml, scenario_from_dict
 from ..scenario.presets import PRESETS, merge, preset_table
 from ..scenario.reader import Table, did_you_mean
@@ -467,6 +467,10 @@ def load_design(
         raise meta.error("finalists", f"must be at most trials ({n_trials}), got {finalists}")
     n_trials = n_trials if trials is None else int(trials)
     reps = reps if replications is None else int(replications)
+    if reps < 2:
+        # One replication gives no interval, and a share of years from one year (ArgumentError: the
+        # override; the file's own value is refused by its range above).
+        raise ArgumentError("replications", f"must be at least 2 (one gives no interval), got {reps}", src)
     root = root if seed is None else int(seed)
     beh = beh if behaviour is None else behaviour
     params = _parameters(top.table("parameters", required=True))

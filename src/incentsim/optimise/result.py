@@ -234,6 +234,14 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
             f"{money(d.mean, cur)} a year ({ci95(lo, hi, lambda v: money(v, cur))}), within simulation noise at "
             f"{n:,} fresh replications."
         )
+    # No finalist within every limit on fresh years: the plan shown is the search's best, and says so
+    # first (it presented a winning verdict, the breach only a "NO" in the constraints table).
+    missed_by_best = [c.kind.label.lower() for c in design.constraints if not c.met(float(win[c.kind.column]))]
+    if missed_by_best:
+        verdict = (
+            f"No plan met every limit on fresh years: the plan shown (trial {best_trial}) misses the limit on "
+            f"{', '.join(missed_by_best)}. " + verdict
+        )
     search_row = trials.loc[best_trial]
     # Optimism: the winner's lead over the baseline as the search saw it (on the search's years)
     # minus its lead on fresh years. Leads, not levels: every candidate shares the search years'
@@ -288,6 +296,7 @@ def build_result(design: Design, trials, finals, kappa: dict | None) -> DesignRe
         "effort_costs": kappa,
         "feasible_trials": int(ok.sum()),
         "best_trial": best_trial,
+        "best_missed": missed_by_best,
         "best_values": values,
         "best": {k: _clean(float(win[k])) for k in (col, "profit_after_bonus_mean", "revenue_mean", "bonus_cost_mean",
                                                        "bonus_budget_p90", "reps_zero_bonus_share", "zero_bonus_share",

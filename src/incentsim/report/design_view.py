@@ -79,8 +79,14 @@ def design_text(summary: dict) -> str:
     values = ", ".join(
         f"{k} = {plain(v)}" if isinstance(v, float) else f"{k} = {v}" for k, v in summary["best_values"].items()
     )
+    missed = summary.get("best_missed") or []
+    head = (
+        f"No plan within the limits (it misses the limit on {', '.join(missed)} on fresh years); closest: trial"
+        if missed
+        else "Best plan: trial"
+    )
     lines = [
-        f"Best plan: trial {summary['best_trial']} of {summary['trials']} ({summary['feasible_trials']} met every "
+        f"{head} {summary['best_trial']} of {summary['trials']} ({summary['feasible_trials']} met every "
         f"constraint on the search's years): {values}",
         f"On {summary['final_replications']:,} fresh replications: {label.lower()} "
         f"{money(best[col + '_mean'], cur)} a year ({summary['baseline']}: {money(base[col + '_mean'], cur)}); "
@@ -100,12 +106,15 @@ def design_text(summary: dict) -> str:
         lines += ["", "Constraints (best plan on fresh years):", _table_text(*constraint_rows(summary))]
     lines += ["", "How the plan changes behaviour:"] + [f"  {s}" for s in summary["behaviour"]]
     among = "among plans meeting the other constraints"
+    most = f"the most {label.lower()}"
     for key, title in (
-        ("bonus_budget_p90", f"Trade-off: the most profit for each bonus budget (P90), {among}"),
-        ("reps_zero_bonus_share", f"Trade-off: the most profit for each share of reps with no bonus, {among}"),
+        ("bonus_budget_p90", f"Trade-off: {most} for each bonus budget (P90), {among}"),
+        ("reps_zero_bonus_share", f"Trade-off: {most} for each share of reps with no bonus, {among}"),
     ):
         header, rows = frontier_rows(summary, key)
         lines += ["", title + ":", _table_text(header, rows) if rows else f"  {NA}: no trial met the other constraints"]
+    if missed:
+        lines += ["", f"The block below misses the limit on {', '.join(missed)}: loosen a limit or widen the search."]
     lines += ["", f"Paste into the scenario file ({summary['base']}) and compare it with `incentsim compare`:", ""]
     lines += [summary["scheme_block"].rstrip()]
     return "\n".join(lines)
@@ -216,7 +225,8 @@ def design_section_html(summary: dict, png: bytes | None) -> str:
             "<figure>" + _img(png, "plan design frontier") + "<figcaption>" + escape(
                 "Each dot is a candidate plan on the search's simulated years (hollow: misses a constraint). The line "
                 "is "
-                "the frontier: the most profit for each bonus budget at P90 (left) and each share of reps left with no "
+                f"the frontier: the most {summary['objective_label'].lower()} for each bonus budget at P90 (left) and "
+                "each share of reps left with no "
                 "bonus (right), among plans meeting the other constraints."
             ) + "</figcaption></figure>"
         )  # fmt: skip
