@@ -338,7 +338,10 @@ class Session:
         ui.label(_("Run settings")).classes("font-bold")
         self.field_grid(F.RUN)
         ui.label(
-            _("The downloaded scenario file keeps these: incentsim compare gives the same numbers as this page.")
+            _(
+                "The downloaded scenario file keeps these: incentsim compare gives the same numbers as this page, "
+                "and adds what each team-work mechanism adds (--no-mechanisms leaves that out)."
+            )
         ).classes("inc-muted")
         ui.label(_("Start from a scenario file")).classes("font-bold mt-3")
         ui.upload(label=_("Scenario file (.toml)"), auto_upload=True, on_upload=self.upload_scenario).props(
