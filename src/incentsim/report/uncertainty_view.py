@@ -28,9 +28,10 @@ def _money(x: float) -> str:
 
 
 def loses_text(e: InputEffect) -> str:
-    """Where the best scheme loses along an input: ``above 0.78``, ``between 0.4 and 0.6``, or ``never``."""
+    """Where the best scheme loses along an input: ``above 0.78``, ``between 0.4 and 0.6``, ``never in
+    range``, or ``no clear effect`` when the input's fit is flat (nothing told from the noise)."""
     if e.break_even is None:
-        return "never in range"
+        return "no clear effect" if e.variance_share == 0.0 and e.evppi == 0.0 else "never in range"
     if e.loses_when in ("above", "below"):
         return f"{e.loses_when} {plain(e.break_even)}"
     if e.loses_when == "between" and len(e.crossings) >= 2:
@@ -106,7 +107,8 @@ def uncertainty_text(res: UncertaintyResult) -> str:
     lines += [
         "",
         "Share of variance: first-order share of the across-world variance of the difference (a smoothing spline of "
-        "the difference on the input). Loses when: where the fitted best scheme changes, inside the range the worlds "
+        "the difference on the input; an effect that cannot be told from the noise at 5 % over all the inputs' fits "
+        "is flat: \"no clear effect\"). Loses when: where the fitted best scheme changes, inside the range the worlds "
         "cover. Value of information: what knowing the input exactly would be worth a year before deciding "
         "(regression EVPPI, Strong, Oakley & Brennan 2014), an upper bound on what measuring it can earn.",
     ]

@@ -136,6 +136,20 @@ class UncertaintyResult:
                 f" It loses when {h.path} is {where}{_to(h)}; measuring that is worth up to "
                 f"{money(h.evppi, cur)} a year (perfect information on every assumption: {money(self.evpi, cur)})."
             )
+        elif self.effects and all(e.variance_share == 0.0 and e.evppi == 0.0 for e in self.effects):
+            # Every input's fit is flat: none stands out from the noise (the simulation's and the other
+            # inputs'), which is not evidence that none matters.
+            if self.evpi == 0.0:  # best in every world: nothing to hinge on, only the lead's size is unexplained
+                tail = (
+                    f" It is best in every world; with {self.worlds} worlds no assumption's effect on its lead stands "
+                    "out from the noise (more worlds would tell)."
+                )
+            else:
+                tail = (
+                    f" With {self.worlds} worlds no assumption's effect stands out from the noise, so what the "
+                    f"verdict hinges on cannot be said (more worlds would tell; perfect information on every "
+                    f"assumption: {money(self.evpi, cur)} a year)."
+                )
         elif self.effects:
             top = self.ranked[0]
             tail = (

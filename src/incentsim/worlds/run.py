@@ -178,8 +178,9 @@ def prepare(
             "(or the lhs design, {{design}})"
         )  # fmt: skip
     reps = replications or spec.replications or min(DEFAULT_REPLICATIONS, sc.simulation.replications)
-    if reps < 1:
-        raise ArgumentError("replications", f"must be at least 1, got {reps}")
+    if reps < 2:
+        # (one replication gives a world no interval, and its noise no measure)
+        raise ArgumentError("replications", f"must be at least 2 (one gives no interval), got {reps}")
     root = sc.simulation.seed if seed is None else int(seed)
     beh = behaviour or sc.simulation.behaviour
     drawn = draw_worlds(spec, root, n, method)
@@ -291,7 +292,7 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
     """Step 3: the summaries of a finished table (one row per world and scheme)."""
     import numpy as np
 
-    from .analysis import input_effect, noise_share, scheme_summaries
+    from .analysis import EFFECT_LEVEL, input_effect, noise_share, scheme_summaries
 
     names = list(study.schemes)
     t = table.sort_values(["world"], kind="stable")
@@ -331,7 +332,9 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
     d = nb[:, best] - nb[:, runner]
     p5, p50, p95 = np.percentile(d, [5, 50, 95])
     x = {i.path: np.array([w.values[i.path] for w in kept], dtype=float) for i in study.spec.inputs}
-    effects = [input_effect(x[i.path], nb, names, best, runner, i.path) for i in study.spec.inputs]
+    # Every fit tested against "no effect" at one shared level (Bonferroni over inputs and schemes).
+    level = EFFECT_LEVEL / max(1, len(study.spec.inputs) * (len(names) - 1))
+    effects = [input_effect(x[i.path], nb, names, best, runner, i.path, level) for i in study.spec.inputs]
     noise = half[:, 1:]
     pair_half = half[:, runner] if best == 0 else half[:, best] if runner == 0 else None
     notes = []
