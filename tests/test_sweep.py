@@ -215,7 +215,7 @@ BAD = [
         "sweep.schemes",
         "no scheme",
     ),
-    ({"sweep": {"replications": 0}, "grid": {"deals.value_mean": [1.0]}}, "sweep.replications", "at least 1"),
+    ({"sweep": {"replications": 0}, "grid": {"deals.value_mean": [1.0]}}, "sweep.replications", "at least 2"),
 ]
 
 

@@ -2,7 +2,7 @@
 
 Entries live in ``$INCENTSIM_CACHE_DIR`` or ``~/.cache/incentsim/<version>``, keyed by scenario
 hash and, in the file name or the entry, by a hash of the code that computed them. Every entry
-carries the cache format and that code hash, and is checked when read: an entry that is
+carries the cache format, that code hash and a SHA-256 of its content, and is checked when read: an entry that is
 unreadable (truncated, emptied, bit-flipped), of another format or code, or that fails the
 caller's ``validate`` (shapes, keys, finite values) is deleted and reported as a miss, so the
 caller recomputes and stores it again. A damaged entry is reported once, as a warning on stderr;
@@ -196,6 +196,7 @@ def load_arrays(name: str, *, validate: Callable[[dict], None] | None = None) ->
         return None
     fmt = arrays.pop("__format__", None)
     code = arrays.pop("__code__", None)
+    digest = arrays.pop("__sha256__", None)
     if fmt is None or code is None:
         _reject(path, "no format or code stamp")
         return None
@@ -206,6 +207,11 @@ def load_arrays(name: str, *, validate: Callable[[dict], None] | None = None) ->
         return None
     if stale:
         _reject(path, "written by other code", damaged=False)
+        return None
+    # A flipped bit inside an array is caught here, whatever the caller's own checks can see (a share
+    # 1.0 flipped to 1.0000000000000018 passes every range check).
+    if digest is None or str(digest) != _array_digest(arrays):
+        _reject(path, "checksum mismatch" if digest is not None else "no checksum")
         return None
     try:
         for key, value in arrays.items():
@@ -233,7 +239,9 @@ def save_arrays(name: str, arrays: dict) -> None:
         if v.dtype.kind in "fc" and not np.all(np.isfinite(v)):
             _log.warning("not caching %s: %s has non-finite values", name, key)
             return
-    stamped = dict(arrays, __format__=np.array(FORMAT), __code__=np.array(code_hash()))
+    plain = {k: np.asarray(v) for k, v in arrays.items()}
+    stamped = dict(plain, __format__=np.array(FORMAT), __code__=np.array(code_hash()),
+                   __sha256__=np.array(_array_digest(plain)))  # fmt: skip
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
@@ -243,6 +251,20 @@ def save_arrays(name: str, arrays: dict) -> None:
         with_atomic_file(folder / name, write)
     except OSError:
         pass
+
+
+def _array_digest(arrays: dict) -> str:
+    """SHA-256 of named arrays: each name, dtype, shape and bytes, in name order."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def _why(exc: BaseException) -> str:
