@@ -155,8 +155,37 @@ def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_st
 
 
 @inlined
+def _margin_ahead(ring, land_sales, stage, k, r, w, left, unit):
+    """Margin rep ``r`` (ability level ``k``) expects the period to recognise in its remaining
+    ``left + 1`` weeks: from bookings already made (each recognised 1/52 a week in the 52 weeks
+    after it: one booked ``age`` weeks ago has ``53 - age`` to go; ``ring`` holds them by week) and
+    from its pipeline's deals booked before the period ends (each recognised from the week after its
+    booking, ``unit`` each: with ``L(s)`` the chance to be won within ``s`` weekly steps, the period
+    gets ``sum_{s=1..left} L(s) / 52`` of it). The solver's state for a margin measure is the same:
+    past output recognised in the period (``model.lags.margin_lag``)."""
+    steps = left + 1
+    booked = 0.0
+    for age in range(1, WEEKS + 1):
+        v = ring[r, (w - age) % WEEKS]
+        if v != 0.0:
+            rest = WEEKS + 1 - age
+            booked += v * (rest if rest < steps else steps)
+    top = land_sales.shape[3] - 1
+    pipe = 0.0
+    for src in range(2):
+        for j in range(stage.shape[2]):
+            n = stage[r, src, j]
+            if n > 0:
+                acc = 0.0
+                for s in range(1, left + 1):
+                    acc += land_sales[k, src, j, s if s < top else top]
+                pipe += n * acc
+    return (booked + pipe * unit) / WEEKS
+
+
+@inlined
 def _forecast_axis(
-    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, roll, ahead, own,
+    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, ring, ahead, own,
     own_steps,
 ):  # fmt: skip
     """What each person's measure on state axis ``a`` is expected to gain before its period (or
@@ -172,14 +201,17 @@ def _forecast_axis(
     src = ap.axis_source[a]
     R = stage.shape[0]
     if ap.axis_margin[a] == 1:
-        # Margin still to be recognised in the period from deals already booked (1/52 a week).
+        # (It was the run rate of the last 52 weeks, roll x (left + 1) / 52: every booking as if it
+        # had the whole period to go, and the pipeline's none; for a yearly margin step, 100 % of
+        # target at the year's start where the solver's state said 58 %.)
+        unit = ap.axis_unit[a]
         if src == 0:
             for p in range(n_persons):
-                ahead[a, p] = roll[p] * (left + 1) / WEEKS
+                ahead[a, p] = _margin_ahead(ring, land_sales, stage, atype[p], p, w, left, unit)
         else:
             tot = 0.0
             for r in range(R):
-                tot += roll[r] * (left + 1) / WEEKS
+                tot += _margin_ahead(ring, land_sales, stage, atype[r], r, w, left, unit)
             for p in range(n_persons):
                 ahead[a, p] = tot
         return
@@ -526,7 +558,7 @@ def _start_pipeline(states, model, atype, fn):
 @helper
 def _choose_roles(
     pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, weeks_left, annual_target, target, week_period, stage,
-    held, atype, mstage, roll, period_acc, year_acc, year_paid, tscale, own, own_steps, mkt_level, ahead_mkt, mkt,
+    held, atype, mstage, ring, period_acc, year_acc, year_paid, tscale, own, own_steps, mkt_level, ahead_mkt, mkt,
     mkt_timing, ahead_sales, effort, follow, team, timing_sales,
 ):  # fmt: skip
     """Marketing's and sales' choices of the week (:func:`_choose`), after the pipeline forecasts
@@ -559,7 +591,7 @@ def _choose_roles(
             if ap.choice.shape[3 + a] > 1:  # a measure axis the policy uses
                 _forecast_axis(
                     ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-                    roll, ahead, own, own_steps,
+                    ring, ahead, own, own_steps,
                 )  # fmt: skip
         # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
         # end in two dependent divisions, and the table reads wait for them; in separate loops the
@@ -580,7 +612,7 @@ def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
     time and deal timing into ``wk``; marketing's effort and quality focus into ``ch.mkt``."""
     _choose_roles(
         pol_sales, pol_mkt, w, model.land_sales, model.hold_loss, model.land_mkt, sch.weeks_left, sch.annual_target,
-        sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.roll, pay.period_acc, pay.year_acc,
+        sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.ring, pay.period_acc, pay.year_acc,
         pay.year_paid, pay.tscale, ch.own, ch.own_steps, ch.mkt_level, ch.ahead_mkt, ch.mkt, ch.mkt_timing,
         ch.ahead_sales, wk.effort, wk.follow, wk.team, wk.timing,
     )  # fmt: skip
