@@ -547,6 +547,15 @@ def test_replay_year_choice(synthetic):
     assert cut.bad_counts["date after the export date"] > 0
     assert replay(cut, sc).year == 2023
     assert any("not complete" in n for n in replay(cut, sc, year=2024).notes)  # half of it is there
+    # Targets by ability: every real rep is replayed on the average rep's target, and it says so.
+    import tomllib
+
+    d = tomllib.loads(BUNDLED.read_text())
+    d["schemes"]["separate"]["sales"]["target_by"] = "ability"
+    by_ability = scenario_from_dict(d, source=str(BUNDLED))
+    notes = replay(ex, by_ability).notes
+    assert any(n.startswith("separate sets sales targets by ability: replayed on the average rep's target") for n in notes)
+    assert not any("by ability" in n for n in replay(ex, sc).notes)
 
 
 def test_commands_are_listed_and_help_is_fast(runner):

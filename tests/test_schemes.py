@@ -66,6 +66,21 @@ def test_quarterly_phasing_and_per_period():
     j = 0  # the only component
     np.testing.assert_allclose(cs.target[j, 0, :4], [10000, 20000, 30000, 40000])
     np.testing.assert_allclose(cs.bonus[j, 0, :4], [800, 1600, 2400, 3200])
+    # The payout table says that its per-period column is the average period's, and how they differ.
+    (table,) = payout_tables(sc, sc.schemes["q"])
+    assert "periods pay 10%/20%/30%/40% of the year (per period: the average)" in table.notes, table.notes
+    np.testing.assert_allclose(table.per_period * 4, table.per_year)
+
+
+def test_the_payout_table_names_targets_by_ability():
+    """Targets by ability: the table shows the average rep's target and says each level's factor
+    (it showed the average as if every rep had it)."""
+    d = small(simulation={"replications": 10, "seed": 1, "behaviour": "fixed"}, sales={"reps": 3,
+              "ability": {"cv": 0.3, "types": 3}},
+              schemes={"q": {"sales": {"measure": "own_bookings", "target_by": "ability"}}})  # fmt: skip
+    sc = scenario_from_dict(d)
+    (table,) = payout_tables(sc, sc.schemes["q"])
+    assert "targets by ability: the average rep's target shown; each level's is it x " in table.notes, table.notes
 
 
 curves = st.builds(

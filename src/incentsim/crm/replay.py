@@ -264,6 +264,13 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         for pc in role_components(scenario, scheme, "marketing"):
             mkt.append(_pay(pc, 0, m[pc.measure][0]))
         for pc in role_components(scenario, scheme, "sales"):
+            if pc.by_ability:
+                # (the simulation scales each rep's target by their ability level; an export does not
+                # say which level a real rep is)
+                notes.append(
+                    f"{name} sets sales targets by ability: replayed on the average rep's target for every rep "
+                    f"(the simulation scales it by level: {', '.join(f'{f:.2f}' for f in pc.ability_scale)})"
+                )
             person = _rep_persons(pc.annual_target, reps, scenario, name, export.source)
             own = pc.source == "own"
             for ri, rep in enumerate(reps):

@@ -33,9 +33,10 @@ class ComponentTable:
     multiple : ndarray(float, (21,))
         Payout as a multiple of the bonus at target.
     per_period, per_year : ndarray(float, (21,))
-        Money per person for one period (even phasing) and for a year at that attainment.
+        Money per person for the average period (with uneven phasing a period pays its share of the
+        year: the notes say which) and for a year at that attainment.
     notes : str
-        Threshold, cap, true-up, ratchet.
+        Threshold, cap, true-up, ratchet, targets by ability, uneven phasing.
     """
 
     role: str
@@ -75,6 +76,13 @@ def payout_tables(scenario: Scenario, scheme: Scheme, attainments=ATTAINMENTS) -
             notes.append("year-end true-up")
         if pc.has_ratchet:
             notes.append(f"ratchet: target moves {c.ratchet_up:.0%} toward a beat, {c.ratchet_down:.0%} toward a miss")
+        if pc.by_ability:
+            levels = ", ".join(f"{f:.2f}" for f in pc.ability_scale)
+            notes.append(f"targets by ability: the average rep's target shown; each level's is it x {levels}")
+        shares = np.asarray(pc.component.phasing, dtype=float)
+        if len(shares) > 1 and not np.allclose(shares, shares[0]):
+            # (a period pays its share of the year: the per-period column is the average period's)
+            notes.append("periods pay " + "/".join(f"{x:.0%}" for x in shares) + " of the year (per period: the average)")
         out.append(
             ComponentTable(
                 role=pc.role, index=pc.index, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
