@@ -82,7 +82,8 @@ def payout_tables(scenario: Scenario, scheme: Scheme, attainments=ATTAINMENTS) -
         shares = np.asarray(pc.component.phasing, dtype=float)
         if len(shares) > 1 and not np.allclose(shares, shares[0]):
             # (a period pays its share of the year: the per-period column is the average period's)
-            notes.append("periods pay " + "/".join(f"{x:.0%}" for x in shares) + " of the year (per period: the average)")
+            split = "/".join(f"{x:.0%}" for x in shares)
+            notes.append(f"periods pay {split} of the year (per period: the average)")
         out.append(
             ComponentTable(
                 role=pc.role, index=pc.index, measure=c.measure, period=c.period, payout=c.payout, weight=c.weight,
