@@ -173,3 +173,37 @@ def test_people_paid_on_a_yearly_margin_step_act_in_the_simulation_as_the_solver
         gaps.append(sim - sol)
         assert abs(sim - sol) < 0.05, (q + 1, sim, sol)
     assert abs(float(np.mean(gaps))) < 0.02, gaps
+
+
+def test_marketings_sourced_pipeline_forecast_is_the_solvers_lag():
+    """Closed form. In a steady flow of O sourced wins a week, what the pipeline will bring within w
+    weeks is O sum_k [P(lag > k) - P(lag > k + w)] with the solver's lag (``model.lags.sourced_lag``:
+    marketing stages, follow-up wait, sales stages). The kernel's forecast from the steady-state
+    pipeline (deals in reps' sales stages, genuine appointments waiting, leads in marketing's stages:
+    ``kernels.funnel._sourced_ahead``) must say the same within 1.5 % at 4, 13, 26 and 52 weeks. It
+    counted only the sales stages: 6.30 against 9.81 deals within a quarter on the bundled company."""
+    from conftest import SCENARIOS
+
+    from incentsim.compile import compile_model
+    from incentsim.model.company import M_SOURCED, Company
+    from incentsim.model.lags import sourced_lag
+    from incentsim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIOS / "separate-vs-shared.toml")
+    m = compile_model(sc)
+    R, K = sc.sales.reps, m.land_sales.shape[0]
+    co = Company(sc)
+    rates = co.marketing_rates(co.fixed_sales(co.fixed_marketing()))
+    normal = int(np.argmin(np.abs(co.mkt_actions[:, 0] - 1.0) + np.abs(co.mkt_actions[:, 1] - co.q0)))
+    flow = float(rates[:, normal, M_SOURCED].mean())
+    over = 1.0 - np.cumsum(sourced_lag(sc))  # P(lag > k)
+    work = 1.0 - m.ignored_share
+    for steps in (4, 13, 26, 52):
+        kernel = 0.0
+        for k in range(K):  # equally common ability levels
+            stages = sum(m.init_sales[k, 0, j] * m.land_sales[k, 0, j, steps] for j in range(m.init_sales.shape[2]))
+            waiting = m.init_queue[0].sum() * m.land_queue[k, steps] * work
+            leads = sum(m.init_mkt[j] * m.land_lead[k, j, steps] for j in range(len(m.init_mkt))) * work / R
+            kernel += (stages + waiting) * R / K + leads * R / K
+        solver = flow * sum(over[k] - (over[k + steps] if k + steps < len(over) else 0.0) for k in range(len(over)))
+        assert kernel == pytest.approx(solver, rel=0.015), (steps, kernel, solver)

@@ -23,9 +23,11 @@ from .funnel import (
     conversion_max,
     follow_hazard,
     genuine_multiplier,
+    lead_landing,
     marketing_landing,
     pipeline_landing,
     pipeline_stock,
+    queue_landing,
     stage_conversions,
 )
 from .kernels.layout import EFFORT_STEP, N_EFFORT
@@ -74,6 +76,8 @@ class CompiledModel(NamedTuple):
     init_sales: np.ndarray  # (K, 2, Ks) mean starting stock per rep by ability, source, stage
     land_sales: np.ndarray  # (K, 2, Ks, 53) chance an item in a sales stage is won within w weekly steps
     land_mkt: np.ndarray  # (Km, 53) chance a lead in a marketing stage is handed over within w steps
+    land_queue: np.ndarray  # (K, 53) wins within w steps of a genuine appointment waiting, per unit work share
+    land_lead: np.ndarray  # (K, Km, 53) wins within w steps a lead in a marketing stage brings, per unit work share
     help_gain: float  # team work: share of a quote's miss chance a colleague's help can remove
     event_gain: float  # relative lift of the genuine share from sales at marketing's events
     event_share: float  # share of team time spent at events
@@ -223,6 +227,8 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         init_sales=np.asarray(stock.sales, dtype=np.float64),
         land_sales=np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels]),
         land_mkt=marketing_landing(scenario),
+        land_queue=np.array([queue_landing(scenario, lv) for lv in levels]),
+        land_lead=np.array([lead_landing(scenario, lv) for lv in levels]),
         help_gain=b.help_gain,
         event_gain=b.event_gain,
         event_share=b.event_share,

@@ -184,9 +184,38 @@ def _margin_ahead(ring, land_sales, stage, k, r, w, left, unit):
 
 
 @inlined
+def _sourced_ahead(land_sales, hold_loss, land_queue, land_lead, stage, held, atype, queue, mstage, follow, work_base,
+                   steps):  # fmt: skip
+    """Deals marketing's appointments are expected to bring within ``steps`` weekly steps: those in
+    reps' sales stages (and held back), the genuine ones waiting for follow-up, and those the leads in
+    marketing's stages will become (handed over to each rep in turn), each worked by its rep's
+    follow-up share of last week (``follow``) times ``work_base``. What the solver counts as
+    marketing's sourced output (``model.lags.sourced_lag``: the marketing stages, the follow-up
+    wait, the sales stages); the kernel counted only the deals already in the sales stages, and
+    read a quarter's head start as 0.45 of target where the solver's was 0.70."""
+    R = stage.shape[0]
+    top = land_queue.shape[1] - 1
+    s = steps if steps < top else top
+    deals = 0.0
+    lead = 0.0
+    for r in range(R):
+        k = atype[r]
+        deals += _sales_pipeline(land_sales, hold_loss, stage, held, k, r, steps, 0)
+        work = work_base * follow[r]
+        waiting = 0.0
+        for age in range(queue.shape[2]):
+            waiting += queue[r, 0, age]
+        deals += work * waiting * land_queue[k, s]
+        for j in range(mstage.shape[0]):
+            if mstage[j] > 0:
+                lead += work * mstage[j] * land_lead[k, j, s]
+    return deals + lead / R
+
+
+@inlined
 def _forecast_axis(
-    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage, ring, ahead, own,
-    own_steps,
+    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, stage, held, atype,
+    mstage, queue, follow, work_base, ring, ahead, own, own_steps,
 ):  # fmt: skip
     """What each person's measure on state axis ``a`` is expected to gain before its period (or
     year) ends: ``ahead[a, p]`` for persons ``0 .. n_persons - 1``, from the pipeline at the week's
@@ -226,8 +255,9 @@ def _forecast_axis(
         for r in range(R):
             deals += own[r]
     elif src == 3:
-        for r in range(R):
-            deals += _sales_pipeline(land_sales, hold_loss, stage, held, atype[r], r, left + 1, 0)
+        deals = _sourced_ahead(
+            land_sales, hold_loss, land_queue, land_lead, stage, held, atype, queue, mstage, follow, work_base, left + 1
+        )
     else:
         top = land_mkt.shape[1] - 1
         steps = left + 1 if left + 1 < top else top
@@ -557,8 +587,9 @@ def _start_pipeline(states, model, atype, fn):
 
 @helper
 def _choose_roles(
-    pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, weeks_left, annual_target, target, week_period, stage,
-    held, atype, mstage, ring, period_acc, year_acc, year_paid, tscale, own, own_steps, mkt_level, ahead_mkt, mkt,
+    pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, annual_target, target,
+    week_period, stage, held, atype, mstage, queue, work_base, ring, period_acc, year_acc, year_paid, tscale, own,
+    own_steps, mkt_level, ahead_mkt, mkt,
     mkt_timing, ahead_sales, effort, follow, team, timing_sales,
 ):  # fmt: skip
     """Marketing's and sales' choices of the week (:func:`_choose`), after the pipeline forecasts
@@ -590,8 +621,8 @@ def _choose_roles(
         for a in range(2):
             if ap.choice.shape[3 + a] > 1:  # a measure axis the policy uses
                 _forecast_axis(
-                    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, weeks_left, stage, held, atype, mstage,
-                    ring, ahead, own, own_steps,
+                    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, stage,
+                    held, atype, mstage, queue, follow, work_base, ring, ahead, own, own_steps,
                 )  # fmt: skip
         # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
         # end in two dependent divisions, and the table reads wait for them; in separate loops the
@@ -611,10 +642,11 @@ def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
     :func:`_choose_roles`): sales' effort (quantised to the action tables), follow-up share, team
     time and deal timing into ``wk``; marketing's effort and quality focus into ``ch.mkt``."""
     _choose_roles(
-        pol_sales, pol_mkt, w, model.land_sales, model.hold_loss, model.land_mkt, sch.weeks_left, sch.annual_target,
-        sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.ring, pay.period_acc, pay.year_acc,
-        pay.year_paid, pay.tscale, ch.own, ch.own_steps, ch.mkt_level, ch.ahead_mkt, ch.mkt, ch.mkt_timing,
-        ch.ahead_sales, wk.effort, wk.follow, wk.team, wk.timing,
+        pol_sales, pol_mkt, w, model.land_sales, model.hold_loss, model.land_mkt, model.land_queue, model.land_lead,
+        sch.weeks_left, sch.annual_target, sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.queue,
+        1.0 - model.ignored_share, fn.ring, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale, ch.own,
+        ch.own_steps, ch.mkt_level, ch.ahead_mkt, ch.mkt, ch.mkt_timing, ch.ahead_sales, wk.effort, wk.follow,
+        wk.team, wk.timing,
     )  # fmt: skip
     for r in range(atype.shape[0]):
         ei = int(wk.effort[r] / EFFORT_STEP + 0.5)
