@@ -154,7 +154,7 @@ def _own_pipelines(land_sales, hold_loss, stage, held, atype, steps, own, own_st
         own_steps[0] = steps
 
 
-@inlined
+@helper
 def _margin_ahead(ring, land_sales, stage, k, r, w, left, unit):
     """Margin rep ``r`` (ability level ``k``) expects the period to recognise in its remaining
     ``left + 1`` weeks: from bookings already made (each recognised 1/52 a week in the 52 weeks
@@ -183,7 +183,7 @@ def _margin_ahead(ring, land_sales, stage, k, r, w, left, unit):
     return (booked + pipe * unit) / WEEKS
 
 
-@inlined
+@helper
 def _sourced_ahead(land_sales, hold_loss, land_queue, land_lead, stage, held, atype, queue, mstage, follow, work_base,
                    steps):  # fmt: skip
     """Deals marketing's appointments are expected to bring within ``steps`` weekly steps: those in
