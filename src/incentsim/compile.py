@@ -186,6 +186,9 @@ def compile_model(scenario: Scenario) -> CompiledModel:
     cum[-1] = 1.0
     qp = m.quality
     stock = pipeline_stock(scenario)
+    land_sales = np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels])
+    # (a genuine appointment's landing from the first sales stage, for the follow-up queue's)
+    land_queue = np.array([queue_landing(scenario, lv, first=land_sales[k, 0, 0]) for k, lv in enumerate(levels)])
     return CompiledModel(
         n_reps=s.reps,
         mkt_hazard=np.array([1.0 / st.dwell_weeks for st in mk]),
@@ -225,10 +228,10 @@ def compile_model(scenario: Scenario) -> CompiledModel:
             ]
         ),
         init_sales=np.asarray(stock.sales, dtype=np.float64),
-        land_sales=np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels]),
+        land_sales=land_sales,
         land_mkt=marketing_landing(scenario),
-        land_queue=np.array([queue_landing(scenario, lv) for lv in levels]),
-        land_lead=np.array([lead_landing(scenario, lv) for lv in levels]),
+        land_queue=land_queue,
+        land_lead=np.array([lead_landing(scenario, lv, queue=q) for lv, q in zip(levels, land_queue, strict=True)]),
         help_gain=b.help_gain,
         event_gain=b.event_gain,
         event_share=b.event_share,

@@ -378,39 +378,45 @@ def pipeline_landing(sc: Scenario, level: float, source: int, horizon: int = WEE
     return out
 
 
-def queue_landing(sc: Scenario, level: float, horizon: int = WEEKS_PER_YEAR + 1) -> np.ndarray:
+def queue_landing(
+    sc: Scenario, level: float, horizon: int = WEEKS_PER_YEAR + 1, first: np.ndarray | None = None
+) -> np.ndarray:
     """Expected wins within ``w`` weekly steps of a genuine appointment now waiting for follow-up, at
     normal effort, per unit of the rep's work share (``1 - ignored_share`` x follow-up share, which
     the caller multiplies in): ``out[w]``.
 
     As the kernel's week: followed up with the hand-off hazard each week (worked by the work share),
     else gone cold with the decay; a worked one enters the first sales stage at the week's end and
-    is then won as :func:`pipeline_landing` says.
+    is then won as :func:`pipeline_landing` says (its first stage's row for a genuine appointment:
+    ``first``, computed when not given).
     """
     h = follow_hazard(sc.handoff.delay_weeks)
     stay = (1.0 - h) * (1.0 - sc.handoff.response_decay_per_week)
-    first = pipeline_landing(sc, level, 0, horizon)[0]
-    out = np.zeros(horizon)
-    for w in range(1, horizon):
-        out[w] = sum(stay ** (u - 1) * h * first[w - u] for u in range(1, w + 1))
-    return out
+    if first is None:
+        first = pipeline_landing(sc, level, 0, horizon)[0]
+    worked = np.zeros(horizon)  # worked in exactly u steps
+    worked[1:] = h * stay ** np.arange(horizon - 1)
+    return np.convolve(worked, first)[:horizon]
 
 
-def lead_landing(sc: Scenario, level: float, horizon: int = WEEKS_PER_YEAR + 1) -> np.ndarray:
+def lead_landing(
+    sc: Scenario, level: float, horizon: int = WEEKS_PER_YEAR + 1, queue: np.ndarray | None = None
+) -> np.ndarray:
     """Expected wins within ``w`` weekly steps that a lead now in each marketing stage brings, through
     a rep of ability ``level``, at today's quality focus and normal effort, per unit of the rep's work
     share: ``out[j, w]``. Handed over in a week (:func:`marketing_landing`), genuine by today's share,
-    it waits for follow-up from that same week (:func:`queue_landing`). The deals marketing's
-    pipeline is expected to source, as the solver counts them (``model.lags.sourced_lag``)."""
+    it waits for follow-up from that same week (:func:`queue_landing`, or ``queue`` when given). The
+    deals marketing's pipeline is expected to source, as the solver counts them
+    (``model.lags.sourced_lag``)."""
     m = sc.marketing
     genuine = min(1.0, m.quality.conversion(m.quality.baseline) / conversion_max(sc) * mean_genuine_multiplier(sc))
     handed = marketing_landing(sc, horizon)
-    queue = queue_landing(sc, level, horizon)
+    # Handed over in step s, it waits from that same step: within w steps it has w - s + 1 of them.
+    later = (queue_landing(sc, level, horizon) if queue is None else queue)[1:]
     out = np.zeros(handed.shape)
     for j in range(handed.shape[0]):
-        step = np.diff(handed[j], prepend=0.0)  # handed over in exactly s steps
-        for w in range(1, horizon):
-            out[j, w] = genuine * sum(step[s] * queue[w - s + 1] for s in range(1, w + 1))
+        step = np.diff(handed[j], prepend=0.0)  # handed over in exactly s steps (none in 0)
+        out[j] = genuine * np.convolve(step, later)[:horizon]
     return out
 
 
