@@ -533,6 +533,7 @@ def test_one_replication_gives_no_interval_and_no_verdict():
     d = cmp.difference(best, "profit_after_bonus", other)
     assert d.n == 1 and all(math.isnan(v) for v in d.ci95) and not d.significant
     assert cmp.verdict.startswith("No verdict on profit after bonuses from one replication"), cmp.verdict
+    assert "Why:" not in cmp.verdict  # (it said "same margin, same bonus cost" from parts with no interval)
     text = comparison_text(cmp)
     assert "(95% CI n/a)" in text and "nan" not in text.lower().replace("n/a", "")
     # The streamed statistics say the same as the exact ones.

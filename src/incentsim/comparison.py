@@ -838,11 +838,12 @@ def verdict(cmp: Comparison) -> str:
     d = cmp.difference(best, "profit_after_bonus", other)
     lo, hi = d.ci95
     if n < 2:
-        head = (
+        # (and no "why": its parts have no interval either, so none is "the same" or "clear")
+        return (
             f"No verdict on profit after bonuses from one replication: {best} vs {other} differs by "
             f"{money(d.mean, cur)} in it, and one replication gives no interval; run more (or \"auto\")."
         )
-    elif not d.significant:
+    if not d.significant:
         head = (
             f"No clear winner on profit after bonuses: {best} vs {other} differs by "
             f"{money(d.mean, cur)} a year ({ci95(lo, hi, lambda v: money(v, cur))}), "
