@@ -189,6 +189,7 @@ def compile_model(scenario: Scenario) -> CompiledModel:
     land_sales = np.array([[pipeline_landing(scenario, lv, src) for src in (0, 1)] for lv in levels])
     # (a genuine appointment's landing from the first sales stage, for the follow-up queue's)
     land_queue = np.array([queue_landing(scenario, lv, first=land_sales[k, 0, 0]) for k, lv in enumerate(levels)])
+    land_mkt = marketing_landing(scenario)
     return CompiledModel(
         n_reps=s.reps,
         mkt_hazard=np.array([1.0 / st.dwell_weeks for st in mk]),
@@ -229,9 +230,11 @@ def compile_model(scenario: Scenario) -> CompiledModel:
         ),
         init_sales=np.asarray(stock.sales, dtype=np.float64),
         land_sales=land_sales,
-        land_mkt=marketing_landing(scenario),
+        land_mkt=land_mkt,
         land_queue=land_queue,
-        land_lead=np.array([lead_landing(scenario, lv, queue=q) for lv, q in zip(levels, land_queue, strict=True)]),
+        land_lead=np.array(
+            [lead_landing(scenario, lv, queue=q, handed=land_mkt) for lv, q in zip(levels, land_queue, strict=True)]
+        ),
         help_gain=b.help_gain,
         event_gain=b.event_gain,
         event_share=b.event_share,

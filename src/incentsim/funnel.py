@@ -400,17 +400,22 @@ def queue_landing(
 
 
 def lead_landing(
-    sc: Scenario, level: float, horizon: int = WEEKS_PER_YEAR + 1, queue: np.ndarray | None = None
+    sc: Scenario,
+    level: float,
+    horizon: int = WEEKS_PER_YEAR + 1,
+    queue: np.ndarray | None = None,
+    handed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Expected wins within ``w`` weekly steps that a lead now in each marketing stage brings, through
     a rep of ability ``level``, at today's quality focus and normal effort, per unit of the rep's work
     share: ``out[j, w]``. Handed over in a week (:func:`marketing_landing`), genuine by today's share,
-    it waits for follow-up from that same week (:func:`queue_landing`, or ``queue`` when given). The
-    deals marketing's pipeline is expected to source, as the solver counts them
-    (``model.lags.sourced_lag``)."""
+    it waits for follow-up from that same week (:func:`queue_landing`; ``queue`` and ``handed``, those
+    two tables, are computed when not given). The deals marketing's pipeline is expected to source,
+    as the solver counts them (``model.lags.sourced_lag``)."""
     m = sc.marketing
     genuine = min(1.0, m.quality.conversion(m.quality.baseline) / conversion_max(sc) * mean_genuine_multiplier(sc))
-    handed = marketing_landing(sc, horizon)
+    if handed is None:
+        handed = marketing_landing(sc, horizon)
     # Handed over in step s, it waits from that same step: within w steps it has w - s + 1 of them.
     later = (queue_landing(sc, level, horizon) if queue is None else queue)[1:]
     out = np.zeros(handed.shape)

@@ -264,7 +264,7 @@ def replay(export: Export, scenario: Scenario, year: int | None = None) -> Repla
         for pc in role_components(scenario, scheme, "marketing"):
             mkt.append(_pay(pc, 0, m[pc.measure][0]))
         for pc in role_components(scenario, scheme, "sales"):
-            if pc.by_ability:
+            if pc.by_ability and not any(n.startswith(f"{name} sets sales targets by ability") for n in notes):
                 # (the simulation scales each rep's target by their ability level; an export does not
                 # say which level a real rep is)
                 notes.append(
