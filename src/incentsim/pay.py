@@ -126,6 +126,58 @@ def curve_multiple(curve: Curve, attainment) -> np.ndarray | float:
     return float(out[0]) if a.ndim == 0 else out.reshape(a.shape)
 
 
+def _flat(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+
+
+def true_up(annual_money, annual_multiple, paid) -> np.ndarray | float:
+    """Year-end true-up: ``annual_money x annual_multiple - paid`` when positive, else 0.
+
+    The rule is :func:`incentsim.kernels.pay._true_up_extra`, the code the simulation kernel runs;
+    this is its elementwise form for Python callers (the policy solver's year-end values,
+    :meth:`PayComponent.true_up_extra`).
+
+    Parameters
+    ----------
+    annual_money, annual_multiple, paid : float or array_like
+        Money per year at 100 %, the annual curve's multiple at the year's attainment, and what
+        the year's periods paid (currency); broadcast together.
+
+    Returns
+    -------
+    float or ndarray
+        The extra pay (a float when every input is a scalar).
+    """
+    m, a, p = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (annual_money, annual_multiple, paid)))
+    out = np.empty(m.shape)
+    _kpay._true_up_many(_flat(m), _flat(a), _flat(p), out.reshape(-1))
+    return float(out) if out.ndim == 0 else out
+
+
+def ratchet_scale(scale, attainment, up: float, down: float) -> np.ndarray | float:
+    """Next year's target scale after a year at ``attainment`` (of this year's target x ``scale``).
+
+    The rule is :func:`incentsim.kernels.pay._ratchet_scale`, the code the simulation kernel runs
+    at each year end; this is its elementwise form for Python callers.
+
+    Parameters
+    ----------
+    scale, attainment : float or array_like
+        This year's target scale and attainment (broadcast together).
+    up, down : float
+        Share of a beat (of a miss) by which the target moves toward the result.
+
+    Returns
+    -------
+    float or ndarray
+        The new scale (a float when both inputs are scalars).
+    """
+    s, a = np.broadcast_arrays(np.asarray(scale, dtype=np.float64), np.asarray(attainment, dtype=np.float64))
+    out = np.empty(s.shape)
+    _kpay._ratchet_many(_flat(s), _flat(a), float(up), float(down), out.reshape(-1))
+    return float(out) if out.ndim == 0 else out
+
+
 @dataclass(frozen=True, eq=False)
 class PayComponent:
     """One component of a role's plan with everything resolved for one scheme and scenario.
@@ -272,6 +324,19 @@ class PayComponent:
         steps = any(x1 == x0 for (x0, _), (x1, _) in zip(pts[:-1], pts[1:], strict=True))
         return len(slopes) == 1 and not steps
 
+    @property
+    def valued_per_unit(self) -> bool:
+        """Whether the component pays the same for each unit of its measure whatever was done
+        before (proportional from zero, no ratchet): the policy solver values it per unit of
+        output and it needs no state axis; every other component is paid on one."""
+        return self.linear_from_zero and not self.has_ratchet
+
+    def axis_key(self, period: str | None = None) -> tuple:
+        """What makes components share a state axis of the policy solver (and so the deal-timing
+        rule of the simulation): source, unit, recognition and ``period`` (default: the
+        component's own; ``"year"`` for its year-to-date)."""
+        return (self.source, self.counts, self.margin, period or self.period)
+
     def multiple(self, attainment):
         """Payout multiple at ``attainment`` (float or array)."""
         return curve_multiple(self.component.curve, attainment)
@@ -287,13 +352,13 @@ class PayComponent:
         return money * self.multiple(np.asarray(measure, dtype=np.float64) / target)
 
     def true_up_extra(self, year_measure, paid, person: int, scale: float = 1.0):
-        """Year-end true-up (0 unless ``true_up``): annual pay on annual attainment minus ``paid``."""
+        """Year-end true-up (0 unless ``true_up``): annual pay on annual attainment minus ``paid``
+        (:func:`true_up`; arrays broadcast)."""
         if not self.component.true_up:
             return np.zeros_like(np.asarray(year_measure, dtype=np.float64)) if np.ndim(year_measure) else 0.0
         target = self.annual_target[person] * scale
         money = self.annual_money[person] * (scale if self.scales_with_target else 1.0)
-        full = money * self.multiple(np.asarray(year_measure, dtype=np.float64) / target)
-        return np.maximum(full - np.asarray(paid, dtype=np.float64), 0.0)
+        return true_up(money, self.multiple(np.asarray(year_measure, dtype=np.float64) / target), paid)
 
     @property
     def has_ratchet(self) -> bool:
@@ -301,12 +366,10 @@ class PayComponent:
         return self.component.ratchet_up > 0 or self.component.ratchet_down > 0
 
     def next_scale(self, attainment, scale=1.0):
-        """Next year's target scale after a year at ``attainment`` (of the scaled target)."""
+        """Next year's target scale after a year at ``attainment`` (of the scaled target):
+        :func:`ratchet_scale` with the component's ``ratchet_up`` and ``ratchet_down``."""
         c = self.component
-        att = np.asarray(attainment, dtype=np.float64)
-        s = np.asarray(scale, dtype=np.float64)
-        out = np.where(att >= 1.0, s * (1.0 + c.ratchet_up * (att - 1.0)), s * (1.0 - c.ratchet_down * (1.0 - att)))
-        return float(out) if out.ndim == 0 else out
+        return ratchet_scale(scale, attainment, c.ratchet_up, c.ratchet_down)
 
 
 def role_components(scenario: Scenario, scheme: Scheme, role: str) -> tuple[PayComponent, ...]:

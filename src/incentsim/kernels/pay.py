@@ -1,8 +1,11 @@
 """Numba half of the pay rules (the rules themselves are documented in :mod:`incentsim.pay`).
 
 The payout curve, the year-end true-up and the ratchet are written here once, as ``@njit``
-functions on plain arrays, and called by the simulation kernel, by the policy solver (on its
-attainment grids), by ``replay`` and by the payout tables alike.
+functions on plain arrays: the simulation kernel calls the scalar helpers (:func:`_curve_at`,
+:func:`_true_up_extra`, :func:`_ratchet_scale`); Python (the policy solver on its attainment
+grids, ``replay``, the payout tables, through :mod:`incentsim.pay`) calls their elementwise
+``*_many`` wrappers, which run the same compiled lines. No other module writes these formulas
+(``tests/test_one_home.py`` checks both).
 """
 
 from __future__ import annotations
@@ -78,6 +81,13 @@ def _true_up_extra(annual_money, annual_multiple, paid):
     return extra if extra > 0.0 else 0.0
 
 
+@entry_helper
+def _true_up_many(annual_money, annual_multiple, paid, out):
+    """:func:`_true_up_extra` elementwise (1-D arrays of one length; ``out`` filled)."""
+    for i in range(out.shape[0]):
+        out[i] = _true_up_extra(annual_money[i], annual_multiple[i], paid[i])
+
+
 @helper
 def _ratchet_scale(scale, attainment, up, down):
     """Next year's target scale: toward this year's result by ``up`` of a beat and ``down`` of a
@@ -85,3 +95,11 @@ def _ratchet_scale(scale, attainment, up, down):
     if attainment >= 1.0:
         return scale * (1.0 + up * (attainment - 1.0))
     return scale * (1.0 - down * (1.0 - attainment))
+
+
+@entry_helper
+def _ratchet_many(scale, attainment, up, down, out):
+    """:func:`_ratchet_scale` elementwise (``scale``, ``attainment``, ``out``: 1-D arrays of one
+    length; ``up``, ``down``: floats)."""
+    for i in range(out.shape[0]):
+        out[i] = _ratchet_scale(scale[i], attainment[i], up, down)

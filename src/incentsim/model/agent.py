@@ -21,6 +21,7 @@ import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR, period_end_weeks, week_period
 from ..kernels import dp
+from ..pay import true_up
 from .company import M_APPTS, M_SOURCED, S_OWN, Company
 from .lags import landing_shares, margin_lag, marketing_effort_lag, sales_effort_lag, sourced_lag
 from .state import AxisSpec, Guess, StateDesign
@@ -360,9 +361,10 @@ def build_problem(
         xs1 = np.arange(G[1]) * steps[1][-1]
         paid = np.arange(G[2]) * paid_money
         for pc, pp in zip(design.true_up, per_period, strict=True):
-            full = pc.annual_money[person] * pc.multiple(xs1 / pc.annual_target[person])  # (G1,)
-            extra = full[None, :, None] - paid[None, None, :] - pp[last][:, None, None]
-            year_end += np.maximum(extra, 0.0)
+            # By (axis 0: the last period's pay, axis 1: the year's measure, paid axis: earlier pay).
+            multiple = pc.multiple(xs1 / pc.annual_target[person])[None, :, None]
+            owed = paid[None, None, :] + pp[last][:, None, None]
+            year_end += true_up(pc.annual_money[person], multiple, owed)
     for pc, ax_i in design.ratchets:
         year_end += _ratchet_value(sc, co, pc, design, ax_i, steps, G, person, guess)
     # -- costs ----------------------------------------------------------------------------------

@@ -81,8 +81,8 @@ class AxisSpec:
 
     @property
     def key(self) -> tuple:
-        """What makes two components share an axis."""
-        return (self.source, self.counts, self.margin, self.period)
+        """What makes two components share an axis (:meth:`PayComponent.axis_key`)."""
+        return self.ref.axis_key(self.period)
 
     @property
     def n_periods(self) -> int:
@@ -136,10 +136,6 @@ class StateDesign:
         return bool(self.true_up)
 
 
-def _key(pc: PayComponent, period: str | None = None) -> tuple:
-    return (pc.source, pc.counts, pc.margin, period or pc.period)
-
-
 def _needs_true_up(pc: PayComponent) -> bool:
     return pc.component.true_up and pc.period != "year" and not pc.linear_from_zero
 
@@ -158,11 +154,11 @@ def design_state(comps: tuple[PayComponent, ...] | list[PayComponent], max_axes:
     -------
     StateDesign
     """
-    linear = [pc for pc in comps if pc.linear_from_zero and not pc.has_ratchet]
+    linear = [pc for pc in comps if pc.valued_per_unit]
     rest = [pc for pc in comps if pc not in linear]
     candidates: dict[tuple, AxisSpec] = {}
     for pc in rest:
-        key = _key(pc)
+        key = pc.axis_key()
         w = float(np.mean(pc.annual_money)) * max(1.0, min(pc.max_multiple, 2.0))
         if key not in candidates:
             candidates[key] = AxisSpec(pc.source, pc.counts, pc.margin, pc.period, [], pc)
@@ -170,7 +166,7 @@ def design_state(comps: tuple[PayComponent, ...] | list[PayComponent], max_axes:
         candidates[key].weight += w
     for pc in rest:
         if (_needs_true_up(pc) or pc.has_ratchet) and pc.period != "year":
-            key = _key(pc, "year")
+            key = pc.axis_key("year")
             if key not in candidates:
                 candidates[key] = AxisSpec(pc.source, pc.counts, pc.margin, "year", [], pc, ref_year=True)
             candidates[key].weight += 0.5 * float(np.mean(pc.annual_money))
@@ -191,8 +187,8 @@ def design_state(comps: tuple[PayComponent, ...] | list[PayComponent], max_axes:
     design = StateDesign(axes=axes, linear=linear, approximated=approximated, notes=notes)
     for pc in rest:
         if _needs_true_up(pc):
-            period_axis = keys.index(_key(pc)) if _key(pc) in keys else -1
-            year_axis = keys.index(_key(pc, "year")) if _key(pc, "year") in keys else -1
+            period_axis = keys.index(pc.axis_key()) if pc.axis_key() in keys else -1
+            year_axis = keys.index(pc.axis_key("year")) if pc.axis_key("year") in keys else -1
             if period_axis == 0 and year_axis == 1:
                 design.true_up.append(pc)
             else:
@@ -201,7 +197,7 @@ def design_state(comps: tuple[PayComponent, ...] | list[PayComponent], max_axes:
                     "measures do not both fit in the state"
                 )
         if pc.has_ratchet:
-            year_key = _key(pc, "year")
+            year_key = pc.axis_key("year")
             if year_key in keys:
                 design.ratchets.append((pc, keys.index(year_key)))
             else:
