@@ -94,6 +94,8 @@ class CompiledScheme(NamedTuple):
     n_comp: int
     role: np.ndarray  # (C,) 0 marketing, 1 sales
     measure: np.ndarray  # (C,) measure codes
+    counts: np.ndarray  # (C,) 1 when the measure counts items, not money (pay.PayComponent.counts)
+    axis_group: np.ndarray  # (C,) components on one state axis of a role share a number (-1: valued per unit)
     week_period: np.ndarray  # (C, 52) period index of each week
     week_end: np.ndarray  # (C, 52) 1 in the last week of a period
     weeks_left: np.ndarray  # (C, 52) weeks after week w in its period (0 in the last week)
@@ -256,6 +258,8 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
     out = dict(
         role=np.zeros(n, np.int64),
         measure=np.zeros(n, np.int64),
+        counts=np.zeros(n, np.int64),
+        axis_group=np.full(n, -1, np.int64),
         week_period=np.zeros((n, WEEKS_PER_YEAR), np.int64),
         week_end=np.zeros((n, WEEKS_PER_YEAR), np.int64),
         weeks_left=np.zeros((n, WEEKS_PER_YEAR), np.int64),
@@ -277,10 +281,16 @@ def compile_scheme(scenario: Scenario, scheme: Scheme) -> CompiledScheme:
     )
     out["target_scale"] = np.ones((n, len(scenario.sales.ability.levels)))
     headline = {"marketing": -1, "sales": -1}
+    groups: dict[tuple, int] = {}
     for j, pc in enumerate(comps):
         c = pc.component
         out["role"][j] = ROLE_SALES if pc.role == "sales" else ROLE_MARKETING
         out["measure"][j] = MEASURE_CODE[c.measure]
+        out["counts"][j] = int(pc.counts)
+        if not pc.valued_per_unit:
+            # The solver pays these on one state axis (model.state.design_state): deal timing
+            # weighs the pay of all of them (kernels.funnel._raises_pay).
+            out["axis_group"][j] = groups.setdefault((pc.role, *pc.axis_key()), len(groups))
         out["week_period"][j] = pc.week_period
         out["week_end"][j] = pc.week_end.astype(np.int64)
         ends = np.flatnonzero(pc.week_end)

@@ -115,6 +115,16 @@ def _curve(sch, c, x):
 
 
 @inlined
+def _period_money(sch, c, p, k, scale):
+    """Money component ``c`` pays person ``p`` at 100 % in period ``k`` under target scale ``scale``
+    (an explicit commission's money moves with its target; the rule: :mod:`incentsim.pay`)."""
+    money = sch.bonus[c, p, k]
+    if sch.bonus_scales_with_target[c] == 1:
+        money *= scale
+    return money
+
+
+@inlined
 def _through(q, q0, at_zero, at_one):
     """Piecewise-linear multiplier through (0, at_zero), (q0, 1), (1, at_one) (``schema.Quality``)."""
     if q <= q0:
@@ -352,18 +362,34 @@ def _choose(ap, g, k, w, p, year_paid, coords):
 
 
 @helper
-def _raises_pay(sch, c, p, w, period_acc, tscale, booked_value, booked_count, v):
-    """Whether one more deal of value ``v`` this week raises component ``c``'s payout of the period
-    for person ``p``, given what the person has already booked this week (the rule a rep holding
-    back deals above a cap or a plateau follows)."""
-    code = sch.measure[c]
-    counts = code == 0 or code == 6 or code == 7
-    base = booked_count if counts else booked_value
-    inc = 1.0 if counts else v
-    target = sch.target[c, p, sch.week_period[c, w]] * tscale[c, p]
-    before = _curve(sch, c, (period_acc[c, p] + base) / target)
-    after = _curve(sch, c, (period_acc[c, p] + base + inc) / target)
-    return after > before + 1e-12
+def _raises_pay(sch, ct, p, w, period_acc, tscale, booked_value, booked_count, v):
+    """Whether one more deal of value ``v`` this week raises person ``p``'s pay of the period, given
+    what the person has already booked this week: the rule a rep holding back the deals above a
+    cap or a plateau follows.
+
+    The pay is that of every component on the state axis of component ``ct`` (the components of
+    ``sch.axis_group[ct]``: one measure and period), summed: the payout whose flat stretches the
+    policy solver's hold-the-excess timing is chosen on (:func:`incentsim.kernels.dp._timing`).
+    One component's curve alone held back deals that still raised another's (a step above a cap).
+    """
+    g = sch.axis_group[ct]
+    gain = 0.0
+    money_at_target = 0.0
+    for c in range(sch.n_comp):
+        if c != ct and (g < 0 or sch.axis_group[c] != g):
+            continue
+        counts = sch.counts[c] == 1
+        base = booked_count if counts else booked_value
+        inc = 1.0 if counts else v
+        k = sch.week_period[c, w]
+        scale = tscale[c, p]
+        target = sch.target[c, p, k] * scale
+        money = _period_money(sch, c, p, k, scale)
+        before = _curve(sch, c, (period_acc[c, p] + base) / target)
+        after = _curve(sch, c, (period_acc[c, p] + base + inc) / target)
+        gain += money * (after - before)
+        money_at_target += money
+    return gain > 1e-12 * money_at_target
 
 
 @helper
@@ -887,9 +913,9 @@ def _deals(states, model, sch, tab, atype, t, w, first_week, last_week, ct, pay,
     """Each rep's deals of the week, booked: deal timing at the ends of sales' first state axis
     (component ``ct``): in a period's first week deals held back are released (each lost with
     ``hold_loss``); in its last week deals are held back (all, or those that would not raise this
-    period's pay) or quotes about to close are pulled in at a discount. Values are drawn at
-    closing; margin is recognised evenly over the 52 weeks after booking. Fills ``wk.booked``,
-    ``wk.margin``, ``wk.wins`` and the week's deal totals."""
+    period's pay on that axis: :func:`_raises_pay`) or quotes about to close are pulled in at a
+    discount. Values are drawn at closing; margin is recognised evenly over the 52 weeks after
+    booking. Fills ``wk.booked``, ``wk.margin``, ``wk.wins`` and the week's deal totals."""
     Ks = fn.stage.shape[2]
     stage = fn.stage
     held = fn.held
@@ -1069,10 +1095,7 @@ def _pay_week(sch, rec, w, wk, pay, person):
                 scale = tscale[c, p]
                 att = period_acc[c, p] / (sch.target[c, p, k] * scale)
                 mult = _curve(sch, c, att)
-                money = sch.bonus[c, p, k]
-                if sch.bonus_scales_with_target[c] == 1:
-                    money *= scale
-                paid = money * mult
+                paid = _period_money(sch, c, p, k, scale) * mult
                 year_paid[c, p] += paid
                 period_acc[c, p] = 0.0
                 pi = p if sales_role else R
