@@ -8,7 +8,7 @@ the same code, so no two copies can drift.
 * Count measures: :data:`incentsim.pay.COUNT_MEASURES`; the kernel reads the compiled
   ``CompiledScheme.counts`` flag, never its own list of measure codes.
 * Marginal pay (the slope between 50 % and 150 %): :func:`incentsim.pay.marginal_pay`; the
-  calibration's per-unit bonus (``policy.marginal_bonus_value``) must equal it.
+  calibration's per-unit bonus (``policy.marginal_bonus_value``) calls it.
 * Deal timing: the kernel holds back a deal (hold the excess) only when it would not raise the
   summed pay of every component on the solver's deal-timing axis (``CompiledScheme.axis_group``,
   from the same :meth:`incentsim.pay.PayComponent.axis_key` that ``model.state.design_state``
@@ -193,10 +193,8 @@ def test_the_kernel_keeps_no_list_of_count_measure_codes():
     assert not found, found
 
 
-#: ``policy.marginal_bonus_value`` converts count measures to currency by name (("own_wins",
-#: "team_wins") and "appointments"); model/policy.py was being edited elsewhere when the rule got
-#: its home: it should read ``pc.counts`` and :func:`incentsim.pay.marginal_pay`.
-_KNOWN_COUNT_COPIES = {"model/policy.py"}
+#: Modules allowed to name count measures together (none: every reader asks ``pc.counts``).
+_KNOWN_COUNT_COPIES: set[str] = set()
 
 
 def test_compiled_count_flags_are_the_pay_rules():
@@ -213,8 +211,8 @@ def test_compiled_count_flags_are_the_pay_rules():
 
 
 def test_the_calibrations_marginal_bonus_is_marginal_pay():
-    """``policy.marginal_bonus_value`` restates :func:`incentsim.pay.marginal_pay` (money measures:
-    no conversion); the two must agree exactly until it calls it."""
+    """``policy.marginal_bonus_value`` is :func:`incentsim.pay.marginal_pay` summed (money measures:
+    no conversion to bookings), exactly."""
     from incentsim.model.policy import marginal_bonus_value
 
     sc = _scenario({"m": {"sales": {"components": [

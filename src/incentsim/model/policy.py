@@ -29,7 +29,7 @@ import numpy as np
 
 from ..calendar import WEEKS_PER_YEAR
 from ..compile import SOURCE_CODE, AgentPolicy, CompiledPolicy, component_index, constant_policy
-from ..pay import PayComponent, pass_threshold, role_components
+from ..pay import PayComponent, marginal_pay, pass_threshold, role_components
 from ..scenario.schema import Scenario, Scheme
 from .company import (
     M_APPTS,
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from .agent import Rates, Solution
 
 _DEBUG = bool(__import__("os").environ.get("INCENTSIM_DEBUG_EQ"))
-TOL = 5e-3  # equilibrium: stop when weekly mean effort, quality and follow-up move less
+TOL = 5e-3  # equilibrium: settled when the best responses' weekly mean effort, quality and follow-up lie closer
+#            to the behaviour they answer (:class:`_Damping`)
 _CALIBRATION_CACHE: dict[tuple, dict[str, float]] = {}
 #: Sources whose deals a rep can hold back or pull in.
 _TIMING_SOURCES = ("own", "team")
@@ -389,6 +390,61 @@ def _damp(old, new, weight: float):
     return cls(**{k: (1.0 - weight) * getattr(old, k) + weight * getattr(new, k) for k in new.__dataclass_fields__})
 
 
+class _Damping:
+    """How far each round's fields move toward the newest best responses, and how far they are
+    from them (one rule for the equilibrium and the calibration).
+
+    A round's best responses ``B(x)`` to the fields ``x`` leave a residual ``r = B(x) - x``; the
+    fields move ``weight * r``. The weight that would land on the fixed point in one step along the
+    last move is ``-1 / J``, with ``J`` the residual's slope along that move (a secant: ``J = dr.dx
+    / dx.dx`` from two rounds' residuals and the move between them). Responses that barely react to
+    the fields (``J`` near -1) get plain best responses; responses that overshoot (marketing
+    switching to volume and sales answering by ignoring its appointments, or sales' follow-up
+    flipping between two states each round: ``J`` below -1) get the damping that cancels the
+    overshoot, at least 0.1. Where the slope is not negative (no contraction to measure) the weight
+    halves. A fixed halving on each stall instead left the fields creeping a few per cent a round
+    toward best responses that sat still, and a tiny weight made a small move look like
+    convergence: hence the residual, not the move, is what must fall below the tolerance.
+
+    Parameters
+    ----------
+    secant_from : int
+        The first round whose secant sets the weight; the rounds before it take plain best
+        responses (the calibration moves its cost scales on its first rounds, which moves the best
+        responses themselves: no slope of the fields can be read then).
+    """
+
+    LOWEST = 0.1
+
+    def __init__(self, secant_from: int) -> None:
+        self.secant_from = secant_from
+        self.weight = 1.0
+        self.residual = math.inf
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def update(self, rounds: int, fields: list, best: list) -> float:
+        """Read this round's residual (``best`` responses minus the ``fields`` they responded to,
+        arrays in the same order: the fields that respond, before this round's move), set the next
+        round's weight; return the residual's largest entry, which the caller compares with the
+        tolerance."""
+        r = np.concatenate([np.ravel(b - a) for a, b in zip(fields, best, strict=True)]) if fields else np.zeros(0)
+        move = self.weight * r
+        self.residual = float(np.max(np.abs(r))) if r.size else 0.0
+        last, self._last = self._last, (move, r)
+        if rounds >= self.secant_from and last is not None:
+            dx, r_before = last
+            dxx = float(dx @ dx)
+            slope = float((r - r_before) @ dx) / dxx if dxx > 0.0 else 0.0
+            if slope < 0.0:
+                # (half way, in proportion, from the last weight to the secant's: the secant read
+                # after a short step and after a long one can alternate between two weights)
+                secant = min(1.0, max(self.LOWEST, -1.0 / slope))
+                self.weight = math.sqrt(self.weight * secant)
+            else:
+                self.weight = max(self.LOWEST, self.weight * 0.5)
+        return self.residual
+
+
 @dataclass
 class _Equilibrium:
     mkt_sol: Solution | None
@@ -412,21 +468,20 @@ def _equilibrium(
     sales_sols = None
     change = 0.0
     rounds = 0
-    # Plain best responses while the changes shrink geometrically (logit responses are smooth);
-    # damped ones (each side moves half way to the other's best response, then a quarter ...) once
-    # they stall or cycle, such as marketing switching to volume and sales answering by ignoring
-    # its appointments.
-    weight = 1.0
-    previous = math.inf
+    damping = _Damping(secant_from=2)
     for rounds in range(1, max_rounds + 1):
-        old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
+        weight = damping.weight
+        fields, best = [], []  # (the responding fields before the move, and their best responses)
         if mkt_role.paid:
             guess = mkt_sol.guess if mkt_sol is not None else first_guesses.get(("marketing", 0, 0))
             mkt_sol = _solve_marketing(
                 sc, co, mkt_role, kappa["marketing"], kappa.get("marketing_quality", 0.0),
                 kappa.get("implicit_marketing", 0.0), sales, guess,
             )  # fmt: skip
-            mkt = _damp(mkt, _marketing_field(co, mkt_sol), weight)
+            response = _marketing_field(co, mkt_sol)
+            fields += [mkt.effort, mkt.quality]
+            best += [response.effort, response.quality]
+            mkt = _damp(mkt, response, weight)
         if sales_role.paid or kappa.get("implicit_sales", 0.0) > 0.0:
             if sales_sols is not None:
                 guesses = {key: s.guess for key, s in sales_sols.items()}
@@ -435,20 +490,19 @@ def _equilibrium(
             sales_sols = _solve_sales(
                 sc, co, sales_role, kappa["sales"], kappa.get("implicit_sales", 0.0), mkt, sales, guesses
             )
-            sales = _damp(sales, _sales_field(co, sales_role, sales_sols, mkt), weight)
+            response = _sales_field(co, sales_role, sales_sols, mkt)
+            fields += [sales.effort, sales.follow]
+            best += [response.effort, response.follow]
+            sales = _damp(sales, response, weight)
         else:
             sales = co.fixed_sales(mkt)
-        new = (mkt.effort, mkt.quality, sales.effort, sales.follow)
-        change = float(max(np.max(np.abs(a - b)) for a, b in zip(old, new, strict=True)))
+        change = damping.update(rounds, fields, best)
         if _DEBUG:
-            print("round", rounds, "change", change, "weight", weight)
+            print("round", rounds, "residual", change, "weight", weight)
         if rounds > 1 and change < TOL:
             break
         if not mkt_role.paid and not sales_role.paid:
             break
-        if rounds >= 2 and change > 0.9 * previous:
-            weight = max(0.1, weight * 0.5)
-        previous = change
     return _Equilibrium(mkt_sol, sales_sols, mkt, sales, rounds, change)
 
 
@@ -469,13 +523,9 @@ def marginal_bonus_value(sc: Scenario, scheme: Scheme, role: str) -> float:
     per_appt = v * ss.marketing_wins / ss.appointments if ss.appointments > 0 else v
     total = 0.0
     for pc in role_components(sc, scheme, role):
-        annual_t = float(np.mean(pc.annual_target))
-        slope = pc.multiple(1.5) - pc.multiple(0.5)
-        per_unit = float(np.mean(pc.annual_money)) * slope / annual_t
-        if pc.measure in ("own_wins", "team_wins"):
-            per_unit /= v
-        elif pc.measure == "appointments":
-            per_unit /= per_appt
+        per_unit = marginal_pay(pc)
+        if pc.counts:  # per deal (or appointment): per unit of the bookings it brings
+            per_unit /= per_appt if pc.measure == "appointments" else v
         total += per_unit
     return total
 
@@ -707,9 +757,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     mguess = None
     change = math.inf
     ratio = effort_m = quality_m = math.nan
-    # As in the equilibrium: plain best responses, damped ones once the fields stall or cycle (a
-    # plausible world can make sales' follow-up flip between two states each round).
-    weight = 1.0
+    # As in the equilibrium: plain best responses, damped ones once the fields stall or cycle.
+    damping = _Damping(secant_from=4)
     previous = math.inf
     # From a start (a nearby scenario's cost scales), the scales are held while the fields settle:
     # a round's output ratio measures the cost scales only once the fields are near their
@@ -723,9 +772,10 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     # above): no equilibrium to run.
     needed = calibrate_sales or calibrate_effort or calibrate_quality
     for rounds in range(1, CALIBRATION_ROUNDS + 1 if needed else 1):
+        weight = damping.weight
         holding = holding and previous > SETTLED
         learn = rounds > 3  # the fields move a lot at first: keep the stated slopes until then
-        old = (mkt.effort.copy(), mkt.quality.copy(), sales.effort.copy(), sales.follow.copy())
+        fields, responses = [], []  # (as in the equilibrium)
         ok_mkt = True
         if mkt_paid:
             sol = _solve_marketing(sc, co, roles["marketing"], k_e, k_q, psi_m, sales, mguess)
@@ -742,28 +792,30 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                     k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
                 else:
                     k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
-            mkt = _damp(mkt, _marketing_field(co, sol), weight)
+            response = _marketing_field(co, sol)
+            fields += [mkt.effort, mkt.quality]
+            responses += [response.effort, response.quality]
+            mkt = _damp(mkt, response, weight)
         ratio = 1.0
         if sales_paid or psi_s > 0:
             sols = _solve_sales(sc, co, roles["sales"], k_s, psi_s, mkt, sales, guesses)
             guesses = {key: sol.guess for key, sol in sols.items()}
             best = _sales_field(co, roles["sales"], sols, mkt)
             ratio = float(best.own_wins.sum()) / max(entered_output, 1e-12)  # of the best response
+            fields += [sales.effort, sales.follow]
+            responses += [best.effort, best.follow]
             sales = _damp(sales, best, weight)
             if calibrate_sales and abs(ratio - 1.0) >= 0.004 and not holding:
                 k_s = min(bounds_s[1], max(bounds_s[0], math.exp(s_sales.step(math.log(ratio), learn))))
         else:
             sales = co.fixed_sales(mkt)
-        new = (mkt.effort, mkt.quality, sales.effort, sales.follow)
-        change = float(max(np.max(np.abs(x - y)) for x, y in zip(old, new, strict=True)))
+        change = damping.update(rounds, fields, responses)
         ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
         if _DEBUG:
             print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q), "ratio", round(ratio, 4),
                   "mkt", ok_mkt, "change", round(change, 4), "weight", weight)  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
-        if rounds >= 4 and change > 0.9 * previous:
-            weight = max(0.1, weight * 0.5)
         previous = change
     else:
         settled = not needed  # (the rounds ran out)

@@ -128,7 +128,8 @@ def policy_text(sc: Scenario, scheme: Scheme, solved: SolvedPolicy, levels: list
     info = solved.info
     out = [f"Policy of scheme {scheme.name!r} in {sc.name}: {scheme.description}"]
     out.append(
-        f"Equilibrium after {info.get('rounds')} round(s), last change {info.get('last_change', 0):.2g}"
+        f"Equilibrium after {info.get('rounds')} round(s), best responses {info.get('last_change', 0):.2g} from the "
+        "behaviour they answered"
         f" ({'converged' if info.get('converged') else 'not converged'}); effort costs calibrated on "
         f"{info.get('calibrated_on')!r}: sales {number(info.get('effort_cost_sales', 0), 'money')}, marketing "
         f"{money(info.get('effort_cost_marketing', 0), sc.currency)} per year of effort 2 vs 1."

@@ -68,9 +68,10 @@ def unsettled_notes(cmp: Comparison) -> list[str]:
     cal = cmp.calibration_unsettled
     if cal is not None:
         base, rounds, change, tol = cal
-        # (it settles when the equilibrium stops moving *and* reproduces today's funnel)
+        # (it settles when the equilibrium is reached *and* reproduces today's funnel)
         why = (
-            f"its equilibrium still moved by {change:.3f} in the last round (settled means below {tol:g})"
+            f"in its last round the best responses still lay {change:.3f} from the behaviour they answered "
+            f"(settled means below {tol:g})"
             if change >= tol
             else "its costs were still being adjusted to reproduce today's funnel"
         )
@@ -81,8 +82,9 @@ def unsettled_notes(cmp: Comparison) -> list[str]:
         )
     notes += [
         f"Note: {name}'s equilibrium did not settle in {rounds} round{'s' * (rounds != 1)} (behaviour.max_rounds): "
-        f"people's weekly mean effort, quality focus or follow-up still moved by {change:.3f} in the last round "
-        f"(settled means below {tol:g}), so its figures are less certain than their intervals say."
+        f"in the last round people's best responses still lay {change:.3f} from the weekly mean effort, quality "
+        f"focus or follow-up they answered (settled means below {tol:g}), so its figures are less certain than "
+        "their intervals say."
         for name, rounds, change, tol in cmp.unsettled
     ]
     return notes
