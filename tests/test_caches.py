@@ -198,3 +198,33 @@ def test_a_share_a_rounding_above_one_keeps_its_cache_entry(fresh_cache):
         choice.reshape(-1, 3)[0, 1] = value
         d["sales_choice"] = choice
         assert (_from_arrays(d, sc) is not None) is usable, value
+
+
+def test_two_versions_of_a_scheme_of_one_name_are_two_policies(fresh_cache):
+    """``incentsim design`` solves every candidate plan under one name against the base scenario,
+    which does not hold it: keyed by the scenario's hash and the scheme's name alone, each candidate
+    after the first read the first's policy, and people did not respond to the plan searched over
+    (every high-quota finalist worked exactly as hard). The scheme's content is in the key
+    (``Scheme.hash``): a higher target under a linear bonus lowers the pay per unit of output, and
+    the solved effort falls."""
+    import copy
+
+    from incentsim.model.policy import calibrate, solve_policy
+    from incentsim.scenario.load import scenario_from_dict as load
+
+    d = small(simulation={"replications": 20, "seed": 1, "behaviour": "optimising"})
+    d["behaviour"] = {"grid_points": 41}
+    sc = load(d)
+    kappa = calibrate(sc)
+    efforts, hashes = [], []
+    for level in (1.0, 1.4):
+        data = copy.deepcopy(d)
+        data["schemes"]["candidate"] = {"sales": {
+            "measure": "own_bookings", "period": "year", "target": "auto", "payout": "linear", "target_level": level,
+        }}  # fmt: skip
+        candidate = load(data).schemes["candidate"]
+        hashes.append(candidate.hash)
+        efforts.append(solve_policy(sc, candidate, kappa=kappa).info["mean_sales_effort"])
+    assert hashes[0] != hashes[1]
+    assert efforts[1] < efforts[0] - 0.005, efforts
+    assert len([n for n in _entries(fresh_cache, ".npz") if n.startswith("policy-")]) == 2

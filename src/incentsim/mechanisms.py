@@ -247,7 +247,8 @@ def _cache_name(scenario: Scenario, name: str, seed: int, n: int) -> str:
     from ._cache import code_hash
     from .model.policy import _safe
 
-    return f"mechanisms-{scenario.hash}-{_safe(name)}-{seed}-{n}-{code_hash()}.npz"
+    # (the scheme's own hash too: a scheme's name alone does not identify its content, Scheme.hash)
+    return f"mechanisms-{scenario.hash}-{_safe(name)}-{scenario.scheme(name).hash}-{seed}-{n}-{code_hash()}.npz"
 
 
 def _save(scenario: Scenario, name: str, seed: int, n: int, effects: list[MechanismEffect]) -> None:

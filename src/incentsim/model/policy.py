@@ -903,8 +903,9 @@ def solve_policy(
     Returns
     -------
     SolvedPolicy
-        Cached on disk by scenario, scheme, solver code, given ``kappa`` and, with given
-        ``kappa``, the content of ``start``'s warm start.
+        Cached on disk by scenario, the scheme's content (:attr:`Scheme.hash`: a scheme of one name
+        may be solved in several versions, as ``incentsim design``'s candidates are), solver code,
+        given ``kappa`` and, with given ``kappa``, the content of ``start``'s warm start.
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
@@ -920,7 +921,7 @@ def solve_policy(
         given += "-w" + warm_digest(start.warm)
     sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
     cache_name = (
-        f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{sim.burn_in_years}-{sim.horizon_years}-"
+        f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{scheme.hash}-{sim.burn_in_years}-{sim.horizon_years}-"
         f"{_solver_source_hash()}.npz"
     )
     read: list[SolvedPolicy] = []  # the validation's reading of the entry, kept rather than read twice

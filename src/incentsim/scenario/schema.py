@@ -561,6 +561,20 @@ class Scheme:
         """The plan of ``role`` (``"marketing"`` or ``"sales"``)."""
         return self.marketing if role == "marketing" else self.sales
 
+    @cached_property
+    def hash(self) -> str:
+        """Short SHA-256 of everything that decides what the scheme pays and how people respond
+        (all but its name and description); computed once.
+
+        A cache of anything solved for a scheme is keyed by it: a scheme need not be one of its
+        scenario's (``incentsim design`` solves candidate plans of one name against the base
+        scenario), so the scenario's hash and the scheme's name do not identify its content.
+        """
+        d = dataclasses.asdict(self)
+        d.pop("name", None)
+        d.pop("description", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class Scenario:
