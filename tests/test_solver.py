@@ -141,6 +141,61 @@ def test_true_up_and_ratchet_change_what_reps_do():
     assert rev["ratchet"] < rev["quarterly"] * 0.99, rev
 
 
+def _ratchet_company(schemes: dict) -> dict:
+    d = small(simulation={"replications": 400, "seed": 1, "behaviour": "optimising", "horizon_years": 2})
+    d["sales"]["reps"] = 4
+    d["behaviour"] = {"baseline_scheme": "linear", "help_gain": 0.0, "event_gain": 0.0, "passing": 0.0,
+                      "monitoring": 0.0}  # fmt: skip
+    d["schemes"] = {"linear": {"sales": {"measure": "own_bookings", "payout": "linear"}}, **schemes}
+    return d
+
+
+def test_a_rep_whose_target_a_ratchet_moved_acts_as_one_whose_target_was_set_there():
+    """What the simulation pays, the people in it foresee, in the years after a ratchet moved the
+    target too: the role is solved at several target scales (``policy.RATCHET_SCALES``) and the
+    kernel reads the policy of a person's current scale. Read at the base target's policy instead,
+    a rep whose target the ratchet had lowered to 84 % acted as if it had not moved. Linear bonus on
+    own bookings, ratchet up 0.5 / down 0.2, 4 reps, one ability level: the policy at scale 0.84 is
+    within 0.05 effort of the policy of the same plan with its target set at 0.84 (0.029: they
+    differ only by the equilibrium each is solved in), and the base target's policy is more than
+    0.1 away from it (0.145)."""
+    r = {"up": 0.5, "down": 0.2}
+    sc = scenario_from_dict(_ratchet_company({
+        "ratchet": {"sales": {"measure": "own_bookings", "payout": "linear", "ratchet": r}},
+        "lower": {"sales": {"measure": "own_bookings", "payout": "linear", "ratchet": r, "target_level": 0.84}},
+    }))  # fmt: skip
+    moved = solve_policy(sc, "ratchet")
+    scales = moved.policy.sales.scales
+    j = int(np.argmin(np.abs(scales - 0.84)))
+    one = int(np.argmin(np.abs(scales - 1.0)))
+    assert abs(scales[j] - 0.84) < 1e-12 and moved.info["ratchet_scales"]["sales"] == list(scales)
+    set_there = solve_policy(sc, "lower").policy.sales.choice[:, one, ..., 0]
+    at_scale = moved.policy.sales.choice[:, j, ..., 0]
+    at_base = moved.policy.sales.choice[:, one, ..., 0]
+    assert np.abs(at_scale - set_there).max() < 0.05
+    assert np.abs(at_base - set_there).max() > 0.1
+
+
+def test_a_ratchet_that_follows_every_miss_never_sets_a_zero_target():
+    """``ratchet.down = 1`` sets next year's target to this year's result: after a year with nothing
+    booked it was zero, and the next year's attainment divided by it (ZeroDivisionError in the
+    simulation: 4 reps, 400 replications, seed 1). The one home of the rule keeps it at
+    ``RATCHET_FLOOR`` of the base target; the simulation runs and every target stays positive."""
+    from incentsim.kernels import layout as L
+    from incentsim.kernels.pay import RATCHET_FLOOR
+    from incentsim.pay import ratchet_scale
+    from incentsim.simulation import simulate
+
+    assert float(np.asarray(ratchet_scale(np.ones(1), np.zeros(1), 1.0, 1.0))[0]) == RATCHET_FLOOR
+    d = _ratchet_company({"ratchet": {"sales": {"measure": "own_bookings", "payout": "linear",
+                                               "ratchet": {"up": 1.0, "down": 1.0}}}})  # fmt: skip
+    d["sales"]["ability"] = {"cv": 0.0, "types": 1}
+    sc = scenario_from_dict(d)
+    res = simulate(sc, "ratchet", policy=solve_policy(sc, "ratchet").policy)
+    assert np.all(np.isfinite(res.person[..., L.P_ATTAIN]))
+    assert (res.person[:, 0, :4, L.P_ATTAIN] == 0.0).any()  # (the case: a year with nothing booked)
+
+
 # -- smooth responses -------------------------------------------------------------------------------
 
 

@@ -134,20 +134,26 @@ class AgentPolicy(NamedTuple):
     period-to-date (or year-to-date) measure plus the person's pipeline expected to land before
     the period ends, in attainment of the component's (ratcheted) target; the paid axis reads
     the money already paid this year by true-up components. NG target groups (reps with the same
-    targets), K ability levels (1 for marketing).
+    targets), K ability levels (1 for marketing), each solved at NS target scales (a ratchet moves
+    the target from year to year: ``scales``, ascending; ``[1.0]`` without one): the second index
+    of the tables is ``k * NS + j`` for level k at scale ``scales[j]``, and the kernel blends the
+    two scales around a person's current one (log-linear).
     """
 
-    choice: np.ndarray  # (NG, K, 52, G0, G1, L, 3): expected effort; follow-up share / quality; team time
-    timing: np.ndarray  # (NG, K, 52, G0, G1, L) int8: 0 none, 1 hold ready deals, 2 pull deals in
+    choice: np.ndarray  # (NG, K * NS, 52, G0, G1, L, 3): expected effort; follow-up share / quality; team time
+    timing: np.ndarray  # (NG, K * NS, 52, G0, G1, L) int8: 0 none, 1 hold ready deals, 2 pull deals in
     group: np.ndarray  # (persons,) int64 target group of each person
     axis_comp: np.ndarray  # (2,) int64 component index read by each axis (-1: unused)
     axis_year: np.ndarray  # (2,) int64 1: the component's year-to-date
     axis_source: np.ndarray  # (2,) int64 SOURCE_CODE
     axis_unit: np.ndarray  # (2,) float64 value of one won deal in the measure (deal value, or 1)
     axis_margin: np.ndarray  # (2,) int64 1: in-year recognised margin
-    grid_max: np.ndarray  # (NG, K, 2) float64 attainment at the top grid point
+    grid_max: np.ndarray  # (NG, K * NS, 2) float64 attainment at the top grid point
     paid_comp: np.ndarray  # (C,) int64 1 for components whose payments count on the paid axis
-    paid_money: np.ndarray  # (NG, K) float64 currency per paid-axis step
+    paid_money: np.ndarray  # (NG, K * NS) float64 currency per paid-axis step
+    scales: np.ndarray  # (NS,) float64 ratchet target scales solved at (ascending; [1.0]: no ratchet)
+    scale_comp: np.ndarray  # (1,) int64 component whose ratchet scale selects among them (-1: none)
+    base_scale: np.ndarray  # (K,) float64 that component's target scale by ability level (before ratchets)
 
 
 class CompiledPolicy(NamedTuple):
@@ -173,6 +179,9 @@ def constant_policy(persons: int, levels: int, first: float, second: float, n_co
         grid_max=np.ones((1, levels, 2)),
         paid_comp=np.zeros(max(n_comp, 1), dtype=np.int64),
         paid_money=np.ones((1, levels)),
+        scales=np.ones(1),
+        scale_comp=np.full(1, -1, dtype=np.int64),
+        base_scale=np.ones(levels),
     )  # fmt: skip
 
 

@@ -229,6 +229,17 @@ class PayComponent:
         money = self.annual_money * (f if self.scales_with_target else 1.0)
         return PayComponent(self.role, self.index, self.component, self.annual_target * f, money)
 
+    def at_scale(self, scale: float) -> PayComponent:
+        """The component once a ratchet has moved its target to ``scale`` of the base (an explicit
+        commission's money moves with it, as in the kernel's pay step); targets by ability keep
+        their levels on top."""
+        if scale == 1.0:
+            return self
+        money = self.annual_money * (scale if self.scales_with_target else 1.0)
+        return PayComponent(
+            self.role, self.index, self.component, self.annual_target * scale, money, self.ability_scale
+        )
+
     @property
     def measure(self) -> str:
         """What is counted (one of :data:`MEASURES`)."""

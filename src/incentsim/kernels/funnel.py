@@ -306,6 +306,22 @@ def _grid_coordinates(ap, g, k, w, p, annual_target, target, week_period, period
 
 
 @inlined
+def _scale_bracket(scales, r):
+    """The two solved target scales around ``r`` (``scales``, ascending, at least two): the lower
+    one's index and the weight of the upper one, linear in log scale; beyond the ends, the end
+    policy."""
+    n = scales.shape[0]
+    if r <= scales[0]:
+        return 0, 0.0
+    if r >= scales[n - 1]:
+        return n - 2, 1.0
+    j = 0
+    while scales[j + 1] <= r:
+        j += 1
+    return j, np.log(r / scales[j]) / np.log(scales[j + 1] / scales[j])
+
+
+@inlined
 def _choose(ap, g, k, w, p, year_paid, coords):
     """A person's expected choice at the week's start from its grid coordinates (``coords[:, p]``,
     :func:`_grid_coordinates`): (first, second, third, timing): effort; the follow-up share (sales)
@@ -650,16 +666,45 @@ def _choose_roles(
                     ap, a, n_persons, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, stage,
                     held, atype, mstage, queue, follow, work_base, ring, ahead, own, own_steps,
                 )  # fmt: skip
-        # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
-        # end in two dependent divisions, and the table reads wait for them; in separate loops the
-        # processor works on several persons' divisions (and reads) at once.
-        for p in range(n_persons):
-            _grid_coordinates(
-                ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
-                ahead,
-            )  # fmt: skip
-        for p in range(n_persons):
-            first[p], second[p], third[p], timing[p] = _choose(ap, ap.group[p], levels[p], w, p, year_paid, ahead)
+        NS = ap.scales.shape[0]
+        if NS == 1:
+            # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
+            # end in two dependent divisions, and the table reads wait for them; in separate loops
+            # the processor works on several persons' divisions (and reads) at once.
+            for p in range(n_persons):
+                _grid_coordinates(
+                    ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc,
+                    tscale, ahead,
+                )  # fmt: skip
+            for p in range(n_persons):
+                first[p], second[p], third[p], timing[p] = _choose(ap, ap.group[p], levels[p], w, p, year_paid, ahead)
+        else:
+            # A ratchet has moved the person's target: the policies solved at the two target scales
+            # around the person's, blended (the timing of the nearer).
+            for p in range(n_persons):
+                g = ap.group[p]
+                k0 = levels[p] * NS
+                j, f = _scale_bracket(ap.scales, tscale[ap.scale_comp[0], p] / ap.base_scale[levels[p]])
+                x0 = ahead[0, p]
+                x1 = ahead[1, p]
+                _grid_coordinates(
+                    ap, g, k0 + j, w, p, annual_target, target, week_period, period_acc, year_acc, tscale, ahead
+                )  # fmt: skip
+                e, s2, t3, tm = _choose(ap, g, k0 + j, w, p, year_paid, ahead)
+                if f > 0.0:
+                    ahead[0, p] = x0
+                    ahead[1, p] = x1
+                    _grid_coordinates(
+                        ap, g, k0 + j + 1, w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
+                        ahead,
+                    )  # fmt: skip
+                    e1, s21, t31, tm1 = _choose(ap, g, k0 + j + 1, w, p, year_paid, ahead)
+                    e = (1.0 - f) * e + f * e1
+                    s2 = (1.0 - f) * s2 + f * s21
+                    t3 = (1.0 - f) * t3 + f * t31
+                    if f >= 0.5:
+                        tm = tm1
+                first[p], second[p], third[p], timing[p] = e, s2, t3, tm
 
 
 @stage

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from .jit import entry_helper, helper
 
+#: The lowest target scale a ratchet can reach, as a share of the base target.
+RATCHET_FLOOR = 0.05
+
 
 @helper
 def _curve_at(x, cx, cy, n, extrapolate, gate, cap):
@@ -91,10 +94,14 @@ def _true_up_many(annual_money, annual_multiple, paid, out):
 @helper
 def _ratchet_scale(scale, attainment, up, down):
     """Next year's target scale: toward this year's result by ``up`` of a beat and ``down`` of a
-    miss (``attainment`` is measured against this year's scaled target)."""
+    miss (``attainment`` is measured against this year's scaled target), never below
+    :data:`RATCHET_FLOOR` of the base target (with ``down = 1`` a year with nothing booked would
+    set next year's target to zero, and every attainment after it would divide by it)."""
     if attainment >= 1.0:
-        return scale * (1.0 + up * (attainment - 1.0))
-    return scale * (1.0 - down * (1.0 - attainment))
+        nxt = scale * (1.0 + up * (attainment - 1.0))
+    else:
+        nxt = scale * (1.0 - down * (1.0 - attainment))
+    return nxt if nxt > RATCHET_FLOOR else RATCHET_FLOOR
 
 
 @entry_helper

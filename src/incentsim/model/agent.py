@@ -480,7 +480,7 @@ def _ratchet_value(sc, co, pc, design, ax_i, steps, G, person, guess) -> np.ndar
     x_year = np.arange(n_year) * steps[ax_i][-1]
     att = x_year / pc.annual_target[person]
     scales = pc.next_scale(att, 1.0)
-    vals = np.array([v(max(float(s), 0.05)) - base for s in np.atleast_1d(scales)]) * persist
+    vals = np.array([v(float(s)) - base for s in np.atleast_1d(scales)]) * persist  # (floored: pay.ratchet_scale)
     shape = [1, 1, 1]
     shape[ax_i] = n_year
     return vals.reshape(shape) * np.ones(G)

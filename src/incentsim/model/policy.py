@@ -130,7 +130,8 @@ class SolvedPolicy:
 
     def _index(self, role: str, ability: int, week: int, attainment, group: int) -> tuple:
         pol = self._agent(role)
-        NG, K = pol.choice.shape[0], pol.choice.shape[1]
+        NS = pol.scales.shape[0]
+        NG, K = pol.choice.shape[0], pol.choice.shape[1] // NS
         if not 0 <= week < WEEKS_PER_YEAR:
             raise ValueError(f"week must be in 0..51, got {week}")
         if not 0 <= ability < K:
@@ -139,15 +140,16 @@ class SolvedPolicy:
             raise ValueError(f"group must be in 0..{NG - 1}, got {group}")
         att = np.atleast_1d(np.asarray(attainment, dtype=float))
         G = pol.choice.shape[3:6]
+        row = ability * NS + int(np.argmin(np.abs(pol.scales - 1.0)))  # (at the base target)
         idx = []
         for i in range(2):
             if G[i] == 1:
                 idx.append(0)
                 continue
             x = float(att[i]) if i < len(att) else float(att[0])
-            top = float(pol.grid_max[group, ability, i])
+            top = float(pol.grid_max[group, row, i])
             idx.append(int(min(G[i] - 1, max(0, round(x / top * (G[i] - 1))))))
-        return group, ability, week, idx[0], idx[1], 0
+        return group, row, week, idx[0], idx[1], 0
 
     def effort(self, role: str = "sales", ability: int = 0, week: int = 0, attainment=1.0, group: int = 0) -> float:
         """Expected effort (1 = today's normal) of a person of ``role`` at a week and attainment.
@@ -228,8 +230,31 @@ class _Role:
         )
 
 
-def _role(sc: Scenario, scheme: Scheme, name: str) -> _Role:
+#: Target scales (of the base target) at which a role whose plan has a ratchet is solved: a ratchet
+#: moves each person's target from year to year, and a target 20 % higher is a different problem
+#: (each unit of output is less of it; an explicit commission's money moves with it). The kernel
+#: blends the two solved scales around a person's current one (log-linear); beyond the ends, the
+#: end policy. Spaced about 1.2x apart around 1: a year at 70 % attainment under ``down = 1``, or
+#: at 145 % under ``up = 1``, is inside.
+RATCHET_SCALES = (0.7, 0.84, 1.0, 1.2, 1.45)
+
+
+def _ratchet_component(comps) -> PayComponent | None:
+    """The ratcheted component whose target scale selects a role's policy: of the role's ratcheted
+    components, the one carrying most money at target (several with different ratchets share its
+    scale: their targets drift apart only as far as their ratchets differ)."""
+    ratcheted = [pc for pc in comps if pc.has_ratchet]
+    if not ratcheted:
+        return None
+    return max(ratcheted, key=lambda pc: float(np.mean(pc.annual_money)))
+
+
+def _role(sc: Scenario, scheme: Scheme, name: str, ratchet_scale: float = 1.0) -> _Role:
+    """A role's plan under a scheme; with ``ratchet_scale``, its ratcheted components' targets at that
+    scale of the base (:data:`RATCHET_SCALES`)."""
     comps = role_components(sc, scheme, name) if (name == "sales" or sc.marketing.headcount > 0) else ()
+    if ratchet_scale != 1.0:
+        comps = tuple(pc.at_scale(ratchet_scale) if pc.has_ratchet else pc for pc in comps)
     design = design_state(comps)
     n = sc.sales.reps if name == "sales" else 1
     keys: dict[tuple, int] = {}
@@ -941,7 +966,8 @@ def solve_policy(
     roles = {"marketing": _role(sc_s, scheme, "marketing"), "sales": _role(sc_s, scheme, "sales")}
     warm = start.warm if start is not None else None
     eq = _equilibrium(sc_s, co, scheme, kappa, roles, sc.behaviour.max_rounds, start=warm)
-    policy = _compile(sc_s, scheme, co, roles, eq)
+    scaled = _at_ratchet_scales(sc_s, co, scheme, kappa, roles, eq)
+    policy = _compile(sc_s, scheme, co, roles, eq, scaled)
     K = len(co.levels)
     if eq.sales_sols is not None:
         sr = roles["sales"]
@@ -973,6 +999,8 @@ def solve_policy(
         "expected_wins_per_rep": float(eq.sales.own_wins.sum()),
         "solve_seconds": round(time.perf_counter() - t0, 3),
         "state": {name: _describe(role) for name, role in roles.items()},
+        # Roles solved again at other target scales (a ratchet moves the target): their scales.
+        "ratchet_scales": {name: list(RATCHET_SCALES) for name in scaled},
     }
     solved = SolvedPolicy(
         policy,
@@ -1023,22 +1051,35 @@ def _describe(role: _Role) -> dict:
 
 
 def _agent_policy(
-    sc, scheme, co: Company, role: _Role, sols: dict[tuple[int, int], Solution], n_comp: int
+    sc, scheme, co: Company, role: _Role, per_scale: list[dict[tuple[int, int], Solution]], n_comp: int
 ) -> AgentPolicy:
-    """Stack the solutions of a role's agents into the kernel's arrays."""
+    """Stack the solutions of a role's agents into the kernel's arrays: ``per_scale`` holds one
+    ``{(group, level): Solution}`` per target scale (:data:`RATCHET_SCALES` with a ratchet, else the
+    one at scale 1); level k at scale j is row ``k * NS + j``."""
     NG = len(role.persons)
     K = len(co.levels) if role.name == "sales" else 1
-    any_sol = next(iter(sols.values()))
+    NS = len(per_scale)
+    any_sol = next(iter(per_scale[0].values()))
     G0, G1, L = any_sol.problem.G
-    choice = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L, 3))
-    timing = np.zeros((NG, K, WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
-    grid_max = np.ones((NG, K, 2))
-    paid_money = np.ones((NG, K))
-    for (g, k), sol in sols.items():
-        choice[g, k] = sol.choice
-        timing[g, k] = sol.timing
-        grid_max[g, k] = np.where(sol.problem.grid_max > 0, sol.problem.grid_max, 1.0)
-        paid_money[g, k] = sol.problem.paid_money
+    choice = np.zeros((NG, K * NS, WEEKS_PER_YEAR, G0, G1, L, 3))
+    timing = np.zeros((NG, K * NS, WEEKS_PER_YEAR, G0, G1, L), dtype=np.int8)
+    grid_max = np.ones((NG, K * NS, 2))
+    paid_money = np.ones((NG, K * NS))
+    for j, sols in enumerate(per_scale):
+        for (g, k), sol in sols.items():
+            row = k * NS + j
+            choice[g, row] = sol.choice
+            timing[g, row] = sol.timing
+            grid_max[g, row] = np.where(sol.problem.grid_max > 0, sol.problem.grid_max, 1.0)
+            paid_money[g, row] = sol.problem.paid_money
+    scales = np.asarray(RATCHET_SCALES if NS > 1 else (1.0,), dtype=np.float64)
+    scale_comp = np.full(1, -1, dtype=np.int64)
+    base_scale = np.ones(K)
+    ratchet = _ratchet_component(role.comps) if NS > 1 else None
+    if ratchet is not None:
+        scale_comp[0] = component_index(sc, scheme, role.name, ratchet.index)
+        if ratchet.ability_scale is not None and role.name == "sales":
+            base_scale[:] = ratchet.ability_scale
     axis_comp = np.full(2, -1, dtype=np.int64)
     axis_year = np.zeros(2, dtype=np.int64)
     axis_source = np.zeros(2, dtype=np.int64)
@@ -1056,22 +1097,53 @@ def _agent_policy(
     return AgentPolicy(
         choice=choice, timing=timing, group=role.group_of.astype(np.int64), axis_comp=axis_comp, axis_year=axis_year,
         axis_source=axis_source, axis_unit=axis_unit, axis_margin=axis_margin, grid_max=grid_max, paid_comp=paid_comp,
-        paid_money=paid_money,
+        paid_money=paid_money, scales=scales, scale_comp=scale_comp, base_scale=base_scale,
     )  # fmt: skip
 
 
-def _compile(sc, scheme, co: Company, roles: dict[str, _Role], eq: _Equilibrium) -> CompiledPolicy:
-    n_comp = sum(len(r.comps) for r in roles.values()) if roles["marketing"].paid else len(roles["sales"].comps)
+def _at_ratchet_scales(sc, co, scheme, kappa: dict, roles: dict[str, _Role], eq: _Equilibrium) -> dict[str, list]:
+    """Each paid role with a ratchet, solved at every target scale of :data:`RATCHET_SCALES`: the
+    best response of a person whose target a ratchet has moved, everyone else at the equilibrium
+    (the scale 1 solve is the equilibrium's own). Role name -> one solution dict per scale, keyed
+    as the equilibrium's, ``{(group, level): Solution}``."""
+    out: dict[str, list] = {}
+    for name, role in roles.items():
+        sols_1 = eq.sales_sols if name == "sales" else ({(0, 0): eq.mkt_sol} if eq.mkt_sol is not None else None)
+        if sols_1 is None or _ratchet_component(role.comps) is None:
+            continue
+        per_scale = []
+        for scale in RATCHET_SCALES:
+            if scale == 1.0:
+                per_scale.append(sols_1)
+                continue
+            at = _role(sc, scheme, name, scale)
+            guesses = {key: sol.guess for key, sol in sols_1.items()}
+            if name == "sales":
+                psi = kappa.get("implicit_sales", 0.0)
+                per_scale.append(_solve_sales(sc, co, at, kappa["sales"], psi, eq.mkt, eq.sales, guesses))
+            else:
+                per_scale.append({(0, 0): _solve_marketing(
+                    sc, co, at, kappa["marketing"], kappa.get("marketing_quality", 0.0),
+                    kappa.get("implicit_marketing", 0.0), eq.sales, guesses[(0, 0)],
+                )})  # fmt: skip
+        out[name] = per_scale
+    return out
+
+
+def _compile(
+    sc, scheme, co: Company, roles: dict[str, _Role], eq: _Equilibrium, scaled: dict[str, list] | None = None
+) -> CompiledPolicy:
     n_comp = (len(scheme.marketing.components) if scheme.marketing else 0) + (
         len(scheme.sales.components) if scheme.sales else 0
     )
+    scaled = scaled or {}
     K = len(co.levels)
     if eq.sales_sols is not None:
-        sales = _agent_policy(sc, scheme, co, roles["sales"], eq.sales_sols, n_comp)
+        sales = _agent_policy(sc, scheme, co, roles["sales"], scaled.get("sales", [eq.sales_sols]), n_comp)
     else:
         sales = constant_policy(sc.sales.reps, K, 1.0, 1.0, n_comp)
     if eq.mkt_sol is not None:
-        mkt = _agent_policy(sc, scheme, co, roles["marketing"], {(0, 0): eq.mkt_sol}, n_comp)
+        mkt = _agent_policy(sc, scheme, co, roles["marketing"], scaled.get("marketing", [{(0, 0): eq.mkt_sol}]), n_comp)
     else:
         mkt = constant_policy(1, 1, 1.0, co.q0, n_comp)
     return CompiledPolicy(sales=sales, marketing=mkt, any_timing=bool(np.any(sales.timing != 0)))
@@ -1087,7 +1159,7 @@ def _safe(name: str) -> str:
 
 
 _PROFILES = ("sales_effort_week", "follow_week", "marketing_effort_week", "marketing_quality_week", "sales_output_week")
-_CACHE_FORMAT = 4  # 4: with the warm start
+_CACHE_FORMAT = 5  # 4: with the warm start; 5: policies at ratchet scales
 
 
 def _warm_to_arrays(warm: WarmStart) -> dict[str, np.ndarray]:
@@ -1201,7 +1273,15 @@ def _from_arrays(d: dict, sc: Scenario) -> SolvedPolicy | None:
                 return None
             roles[role] = pol
         K = len(sc.sales.ability.levels)
-        if roles["sales"].choice.shape[1] != K or roles["sales"].group.shape[0] != max(sc.sales.reps, 1):
+        for pol, levels in ((roles["sales"], K), (roles["marketing"], 1)):
+            NS = pol.scales.shape[0]
+            if pol.scales.ndim != 1 or NS < 1 or np.any(pol.scales <= 0) or np.any(np.diff(pol.scales) <= 0):
+                return None
+            if pol.choice.shape[1] != levels * NS or pol.base_scale.shape != (levels,) or np.any(pol.base_scale <= 0):
+                return None
+            if pol.scale_comp.shape != (1,) or (NS > 1) != (pol.scale_comp[0] >= 0):
+                return None
+        if roles["sales"].group.shape[0] != max(sc.sales.reps, 1):
             return None
         profiles = {name: np.asarray(d[name], dtype=float) for name in _PROFILES}
         if any(not np.all(np.isfinite(v)) for v in profiles.values()):

@@ -65,7 +65,9 @@ def _axis_line(width: int) -> str:
 
 def _rows(solved: SolvedPolicy, role: str, level: int) -> list[float]:
     pol = solved.policy.sales if role == "sales" else solved.policy.marketing
-    top = float(pol.grid_max[0, level if role == "sales" else 0, 0])
+    NS = pol.scales.shape[0]  # (the row of the base target: see compile.AgentPolicy)
+    row = (level if role == "sales" else 0) * NS + int(np.argmin(np.abs(pol.scales - 1.0)))
+    top = float(pol.grid_max[0, row, 0])
     return [x for x in ROWS if x <= top + 1e-9]
 
 
