@@ -120,6 +120,10 @@ def _state_line(solved: SolvedPolicy, role: str) -> str:
         text += ", and the bonus already paid this year (true-up)"
     if st.get("ratchets_anticipated"):
         text += "; anticipates next year's ratcheted target"
+    scales = solved.info.get("ratchet_scales", {}).get(role)
+    if scales:
+        text += (f"; also solved at targets {', '.join(f'{s:g}' for s in scales if s != 1.0)} x the base, for the "
+                 "years after a ratchet moves them (shown: at the base)")
     for note in st.get("notes", []):
         text += f"; approximation: {note}"
     return text + "."
