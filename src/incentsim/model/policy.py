@@ -426,10 +426,12 @@ class _Damping:
     the fields (``J`` near -1) get plain best responses; responses that overshoot (marketing
     switching to volume and sales answering by ignoring its appointments, or sales' follow-up
     flipping between two states each round: ``J`` below -1) get the damping that cancels the
-    overshoot, at least 0.1. Where the slope is not negative (no contraction to measure) the weight
-    halves. A fixed halving on each stall instead left the fields creeping a few per cent a round
-    toward best responses that sat still, and a tiny weight made a small move look like
-    convergence: hence the residual, not the move, is what must fall below the tolerance.
+    overshoot, at least 0.1; the next weight is the geometric mean of the last one and that (read
+    after a short step and after a long one, the secant alone could alternate between two weights).
+    Where the slope is not negative (no contraction to measure) the weight halves. A fixed halving
+    on each stall instead left the fields creeping a few per cent a round toward best responses that
+    sat still, and a tiny weight made a small move look like convergence: hence the residual, not
+    the move, is what must fall below the tolerance.
 
     Parameters
     ----------
