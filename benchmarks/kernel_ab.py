@@ -33,8 +33,13 @@ import json, pickle, sys, time
 from pathlib import Path
 from incentsim import load_scenario
 from incentsim.simulation import simulate
-scenario, policies, n = Path(sys.argv[1]), pickle.load(open(sys.argv[2], "rb")), int(sys.argv[3])
+from incentsim.compile import AgentPolicy, CompiledPolicy
+scenario, stored, n = Path(sys.argv[1]), pickle.load(open(sys.argv[2], "rb")), int(sys.argv[3])
 sc = load_scenario(scenario)
+# (as plain fields: a checkout reads the ones its AgentPolicy has, so the policy format may differ)
+def agent(d):
+    return AgentPolicy(**{k: d[k] for k in AgentPolicy._fields})
+policies = {name: CompiledPolicy(agent(s), agent(m), t) for name, (s, m, t) in stored.items()}
 out = {}
 for name, pol in policies.items():
     simulate(sc, name, replications=16, policy=pol)
@@ -73,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp_path = Path(tmp)
         policies = tmp_path / "policies.pkl"
         with open(policies, "wb") as f:
-            pickle.dump({name: solve_policy(sc, name).policy for name in sc.schemes}, f)
+            solved = {name: solve_policy(sc, name).policy for name in sc.schemes}
+            pickle.dump({n: (p.sales._asdict(), p.marketing._asdict(), p.any_timing) for n, p in solved.items()}, f)
         before = tmp_path / "before"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(before), args.before],
                        check=True)  # fmt: skip
