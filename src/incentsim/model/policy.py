@@ -740,7 +740,7 @@ def _first_cost_scales(
     marketing's sourced bookings). Equating the two ignores discounting, lags and caps: on the
     bundled scenarios it lands within 5-35 % of the calibrated sales scale and 26-62 % of
     marketing's, where the bonus at target (the scale before) was 5-11x too low, and the search
-    from there took two to three rounds more. Falls back to the bonus at target when a role's
+    from there took 2 to 7 rounds more (of 5 to 31). Falls back to the bonus at target when a role's
     results are worth nothing.
     """
     from ..funnel import steady_state
