@@ -221,24 +221,30 @@ class PayComponent:
         """Whether each rep's targets depend on its ability level."""
         return self.ability_scale is not None
 
+    def money_factor(self, scale: float) -> float:
+        """How the money at 100 % moves when the target is scaled by ``scale``: with it for an
+        explicit commission rate (the money is rate x target), not at all for a bonus at target
+        (the simulation kernel's ``_period_money``)."""
+        return scale if self.scales_with_target else 1.0
+
+    def _target_scaled(self, f: float, ability_scale: np.ndarray | None) -> PayComponent:
+        return PayComponent(
+            self.role, self.index, self.component, self.annual_target * f, self.annual_money * self.money_factor(f),
+            ability_scale,
+        )  # fmt: skip
+
     def at_ability(self, level: int) -> PayComponent:
         """The component as a rep of ability level ``level`` is paid (itself unless targets are by ability)."""
         if self.ability_scale is None:
             return self
-        f = float(self.ability_scale[level])
-        money = self.annual_money * (f if self.scales_with_target else 1.0)
-        return PayComponent(self.role, self.index, self.component, self.annual_target * f, money)
+        return self._target_scaled(float(self.ability_scale[level]), None)
 
     def at_scale(self, scale: float) -> PayComponent:
-        """The component once a ratchet has moved its target to ``scale`` of the base (an explicit
-        commission's money moves with it, as in the kernel's pay step); targets by ability keep
-        their levels on top."""
+        """The component once a ratchet has moved its target to ``scale`` of the base (money as
+        :meth:`money_factor`); targets by ability keep their levels on top."""
         if scale == 1.0:
             return self
-        money = self.annual_money * (scale if self.scales_with_target else 1.0)
-        return PayComponent(
-            self.role, self.index, self.component, self.annual_target * scale, money, self.ability_scale
-        )
+        return self._target_scaled(scale, self.ability_scale)
 
     @property
     def measure(self) -> str:
@@ -359,7 +365,7 @@ class PayComponent:
         ``measure`` may be an array (the solver's grid).
         """
         target = self.targets[person, period] * scale
-        money = self.money[person, period] * (scale if self.scales_with_target else 1.0)
+        money = self.money[person, period] * self.money_factor(scale)
         return money * self.multiple(np.asarray(measure, dtype=np.float64) / target)
 
     def true_up_extra(self, year_measure, paid, person: int, scale: float = 1.0):
@@ -368,7 +374,7 @@ class PayComponent:
         if not self.component.true_up:
             return np.zeros_like(np.asarray(year_measure, dtype=np.float64)) if np.ndim(year_measure) else 0.0
         target = self.annual_target[person] * scale
-        money = self.annual_money[person] * (scale if self.scales_with_target else 1.0)
+        money = self.annual_money[person] * self.money_factor(scale)
         return true_up(money, self.multiple(np.asarray(year_measure, dtype=np.float64) / target), paid)
 
     @property
