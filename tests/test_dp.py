@@ -6,6 +6,9 @@
   fractional head starts, a paid-money axis.
 * The forward pass equals the distribution obtained by enumerating all paths, and the policy's
   expected payout minus its costs equals the value.
+* Both with an action that is another's twin (the same increments and cost: the kernels copy its
+  values and moved mass instead of computing them again), and with actions they must not copy: one
+  that shares only the axis-0 increment and cost, one that moves alike at another cost.
 * Panjer's compound-Poisson recursion equals direct summation over the number of jumps.
 Tolerance 1e-12 (exact arithmetic up to rounding); no randomness beyond the seeded problem data.
 """
@@ -28,7 +31,10 @@ ACTIVE = 3  # weeks 0..2 act; weeks 3..51 nothing happens
 SHAPES = [(6, 4, 3), (7, 1, 1)]
 
 
-def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0]):
+def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0], twin: str = "none"):
+    """A seeded test problem; ``twin``: "none", "twin" (action 2 moves and costs as action 1),
+    "axis0" (action 2 has action 1's axis-0 increment and cost, its own axis-1 increment) or
+    "moves" (action 2 moves as action 1 at another cost)."""
     G0, G1, L = shape
     rng = np.random.default_rng(seed)
     S0, S1 = (3, 3) if G1 > 1 else (5, 1)
@@ -47,6 +53,12 @@ def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0]):
     s1 = np.full((52, A), S1, dtype=np.int64)
     cost = np.zeros((52, A))
     cost[:ACTIVE] = rng.uniform(0, 0.5, size=(ACTIVE, A))
+    if twin != "none":
+        P[:, 2] = P[:, 1]
+        if twin != "moves":
+            cost[:, 2] = cost[:, 1]
+        if twin != "axis0":
+            Q[:, 2] = Q[:, 1]
     alpha = np.zeros(52)
     alpha[:ACTIVE] = 0.4  # axis 1 moves 0.4 steps per axis-0 step, plus its own increment
     end0 = np.zeros(52, dtype=np.int64)
@@ -136,14 +148,27 @@ def _kernel(args, sigma, disc):
     return V, prob, mean_attr
 
 
+@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("seed,sigma,disc", [(1, 0.0, 1.0), (2, 0.0, 0.99), (3, 0.3, 1.0), (4, 0.05, 0.98)])
-def test_bellman_equals_plain_python_recursion(seed, sigma, disc, shape):
-    args = _problem(seed, shape)
+def test_bellman_equals_plain_python_recursion(seed, sigma, disc, shape, twin):
+    args = _problem(seed, shape, twin)
     V, prob, mean_attr = _kernel(args, sigma, disc)
+    if twin == "twin" and sigma > 0:  # twins are chosen alike (a plain maximum takes the first)
+        assert np.array_equal(prob[:, 2], prob[:, 1])
+    if twin == "axis0" and shape[1] > 1:  # not twins: axis 1 moves differently
+        assert not np.array_equal(prob[:ACTIVE, 2], prob[:ACTIVE, 1])
     V_ref, prob_ref = _reference(args, sigma, disc)
     np.testing.assert_allclose(V[:ACTIVE + 1], V_ref[:ACTIVE + 1], atol=1e-12)
+    if sigma == 0 and twin in ("twin", "axis0"):
+        # Where actions 1 and 2 are worth the same (every state for twins; where axis 1 does not
+        # matter otherwise), a plain maximum's pick between them is rounding: compare their sum.
+        for p in (prob, prob_ref):
+            p[:, 1] += p[:, 2]
+            p[:, 2] = 0.0
     np.testing.assert_allclose(prob[:ACTIVE], prob_ref[:ACTIVE], atol=1e-12)
+    if sigma == 0 and twin in ("twin", "axis0"):
+        return
     expected_action = np.einsum("tajkl,a->tjkl", prob_ref[:ACTIVE], np.arange(A, dtype=float))
     np.testing.assert_allclose(mean_attr[:ACTIVE, :, :, :, 0], expected_action, atol=1e-9)
 
@@ -168,9 +193,10 @@ def test_deterministic_values_beat_every_open_loop_plan():
     assert V[0, 0, 0, 0] == pytest.approx(V_ref[0, 0, 0, 0], abs=1e-12)
 
 
+@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_forward_matches_path_enumeration(shape):
-    args = _problem(3, shape)
+def test_forward_matches_path_enumeration(shape, twin):
+    args = _problem(3, shape, twin)
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
     G0, G1, L = shape
     sigma, disc = 0.2, 1.0

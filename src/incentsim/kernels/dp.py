@@ -120,6 +120,7 @@ class BellmanWork(NamedTuple):
     total: np.ndarray  # (G0 G1 L,)
     off: np.ndarray  # (S0,) int64 whole axis-1 steps per axis-0 step
     frac: np.ndarray  # (S0,) fractional ones
+    same: np.ndarray  # (A,) int64 the earlier action whose values an action shares this week, or -1
 
 
 def bellman_work(A: int, G0: int, G1: int, L: int, S0: int) -> BellmanWork:
@@ -129,7 +130,7 @@ def bellman_work(A: int, G0: int, G1: int, L: int, S0: int) -> BellmanWork:
     q = np.empty((A, G0, G1, L))
     return BellmanWork(
         np.empty((G0, G1, L)), np.empty((A, G0, G1, L)), q, q.reshape(A, S), np.empty(S), np.empty(S, np.int64),
-        np.empty(S), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)),
+        np.empty(S), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)), np.empty(A, np.int64),
     )  # fmt: skip
 
 
@@ -417,20 +418,33 @@ def _after_week(Vn, t, per, W):
 @inner
 def _spread_axis1(W, Qt, s1, U):
     """``U[i, j, pl] = sum_y1 Q(y1) W[i, j + y1, pl]`` (clamped at the top): the independent axis-1
-    increment."""
+    increment.
+
+    Step by step over whole rows, as :func:`_expect_axis0`: a row's ``(G1, L)`` block is contiguous,
+    so step ``y`` reads the row ``y L`` further on, and every state gets its terms in the same order
+    of ``y`` as a sum per state (bit-identical). A sum per state with its clamp and test in the
+    innermost loop did not vectorise: on ``hr-bonus-structures``' ``quarterly-step`` (31 x 31 x 9
+    states, 36 actions) it was about half of a Bellman pass."""
     G0, G1, L = W.shape
+    n = G1 * L
+    top = (G1 - 1) * L
+    W2 = W.reshape(G0, n)
+    U2 = U.reshape(G0, n)
     for i in range(G0):
-        for j in range(G1):
-            for pl in range(L):
-                acc = 0.0
-                for y in range(s1):
-                    q = Qt[y]
-                    if q != 0.0:
-                        jj = j + y
-                        if jj > G1 - 1:
-                            jj = G1 - 1
-                        acc += q * W[i, jj, pl]
-                U[i, j, pl] = acc
+        u = U2[i]
+        w = W2[i]
+        for k in range(n):
+            u[k] = 0.0
+        for y in range(s1):
+            q = Qt[y]
+            if q == 0.0:
+                continue
+            inside = max(G1 - y, 0) * L  # states whose step stays at or below the top
+            ws = w[y * L : y * L + inside]
+            for k in range(inside):
+                u[k] += q * ws[k]
+            for k in range(inside, n):
+                u[k] += q * w[top + k % L]
 
 
 @inner
@@ -518,6 +532,27 @@ def _drag_steps(alpha, s, off, frac):
         frac[y] = x - off[y]
 
 
+@inner
+def _same_moves(mv, t, a, b, shared):
+    """Whether actions ``a`` and ``b`` move the state alike in week ``t``: the same axis-0
+    increments, and the same axis-1 ones unless ``shared`` (exact equality)."""
+    P, s0, Q, s1, _, _ = mv
+    n0 = s0[t, a]
+    if s0[t, b] != n0:
+        return False
+    for y in range(n0):
+        if P[t, b, y] != P[t, a, y]:
+            return False
+    if shared:
+        return True
+    if s1[t, b] != s1[t, a]:
+        return False
+    for y in range(s1[t, a]):
+        if Q[t, b, y] != Q[t, a, y]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
     """Backward induction over the 52 weeks of a year with logit choices.
@@ -550,7 +585,7 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
     T, A = cost.shape
     G0, G1, L = V.shape[1], V.shape[2], V.shape[3]
     M = attr.shape[1]
-    W, U, qbuf, q2, bv, ba, tot, off, frac = work
+    W, U, qbuf, q2, bv, ba, tot, off, frac, same = work
     S = G0 * G1 * L
     for t in range(T - 1, -1, -1):
         _after_week(V[t + 1], t, per, W)
@@ -566,6 +601,19 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
             else:
                 _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
         for a in range(A):
+            # An action that moves the state as an earlier one does, at the same cost (the
+            # follow-up share where nobody hands over appointments; team time where no team
+            # measure pays), has its values: copied, not computed again.
+            b = 0
+            while b < a and not (cost[t, b] == cost[t, a] and _same_moves(mv, t, a, b, shared)):
+                b += 1
+            same[a] = b if b < a else -1
+            if b < a:
+                qa = q2[a]
+                qb = q2[b]
+                for s in range(S):
+                    qa[s] = qb[s]
+                continue
             if shared:
                 _expect_axis0(U[0], P[t, a], s0[t, a], alpha[t], qbuf[a], off, frac)
             else:
@@ -609,6 +657,12 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
             tot[s] = 0.0
         for a in range(A):
             qa = q2[a]
+            if same[a] >= 0:  # its values are an earlier action's: so are their exponentials
+                qb = q2[same[a]]
+                for s in range(S):
+                    qa[s] = qb[s]
+                    tot[s] += qa[s]
+                continue
             for s in range(S):
                 z = (qa[s] - bv[s]) / sigma
                 e = math.exp(z) if z > -60.0 else 0.0
@@ -700,25 +754,65 @@ def _push_axis0(D, Pt, s0, alpha, out, off, frac):
 @inner
 def _push_axis1(D, Qt, s1, out):
     """Add to ``out`` the distribution ``D`` moved by the independent axis-1 increment (the adjoint
-    of :func:`_spread_axis1`)."""
+    of :func:`_spread_axis1`).
+
+    Whole rows per step (vectorised, as :func:`_spread_axis1`), each state receiving its terms in
+    the order of a state-by-state loop (from the lowest source state up, so by falling step; the
+    top state, where several steps of one source land, from each source in turn): bit-identical."""
     G0, G1, L = D.shape
+    n = G1 * L
+    D2 = D.reshape(G0, n)
+    out2 = out.reshape(G0, n)
+    if G1 == 1 or s1 == 1:
+        for i in range(G0):
+            d = D2[i]
+            o = out2[i]
+            for k in range(n):
+                o[k] += d[k]
+        return
+    top = (G1 - 1) * L
     for i in range(G0):
+        d = D2[i]
+        o = out2[i]
+        empty = True
+        for k in range(n):
+            if d[k] != 0.0:
+                empty = False
+                break
+        if empty:
+            continue
+        # Below the top: the state j + y < G1 - 1 gets one term per step, from source j.
+        for y in range(s1 - 1, -1, -1):
+            q = Qt[y]
+            if q == 0.0:
+                continue
+            m = max(G1 - 1 - y, 0) * L
+            dst = o[y * L : y * L + m]
+            for k in range(m):
+                dst[k] += d[k] * q
+        # The top: from each source j in turn, its steps that reach the top in order.
         for j in range(G1):
-            for pl in range(L):
-                d = D[i, j, pl]
-                if d == 0.0:
+            y0 = G1 - 1 - j
+            for y in range(y0 if y0 > 0 else 0, s1):
+                q = Qt[y]
+                if q == 0.0:
                     continue
-                if G1 == 1 or s1 == 1:
-                    out[i, j, pl] += d
-                    continue
-                for y in range(s1):
-                    q = Qt[y]
-                    if q == 0.0:
-                        continue
-                    jj = j + y
-                    if jj > G1 - 1:
-                        jj = G1 - 1
-                    out[i, jj, pl] += d * q
+                for pl in range(L):
+                    o[top + pl] += d[j * L + pl] * q
+
+
+@inner
+def _same_prob(prob, t, a, b):
+    """Whether actions ``a`` and ``b`` are chosen with exactly the same probability in every state
+    in week ``t``."""
+    pa = prob[t, a]
+    pb = prob[t, b]
+    for i in range(pa.shape[0]):
+        for j in range(pa.shape[1]):
+            for pl in range(pa.shape[2]):
+                if pa[i, j, pl] != pb[i, j, pl]:
+                    return False
+    return True
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -772,6 +866,16 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
         # every action.
         shared = q_shared[t] == 1 or G1 == 1
         for a in range(A):
+            # An action that moves the state as an earlier one does and is chosen with the same
+            # probabilities everywhere (one of the same cost: see :func:`_bellman`) moves the same
+            # mass: copied, not pushed again.
+            b = 0
+            while b < a and not (_same_moves(mv, t, a, b, shared) and _same_prob(prob, t, a, b)):
+                b += 1
+            if b < a:
+                tot[a] = tot[b]
+                _copy3(moved[b], moved[a])
+                continue
             s = 0.0
             for i in range(G0):
                 for j in range(G1):
