@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         policy._CALIBRATION_CACHE.clear()
         study = prepare(args.scenario, worlds=args.worlds, replications=args.replications)
         steps: dict[str, list[float]] = {"calibrate": [], "policies": [], "simulate": []}
-        for w in study.groups[0] + study.groups[1][: max(0, args.profile - len(study.groups[0]))]:
+        for w in [w for group in study.groups for w in group]:  # (the loop stops at --profile worlds)
             it = study.items[w]
             t = time.process_time()
             kappa = calibrate(it.scenario)

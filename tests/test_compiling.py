@@ -74,3 +74,39 @@ def test_the_background_compile_runs_and_starts_only_when_needed():
         env=dict(os.environ), timeout=600, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+_SOLVER_SIGNATURES = """
+import gc, sys
+from numba.core.registry import CPUDispatcher
+from incentsim.scenario.load import read_toml, scenario_from_dict
+from incentsim.model.policy import calibrate, solve_policy
+grid = {"grid_points": 41, "grid_points_2d": 11}
+for path, names in ((sys.argv[1], ["hybrid"]), (sys.argv[2], ["quarterly-step", "ratchet"])):
+    d = read_toml(path)
+    d.setdefault("behaviour", {}).update(grid)
+    sc = scenario_from_dict(d)
+    kappa = calibrate(sc)
+    for name in names:
+        solve_policy(sc, name, kappa=kappa)
+for obj in gc.get_objects():
+    if isinstance(obj, CPUDispatcher) and obj.py_func.__module__.startswith("incentsim."):
+        if len(obj.overloads) > 1:
+            print(obj.py_func.__module__, obj.py_func.__name__, [str(s) for s in obj.overloads])
+"""
+
+
+def test_the_solver_compiles_one_specialisation_of_each_function(tmp_path):
+    """The solver's kernels and their helpers, compiled from an empty numba cache in a fresh process
+    (a cache hit compiles no helper, so nothing to count), for a calibration and three solves that
+    take every path (two state axes with marketing and deal timing; a quarter with a true-up and a
+    paid axis; a ratchet): one signature each. A literal argument (a counter starting at 0) made
+    numba compile a helper twice. Deterministic; coarse grids (41 / 11 points)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), INCENTSIM_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _SOLVER_SIGNATURES, str(SCENARIOS / "separate-vs-shared.toml"),
+         str(SCENARIOS / "hr-bonus-structures.toml")],
+        capture_output=True, env=env, timeout=900, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert proc.stdout.decode().strip() == "", proc.stdout.decode()

@@ -604,13 +604,15 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
             # An action that moves the state as an earlier one does, at the same cost (the
             # follow-up share where nobody hands over appointments; team time where no team
             # measure pays), has its values: copied, not computed again.
-            b = 0
-            while b < a and not (cost[t, b] == cost[t, a] and _same_moves(mv, t, a, b, shared)):
-                b += 1
-            same[a] = b if b < a else -1
-            if b < a:
+            same[a] = -1
+            for b in range(a):  # (a loop index, not a counter from 0: numba would compile the
+                # callee once more for the literal 0)
+                if cost[t, b] == cost[t, a] and _same_moves(mv, t, a, b, shared):
+                    same[a] = b
+                    break
+            if same[a] >= 0:
                 qa = q2[a]
-                qb = q2[b]
+                qb = q2[same[a]]
                 for s in range(S):
                     qa[s] = qb[s]
                 continue
@@ -869,12 +871,14 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
             # An action that moves the state as an earlier one does and is chosen with the same
             # probabilities everywhere (one of the same cost: see :func:`_bellman`) moves the same
             # mass: copied, not pushed again.
-            b = 0
-            while b < a and not (_same_moves(mv, t, a, b, shared) and _same_prob(prob, t, a, b)):
-                b += 1
-            if b < a:
-                tot[a] = tot[b]
-                _copy3(moved[b], moved[a])
+            twin = -1
+            for b in range(a):
+                if _same_moves(mv, t, a, b, shared) and _same_prob(prob, t, a, b):
+                    twin = b
+                    break
+            if twin >= 0:
+                tot[a] = tot[twin]
+                _copy3(moved[twin], moved[a])
                 continue
             s = 0.0
             for i in range(G0):
