@@ -559,6 +559,8 @@ class Choice(NamedTuple):
     ahead_mkt: np.ndarray  # (2, 1) the same for marketing
     own: np.ndarray  # (NP,) each rep's expected deals from its pipeline within own_steps[0] weekly steps
     own_steps: np.ndarray  # (1,) int64 the steps ``own`` holds (-1: none yet this week)
+    row: np.ndarray  # (NP,) int64 each person's row of its policy in this reading (:func:`_choose_roles`)
+    blend: np.ndarray  # (3, NP) a person's forecasts before its first reading, and the second one's weight
 
 
 class Year(NamedTuple):
@@ -632,13 +634,14 @@ def _choose_roles(
     pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, annual_target, target,
     week_period, stage, held, atype, mstage, queue, work_base, ring, period_acc, year_acc, year_paid, tscale, own,
     own_steps, mkt_level, ahead_mkt, mkt,
-    mkt_timing, ahead_sales, effort, follow, team, timing_sales,
+    mkt_timing, ahead_sales, effort, follow, team, timing_sales, row, blend,
 ):  # fmt: skip
     """Marketing's and sales' choices of the week (:func:`_choose`), after the pipeline forecasts
     behind each measure axis of their policies' state (:func:`_forecast_axis`; every choice of the
     week is made from the same state, so they are computed once a week). Marketing's into ``mkt``
     (``(3, 1)``: effort, quality focus, unused) and ``mkt_timing``; sales' into ``effort``,
-    ``follow``, ``team`` and ``timing_sales`` (each ``(R,)``).
+    ``follow``, ``team`` and ``timing_sales`` (each ``(R,)``). ``row`` and ``blend`` are working space
+    (:class:`Choice`).
 
     One call a week for both roles, through one loop body: a call copies its arguments (a policy
     alone is 11 arrays of up to 7 dimensions). With the forecasts and choices as eight calls a week,
@@ -667,44 +670,48 @@ def _choose_roles(
                     held, atype, mstage, queue, follow, work_base, ring, ahead, own, own_steps,
                 )  # fmt: skip
         NS = ap.scales.shape[0]
-        if NS == 1:
-            # Everyone's grid coordinates first, then everyone's choices: each person's coordinates
-            # end in two dependent divisions, and the table reads wait for them; in separate loops
-            # the processor works on several persons' divisions (and reads) at once.
+        # One reading of the policy per person, at the person's level; where a ratchet has moved a
+        # person's target (NS > 1), two: the policies solved at the two target scales around the
+        # person's, blended (the timing of the nearer). Each reading computes everyone's grid
+        # coordinates first, then everyone's choices: each person's coordinates end in two
+        # dependent divisions, and the table reads wait for them; in separate loops the processor
+        # works on several persons' divisions (and reads) at once. (One call site of each: numba
+        # compiles an inlined function once per site, and the second reading's own sites cost the
+        # kernel's first compile about 2 s.)
+        for side in range(1 if NS == 1 else 2):
             for p in range(n_persons):
+                if NS > 1:
+                    if side == 0:
+                        j, f = _scale_bracket(ap.scales, tscale[ap.scale_comp[0], p] / ap.base_scale[levels[p]])
+                        row[p] = levels[p] * NS + j
+                        blend[0, p] = ahead[0, p]  # (the forecasts: the coordinates overwrite them)
+                        blend[1, p] = ahead[1, p]
+                        blend[2, p] = f
+                    else:
+                        if blend[2, p] == 0.0:
+                            continue
+                        row[p] += 1
+                        ahead[0, p] = blend[0, p]
+                        ahead[1, p] = blend[1, p]
+                else:
+                    row[p] = levels[p]
                 _grid_coordinates(
-                    ap, ap.group[p], levels[p], w, p, annual_target, target, week_period, period_acc, year_acc,
-                    tscale, ahead,
+                    ap, ap.group[p], row[p], w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
+                    ahead,
                 )  # fmt: skip
             for p in range(n_persons):
-                first[p], second[p], third[p], timing[p] = _choose(ap, ap.group[p], levels[p], w, p, year_paid, ahead)
-        else:
-            # A ratchet has moved the person's target: the policies solved at the two target scales
-            # around the person's, blended (the timing of the nearer).
-            for p in range(n_persons):
-                g = ap.group[p]
-                k0 = levels[p] * NS
-                j, f = _scale_bracket(ap.scales, tscale[ap.scale_comp[0], p] / ap.base_scale[levels[p]])
-                x0 = ahead[0, p]
-                x1 = ahead[1, p]
-                _grid_coordinates(
-                    ap, g, k0 + j, w, p, annual_target, target, week_period, period_acc, year_acc, tscale, ahead
-                )  # fmt: skip
-                e, s2, t3, tm = _choose(ap, g, k0 + j, w, p, year_paid, ahead)
-                if f > 0.0:
-                    ahead[0, p] = x0
-                    ahead[1, p] = x1
-                    _grid_coordinates(
-                        ap, g, k0 + j + 1, w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
-                        ahead,
-                    )  # fmt: skip
-                    e1, s21, t31, tm1 = _choose(ap, g, k0 + j + 1, w, p, year_paid, ahead)
-                    e = (1.0 - f) * e + f * e1
-                    s2 = (1.0 - f) * s2 + f * s21
-                    t3 = (1.0 - f) * t3 + f * t31
+                if side == 1 and blend[2, p] == 0.0:
+                    continue
+                e, s2, t3, tm = _choose(ap, ap.group[p], row[p], w, p, year_paid, ahead)
+                if side == 0:
+                    first[p], second[p], third[p], timing[p] = e, s2, t3, tm
+                else:
+                    f = blend[2, p]
+                    first[p] = (1.0 - f) * first[p] + f * e
+                    second[p] = (1.0 - f) * second[p] + f * s2
+                    third[p] = (1.0 - f) * third[p] + f * t3
                     if f >= 0.5:
-                        tm = tm1
-                first[p], second[p], third[p], timing[p] = e, s2, t3, tm
+                        timing[p] = tm
 
 
 @stage
@@ -717,7 +724,7 @@ def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
         sch.weeks_left, sch.annual_target, sch.target, sch.week_period, fn.stage, fn.held, atype, fn.mstage, fn.queue,
         1.0 - model.ignored_share, fn.ring, pay.period_acc, pay.year_acc, pay.year_paid, pay.tscale, ch.own,
         ch.own_steps, ch.mkt_level, ch.ahead_mkt, ch.mkt, ch.mkt_timing, ch.ahead_sales, wk.effort, wk.follow,
-        wk.team, wk.timing,
+        wk.team, wk.timing, ch.row, ch.blend,
     )  # fmt: skip
     for r in range(atype.shape[0]):
         ei = int(wk.effort[r] / EFFORT_STEP + 0.5)
@@ -1229,7 +1236,10 @@ def work_arrays(model, sch, root, prefix, n_year, n_person):
         z(R), z(R, i64), np.ones(R), z(R), z(R, i64), z(R), z(R, i64), z(R, i64), z(R, i64), z((R, 2), i64), z(R),
         z(R), z(R, i64), z(N_Y),
     )  # fmt: skip
-    ch = Choice(z((3, 1)), z(1, i64), z(1, i64), z((2, NPp)), z((2, 1)), z(NPp), np.full(1, -1, dtype=i64))
+    ch = Choice(
+        z((3, 1)), z(1, i64), z(1, i64), z((2, NPp)), z((2, 1)), z(NPp), np.full(1, -1, dtype=i64), z(NPp, i64),
+        z((3, NPp)),
+    )  # fmt: skip
     yr = Year(z(n_year), z(12), z((R + 1, n_person)))
     return states, ent, pool, z(R, i64), np.full(R, -1, dtype=i64), fn, pay, wk, ch, yr
 
@@ -1276,6 +1286,8 @@ def _reset(fn, pay, wk, ch, yr):
     ch.ahead_mkt[...] = 0.0
     ch.own[...] = 0.0
     ch.own_steps[...] = -1
+    ch.row[...] = 0
+    ch.blend[...] = 0.0
     yr.company[...] = 0.0
     yr.month_bk[...] = 0.0
     yr.person[...] = 0.0
