@@ -217,7 +217,7 @@ _ROWS: list[Limit] = [
     Limit("behaviour.grid_points", "integer", "points", 21, 1001, None, None, "attainment grid of the policy solver"),
     Limit("behaviour.grid_points_2d", "integer", "points", 11, 201, None, None,
           "attainment grid of the second state axis"),
-    Limit("behaviour.max_rounds", "integer", "rounds", 1, 50, None, None, "best-response rounds"),
+    Limit("behaviour.max_rounds", "integer", "rounds", 1, 200, None, None, "best-response rounds"),
     # [schemes.NAME.ROLE] and its components[i]
     _money("schemes.<scheme>.<role>.bonus_at_target", "bonus per person per year at 100 % attainment"),
     _money("schemes.<scheme>.<role>.base_salary", "fixed pay per person per year"),
