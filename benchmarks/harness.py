@@ -320,6 +320,25 @@ def time_warm_starts(sc, near) -> dict:
     return {"nearby": near.source, "calibration": calibrations, "schemes": schemes}
 
 
+
+def time_slowest_bundled_solve(scenario: str = "hr-bonus-structures", scheme: str = "quarterly-step") -> dict:
+    """One cold solve of the slowest scheme of the bundled files (``quarterly-step``: two measure
+    axes and the paid axis of a year-end true-up, 31 x 31 x 9 states), its calibration given and
+    done first, with no disk cache (what ``python -m benchmarks.solve_times --scenario
+    hr-bonus-structures --scheme quarterly-step`` times)."""
+    from incentsim import load_scenario
+    from incentsim.model import policy as P
+
+    sc = load_scenario(ROOT / "scenarios" / f"{scenario}.toml")
+    with no_disk_cache():
+        kappa = P.calibrate(sc)
+        timing, solved = timed(lambda: P.solve_policy(sc, scheme, kappa=kappa), repeat=1, warmup=False)
+    axes = len(solved.info.get("state", {}).get("sales", {}).get("axes", []))
+    return {
+        "scenario": scenario, "scheme": scheme, "seconds": timing.best, "cores": timing.cpu_best / timing.best,
+        "rounds": solved.info.get("rounds"), "axes": axes,
+    }  # fmt: skip
+
 # -- subprocesses: memory and the CLI --------------------------------------------------------------
 
 

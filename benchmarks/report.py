@@ -18,6 +18,7 @@ behaviour unless stated):
 * time and peak memory at 1k, 10k and 100k replications (fresh processes);
 * the policy solver: calibration and each scheme's solve of a nearby scenario, cold and
   warm-started from the solved benchmark scenario (``start=``), and a read from the policy cache;
+  and the slowest solve of the bundled files, cold (``hr-bonus-structures``' ``quarterly-step``);
 * ``incentsim compare`` end to end: the default run (``replications = "auto"``) with cold caches,
   then warm, and 10,000 replications warm; the imports of a warm run (``-X importtime``).
 
@@ -233,6 +234,7 @@ def measure(
         solve_policy(sc, name)  # into the on-disk policy cache
         cached, _ = H.timed(lambda n=name: solve_policy(sc, n), repeat=repeat, warmup=False)
         out["solver"]["schemes"][name]["cached"] = cached.to_dict()
+    out["solver"]["slowest_bundled"] = H.time_slowest_bundled_solve()
 
     # -- the CLI end to end ------------------------------------------------------------------------------
     if not skip_cli:
@@ -359,6 +361,9 @@ def issue_table(out: dict) -> str:
     for name, s in sol.items():
         body.append((f"solve '{name}', cold / warm-started", f"{s['cold']['best']:.2f} / {s['warm']['best']:.2f} s",
                      "(reported)", "-"))  # fmt: skip
+    slow = out["solver"].get("slowest_bundled")
+    if slow:
+        body.append((f"solve '{slow['scheme']}' ({slow['scenario']}), cold", f"{slow['seconds']:.2f} s", "(reported)", "-"))
     fresh = out.get("fresh") or {}
     env = out["environment"]
     head = ("figure (issue 17)", "value", "target", "status")
@@ -521,6 +526,14 @@ def table(out: dict) -> str:
             seconds=s["warm"]["best"],
             ratio=f"{s['rounds_warm']} rounds",
             cores=s["warm"]["cpu_best"] / s["warm"]["best"],
+        )
+    slow = sol.get("slowest_bundled")
+    if slow:
+        row(
+            f"solve_policy '{slow['scheme']}' ({slow['scenario']}), cold",
+            seconds=slow["seconds"],
+            ratio=f"{slow['rounds']} rounds; {slow['axes']} state axes and a paid axis; the slowest bundled solve",
+            cores=slow["cores"],
         )
     cli = out.get("cli")
     if cli:
