@@ -320,7 +320,6 @@ def time_warm_starts(sc, near) -> dict:
     return {"nearby": near.source, "calibration": calibrations, "schemes": schemes}
 
 
-
 def time_slowest_bundled_solve(scenario: str = "hr-bonus-structures", scheme: str = "quarterly-step") -> dict:
     """One cold solve of the slowest scheme of the bundled files (``quarterly-step``: two measure
     axes and the paid axis of a year-end true-up, 31 x 31 x 9 states), its calibration given and
@@ -338,6 +337,7 @@ def time_slowest_bundled_solve(scenario: str = "hr-bonus-structures", scheme: st
         "scenario": scenario, "scheme": scheme, "seconds": timing.best, "cores": timing.cpu_best / timing.best,
         "rounds": solved.info.get("rounds"), "axes": axes,
     }  # fmt: skip
+
 
 # -- subprocesses: memory and the CLI --------------------------------------------------------------
 

@@ -363,7 +363,9 @@ def issue_table(out: dict) -> str:
                      "(reported)", "-"))  # fmt: skip
     slow = out["solver"].get("slowest_bundled")
     if slow:
-        body.append((f"solve '{slow['scheme']}' ({slow['scenario']}), cold", f"{slow['seconds']:.2f} s", "(reported)", "-"))
+        body.append(
+            (f"solve '{slow['scheme']}' ({slow['scenario']}), cold", f"{slow['seconds']:.2f} s", "(reported)", "-")
+        )
     fresh = out.get("fresh") or {}
     env = out["environment"]
     head = ("figure (issue 17)", "value", "target", "status")

@@ -33,8 +33,9 @@ SHAPES = [(6, 4, 3), (7, 1, 1)]
 
 def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0], twin: str = "none"):
     """A seeded test problem; ``twin``: "none", "twin" (action 2 moves and costs as action 1),
-    "axis0" (action 2 has action 1's axis-0 increment and cost, its own axis-1 increment) or
-    "moves" (action 2 moves as action 1 at another cost)."""
+    "axis0" (action 2 has action 1's axis-0 increment and cost, its own axis-1 increment),
+    "moves" (action 2 moves as action 1 at another cost) or "shared" (every action has action 0's
+    axis-1 increment, which the kernels then apply once a week, and action 2 is action 1's twin)."""
     G0, G1, L = shape
     rng = np.random.default_rng(seed)
     S0, S1 = (3, 3) if G1 > 1 else (5, 1)
@@ -59,6 +60,8 @@ def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0], twin: str = "no
             cost[:, 2] = cost[:, 1]
         if twin != "axis0":
             Q[:, 2] = Q[:, 1]
+        if twin == "shared":
+            Q[:] = Q[:, :1]
     alpha = np.zeros(52)
     alpha[:ACTIVE] = 0.4  # axis 1 moves 0.4 steps per axis-0 step, plus its own increment
     end0 = np.zeros(52, dtype=np.int64)
@@ -134,6 +137,12 @@ def _reference(args, sigma, disc):
     return V, prob
 
 
+def _q_shared(Q, s1):
+    """1 in the weeks where every action has the same axis-1 increment (as ``model.agent`` marks
+    them: the kernels then apply it once a week)."""
+    return np.array([int(np.all(Q[t] == Q[t, :1]) and np.all(s1[t] == s1[t, 0])) for t in range(52)], dtype=np.int64)
+
+
 def _kernel(args, sigma, disc):
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
     G0, G1, L = year_end.shape
@@ -141,33 +150,32 @@ def _kernel(args, sigma, disc):
     prob = np.zeros((52, A, G0, G1, L))
     attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
     mean_attr = np.zeros((52, G0, G1, L, 2))
-    q_shared = np.zeros(52, dtype=np.int64)
-    mv = dp.Moves(P, s0, Q, s1, q_shared, alpha)
+    mv = dp.Moves(P, s0, Q, s1, _q_shared(Q, s1), alpha)
     per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
     dp._bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, dp.bellman_work(A, G0, G1, L, P.shape[2]))
     return V, prob, mean_attr
 
 
-@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves"])
+@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves", "shared"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("seed,sigma,disc", [(1, 0.0, 1.0), (2, 0.0, 0.99), (3, 0.3, 1.0), (4, 0.05, 0.98)])
 def test_bellman_equals_plain_python_recursion(seed, sigma, disc, shape, twin):
     args = _problem(seed, shape, twin)
     V, prob, mean_attr = _kernel(args, sigma, disc)
-    if twin == "twin" and sigma > 0:  # twins are chosen alike (a plain maximum takes the first)
+    if twin in ("twin", "shared") and sigma > 0:  # twins are chosen alike (a plain maximum takes the first)
         assert np.array_equal(prob[:, 2], prob[:, 1])
     if twin == "axis0" and shape[1] > 1:  # not twins: axis 1 moves differently
         assert not np.array_equal(prob[:ACTIVE, 2], prob[:ACTIVE, 1])
     V_ref, prob_ref = _reference(args, sigma, disc)
     np.testing.assert_allclose(V[:ACTIVE + 1], V_ref[:ACTIVE + 1], atol=1e-12)
-    if sigma == 0 and twin in ("twin", "axis0"):
+    if sigma == 0 and twin in ("twin", "axis0", "shared"):
         # Where actions 1 and 2 are worth the same (every state for twins; where axis 1 does not
         # matter otherwise), a plain maximum's pick between them is rounding: compare their sum.
         for p in (prob, prob_ref):
             p[:, 1] += p[:, 2]
             p[:, 2] = 0.0
     np.testing.assert_allclose(prob[:ACTIVE], prob_ref[:ACTIVE], atol=1e-12)
-    if sigma == 0 and twin in ("twin", "axis0"):
+    if sigma == 0 and twin in ("twin", "axis0", "shared"):
         return
     expected_action = np.einsum("tajkl,a->tjkl", prob_ref[:ACTIVE], np.arange(A, dtype=float))
     np.testing.assert_allclose(mean_attr[:ACTIVE, :, :, :, 0], expected_action, atol=1e-9)
@@ -193,14 +201,20 @@ def test_deterministic_values_beat_every_open_loop_plan():
     assert V[0, 0, 0, 0] == pytest.approx(V_ref[0, 0, 0, 0], abs=1e-12)
 
 
-@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves"])
+@pytest.mark.parametrize("uniform", [False, True], ids=["solved", "uniform"])
+@pytest.mark.parametrize("twin", ["none", "twin", "axis0", "moves", "shared"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_forward_matches_path_enumeration(shape, twin):
+def test_forward_matches_path_enumeration(shape, twin, uniform):
+    """``uniform``: every action chosen with probability 1/A instead of the solved probabilities, so
+    that actions that move alike on axis 0 but not on axis 1 ("axis0") are chosen alike: their
+    moved mass must not be copied."""
     args = _problem(3, shape, twin)
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
     G0, G1, L = shape
     sigma, disc = 0.2, 1.0
     V, prob, _ = _kernel(args, sigma, disc)
+    if uniform:
+        prob[:] = 1.0 / A
     start = np.zeros((G0, G1, L))
     start[0, 0, 0] = 1.0
     qty = np.zeros((52, A, 1))
@@ -209,7 +223,7 @@ def test_forward_matches_path_enumeration(shape, twin):
     mean = np.zeros((52, 1))
     e0 = np.zeros((52, G0))
     e1 = np.zeros((52, G1))
-    mv = dp.Moves(P, s0, Q, s1, np.zeros(52, dtype=np.int64), alpha)
+    mv = dp.Moves(P, s0, Q, s1, _q_shared(Q, s1), alpha)
     per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
     dp._forward(mv, per, prob, start, qty, dist, mean, e0, e1, dp.forward_work(A, G0, G1, L, P.shape[2]))
     # Enumerate every path of the first two weeks with the choice probabilities; fractional
