@@ -422,9 +422,8 @@ def _spread_axis1(W, Qt, s1, U):
 
     Step by step over whole rows, as :func:`_expect_axis0`: a row's ``(G1, L)`` block is contiguous,
     so step ``y`` reads the row ``y L`` further on, and every state gets its terms in the same order
-    of ``y`` as a sum per state (bit-identical). A sum per state with its clamp and test in the
-    innermost loop did not vectorise: on ``hr-bonus-structures``' ``quarterly-step`` (31 x 31 x 9
-    states, 36 actions) it was about half of a Bellman pass."""
+    of ``y`` as a sum per state (bit-identical). A sum per state, with its clamp and test in the
+    innermost loop, did not vectorise."""
     G0, G1, L = W.shape
     n = G1 * L
     top = (G1 - 1) * L
@@ -602,8 +601,8 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
                 _spread_axis1(W, Q[t, 0], s1[t, 0], U[0])
         for a in range(A):
             # An action that moves the state as an earlier one does, at the same cost (the
-            # follow-up share where nobody hands over appointments; team time where no team
-            # measure pays), has its values: copied, not computed again.
+            # follow-up share where nobody hands over appointments: hr-bonus-structures' 36
+            # actions are 18 pairs), has its values: copied, not computed again.
             same[a] = -1
             for b in range(a):  # (a loop index, not a counter from 0: numba would compile the
                 # callee once more for the literal 0)
