@@ -2,8 +2,8 @@
 
 * Backward induction (deterministic and logit choices) equals a plain-Python recursion over the
   decision tree on a tiny two-axis problem: 3 active weeks, 3 actions, an axis-1 increment that
-  moves with axis 0 (fractional, interpolated) and an independent one, period ends with resets to
-  fractional head starts, a paid-money axis.
+  moves with axis 0 (fractional, interpolated) and an independent one, period ends of either axis
+  and of both with resets to head starts spread over the grid (pmfs), a paid-money axis.
 * The forward pass equals the distribution obtained by enumerating all paths, and the policy's
   expected payout minus its costs equals the value.
 * Both with an action that is another's twin (the same increments and cost: the kernels copy its
@@ -68,16 +68,25 @@ def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0], twin: str = "no
     end0[1] = 1  # axis 0's first period ends after week 1 ...
     end0[51] = 1
     end1 = np.zeros(52, dtype=np.int64)
+    end1[2] = 1  # axis 1's first period ends after week 2
     end1[51] = 1
     k0 = np.zeros(52, dtype=np.int64)
     k0[2:] = 1
     k1 = np.zeros(52, dtype=np.int64)
+    k1[3:] = 1
     pay0 = np.zeros((2, G0))
     pay0[0] = np.sort(rng.uniform(0, 3, size=G0))
-    pay1 = np.zeros((1, G1))
+    pay1 = np.zeros((2, G1))
+    pay1[0] = np.sort(rng.uniform(0, 2, size=G1))
     year_end = rng.uniform(0, 1, size=(G0, G1, L))
-    reset0 = np.array([1.3, 0.0])  # ... and the next one starts at a fractional head start
-    reset1 = np.array([0.0])
+    # Head starts (pmfs on the grid): axis 0's next period starts spread over three points, axis
+    # 1's over its whole grid; the next year's at 0.
+    reset0 = np.zeros((2, G0))
+    reset0[0, [0, 1, 3]] = [0.2, 0.5, 0.3]
+    reset0[1, 0] = 1.0
+    reset1 = np.zeros((2, G1))
+    reset1[0] = rng.dirichlet(np.ones(G1))
+    reset1[1, 0] = 1.0
     paid_step = np.zeros((2, G0))
     paid_step[0] = np.linspace(0, 1.5, G0)  # money paid at axis 0's first end, in paid-axis steps
     return P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step
@@ -97,11 +106,17 @@ def _interp(V, x0, x1, x2):
     return total
 
 
+def _next_year(shape):
+    """A value of next year's start by final state (``V[52]``, set by the caller of the kernel)."""
+    return np.random.default_rng(99).uniform(0, 1, size=shape)
+
+
 def _reference(args, sigma, disc):
     """Plain-Python backward induction with the kernel's semantics."""
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
     G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
+    V[52] = _next_year((G0, G1, L))
     prob = np.zeros((52, A, G0, G1, L))
     for t in range(51, -1, -1):
 
@@ -109,10 +124,11 @@ def _reference(args, sigma, disc):
             v = (pay0[k0[t], i] if end0[t] else 0.0) + (pay1[k1[t], j] if end1[t] else 0.0)
             if t == 51:
                 v += year_end[i, j, pl]
-            x0 = reset0[k0[t]] if end0[t] else i
-            x1 = reset1[k1[t]] if end1[t] else j
+            # An axis whose period ends restarts anywhere its head start's pmf says.
+            xs0 = [(x, w) for x, w in enumerate(reset0[k0[t]]) if w > 0] if end0[t] else [(i, 1.0)]
+            xs1 = [(x, w) for x, w in enumerate(reset1[k1[t]]) if w > 0] if end1[t] else [(j, 1.0)]
             x2 = 0.0 if t == 51 else (pl + paid_step[k0[t], i] if end0[t] else pl)
-            return v + _interp(V[t + 1], x0, x1, x2)
+            return v + sum(w0 * w1 * _interp(V[t + 1], x0, x1, x2) for x0, w0 in xs0 for x1, w1 in xs1)
 
         W = np.array([[[after(i, j, pl) for pl in range(L)] for j in range(G1)] for i in range(G0)])
         for i, j, pl in itertools.product(range(G0), range(G1), range(L)):
@@ -147,6 +163,7 @@ def _kernel(args, sigma, disc):
     P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
     G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
+    V[52] = _next_year((G0, G1, L))
     prob = np.zeros((52, A, G0, G1, L))
     attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
     mean_attr = np.zeros((52, G0, G1, L, 2))
@@ -235,8 +252,8 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
         return [(lo, 1.0 - f)] + ([(lo + 1, f)] if f > 0 else [])
 
     paths = {(0, 0, 0): 1.0}
-    exp_cost = np.zeros(2)
-    for t in range(2):
+    exp_cost = np.zeros(ACTIVE)
+    for t in range(ACTIVE):
         new: dict = {}
         for (i, j, pl), p in paths.items():
             for a in range(A):
@@ -252,18 +269,26 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
                             new[key] = new.get(key, 0.0) + w
         if t == 0:
             after_first = dict(new)
-        if t == 1:  # axis 0's period ends: fractional head start, and the money paid accumulates
+        if t == 1:  # axis 0's period ends: its head start's pmf, and the money paid accumulates
             before_reset = np.zeros(G0)  # axis 0's distribution at the period's end
             for (i, _, _), p in new.items():
                 before_reset[i] += p
             reset: dict = {}
             for (i, j, pl), p in new.items():
-                for ii, wi in split(reset0[0], G0):
+                for ii, wi in enumerate(reset0[0]):
                     for ll, wl in split(pl + paid_step[0, i], L):
-                        reset[(ii, j, ll)] = reset.get((ii, j, ll), 0.0) + p * wi * wl
+                        if wi > 0:
+                            reset[(ii, j, ll)] = reset.get((ii, j, ll), 0.0) + p * wi * wl
+            new = reset
+        if t == 2:  # axis 1's period ends: its head start's pmf
+            reset = {}
+            for (i, j, pl), p in new.items():
+                for jj, wj in enumerate(reset1[0]):
+                    if wj > 0:
+                        reset[(i, jj, pl)] = reset.get((i, jj, pl), 0.0) + p * wj
             new = reset
         paths = new
-    np.testing.assert_allclose(mean[:2, 0], exp_cost, atol=1e-12)
+    np.testing.assert_allclose(mean[:ACTIVE, 0], exp_cost, atol=1e-12)
     first = np.zeros((G0, G1, L))
     for key, p in after_first.items():
         first[key] += p
@@ -272,8 +297,8 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
     ref = np.zeros((G0, G1, L))
     for key, p in paths.items():
         ref[key] += p
-    np.testing.assert_allclose(dist[2], ref, atol=1e-12)
-    assert dist[2].sum() == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(dist[ACTIVE], ref, atol=1e-12)
+    assert dist[ACTIVE].sum() == pytest.approx(1.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.3, 2.5, 12.0])
@@ -297,3 +322,97 @@ def test_panjer_equals_direct_compound_poisson(lam):
         conv = np.concatenate([nxt[: Lg - 1], [nxt[Lg - 1 :].sum()]])
     np.testing.assert_allclose(out, direct, atol=1e-12)
     assert out.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def _lerp_below(V, x, j, pl):
+    """V[x, j, pl] at fractional x: linear, clamped at the top, extrapolated below 0 with the first
+    segment's slope (how the next period's value is read below its head start)."""
+    G = V.shape[0]
+    if x >= G - 1:
+        return V[G - 1, j, pl]
+    i = max(int(math.floor(x)), 0)
+    return V[i, j, pl] * (1.0 - (x - i)) + V[i + 1, j, pl] * (x - i)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_deal_timing_equals_plain_python_comparison(seed):
+    """Deal timing at an axis-0 period end compares doing nothing, holding all deals of the week,
+    holding the excess and pulling in, each at the next period's value expected over its head
+    start (a pmf), moved by what is held (kept with 1 - hold_loss) or pulled. Kernel against a
+    plain-Python evaluation of the four options for the most likely action at every state; a
+    problem with a head start spread over three grid points, random values and pmfs (seeded)."""
+    rng = np.random.default_rng(seed)
+    G0, G1, L = 8, 2, 2
+    SC, SZ, SP = 4, 3, 5
+    P = np.zeros((52, A, 3))
+    P[:, :, 0] = 1.0
+    s0 = np.full((52, A), 3, dtype=np.int64)
+    C = np.zeros((52, A, SC))
+    Pz = np.zeros((52, A, SZ))
+    Pp = np.zeros((52, A, SP))
+    for a in range(A):
+        P[:, a] = rng.dirichlet(np.ones(3))
+        C[:, a] = rng.dirichlet(np.ones(SC))
+        Pz[:, a] = rng.dirichlet(np.ones(SZ))
+        Pp[:, a] = rng.dirichlet(np.ones(SP))
+    sc = np.full((52, A), SC, dtype=np.int64)
+    sz = np.full((52, A), SZ, dtype=np.int64)
+    spull = np.full((52, A), SP, dtype=np.int64)
+    sc[:, 1] = 2  # an action with fewer deals to hold
+    hp = dp.HoldPull(C, sc, Pz, sz, Pp, spull)
+    end0 = np.zeros(52, dtype=np.int64)
+    end0[[12, 51]] = 1
+    k0 = np.zeros(52, dtype=np.int64)
+    k0[13:] = 1
+    pay0 = np.zeros((2, G0))
+    pay0[0] = np.minimum(np.arange(G0), 4) * 1.5  # capped: a flat stretch to hold the excess from
+    pay0[1] = np.sort(rng.uniform(0, 3, size=G0))
+    year_end = rng.uniform(0, 1, size=(G0, G1, L))
+    reset0 = np.zeros((2, G0))
+    reset0[0, [1, 2, 4]] = [0.3, 0.5, 0.2]
+    reset0[1, 0] = 1.0
+    per = dp.Periods(end0, end0, k0, k0, pay0, np.zeros((2, G1)), year_end, reset0, np.ones((2, G1)) / G1,
+                     np.zeros((2, G0)))  # fmt: skip
+    mv = dp.Moves(P, s0, np.ones((52, A, 1)), np.ones((52, A), dtype=np.int64), np.ones(52, dtype=np.int64),
+                  np.zeros(52))  # fmt: skip
+    best = rng.integers(0, A, size=(52, G0, G1, L))
+    Vnext = rng.uniform(0, 4, size=(52, G0, G1, L))
+    ratio = np.full(52, 0.8)
+    hold_loss = 0.1
+    timing = np.zeros((52, G0, G1, L), dtype=np.int8)
+    dp._timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, np.empty(G0, dtype=np.int64), np.empty(G0),
+               np.empty(SC), np.empty(SZ))  # fmt: skip
+    expected = np.zeros_like(timing)
+    for t in (12, 51):
+        kk = k0[t]
+        top = pay0[kk].max()
+        Vn = Vnext[t]
+
+        def nxt(shift, j, pl, kk=kk, Vn=Vn):
+            return sum(w * _lerp_below(Vn, x + shift, j, pl) for x, w in enumerate(reset0[kk]) if w > 0)
+
+        for i, j, pl in itertools.product(range(G0 - 1), range(G1), range(L)):
+            a = best[t, i, j, pl]
+            pay = pay0[kk] + (year_end[:, j, pl] if t == 51 else 0.0)
+            flat = max(m for m in range(i + 1) if m == 0 or abs(pay0[kk, m] - pay0[kk, m - 1]) > 1e-9 * (1 + top))
+            room = i - flat
+            q_none = sum(P[t, a, y] * pay[min(i + y, G0 - 1)] for y in range(3)) + nxt(0.0, j, pl)
+            q_hold = sum(
+                P[t, a, y] * C[t, a, c] * pay[max(min(i + y, G0 - 1) - c, 0)] for y in range(3) for c in range(sc[t, a])
+            ) + sum(C[t, a, c] * nxt((1 - hold_loss) * c * ratio[t], j, pl) for c in range(sc[t, a]))
+            q_excess = q_none
+            if room > 0:
+                q_excess = q_none - nxt(0.0, j, pl) + sum(
+                    C[t, a, c] * nxt((1 - hold_loss) * min(c, room) * ratio[t], j, pl) for c in range(sc[t, a])
+                )
+            q_pull = sum(Pp[t, a, y] * pay[min(i + y, G0 - 1)] for y in range(SP)) + sum(
+                Pz[t, a, z] * nxt(-z * ratio[t], j, pl) for z in range(SZ)
+            )
+            eps = 1e-3 * top + 1e-9 * abs(q_none)
+            choice, best_q = 0, q_none + eps
+            for option, q in ((3, q_excess), (1, q_hold), (2, q_pull)):
+                if q > best_q:
+                    choice, best_q = option, q
+            expected[t, i, j, pl] = choice
+    assert np.array_equal(timing, expected)
+    assert len(np.unique(expected[[12, 51]])) >= 3  # the options are really compared

@@ -13,8 +13,8 @@ by ``alpha[t] * y0 + y1`` with ``y1 ~ Q[t, a]`` (the part of the second measure 
 with the first, e.g. the colleagues' deals). Choices are logit (extreme-value taste shocks of scale
 ``sigma``): the value is the smoothed maximum ``sigma log sum_a exp(q_a / sigma)`` and action ``a``
 is chosen with probability ``exp((q_a - V) / sigma)``; ``sigma = 0`` is the plain maximum. At the
-end of an axis' period the period's payout is earned and the axis restarts at its (fractional)
-head start. All money is in currency; values are expected discounted totals.
+end of an axis' period the period's payout is earned and the axis restarts at its head start, a
+pmf on the grid (the output already on its way into the new period, whose amount is uncertain). All money is in currency; values are expected discounted totals.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ class Periods(NamedTuple):
     pay0: np.ndarray  # (n0, G0) float64 payout at the end of each axis-0 period by axis-0 state
     pay1: np.ndarray  # (n1, G1) float64 the same for axis 1
     year_end: np.ndarray  # (G0, G1, L) float64 value added at the year end by the final state (true-up, ratchet)
-    reset0: np.ndarray  # (n0,) float64 fractional grid position axis 0 restarts at after its period ends
-    reset1: np.ndarray  # (n1,) float64
+    reset0: np.ndarray  # (n0, G0) float64 pmf of where axis 0 restarts after each of its periods (the head start)
+    reset1: np.ndarray  # (n1, G1) float64 the same for axis 1
     paid_step: np.ndarray  # (n0, G0) float64 true-up components' money paid at axis-0 period ends, axis-2 steps
 
 
@@ -121,6 +121,7 @@ class BellmanWork(NamedTuple):
     off: np.ndarray  # (S0,) int64 whole axis-1 steps per axis-0 step
     frac: np.ndarray  # (S0,) fractional ones
     same: np.ndarray  # (A,) int64 the earlier action whose values an action shares this week, or -1
+    R: np.ndarray  # (G0, G1, L) next week's value over the head starts of the axes that restart
 
 
 def bellman_work(A: int, G0: int, G1: int, L: int, S0: int) -> BellmanWork:
@@ -131,6 +132,7 @@ def bellman_work(A: int, G0: int, G1: int, L: int, S0: int) -> BellmanWork:
     return BellmanWork(
         np.empty((G0, G1, L)), np.empty((A, G0, G1, L)), q, q.reshape(A, S), np.empty(S), np.empty(S, np.int64),
         np.empty(S), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)), np.empty(A, np.int64),
+        np.empty((G0, G1, L)),
     )  # fmt: skip
 
 
@@ -145,6 +147,7 @@ class ForwardWork(NamedTuple):
     total: np.ndarray  # (A,)
     off: np.ndarray  # (S0,) int64
     frac: np.ndarray  # (S0,)
+    C: np.ndarray  # (G0, G1, L) the mass at a reset, the restarting axes collapsed to index 0
 
 
 def forward_work(A: int, G0: int, G1: int, L: int, S0: int) -> ForwardWork:
@@ -152,6 +155,7 @@ def forward_work(A: int, G0: int, G1: int, L: int, S0: int) -> ForwardWork:
     return ForwardWork(
         np.empty((G0, G1, L)), np.empty((G0, G1, L)), np.empty((A, G0, G1, L)), np.empty((A, G0, G1, L)),
         np.empty((A, G0, G1, L)), np.empty(A), np.empty(max(S0, 1), np.int64), np.empty(max(S0, 1)),
+        np.empty((G0, G1, L)),
     )  # fmt: skip
 
 
@@ -349,6 +353,17 @@ def _lerp3(V, x, j, pl):
     return V[i, j, pl] * (1.0 - f) + V[i + 1, j, pl] * f
 
 
+@inner
+def _lerp3_over(V, pmf, shift, j, pl):
+    """The expected :func:`_lerp3` of ``V`` at ``x + shift`` over the grid position ``x ~ pmf``."""
+    s = 0.0
+    for x in range(pmf.shape[0]):
+        w = pmf[x]
+        if w != 0.0:
+            s += w * _lerp3(V, x + shift, j, pl)
+    return s
+
+
 @inlined
 def _lerp_index(x, G):
     """(lower index, weight of the upper one) of a fractional grid position clamped to [0, G-1]."""
@@ -361,10 +376,51 @@ def _lerp_index(x, G):
 
 
 @inner
-def _after_week(Vn, t, per, W):
+def _over_head_starts(Vn, r0, r1, e0, e1, R):
+    """``Vn`` averaged over the head starts of the axes that restart (``e0``, ``e1``; pmfs ``r0``
+    on axis 0, ``r1`` on axis 1), into ``R`` with each restarting axis collapsed to its index 0
+    (what follows a restart does not depend on where the axis was before it).
+
+    Row by row (a pmf's points of zero probability skipped): ``R[0, j, pl] = sum_x r0[x] Vn[x, j,
+    pl]``, and the same along axis 1, or both.
+    """
+    G0, G1, L = Vn.shape
+    if e0:
+        # Axis 0 first, into row 0 of R (axis 1 still by its index).
+        for j in range(G1):
+            for pl in range(L):
+                R[0, j, pl] = 0.0
+        for x in range(G0):
+            w = r0[x]
+            if w == 0.0:
+                continue
+            for j in range(G1):
+                for pl in range(L):
+                    R[0, j, pl] += w * Vn[x, j, pl]
+        if e1:
+            for pl in range(L):
+                s = 0.0
+                for x in range(G1):
+                    s += r1[x] * R[0, x, pl]
+                R[0, 0, pl] = s
+        return
+    for i in range(G0):
+        for pl in range(L):
+            s = 0.0
+            for x in range(G1):
+                w = r1[x]
+                if w != 0.0:
+                    s += w * Vn[i, x, pl]
+            R[i, 0, pl] = s
+
+
+@inner
+def _after_week(Vn, t, per, W, R):
     """Value after week t's increment, as a function of the post-increment state ``(i, j, pl)``:
     the payouts of the periods that end this week plus the next week's value at the state the
-    resets lead to (the year-end value ``year_end`` in the last week).
+    resets lead to (the year-end value ``year_end`` in the last week). An axis whose period ends
+    restarts at its head start, a pmf (``per.reset0``, ``per.reset1``): the value is the expected
+    one over it; the paid-money axis moves by the money paid (interpolated).
 
     Parameters
     ----------
@@ -374,6 +430,8 @@ def _after_week(Vn, t, per, W):
         The axes' periods: ends, payouts, year-end value, restarts.
     W : ndarray(float64, (G0, G1, L))
         Filled.
+    R : ndarray(float64, (G0, G1, L))
+        Working space (``Vn`` over the head starts, :func:`_over_head_starts`).
     """
     end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = per
     G0, G1, L = W.shape
@@ -382,36 +440,25 @@ def _after_week(Vn, t, per, W):
     last = t == end0.shape[0] - 1
     kk0 = k0[t]
     kk1 = k1[t]
+    if not (e0 or e1):
+        _copy3(Vn, W)  # nothing ends: the state carries on as it is
+        return
+    _over_head_starts(Vn, reset0[kk0], reset1[kk1], e0, e1, R)
     for i in range(G0):
         p0 = pay0[kk0, i] if e0 else 0.0
+        a0 = 0 if e0 else i
         for j in range(G1):
             p1 = pay1[kk1, j] if e1 else 0.0
+            a1 = 0 if e1 else j
             for pl in range(L):
                 v = p0 + p1
                 if last:
                     v += year_end[i, j, pl]
-                # Where the state goes: reset axes restart at their head start.
-                x0 = reset0[kk0] if e0 else float(i)
-                x1 = reset1[kk1] if e1 else float(j)
                 xl = 0.0 if last else (pl + paid_step[kk0, i] if e0 else float(pl))
-                # Trilinear interpolation of Vn at (x0, x1, xl).
-                a0, f0 = _lerp_index(x0, G0)
-                a1, f1 = _lerp_index(x1, G1)
                 a2, f2 = _lerp_index(xl, L)
-                s = 0.0
-                for d0 in range(2):
-                    w0 = f0 if d0 == 1 else 1.0 - f0
-                    if w0 == 0.0:
-                        continue
-                    for d1 in range(2):
-                        w1 = f1 if d1 == 1 else 1.0 - f1
-                        if w1 == 0.0:
-                            continue
-                        for d2 in range(2):
-                            w2 = f2 if d2 == 1 else 1.0 - f2
-                            if w2 == 0.0:
-                                continue
-                            s += w0 * w1 * w2 * Vn[a0 + d0, a1 + d1, a2 + d2]
+                s = (1.0 - f2) * R[a0, a1, a2]
+                if f2 != 0.0:
+                    s += f2 * R[a0, a1, a2 + 1]
                 W[i, j, pl] = v + s
 
 
@@ -584,10 +631,10 @@ def _bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, work):
     T, A = cost.shape
     G0, G1, L = V.shape[1], V.shape[2], V.shape[3]
     M = attr.shape[1]
-    W, U, qbuf, q2, bv, ba, tot, off, frac, same = work
+    W, U, qbuf, q2, bv, ba, tot, off, frac, same, R = work
     S = G0 * G1 * L
     for t in range(T - 1, -1, -1):
-        _after_week(V[t + 1], t, per, W)
+        _after_week(V[t + 1], t, per, W, R)
         shared = q_shared[t] == 1 or G1 == 1
         if shared:
             if G1 == 1 or s1[t, 0] == 1:
@@ -849,7 +896,7 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
     T, A = prob.shape[0], prob.shape[1]
     G0, G1, L = start.shape
     NQ = qty.shape[2]
-    dist, new, D, tmp, moved, tot, off, frac = work
+    dist, new, D, tmp, moved, tot, off, frac, C = work
     _copy3(start, dist)
     for t in range(end_dist0.shape[0]):
         for i in range(end_dist0.shape[1]):
@@ -931,39 +978,62 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
         if not (e0 or e1):
             _copy3(new, dist)
             continue
-        # Resets: axes whose period ended restart at their head start; paid money accumulates.
-        _fill3(dist, 0.0)
+        # Resets: axes whose period ended restart at their head start (a pmf); paid money
+        # accumulates. The mass is first gathered with the restarting axes collapsed to index 0
+        # (where it was on them no longer matters), then spread over their head starts.
         kk0 = k0[t]
         kk1 = k1[t]
+        _fill3(C, 0.0)
         for i in range(G0):
+            a0 = 0 if e0 else i
             for j in range(G1):
+                a1 = 0 if e1 else j
                 for pl in range(L):
                     m = new[i, j, pl]
                     if m == 0.0:
                         continue
-                    x0 = reset0[kk0] if e0 else float(i)
-                    x1 = reset1[kk1] if e1 else float(j)
                     xl = pl + paid_step[kk0, i] if e0 else float(pl)
-                    a0, f0 = _lerp_index(x0, G0)
-                    a1, f1 = _lerp_index(x1, G1)
                     a2, f2 = _lerp_index(xl, L)
-                    for d0 in range(2):
-                        w0 = f0 if d0 == 1 else 1.0 - f0
-                        if w0 == 0.0:
-                            continue
-                        for d1 in range(2):
-                            w1 = f1 if d1 == 1 else 1.0 - f1
-                            if w1 == 0.0:
-                                continue
-                            for d2 in range(2):
-                                w2 = f2 if d2 == 1 else 1.0 - f2
-                                if w2 == 0.0:
-                                    continue
-                                dist[a0 + d0, a1 + d1, a2 + d2] += m * w0 * w1 * w2
+                    C[a0, a1, a2] += m * (1.0 - f2)
+                    if f2 != 0.0:
+                        C[a0, a1, a2 + 1] += m * f2
+        _fill3(dist, 0.0)
+        _spread_head_starts(C, reset0[kk0], reset1[kk1], e0, e1, dist)
+
+
+@inner
+def _spread_head_starts(C, r0, r1, e0, e1, dist):
+    """Add to ``dist`` the mass ``C`` (the restarting axes collapsed to index 0) spread over the
+    head starts: the adjoint of :func:`_over_head_starts`."""
+    G0, G1, L = dist.shape
+    if e0:
+        for x in range(G0):
+            w = r0[x]
+            if w == 0.0:
+                continue
+            if e1:
+                for y in range(G1):
+                    wy = w * r1[y]
+                    if wy == 0.0:
+                        continue
+                    for pl in range(L):
+                        dist[x, y, pl] += wy * C[0, 0, pl]
+            else:
+                for j in range(G1):
+                    for pl in range(L):
+                        dist[x, j, pl] += w * C[0, j, pl]
+        return
+    for i in range(G0):
+        for y in range(G1):
+            w = r1[y]
+            if w == 0.0:
+                continue
+            for pl in range(L):
+                dist[i, y, pl] += w * C[i, 0, pl]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
+def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay, hold_v, pull_v):
     """Deal timing in the last week of each axis-0 period: none (0), hold all (1), pull (2) or hold
     the excess (3).
 
@@ -979,7 +1049,9 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
       week's increment plus the discounted pulled deals); the next period starts without them
       (``Pz``: their full value), valued linearly below its head start.
 
-    Axis 1 and axis 2 are carried as they are (deals held or pulled move within their periods).
+    The next period's value is the expected one over its head start (a pmf, ``per.reset0``), moved
+    by what is held or pulled. Axis 1 and axis 2 are carried as they are (deals held or pulled move
+    within their periods).
 
     Parameters
     ----------
@@ -1002,6 +1074,8 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
         Filled (0 outside axis-0 period ends).
     flat, pay : ndarray(int64, (G0,)), ndarray(float64, (G0,))
         Working space.
+    hold_v, pull_v : ndarray(float64, (SC,)), ndarray(float64, (SZ,))
+        Working space: the next period's value with ``c`` deals held, ``z`` pulled.
     """
     P, s0 = mv.P, mv.s0
     C, sc, Pz, sz, Ppull, spull = hp
@@ -1019,6 +1093,11 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
                 top = pay0[kk, i]
         r0 = reset0[kk]
         Vn = Vnext[t]
+        n_hold = 0
+        n_pull = 0
+        for a in range(sc.shape[1]):
+            n_hold = max(n_hold, sc[t, a])
+            n_pull = max(n_pull, sz[t, a])
         # Start of the flat stretch of the payout each grid point is on.
         flat[0] = 0
         for i in range(1, G0):
@@ -1026,6 +1105,13 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
         last = t == T - 1
         for j in range(G1):
             for pl in range(L):
+                # The next period's value over its head start, with c deals held (each kept with
+                # 1 - hold_loss) or z pulled in: the same for every axis-0 state of this (j, pl).
+                for c in range(n_hold):
+                    hold_v[c] = _lerp3_over(Vn, r0, (1.0 - hold_loss) * c * ratio[t], j, pl)
+                for z in range(n_pull):
+                    pull_v[z] = _lerp3_over(Vn, r0, -z * ratio[t], j, pl)
+                v_none = hold_v[0] if n_hold > 0 else _lerp3_over(Vn, r0, 0.0, j, pl)
                 # What the period's end pays by axis-0 state (the year-end terms in the last week).
                 for m in range(G0):
                     pay[m] = pay0[kk, m] + (year_end[m, j, pl] if last else 0.0)
@@ -1046,17 +1132,17 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
                     for c in range(sc[t, a]):
                         pc = C[t, a, c]
                         if pc != 0.0:
-                            q_hold += pc * _lerp3(Vn, r0 + (1.0 - hold_loss) * c * ratio[t], j, pl)
-                    q_none += _lerp3(Vn, r0, j, pl)
+                            q_hold += pc * hold_v[c]
+                    q_none += v_none
                     q_excess = q_none
                     room = i - flat[i]
                     if room > 0:
-                        q_excess = q_none - _lerp3(Vn, r0, j, pl)
+                        q_excess = q_none - v_none
                         for c in range(sc[t, a]):
                             pc = C[t, a, c]
                             if pc != 0.0:
                                 h = c if c < room else room
-                                q_excess += pc * _lerp3(Vn, r0 + (1.0 - hold_loss) * h * ratio[t], j, pl)
+                                q_excess += pc * hold_v[h]
                     q_pull = 0.0
                     for y in range(spull[t, a]):
                         p = Ppull[t, a, y]
@@ -1065,7 +1151,7 @@ def _timing(mv, hp, best, per, Vnext, hold_loss, ratio, timing, flat, pay):
                     for z in range(sz[t, a]):
                         p = Pz[t, a, z]
                         if p != 0.0:
-                            q_pull += p * _lerp3(Vn, r0 - z * ratio[t], j, pl)
+                            q_pull += p * pull_v[z]
                     # Move deals only for a clear gain (0.1 % of the period's top payout).
                     eps = 1e-3 * top + 1e-9 * abs(q_none)
                     choice = 0

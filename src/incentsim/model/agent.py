@@ -135,6 +135,57 @@ def _compound(lam: np.ndarray, jumps: list[np.ndarray], week_k: np.ndarray, G: i
     return P, support
 
 
+#: Above this many jumps (in expectation) a head start is a discretised normal (the sum of many
+#: items; Panjer's recursion would start from exp(-rate), which underflows near 700).
+_HEAD_NORMAL_RATE = 200.0
+
+
+def _head_pmfs(co: Company, ax: AxisSpec, guess: Guess | None, i: int, step: np.ndarray, G: int) -> list[np.ndarray]:
+    """pmf of each period's head start on axis ``i``'s grid (``(G,)`` per period, grid steps of
+    that period): what is already on its way into the period when it starts.
+
+    The previous solve's mean and variance of the head start (``guess.head``, ``guess.head_var``,
+    measure units: :func:`_implied_guess`) give a compound Poisson of the same two moments: jumps
+    of ``c = var / mean`` units at the rate ``mean / c``, each split linearly between its two grid
+    points like the weekly increments; the sum of very many jumps as a discretised normal. Before
+    any solve, or with no spread, a point (split between its two neighbouring grid points)."""
+    n = ax.n_periods
+    out = []
+    for k in range(n):
+        mean = float(guess.head[i][k]) if guess is not None and i < len(guess.head) else 0.0
+        var = float(guess.head_var[i][k]) if guess is not None and i < len(guess.head_var) else 0.0
+        pmf = np.zeros(G)
+        x = mean / step[k]
+        sd = math.sqrt(max(var, 0.0)) / step[k]
+        c = var / mean if mean > 0.0 else 0.0  # the jump (measure units): E = rate c, Var = rate c^2
+        rate = mean / c if c > 0.0 else 0.0
+        if mean <= 0.0 or sd < 1e-6 or (rate > _HEAD_NORMAL_RATE and sd < 1.0):
+            # (no spread, or one below a grid step among very many items: a point)
+            a = min(int(x), G - 1)
+            f = x - a if a < G - 1 else 0.0
+            pmf[a] += 1.0 - f
+            if f > 0.0:
+                pmf[a + 1] += f
+            out.append(pmf)
+            continue
+        if rate > _HEAD_NORMAL_RATE:
+            # (a standard deviation of a grid step or more: the grid's bins keep the mean)
+            from scipy.special import ndtr
+
+            edges = (np.arange(G + 1) - 0.5 - x) / sd
+            pmf = np.diff(ndtr(edges))
+            pmf[0] += ndtr(edges[0])
+            pmf[-1] += 1.0 - ndtr(edges[-1])
+        else:
+            jump = _jump_pmf(co, c / step[k], True, G)
+            P = np.zeros((1, 1, G))
+            dp._increments_all(np.array([[rate]]), jump[None, :], np.zeros(1, dtype=np.int64), P,
+                               np.empty(G, dtype=np.int64))  # fmt: skip
+            pmf = P[0, 0]
+        out.append(pmf / pmf.sum())
+    return out
+
+
 def axis_lag(sc, co: Company, ax: AxisSpec, role: str, level: float) -> np.ndarray:
     """Lag pmf of the output an agent's action adds to an axis' measure."""
     if role == "sales":
@@ -276,9 +327,11 @@ def build_problem(
         units.append(u)
         targets = ax.ref_targets(person)
         head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
-        # Grid top: the period total at half as much again as today's output, plus four standard
-        # deviations, the head start and what a pull-in could add, in attainment units. Above it
-        # the last cell lumps everything: payouts there are flat (caps) or valued at the edge.
+        head_var = guess.head_var[i] if guess is not None and i < len(guess.head_var) else np.zeros(ax.n_periods)
+        # Grid top: the period total at half as much again as today's output and the head start,
+        # plus four standard deviations of both and what a pull-in could add, in attainment units.
+        # Above it the last cell lumps everything: payouts there are flat (caps) or valued at the
+        # edge.
         top = MIN_GRID_MAX
         normal = np.abs(actions[:, 0] - 1.0).argmin() if role == "sales" else None
         base_rate = act[:, normal] if normal is not None else act.mean(axis=1)
@@ -287,7 +340,8 @@ def build_problem(
         for k in range(ax.n_periods):
             wk = wp[i] == k
             n_items = float((peak[wk] * F[i][wk]).sum())
-            total = u * (n_items + 4.0 * math.sqrt(n_items * m2) + co.pull_weeks_equivalent * float(peak[wk].max()))
+            sd = math.sqrt(u * u * n_items * m2 + head_var[k])
+            total = u * (n_items + co.pull_weeks_equivalent * float(peak[wk].max())) + 4.0 * sd
             top = max(top, (total + head[k]) / targets[k])
         grid_max[i] = top
         step = top * targets / (G[i] - 1)
@@ -336,12 +390,12 @@ def build_problem(
             for pc in ax.comps:
                 for k in range(ax.n_periods):
                     pay[k] += pc.period_pay(xs * steps[i][k], person, k)
-            head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
             n = ax.n_periods
-            reset = np.array([head[(k + 1) % n] / steps[i][(k + 1) % n] for k in range(n)])
+            heads = _head_pmfs(co, ax, guess, i, steps[i], G[i])
+            reset = np.stack([heads[(k + 1) % n] for k in range(n)])
         else:
             pay = np.zeros((1, G[i]))
-            reset = np.zeros(1)
+            reset = np.ones((1, 1))
         pays.append(pay)
         resets.append(reset)
     year_end = np.zeros(G)
@@ -413,10 +467,10 @@ def build_problem(
 
 def _guess_fits(guess: Guess, axes: list[AxisSpec], G: tuple[int, int, int]) -> bool:
     """Whether a previous solve's guess has this state's axes, periods and grid."""
-    if len(guess.head) != len(axes) or len(guess.mu) != len(axes) or len(guess.end_dist) != len(axes):
+    if any(len(part) != len(axes) for part in (guess.head, guess.head_var, guess.mu, guess.end_dist)):
         return False
     for i, ax in enumerate(axes):
-        if len(guess.head[i]) != ax.n_periods or len(guess.mu[i]) != ax.n_periods:
+        if any(len(part[i]) != ax.n_periods for part in (guess.head, guess.head_var, guess.mu)):
             return False
         if guess.end_dist[i].shape != (ax.n_periods, G[i]):
             return False
@@ -531,9 +585,7 @@ def solve(
         _deal_timing(pb, co, V, prob, qty, timing)
     # Forward pass from the January head starts.
     start = np.zeros((G0, G1, L))
-    x0 = pb.reset0[-1]
-    x1 = pb.reset1[-1]
-    _spread(start, x0, x1)
+    start[:, :, 0] = np.outer(pb.reset0[-1], pb.reset1[-1])
     dist = np.empty((WEEKS_PER_YEAR + 1, G0, G1, L))
     mean = np.empty((WEEKS_PER_YEAR, qty.shape[2]))
     end0 = np.empty((WEEKS_PER_YEAR, G0))
@@ -544,26 +596,6 @@ def solve(
     return Solution(pb, V, mean_attr, timing, mean, dist, new_guess)
 
 
-def _spread(arr: np.ndarray, x0: float, x1: float) -> None:
-    """Put unit mass at fractional grid position (x0, x1, 0), split between neighbours."""
-    G0, G1 = arr.shape[0], arr.shape[1]
-    a0, f0 = _split(x0, G0)
-    a1, f1 = _split(x1, G1)
-    for d0, w0 in ((0, 1.0 - f0), (1, f0)):
-        for d1, w1 in ((0, 1.0 - f1), (1, f1)):
-            if w0 > 0 and w1 > 0:
-                arr[a0 + d0, a1 + d1, 0] += w0 * w1
-
-
-def _split(x: float, G: int) -> tuple[int, float]:
-    if G == 1 or x <= 0:
-        return 0, 0.0
-    if x >= G - 1:
-        return G - 1, 0.0
-    i = int(x)
-    return i, x - i
-
-
 def _continuation(pb: Problem, guess: Guess | None) -> np.ndarray:
     """Value of next year's start by the final state: linear in the measure carried past the
     January head start, at January's marginal value (what holding deals past the year end is
@@ -572,7 +604,8 @@ def _continuation(pb: Problem, guess: Guess | None) -> np.ndarray:
     out = np.zeros((G0, G1, L))
     for i in range(len(pb.design.axes)):
         mu = guess.mu[i][0] if guess is not None and i < len(guess.mu) else 0.0
-        reset = (pb.reset0 if i == 0 else pb.reset1)[-1]
+        head = (pb.reset0 if i == 0 else pb.reset1)[-1]
+        reset = float(np.dot(np.arange(pb.G[i]), head))  # the January head start's mean, grid steps
         xs = (np.arange(pb.G[i]) - reset) * pb.step[i][0] * mu
         shape = [1, 1, 1]
         shape[i] = pb.G[i]
@@ -601,19 +634,32 @@ def _implied_guess(pb: Problem, V, dist, mean, end0, end1) -> Guess:
             mu[k] = float((d * dV).sum() / max(d.sum(), 1e-300)) / pb.step[i][k]
         g.mu.append(mu)
         # Output generated by week (action part from the forward pass, others as given).
-        gen = np.zeros(WEEKS_PER_YEAR)
+        items = np.zeros(WEEKS_PER_YEAR)
         col = _axis_mean_column(pb, i)
-        gen += mean[:, col] if col is not None else 0.0
-        gen += pb.oth_rate[i]
-        gen *= pb.units[i]
+        items += mean[:, col] if col is not None else 0.0
+        items += pb.oth_rate[i]
+        gen = items * pb.units[i]
+        # The head start's spread as a person sees it when the period starts (the simulation's
+        # state, ``kernels.funnel._forecast_axis``: what is booked and what the pipeline is expected
+        # to land, each deal at the mean value): the items generated in week t are Poisson, each
+        # worth its expected share sh[t, m] of one unit in the period, so each adds sh^2 units^2.
+        # What the pipeline then lands or loses, and at what value, is not in it: a person learns
+        # it as the period goes on. (With each booked deal's value in it, a deal's second moment,
+        # the solver's reps of a yearly margin step foresaw 0.010 less effort than the simulated
+        # ones; with it, 0.006; a point, 0.019 more: tests/test_forecast_and_levers.py.)
+        m2 = pb.units[i] ** 2
         head = np.zeros(n)
+        head_var = np.zeros(n)
         sh = pb.shares[i]
         for t in range(WEEKS_PER_YEAR):
             p = wp[t]
             for m in range(1, sh.shape[1]):
                 if sh[t, m] > 1e-12:
-                    head[(p + m) % n] += gen[t] * sh[t, m]
+                    k = (p + m) % n
+                    head[k] += gen[t] * sh[t, m]
+                    head_var[k] += items[t] * sh[t, m] ** 2 * m2
         g.head.append(head)
+        g.head_var.append(head_var)
         e = end0 if i == 0 else end1
         g.end_dist.append(np.array([e[ends[k]] for k in range(n)]))
     return g
@@ -656,5 +702,6 @@ def _deal_timing(pb: Problem, co: Company, V, prob, qty, timing) -> None:
     best[ends] = np.argmax(prob[ends], axis=1)
     dp._timing(
         _moves(pb), hp, best, _periods(pb), np.ascontiguousarray(V[1:]),
-        co.hold_loss, ratio, timing, np.empty(G0, dtype=np.int64), np.empty(G0),
+        co.hold_loss, ratio, timing, np.empty(G0, dtype=np.int64), np.empty(G0), np.empty(hp.C.shape[2]),
+        np.empty(hp.Pz.shape[2]),
     )  # fmt: skip

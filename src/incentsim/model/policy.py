@@ -1179,7 +1179,7 @@ def _warm_to_arrays(warm: WarmStart) -> dict[str, np.ndarray]:
     for n, key in enumerate(sorted(warm.guesses)):
         g = warm.guesses[key]
         index.append([str(key[0]), int(key[1]), int(key[2]), len(g.head), len(g.mu), len(g.end_dist)])
-        for what in ("head", "mu", "end_dist"):
+        for what in ("head", "head_var", "mu", "end_dist"):
             for i, a in enumerate(getattr(g, what)):
                 out[f"warm_guess{n}_{what}{i}"] = np.asarray(a, dtype=np.float64)
     out["warm_index"] = np.array(json.dumps({"guesses": index, "kappa": warm.kappa}, sort_keys=True))
@@ -1205,7 +1205,7 @@ def _warm_from_arrays(d) -> WarmStart | None:
         guesses = {}
         for n, (role, g, k, n_head, n_mu, n_end) in enumerate(index["guesses"]):
             lists = {}
-            for what, count in (("head", n_head), ("mu", n_mu), ("end_dist", n_end)):
+            for what, count in (("head", n_head), ("head_var", n_head), ("mu", n_mu), ("end_dist", n_end)):
                 lists[what] = [np.array(d[f"warm_guess{n}_{what}{i}"], dtype=np.float64) for i in range(count)]
                 if any(not np.all(np.isfinite(a)) for a in lists[what]):
                     return None

@@ -33,12 +33,13 @@ from ..pay import PayComponent
 @dataclass
 class Guess:
     """What the previous solve said (the fixed point the solver iterates): per axis, the head start
-    of each period (measure units) and the marginal value of the measure at each period start
-    (currency per unit), and the forward pass' period-end distributions. Here, not with the solver
-    (``model.agent``), because a policy read from the cache carries one (its warm start) and
-    reading it loads no solver."""
+    of each period (its mean, measure units, and its variance), the marginal value of the measure
+    at each period start (currency per unit), and the forward pass' period-end distributions. Here,
+    not with the solver (``model.agent``), because a policy read from the cache carries one (its
+    warm start) and reading it loads no solver."""
 
     head: list[np.ndarray] = field(default_factory=list)
+    head_var: list[np.ndarray] = field(default_factory=list)  # per axis: the head start's variance (units^2)
     mu: list[np.ndarray] = field(default_factory=list)
     end_dist: list[np.ndarray] = field(default_factory=list)  # per axis: (n_periods, G)
 
