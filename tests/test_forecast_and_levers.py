@@ -147,11 +147,11 @@ def test_people_paid_on_a_yearly_margin_step_act_in_the_simulation_as_the_solver
     booking as if it had the whole year to go): at the year's start reps looked to be at target and
     coasted. Small company, 4 reps, step at 100 % of yearly own margin, calibrated on linear own
     bookings; seed 1, N = 300: simulated mean effort per quarter within 0.05 of the solver's, the
-    year's within 0.025 (it is 0.017-0.020 below: the calibrated effort cost moves within its
-    tolerance with the solver's iteration, and the year's gap with it by +-0.003; with the run rate
-    the first quarter was 0.132 below the solver's: 0.974 against
-    1.106; now 1.069, the rest of the gap the solver's January head start, a point where the
-    simulated reps' booked margin spreads)."""
+    year's within 0.012 (it is 0.006 above; the calibrated effort cost moves within its tolerance
+    with the solver's iteration, and the year's gap with it by +-0.003). With the run rate the first
+    quarter was 0.132 below the solver's (0.974 against 1.106); with the margin ahead, 0.040 below
+    and the year's 0.017-0.020 below, the rest of the gap the solver's January head start, a point
+    where the simulated reps' booked margin spreads; with the head start's pmf, 0.005 above."""
     from incentsim.model.policy import solve_policy
 
     d = small(simulation={"replications": 300, "seed": 1, "behaviour": "optimising"})
@@ -174,7 +174,7 @@ def test_people_paid_on_a_yearly_margin_step_act_in_the_simulation_as_the_solver
         sol = float(foreseen[13 * q : 13 * q + 13].mean())
         gaps.append(sim - sol)
         assert abs(sim - sol) < 0.05, (q + 1, sim, sol)
-    assert abs(float(np.mean(gaps))) < 0.025, gaps
+    assert abs(float(np.mean(gaps))) < 0.012, gaps
 
 
 def test_marketings_sourced_pipeline_forecast_is_the_solvers_lag():

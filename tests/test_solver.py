@@ -533,3 +533,40 @@ def test_an_equilibrium_whose_follow_up_fall_spreads_back_slowly_settles_within_
     sc = scenario_from_dict(d)
     solved = solve_policy(sc, "separate", kappa=calibrate(sc))
     assert solved.info["converged"] and solved.info["last_change"] < TOL, solved.info["last_change"]
+
+
+@pytest.mark.parametrize("counts,mean,var", [(True, 3.0, 3.0), (True, 6.0, 12.0), (False, 45_000.0, 9.0e7)])
+def test_a_head_start_is_the_compound_poisson_of_its_mean_and_variance(counts, mean, var):
+    """Closed form: a period's head start on the grid (``model.agent._head_pmfs``) is the compound
+    Poisson with the previous solve's mean and variance: jumps of ``var / mean`` units at rate
+    ``mean**2 / var``. On a grid of one item per step, a count with variance = mean is Poisson(mean)
+    exactly (1e-12); with twice the mean, jumps of two items (Poisson(3) on the even points); in
+    money (deal value 5,000, grid step 1,000), the pmf's mean and variance are the given ones (the
+    jump of 2,000 falls on a grid point), to 1e-9 relative. Before any solve: a point at 0."""
+    from scipy import stats
+
+    from incentsim.model.agent import _head_pmfs
+    from incentsim.model.company import Company
+    from incentsim.model.state import AxisSpec, Guess
+
+    sc = _scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}})
+    co = Company(sc)
+    ax = AxisSpec("own", counts, False, "quarter", [], None)
+    G = 81 if counts else 161  # (wide enough that the tail lumped at the top is below 1e-12)
+    step = np.full(4, 1.0 if counts else 1000.0)
+    guess = Guess(head=[np.full(4, mean)], head_var=[np.full(4, var)], mu=[np.zeros(4)], end_dist=[np.zeros((4, G))])
+    pmfs = _head_pmfs(co, ax, guess, 0, step, G)
+    assert len(pmfs) == 4 and all(abs(p.sum() - 1.0) < 1e-12 for p in pmfs)
+    x = np.arange(G) * step[0]
+    pmf = pmfs[1]
+    if counts and var == mean:
+        np.testing.assert_allclose(pmf[:-1], stats.poisson.pmf(np.arange(G - 1), mean), atol=1e-12)
+    elif counts:
+        expected = np.zeros(G)
+        expected[0:G:2] = stats.poisson.pmf(np.arange((G + 1) // 2), mean**2 / var)
+        np.testing.assert_allclose(pmf, expected, atol=1e-12)
+    m = float(pmf @ x)
+    v = float(pmf @ (x - m) ** 2)
+    assert m == pytest.approx(mean, rel=1e-9) and v == pytest.approx(var, rel=1e-9)
+    before = _head_pmfs(co, ax, None, 0, step, G)
+    assert all(p[0] == 1.0 for p in before)
