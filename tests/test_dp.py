@@ -3,7 +3,8 @@
 * Backward induction (deterministic and logit choices) equals a plain-Python recursion over the
   decision tree on a tiny two-axis problem: 3 active weeks, 3 actions, an axis-1 increment that
   moves with axis 0 (fractional, interpolated) and an independent one, period ends of either axis
-  and of both with resets to head starts spread over the grid (pmfs), a paid-money axis.
+  alone and of both with resets to head starts spread over the grid (pmfs: each axis' own, and a
+  joint one where both restart), a paid-money axis.
 * The forward pass equals the distribution obtained by enumerating all paths, and the policy's
   expected payout minus its costs equals the value.
 * Both with an action that is another's twin (the same increments and cost: the kernels copy its
@@ -65,31 +66,41 @@ def _problem(seed: int, shape: tuple[int, int, int] = SHAPES[0], twin: str = "no
     alpha = np.zeros(52)
     alpha[:ACTIVE] = 0.4  # axis 1 moves 0.4 steps per axis-0 step, plus its own increment
     end0 = np.zeros(52, dtype=np.int64)
-    end0[1] = 1  # axis 0's first period ends after week 1 ...
-    end0[51] = 1
+    end0[[1, 2, 51]] = 1  # axis 0's periods end after weeks 1 and 2 ...
     end1 = np.zeros(52, dtype=np.int64)
-    end1[2] = 1  # axis 1's first period ends after week 2
-    end1[51] = 1
+    end1[[0, 2, 51]] = 1  # ... axis 1's after week 0 (alone), week 2 (with axis 0's) and the year
     k0 = np.zeros(52, dtype=np.int64)
-    k0[2:] = 1
+    k0[2] = 1
+    k0[3:] = 2
     k1 = np.zeros(52, dtype=np.int64)
-    k1[3:] = 1
-    pay0 = np.zeros((2, G0))
+    k1[1:3] = 1
+    k1[3:] = 2
+    pay0 = np.zeros((3, G0))
     pay0[0] = np.sort(rng.uniform(0, 3, size=G0))
-    pay1 = np.zeros((2, G1))
+    pay0[1] = np.sort(rng.uniform(0, 1, size=G0))
+    pay1 = np.zeros((3, G1))
     pay1[0] = np.sort(rng.uniform(0, 2, size=G1))
+    pay1[1] = np.sort(rng.uniform(0, 1, size=G1))
     year_end = rng.uniform(0, 1, size=(G0, G1, L))
     # Head starts (pmfs on the grid): axis 0's next period starts spread over three points, axis
-    # 1's over its whole grid; the next year's at 0.
-    reset0 = np.zeros((2, G0))
+    # 1's over its whole grid; where both restart together (after week 2, and the year), a joint
+    # pmf that is not the product of the two.
+    reset0 = np.zeros((3, G0))
     reset0[0, [0, 1, 3]] = [0.2, 0.5, 0.3]
-    reset0[1, 0] = 1.0
-    reset1 = np.zeros((2, G1))
+    reset0[1, 1] = 1.0  # (not read: axis 1 restarts with it)
+    reset0[2, 0] = 1.0
+    reset1 = np.zeros((3, G1))
     reset1[0] = rng.dirichlet(np.ones(G1))
-    reset1[1, 0] = 1.0
-    paid_step = np.zeros((2, G0))
+    reset1[1, -1] = 1.0  # (not read: axis 0 restarts with it)
+    reset1[2, 0] = 1.0
+    reset01 = np.zeros((3, G0, G1))
+    reset01[:, 0, 0] = 1.0
+    reset01[1] = rng.dirichlet(np.ones(G0 * G1) * 0.5).reshape(G0, G1)
+    reset01[2] = rng.dirichlet(np.ones(G0 * G1) * 0.5).reshape(G0, G1)
+    paid_step = np.zeros((3, G0))
     paid_step[0] = np.linspace(0, 1.5, G0)  # money paid at axis 0's first end, in paid-axis steps
-    return P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step
+    paid_step[1] = np.linspace(0, 0.7, G0)
+    return P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step
 
 
 def _interp(V, x0, x1, x2):
@@ -113,7 +124,7 @@ def _next_year(shape):
 
 def _reference(args, sigma, disc):
     """Plain-Python backward induction with the kernel's semantics."""
-    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step = args
     G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
     V[52] = _next_year((G0, G1, L))
@@ -124,10 +135,16 @@ def _reference(args, sigma, disc):
             v = (pay0[k0[t], i] if end0[t] else 0.0) + (pay1[k1[t], j] if end1[t] else 0.0)
             if t == 51:
                 v += year_end[i, j, pl]
-            # An axis whose period ends restarts anywhere its head start's pmf says.
+            # An axis whose period ends restarts anywhere its head start's pmf says (both: their
+            # joint pmf).
+            x2 = 0.0 if t == 51 else (pl + paid_step[k0[t], i] if end0[t] else pl)
+            if end0[t] and end1[t]:
+                joint = reset01[k0[t]]
+                return v + sum(
+                    joint[x0, x1] * _interp(V[t + 1], x0, x1, x2) for x0 in range(G0) for x1 in range(G1)
+                )
             xs0 = [(x, w) for x, w in enumerate(reset0[k0[t]]) if w > 0] if end0[t] else [(i, 1.0)]
             xs1 = [(x, w) for x, w in enumerate(reset1[k1[t]]) if w > 0] if end1[t] else [(j, 1.0)]
-            x2 = 0.0 if t == 51 else (pl + paid_step[k0[t], i] if end0[t] else pl)
             return v + sum(w0 * w1 * _interp(V[t + 1], x0, x1, x2) for x0, w0 in xs0 for x1, w1 in xs1)
 
         W = np.array([[[after(i, j, pl) for pl in range(L)] for j in range(G1)] for i in range(G0)])
@@ -160,7 +177,7 @@ def _q_shared(Q, s1):
 
 
 def _kernel(args, sigma, disc):
-    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step = args
     G0, G1, L = year_end.shape
     V = np.zeros((53, G0, G1, L))
     V[52] = _next_year((G0, G1, L))
@@ -168,7 +185,7 @@ def _kernel(args, sigma, disc):
     attr = np.stack([np.arange(A, dtype=float), np.zeros(A)], axis=1)
     mean_attr = np.zeros((52, G0, G1, L, 2))
     mv = dp.Moves(P, s0, Q, s1, _q_shared(Q, s1), alpha)
-    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
+    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step)
     dp._bellman(mv, per, cost, sigma, disc, attr, V, prob, mean_attr, dp.bellman_work(A, G0, G1, L, P.shape[2]))
     return V, prob, mean_attr
 
@@ -226,7 +243,7 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
     that actions that move alike on axis 0 but not on axis 1 ("axis0") are chosen alike: their
     moved mass must not be copied."""
     args = _problem(3, shape, twin)
-    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = args
+    P, s0, Q, s1, alpha, cost, end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step = args
     G0, G1, L = shape
     sigma, disc = 0.2, 1.0
     V, prob, _ = _kernel(args, sigma, disc)
@@ -241,7 +258,7 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
     e0 = np.zeros((52, G0))
     e1 = np.zeros((52, G1))
     mv = dp.Moves(P, s0, Q, s1, _q_shared(Q, s1), alpha)
-    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step)
+    per = dp.Periods(end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step)
     dp._forward(mv, per, prob, start, qty, dist, mean, e0, e1, dp.forward_work(A, G0, G1, L, P.shape[2]))
     # Enumerate every path of the first two weeks with the choice probabilities; fractional
     # positions are split between neighbouring grid points, as the kernel stores distributions.
@@ -267,7 +284,13 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
                                 continue
                             key = (min(i + y0, G0 - 1), min(jj + y1, G1 - 1), pl)
                             new[key] = new.get(key, 0.0) + w
-        if t == 0:
+        if t == 0:  # axis 1's period ends alone: its head start's pmf
+            reset = {}
+            for (i, _j, pl), p in new.items():
+                for jj, wj in enumerate(reset1[0]):
+                    if wj > 0:
+                        reset[(i, jj, pl)] = reset.get((i, jj, pl), 0.0) + p * wj
+            new = reset
             after_first = dict(new)
         if t == 1:  # axis 0's period ends: its head start's pmf, and the money paid accumulates
             before_reset = np.zeros(G0)  # axis 0's distribution at the period's end
@@ -280,12 +303,13 @@ def test_forward_matches_path_enumeration(shape, twin, uniform):
                         if wi > 0:
                             reset[(ii, j, ll)] = reset.get((ii, j, ll), 0.0) + p * wi * wl
             new = reset
-        if t == 2:  # axis 1's period ends: its head start's pmf
+        if t == 2:  # both axes' periods end: their joint pmf, and the money paid accumulates
             reset = {}
-            for (i, j, pl), p in new.items():
-                for jj, wj in enumerate(reset1[0]):
-                    if wj > 0:
-                        reset[(i, jj, pl)] = reset.get((i, jj, pl), 0.0) + p * wj
+            for (i, _j, pl), p in new.items():
+                for (ii, jj), w in np.ndenumerate(reset01[1]):
+                    for ll, wl in split(pl + paid_step[1, i], L):
+                        if w > 0:
+                            reset[(ii, jj, ll)] = reset.get((ii, jj, ll), 0.0) + p * w * wl
             new = reset
         paths = new
     np.testing.assert_allclose(mean[:ACTIVE, 0], exp_cost, atol=1e-12)
@@ -371,7 +395,8 @@ def test_deal_timing_equals_plain_python_comparison(seed):
     reset0 = np.zeros((2, G0))
     reset0[0, [1, 2, 4]] = [0.3, 0.5, 0.2]
     reset0[1, 0] = 1.0
-    per = dp.Periods(end0, end0, k0, k0, pay0, np.zeros((2, G1)), year_end, reset0, np.ones((2, G1)) / G1,
+    reset01 = reset0[:, :, None] * np.ones(G1) / G1
+    per = dp.Periods(end0, end0, k0, k0, pay0, np.zeros((2, G1)), year_end, reset0, np.ones((2, G1)) / G1, reset01,
                      np.zeros((2, G0)))  # fmt: skip
     mv = dp.Moves(P, s0, np.ones((52, A, 1)), np.ones((52, A), dtype=np.int64), np.ones(52, dtype=np.int64),
                   np.zeros(52))  # fmt: skip

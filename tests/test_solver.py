@@ -570,3 +570,51 @@ def test_a_head_start_is_the_compound_poisson_of_its_mean_and_variance(counts, m
     assert m == pytest.approx(mean, rel=1e-9) and v == pytest.approx(var, rel=1e-9)
     before = _head_pmfs(co, ax, None, 0, step, G)
     assert all(p[0] == 1.0 for p in before)
+
+
+def test_the_year_and_its_quarter_start_from_one_head_start_together():
+    """Where axis 1 counts everything axis 0 counts (the year beside its quarter), the two restart
+    together at the year's end from one joint pmf (``model.agent._joint_head_starts``): the year's
+    head start is the quarter's plus the rest (mean and variance the differences), never below it.
+    Closed form on a hand-made previous solve (quarter head 30,000 EUR, variance 6e7; year's 40,000,
+    1e8; grid steps of 2,000 EUR): the quarter's marginal is its own pmf exactly, the year's mean
+    and variance are the year head start's (1e-9 relative: the quarter's jumps of 2,000 EUR and the
+    rest's of 4,000 fall on grid points), the covariance is the quarter's variance (the shared
+    part), and no mass lies below the diagonal. Between quarters (axis 1 does not restart) and for
+    measures that do not contain each other, the product of the two."""
+    from incentsim.calendar import period_end_weeks, week_period
+    from incentsim.model.agent import _head_pmfs, _joint_head_starts
+    from incentsim.model.company import Company
+    from incentsim.model.state import AxisSpec, Guess
+
+    co = Company(_scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}}))
+    quarter = AxisSpec("own", False, False, "quarter", [], None)
+    year = AxisSpec("own", False, False, "year", [], None)
+    G = (61, 61)
+    steps = [np.full(4, 2000.0), np.full(1, 2000.0)]
+    guess = Guess(
+        head=[np.full(4, 30_000.0), np.array([40_000.0])], head_var=[np.full(4, 6e7), np.array([1e8])],
+        mu=[np.zeros(4), np.zeros(1)], end_dist=[np.zeros((4, 61)), np.zeros((1, 61))],
+    )  # fmt: skip
+    wp = np.stack([week_period("quarter"), week_period("year")]).astype(np.int64)
+    we = np.stack([period_end_weeks("quarter"), period_end_weeks("year")]).astype(np.int64)
+    resets = [np.stack(_head_pmfs(co, quarter, guess, 0, steps[0], G[0])),
+              np.stack(_head_pmfs(co, year, guess, 1, steps[1], G[1]))]  # fmt: skip
+    joint = _joint_head_starts(co, [quarter, year], guess, steps, G, wp, we, resets)
+    assert joint.shape == (4, 61, 61)
+    for k in range(3):  # quarter ends inside the year: the year's axis does not restart
+        np.testing.assert_allclose(joint[k], np.outer(resets[0][k], resets[1][0]), atol=1e-15)
+    J = joint[3]
+    np.testing.assert_allclose(J.sum(axis=1), resets[0][3], atol=1e-12)
+    x0 = np.arange(61) * 2000.0
+    x1 = np.arange(61) * 2000.0
+    m1 = float(J.sum(axis=0) @ x1)
+    v1 = float(J.sum(axis=0) @ (x1 - m1) ** 2)
+    assert m1 == pytest.approx(40_000.0, rel=1e-9) and v1 == pytest.approx(1e8, rel=1e-9)
+    m0 = float(J.sum(axis=1) @ x0)
+    cov = float(((x0 - m0)[:, None] * (x1 - m1)[None, :] * J).sum())
+    assert cov == pytest.approx(6e7, rel=1e-9)
+    assert float((J * (x1[None, :] < x0[:, None] - 1e-9)).sum()) == 0.0  # the year's head below the quarter's
+    other = AxisSpec("appointments", True, False, "year", [], None)
+    indep = _joint_head_starts(co, [quarter, other], guess, steps, G, wp, we, resets)
+    np.testing.assert_allclose(indep[3], np.outer(resets[0][3], resets[1][0]), atol=1e-15)

@@ -14,7 +14,9 @@ with the first, e.g. the colleagues' deals). Choices are logit (extreme-value ta
 ``sigma``): the value is the smoothed maximum ``sigma log sum_a exp(q_a / sigma)`` and action ``a``
 is chosen with probability ``exp((q_a - V) / sigma)``; ``sigma = 0`` is the plain maximum. At the
 end of an axis' period the period's payout is earned and the axis restarts at its head start, a
-pmf on the grid (the output already on its way into the new period, whose amount is uncertain). All money is in currency; values are expected discounted totals.
+pmf on the grid (the output already on its way into the new period, whose amount is uncertain;
+a joint pmf where both axes restart together). All money is in currency; values are expected
+discounted totals.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class Periods(NamedTuple):
     year_end: np.ndarray  # (G0, G1, L) float64 value added at the year end by the final state (true-up, ratchet)
     reset0: np.ndarray  # (n0, G0) float64 pmf of where axis 0 restarts after each of its periods (the head start)
     reset1: np.ndarray  # (n1, G1) float64 the same for axis 1
+    reset01: np.ndarray  # (n0, G0, G1) float64 joint pmf of both where both axes' periods end together
     paid_step: np.ndarray  # (n0, G0) float64 true-up components' money paid at axis-0 period ends, axis-2 steps
 
 
@@ -376,17 +379,26 @@ def _lerp_index(x, G):
 
 
 @inner
-def _over_head_starts(Vn, r0, r1, e0, e1, R):
+def _over_head_starts(Vn, r0, r1, r01, e0, e1, R):
     """``Vn`` averaged over the head starts of the axes that restart (``e0``, ``e1``; pmfs ``r0``
-    on axis 0, ``r1`` on axis 1), into ``R`` with each restarting axis collapsed to its index 0
-    (what follows a restart does not depend on where the axis was before it).
-
-    Row by row (a pmf's points of zero probability skipped): ``R[0, j, pl] = sum_x r0[x] Vn[x, j,
-    pl]``, and the same along axis 1, or both.
+    on axis 0, ``r1`` on axis 1, ``r01`` the joint one where both restart), into ``R`` with each
+    restarting axis collapsed to its index 0 (what follows a restart does not depend on where the
+    axis was before it): ``R[0, j, pl] = sum_x r0[x] Vn[x, j, pl]``, the same along axis 1, or
+    ``R[0, 0, pl] = sum_{x, y} r01[x, y] Vn[x, y, pl]``. Points of zero probability are skipped.
     """
     G0, G1, L = Vn.shape
+    if e0 and e1:
+        for pl in range(L):
+            R[0, 0, pl] = 0.0
+        for x in range(G0):
+            for y in range(G1):
+                w = r01[x, y]
+                if w == 0.0:
+                    continue
+                for pl in range(L):
+                    R[0, 0, pl] += w * Vn[x, y, pl]
+        return
     if e0:
-        # Axis 0 first, into row 0 of R (axis 1 still by its index).
         for j in range(G1):
             for pl in range(L):
                 R[0, j, pl] = 0.0
@@ -397,12 +409,6 @@ def _over_head_starts(Vn, r0, r1, e0, e1, R):
             for j in range(G1):
                 for pl in range(L):
                     R[0, j, pl] += w * Vn[x, j, pl]
-        if e1:
-            for pl in range(L):
-                s = 0.0
-                for x in range(G1):
-                    s += r1[x] * R[0, x, pl]
-                R[0, 0, pl] = s
         return
     for i in range(G0):
         for pl in range(L):
@@ -433,7 +439,7 @@ def _after_week(Vn, t, per, W, R):
     R : ndarray(float64, (G0, G1, L))
         Working space (``Vn`` over the head starts, :func:`_over_head_starts`).
     """
-    end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, paid_step = per
+    end0, end1, k0, k1, pay0, pay1, year_end, reset0, reset1, reset01, paid_step = per
     G0, G1, L = W.shape
     e0 = end0[t] == 1
     e1 = end1[t] == 1
@@ -443,7 +449,7 @@ def _after_week(Vn, t, per, W, R):
     if not (e0 or e1):
         _copy3(Vn, W)  # nothing ends: the state carries on as it is
         return
-    _over_head_starts(Vn, reset0[kk0], reset1[kk1], e0, e1, R)
+    _over_head_starts(Vn, reset0[kk0], reset1[kk1], reset01[kk0], e0, e1, R)
     for i in range(G0):
         p0 = pay0[kk0, i] if e0 else 0.0
         a0 = 0 if e0 else i
@@ -892,7 +898,7 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
         Working space (:func:`forward_work`).
     """
     P, s0, Q, s1, q_shared, alpha = mv
-    end0, end1, k0, k1, _, _, _, reset0, reset1, paid_step = per
+    end0, end1, k0, k1, _, _, _, reset0, reset1, reset01, paid_step = per
     T, A = prob.shape[0], prob.shape[1]
     G0, G1, L = start.shape
     NQ = qty.shape[2]
@@ -998,30 +1004,31 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                     if f2 != 0.0:
                         C[a0, a1, a2 + 1] += m * f2
         _fill3(dist, 0.0)
-        _spread_head_starts(C, reset0[kk0], reset1[kk1], e0, e1, dist)
+        _spread_head_starts(C, reset0[kk0], reset1[kk1], reset01[kk0], e0, e1, dist)
 
 
 @inner
-def _spread_head_starts(C, r0, r1, e0, e1, dist):
+def _spread_head_starts(C, r0, r1, r01, e0, e1, dist):
     """Add to ``dist`` the mass ``C`` (the restarting axes collapsed to index 0) spread over the
     head starts: the adjoint of :func:`_over_head_starts`."""
     G0, G1, L = dist.shape
+    if e0 and e1:
+        for x in range(G0):
+            for y in range(G1):
+                w = r01[x, y]
+                if w == 0.0:
+                    continue
+                for pl in range(L):
+                    dist[x, y, pl] += w * C[0, 0, pl]
+        return
     if e0:
         for x in range(G0):
             w = r0[x]
             if w == 0.0:
                 continue
-            if e1:
-                for y in range(G1):
-                    wy = w * r1[y]
-                    if wy == 0.0:
-                        continue
-                    for pl in range(L):
-                        dist[x, y, pl] += wy * C[0, 0, pl]
-            else:
-                for j in range(G1):
-                    for pl in range(L):
-                        dist[x, j, pl] += w * C[0, j, pl]
+            for j in range(G1):
+                for pl in range(L):
+                    dist[x, j, pl] += w * C[0, j, pl]
         return
     for i in range(G0):
         for y in range(G1):

@@ -65,8 +65,9 @@ class Problem:
     pay0: np.ndarray
     pay1: np.ndarray
     year_end: np.ndarray
-    reset0: np.ndarray
-    reset1: np.ndarray
+    reset0: np.ndarray  # (n0, G0) pmf of axis 0's head start after each of its periods
+    reset1: np.ndarray  # (n1, G1)
+    reset01: np.ndarray  # (n0, G0, G1) both, where axis 1's period ends with axis 0's
     paid_step: np.ndarray
     paid_money: float  # currency per paid-axis step
     cost: np.ndarray  # (52, A)
@@ -142,47 +143,89 @@ _HEAD_NORMAL_RATE = 200.0
 
 def _head_pmfs(co: Company, ax: AxisSpec, guess: Guess | None, i: int, step: np.ndarray, G: int) -> list[np.ndarray]:
     """pmf of each period's head start on axis ``i``'s grid (``(G,)`` per period, grid steps of
-    that period): what is already on its way into the period when it starts.
-
-    The previous solve's mean and variance of the head start (``guess.head``, ``guess.head_var``,
-    measure units: :func:`_implied_guess`) give a compound Poisson of the same two moments: jumps
-    of ``c = var / mean`` units at the rate ``mean / c``, each split linearly between its two grid
-    points like the weekly increments; the sum of very many jumps as a discretised normal. Before
-    any solve, or with no spread, a point (split between its two neighbouring grid points)."""
-    n = ax.n_periods
+    that period): what is already on its way into the period when it starts, from the previous
+    solve's mean and variance of it (``guess.head``, ``guess.head_var``, measure units:
+    :func:`_implied_guess`; :func:`_head_pmf`). Before any solve, a point at 0."""
     out = []
-    for k in range(n):
+    for k in range(ax.n_periods):
         mean = float(guess.head[i][k]) if guess is not None and i < len(guess.head) else 0.0
         var = float(guess.head_var[i][k]) if guess is not None and i < len(guess.head_var) else 0.0
-        pmf = np.zeros(G)
-        x = mean / step[k]
-        sd = math.sqrt(max(var, 0.0)) / step[k]
-        c = var / mean if mean > 0.0 else 0.0  # the jump (measure units): E = rate c, Var = rate c^2
-        rate = mean / c if c > 0.0 else 0.0
-        if mean <= 0.0 or sd < 1e-6 or (rate > _HEAD_NORMAL_RATE and sd < 1.0):
-            # (no spread, or one below a grid step among very many items: a point)
-            a = min(int(x), G - 1)
-            f = x - a if a < G - 1 else 0.0
-            pmf[a] += 1.0 - f
-            if f > 0.0:
-                pmf[a + 1] += f
-            out.append(pmf)
-            continue
-        if rate > _HEAD_NORMAL_RATE:
-            # (a standard deviation of a grid step or more: the grid's bins keep the mean)
-            from scipy.special import ndtr
+        out.append(_head_pmf(co, mean, var, float(step[k]), G))
+    return out
 
-            edges = (np.arange(G + 1) - 0.5 - x) / sd
-            pmf = np.diff(ndtr(edges))
-            pmf[0] += ndtr(edges[0])
-            pmf[-1] += 1.0 - ndtr(edges[-1])
-        else:
-            jump = _jump_pmf(co, c / step[k], True, G)
-            P = np.zeros((1, 1, G))
-            dp._increments_all(np.array([[rate]]), jump[None, :], np.zeros(1, dtype=np.int64), P,
-                               np.empty(G, dtype=np.int64))  # fmt: skip
-            pmf = P[0, 0]
-        out.append(pmf / pmf.sum())
+
+def _head_pmf(co: Company, mean: float, var: float, step: float, G: int) -> np.ndarray:
+    """pmf on a grid of ``G`` points, ``step`` measure units apart, of a head start of this mean and
+    variance (measure units): the compound Poisson of the same two moments, jumps of ``c = var /
+    mean`` units at the rate ``mean / c``, each split linearly between its two grid points like the
+    weekly increments; the sum of very many jumps as a discretised normal. With no spread (or one
+    below a grid step among very many items), a point split between its two neighbouring grid
+    points."""
+    pmf = np.zeros(G)
+    x = mean / step
+    sd = math.sqrt(max(var, 0.0)) / step
+    c = var / mean if mean > 0.0 else 0.0  # the jump (measure units): E = rate c, Var = rate c^2
+    rate = mean / c if c > 0.0 else 0.0
+    if mean <= 0.0 or sd < 1e-6 or (rate > _HEAD_NORMAL_RATE and sd < 1.0):
+        a = min(int(max(x, 0.0)), G - 1)
+        f = x - a if a < G - 1 else 0.0
+        pmf[a] += 1.0 - f
+        if f > 0.0:
+            pmf[a + 1] += f
+        return pmf
+    if rate > _HEAD_NORMAL_RATE:
+        # (a standard deviation of a grid step or more: the grid's bins keep the mean)
+        from scipy.special import ndtr
+
+        edges = (np.arange(G + 1) - 0.5 - x) / sd
+        pmf = np.diff(ndtr(edges))
+        pmf[0] += ndtr(edges[0])
+        pmf[-1] += 1.0 - ndtr(edges[-1])
+    else:
+        jump = _jump_pmf(co, c / step, True, G)
+        P = np.zeros((1, 1, G))
+        dp._increments_all(np.array([[rate]]), jump[None, :], np.zeros(1, dtype=np.int64), P,
+                           np.empty(G, dtype=np.int64))  # fmt: skip
+        pmf = P[0, 0]
+    return pmf / pmf.sum()
+
+
+def _joint_head_starts(co: Company, axes: list[AxisSpec], guess: Guess | None, steps, G, wp, we, resets) -> np.ndarray:
+    """Joint pmf ``(n0, G0, G1)`` of both axes' head starts after each axis-0 period, used where
+    axis 1's period ends in the same week.
+
+    Where axis 1 counts everything axis 0 counts (the year beside its quarter, the team beside
+    one's own: :meth:`AxisSpec.contains`), its head start is axis 0's plus the rest, independent
+    (mean and variance the differences): the two move together, as in the simulation. Otherwise
+    (other measures, or one axis) the two are independent."""
+    n0 = resets[0].shape[0]
+    out = np.zeros((n0, G[0], G[1]))
+    ends = _period_ends(wp[0]) if axes else np.array([WEEKS_PER_YEAR - 1])
+    for k in range(n0):
+        t = int(ends[k])
+        k1 = int(wp[1][t]) if len(axes) == 2 else 0
+        if len(axes) < 2 or we[1][t] != 1 or not axes[1].contains(axes[0]) or guess is None:
+            out[k] = np.outer(resets[0][k], resets[1][k1])
+            continue
+        n1 = axes[1].n_periods
+        h0, h1 = (k + 1) % n0, (k1 + 1) % n1
+        rest = _head_pmf(
+            co, max(float(guess.head[1][h1] - guess.head[0][h0]), 0.0),
+            max(float(guess.head_var[1][h1] - guess.head_var[0][h0]), 0.0), float(steps[1][h1]), G[1],
+        )  # fmt: skip
+        ratio = float(steps[0][h0] / steps[1][h1])  # axis-1 steps per axis-0 step
+        for i in np.flatnonzero(resets[0][k]):
+            y = i * ratio
+            a = int(y)
+            f = y - a
+            for shift, w in ((a, 1.0 - f), (a + 1, f)):
+                if w == 0.0:
+                    continue
+                if shift >= G[1] - 1:
+                    out[k, i, G[1] - 1] += resets[0][k][i] * w
+                    continue
+                out[k, i, shift:] += resets[0][k][i] * w * rest[: G[1] - shift]
+                out[k, i, G[1] - 1] += resets[0][k][i] * w * rest[G[1] - shift :].sum()
     return out
 
 
@@ -327,11 +370,11 @@ def build_problem(
         units.append(u)
         targets = ax.ref_targets(person)
         head = guess.head[i] if guess is not None and i < len(guess.head) else np.zeros(ax.n_periods)
-        head_var = guess.head_var[i] if guess is not None and i < len(guess.head_var) else np.zeros(ax.n_periods)
-        # Grid top: the period total at half as much again as today's output and the head start,
-        # plus four standard deviations of both and what a pull-in could add, in attainment units.
-        # Above it the last cell lumps everything: payouts there are flat (caps) or valued at the
-        # edge.
+        # Grid top: the period total at half as much again as today's output, plus four standard
+        # deviations, the head start and what a pull-in could add, in attainment units. Above it
+        # the last cell lumps everything: payouts there are flat (caps) or valued at the edge. (Not
+        # the head start's spread: the grid then moved with it from round to round, and an
+        # equilibrium of relationship-types that settles in 4 rounds wandered for 47.)
         top = MIN_GRID_MAX
         normal = np.abs(actions[:, 0] - 1.0).argmin() if role == "sales" else None
         base_rate = act[:, normal] if normal is not None else act.mean(axis=1)
@@ -340,8 +383,7 @@ def build_problem(
         for k in range(ax.n_periods):
             wk = wp[i] == k
             n_items = float((peak[wk] * F[i][wk]).sum())
-            sd = math.sqrt(u * u * n_items * m2 + head_var[k])
-            total = u * (n_items + co.pull_weeks_equivalent * float(peak[wk].max())) + 4.0 * sd
+            total = u * (n_items + 4.0 * math.sqrt(n_items * m2) + co.pull_weeks_equivalent * float(peak[wk].max()))
             top = max(top, (total + head[k]) / targets[k])
         grid_max[i] = top
         step = top * targets / (G[i] - 1)
@@ -398,6 +440,7 @@ def build_problem(
             reset = np.ones((1, 1))
         pays.append(pay)
         resets.append(reset)
+    reset01 = _joint_head_starts(co, axes, guess, steps, G, wp, we, resets)
     year_end = np.zeros(G)
     paid_step = np.zeros((pays[0].shape[0], G[0]))
     paid_money = 1.0
@@ -460,7 +503,8 @@ def build_problem(
         wp=wp, we=we,
         shares=shares, P=P, s0=s0, Q=Q, s1=s1, q_shared=q_shared, alpha=alpha, pay0=pays[0], pay1=pays[1],
         year_end=year_end,
-        reset0=resets[0], reset1=resets[1], paid_step=paid_step, paid_money=paid_money, cost=cost, sigma=sigma,
+        reset0=resets[0], reset1=resets[1], reset01=reset01, paid_step=paid_step, paid_money=paid_money, cost=cost,
+        sigma=sigma,
         disc=disc, jumps0=jumps[0] if jumps else [np.ones(1)], units=units, act_rate=act_rates, oth_rate=oth_rates,
     )  # fmt: skip
 
@@ -551,8 +595,9 @@ def _moves(pb: Problem) -> dp.Moves:
 def _periods(pb: Problem) -> dp.Periods:
     """The problem's pay periods on the grids as the solver kernels take them."""
     return dp.Periods(
-        pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.paid_step
-    )
+        pb.we[0], pb.we[1], pb.wp[0], pb.wp[1], pb.pay0, pb.pay1, pb.year_end, pb.reset0, pb.reset1, pb.reset01,
+        pb.paid_step,
+    )  # fmt: skip
 
 
 def solve(
@@ -585,7 +630,7 @@ def solve(
         _deal_timing(pb, co, V, prob, qty, timing)
     # Forward pass from the January head starts.
     start = np.zeros((G0, G1, L))
-    start[:, :, 0] = np.outer(pb.reset0[-1], pb.reset1[-1])
+    start[:, :, 0] = pb.reset01[-1]  # (the year's last week ends every axis' period)
     dist = np.empty((WEEKS_PER_YEAR + 1, G0, G1, L))
     mean = np.empty((WEEKS_PER_YEAR, qty.shape[2]))
     end0 = np.empty((WEEKS_PER_YEAR, G0))
@@ -604,8 +649,8 @@ def _continuation(pb: Problem, guess: Guess | None) -> np.ndarray:
     out = np.zeros((G0, G1, L))
     for i in range(len(pb.design.axes)):
         mu = guess.mu[i][0] if guess is not None and i < len(guess.mu) else 0.0
-        head = (pb.reset0 if i == 0 else pb.reset1)[-1]
-        reset = float(np.dot(np.arange(pb.G[i]), head))  # the January head start's mean, grid steps
+        head = pb.reset01[-1].sum(axis=1 - i)  # the January head start's pmf on axis i
+        reset = float(np.dot(np.arange(pb.G[i]), head))  # its mean, grid steps
         xs = (np.arange(pb.G[i]) - reset) * pb.step[i][0] * mu
         shape = [1, 1, 1]
         shape[i] = pb.G[i]
@@ -644,9 +689,9 @@ def _implied_guess(pb: Problem, V, dist, mean, end0, end1) -> Guess:
         # to land, each deal at the mean value): the items generated in week t are Poisson, each
         # worth its expected share sh[t, m] of one unit in the period, so each adds sh^2 units^2.
         # What the pipeline then lands or loses, and at what value, is not in it: a person learns
-        # it as the period goes on. (With each booked deal's value in it, a deal's second moment,
-        # the solver's reps of a yearly margin step foresaw 0.010 less effort than the simulated
-        # ones; with it, 0.006; a point, 0.019 more: tests/test_forecast_and_levers.py.)
+        # it as the period goes on. (Counting each booked deal at its own value, the solver's reps
+        # of a yearly margin step foresaw 0.010 less effort than the simulated ones; at the mean
+        # value, 0.006 less; with a point, 0.019 more: tests/test_forecast_and_levers.py.)
         m2 = pb.units[i] ** 2
         head = np.zeros(n)
         head_var = np.zeros(n)
