@@ -378,46 +378,51 @@ def _lerp_index(x, G):
     return i, x - i
 
 
+@inlined
+def _restart(a, b, r0, r1, r01, e0, e1):
+    """Where the axes whose period ends (``e0``, ``e1``) restart: the chance that grid point
+    ``(a, b)`` is the restart point, and the point ``(c0, c1)`` of the grid with each restarting
+    axis collapsed to its index 0 (what follows a restart does not depend on where the axis was)
+    that it belongs to. Axis 0's head start has pmf ``r0``, axis 1's ``r1``, both together
+    ``r01``. The one home of the restart for the Bellman pass (:func:`_over_head_starts`) and its
+    adjoint, the forward pass (:func:`_spread_head_starts`)."""
+    if e0 and e1:
+        return r01[a, b], 0, 0
+    if e0:
+        return r0[a], 0, b
+    return r1[b], a, 0
+
+
 @inner
 def _over_head_starts(Vn, r0, r1, r01, e0, e1, R):
-    """``Vn`` averaged over the head starts of the axes that restart (``e0``, ``e1``; pmfs ``r0``
-    on axis 0, ``r1`` on axis 1, ``r01`` the joint one where both restart), into ``R`` with each
-    restarting axis collapsed to its index 0 (what follows a restart does not depend on where the
-    axis was before it): ``R[0, j, pl] = sum_x r0[x] Vn[x, j, pl]``, the same along axis 1, or
-    ``R[0, 0, pl] = sum_{x, y} r01[x, y] Vn[x, y, pl]``. Points of zero probability are skipped.
-    """
+    """``R`` (the grid with the restarting axes collapsed to index 0, :func:`_restart`) = ``Vn``
+    averaged over the head starts: ``R[0, j, pl] = sum_x r0[x] Vn[x, j, pl]`` (axis 0), the same
+    along axis 1, or ``R[0, 0, pl] = sum_{x, y} r01[x, y] Vn[x, y, pl]`` (both). Points of zero
+    probability are skipped."""
     G0, G1, L = Vn.shape
-    if e0 and e1:
-        for pl in range(L):
-            R[0, 0, pl] = 0.0
-        for x in range(G0):
-            for y in range(G1):
-                w = r01[x, y]
-                if w == 0.0:
-                    continue
-                for pl in range(L):
-                    R[0, 0, pl] += w * Vn[x, y, pl]
-        return
-    if e0:
-        for j in range(G1):
+    for a in range(1 if e0 else G0):
+        for b in range(1 if e1 else G1):
             for pl in range(L):
-                R[0, j, pl] = 0.0
-        for x in range(G0):
-            w = r0[x]
-            if w == 0.0:
-                continue
-            for j in range(G1):
+                R[a, b, pl] = 0.0
+    for a in range(G0):
+        for b in range(G1):
+            w, c0, c1 = _restart(a, b, r0, r1, r01, e0, e1)
+            if w != 0.0:
                 for pl in range(L):
-                    R[0, j, pl] += w * Vn[x, j, pl]
-        return
-    for i in range(G0):
-        for pl in range(L):
-            s = 0.0
-            for x in range(G1):
-                w = r1[x]
-                if w != 0.0:
-                    s += w * Vn[i, x, pl]
-            R[i, 0, pl] = s
+                    R[c0, c1, pl] += w * Vn[a, b, pl]
+
+
+@inner
+def _spread_head_starts(C, r0, r1, r01, e0, e1, dist):
+    """Add to ``dist`` the mass ``C`` (the restarting axes collapsed to index 0) spread over the
+    head starts: the adjoint of :func:`_over_head_starts`."""
+    G0, G1, L = dist.shape
+    for a in range(G0):
+        for b in range(G1):
+            w, c0, c1 = _restart(a, b, r0, r1, r01, e0, e1)
+            if w != 0.0:
+                for pl in range(L):
+                    dist[a, b, pl] += w * C[c0, c1, pl]
 
 
 @inner
@@ -1005,38 +1010,6 @@ def _forward(mv, per, prob, start, qty, dist_out, mean_out, end_dist0, end_dist1
                         C[a0, a1, a2 + 1] += m * f2
         _fill3(dist, 0.0)
         _spread_head_starts(C, reset0[kk0], reset1[kk1], reset01[kk0], e0, e1, dist)
-
-
-@inner
-def _spread_head_starts(C, r0, r1, r01, e0, e1, dist):
-    """Add to ``dist`` the mass ``C`` (the restarting axes collapsed to index 0) spread over the
-    head starts: the adjoint of :func:`_over_head_starts`."""
-    G0, G1, L = dist.shape
-    if e0 and e1:
-        for x in range(G0):
-            for y in range(G1):
-                w = r01[x, y]
-                if w == 0.0:
-                    continue
-                for pl in range(L):
-                    dist[x, y, pl] += w * C[0, 0, pl]
-        return
-    if e0:
-        for x in range(G0):
-            w = r0[x]
-            if w == 0.0:
-                continue
-            for j in range(G1):
-                for pl in range(L):
-                    dist[x, j, pl] += w * C[0, j, pl]
-        return
-    for i in range(G0):
-        for y in range(G1):
-            w = r1[y]
-            if w == 0.0:
-                continue
-            for pl in range(L):
-                dist[i, y, pl] += w * C[i, 0, pl]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
