@@ -618,3 +618,24 @@ def test_the_year_and_its_quarter_start_from_one_head_start_together():
     other = AxisSpec("appointments", True, False, "year", [], None)
     indep = _joint_head_starts(co, [quarter, other], guess, steps, G, wp, we, resets)
     np.testing.assert_allclose(indep[3], np.outer(resets[0][3], resets[1][0]), atol=1e-15)
+
+
+@pytest.mark.parametrize("mean,var,step", [(100.0, 100.0, 10.0), (3.0, 3.0, 2.0), (30_000.0, 6e6, 7_000.0),
+                                           (5e5, 2.51e7, 400.0), (5e5, 2.49e7, 400.0), (5e5, 5e4, 40.0)])  # fmt: skip
+def test_a_head_start_keeps_its_mean_and_spread_whatever_the_grid_step(mean, var, step):
+    """Closed form: whatever the jump's size against the grid step (a tenth of a step, half of one,
+    a few; and around 10,000 expected jumps, where the count of jumps turns normal), the head
+    start's pmf has its mean exactly and its variance within a quarter of a grid step squared above
+    the given one (the linear split of each total between two grid points; never below it). With
+    each jump split instead, a jump of a tenth of a step gave ten times the variance."""
+    from incentsim.model.agent import _head_pmf
+    from incentsim.model.company import Company
+
+    co = Company(_scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}}))
+    G = int((mean + 12 * var**0.5) / step) + 3
+    pmf = _head_pmf(co, mean, var, step, G)
+    x = np.arange(G) * step
+    m = float(pmf @ x)
+    v = float(pmf @ (x - m) ** 2)
+    assert m == pytest.approx(mean, rel=1e-9)
+    assert var * (1 - 1e-6) <= v <= var + 0.25 * step**2 + 1e-9 * var, (v, var)
