@@ -172,14 +172,14 @@ def _head_pmf(co: Company, mean: float, var: float, step: float, G: int) -> np.n
         if f > 0.0:
             pmf[a + 1] += f
         return pmf
-    from scipy.special import ndtri
-    from scipy.stats import poisson
+    from scipy.special import gammaln, ndtri, xlogy
 
     c = var / mean  # the jump (measure units): E = rate c, Var = rate c^2
     rate = mean / c
     if rate <= _HEAD_NORMAL_RATE:
         n = np.arange(int(rate + 12.0 * math.sqrt(rate) + 20.0))
-        weights = poisson.pmf(n, rate)
+        # The Poisson pmf as scipy.stats computes it (bit for bit), without the half-second import.
+        weights = np.exp(xlogy(n, rate) - gammaln(n + 1) - rate)
         x = n * (c / step)
     else:
         z = ndtri((np.arange(512) + 0.5) / 512)
