@@ -546,16 +546,13 @@ def test_a_head_start_is_the_compound_poisson_of_its_mean_and_variance(counts, m
     from scipy import stats
 
     from incentsim.model.agent import _head_pmfs
-    from incentsim.model.company import Company
     from incentsim.model.state import AxisSpec, Guess
 
-    sc = _scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}})
-    co = Company(sc)
     ax = AxisSpec("own", counts, False, "quarter", [], None)
     G = 81 if counts else 161  # (wide enough that the tail lumped at the top is below 1e-12)
     step = np.full(4, 1.0 if counts else 1000.0)
     guess = Guess(head=[np.full(4, mean)], head_var=[np.full(4, var)], mu=[np.zeros(4)], end_dist=[np.zeros((4, G))])
-    pmfs = _head_pmfs(co, ax, guess, 0, step, G)
+    pmfs = _head_pmfs(ax, guess, 0, step, G)
     assert len(pmfs) == 4 and all(abs(p.sum() - 1.0) < 1e-12 for p in pmfs)
     x = np.arange(G) * step[0]
     pmf = pmfs[1]
@@ -568,7 +565,7 @@ def test_a_head_start_is_the_compound_poisson_of_its_mean_and_variance(counts, m
     m = float(pmf @ x)
     v = float(pmf @ (x - m) ** 2)
     assert m == pytest.approx(mean, rel=1e-9) and v == pytest.approx(var, rel=1e-9)
-    before = _head_pmfs(co, ax, None, 0, step, G)
+    before = _head_pmfs(ax, None, 0, step, G)
     assert all(p[0] == 1.0 for p in before)
 
 
@@ -584,10 +581,8 @@ def test_the_year_and_its_quarter_start_from_one_head_start_together():
     measures that do not contain each other, the product of the two."""
     from incentsim.calendar import period_end_weeks, week_period
     from incentsim.model.agent import _head_pmfs, _joint_head_starts
-    from incentsim.model.company import Company
     from incentsim.model.state import AxisSpec, Guess
 
-    co = Company(_scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}}))
     quarter = AxisSpec("own", False, False, "quarter", [], None)
     year = AxisSpec("own", False, False, "year", [], None)
     G = (61, 61)
@@ -598,9 +593,9 @@ def test_the_year_and_its_quarter_start_from_one_head_start_together():
     )  # fmt: skip
     wp = np.stack([week_period("quarter"), week_period("year")]).astype(np.int64)
     we = np.stack([period_end_weeks("quarter"), period_end_weeks("year")]).astype(np.int64)
-    resets = [np.stack(_head_pmfs(co, quarter, guess, 0, steps[0], G[0])),
-              np.stack(_head_pmfs(co, year, guess, 1, steps[1], G[1]))]  # fmt: skip
-    joint = _joint_head_starts(co, [quarter, year], guess, steps, G, wp, we, resets)
+    resets = [np.stack(_head_pmfs(quarter, guess, 0, steps[0], G[0])),
+              np.stack(_head_pmfs(year, guess, 1, steps[1], G[1]))]  # fmt: skip
+    joint = _joint_head_starts([quarter, year], guess, steps, G, wp, we, resets)
     assert joint.shape == (4, 61, 61)
     for k in range(3):  # quarter ends inside the year: the year's axis does not restart
         np.testing.assert_allclose(joint[k], np.outer(resets[0][k], resets[1][0]), atol=1e-15)
@@ -616,7 +611,7 @@ def test_the_year_and_its_quarter_start_from_one_head_start_together():
     assert cov == pytest.approx(6e7, rel=1e-9)
     assert float((J * (x1[None, :] < x0[:, None] - 1e-9)).sum()) == 0.0  # the year's head below the quarter's
     other = AxisSpec("appointments", True, False, "year", [], None)
-    indep = _joint_head_starts(co, [quarter, other], guess, steps, G, wp, we, resets)
+    indep = _joint_head_starts([quarter, other], guess, steps, G, wp, we, resets)
     np.testing.assert_allclose(indep[3], np.outer(resets[0][3], resets[1][0]), atol=1e-15)
 
 
@@ -629,11 +624,9 @@ def test_a_head_start_keeps_its_mean_and_spread_whatever_the_grid_step(mean, var
     the given one (the linear split of each total between two grid points; never below it). With
     each jump split instead, a jump of a tenth of a step gave ten times the variance."""
     from incentsim.model.agent import _head_pmf
-    from incentsim.model.company import Company
 
-    co = Company(_scenario({"s": {"sales": {"measure": "own_bookings", "payout": "step"}}}))
     G = int((mean + 12 * var**0.5) / step) + 3
-    pmf = _head_pmf(co, mean, var, step, G)
+    pmf = _head_pmf(mean, var, step, G)
     x = np.arange(G) * step
     m = float(pmf @ x)
     v = float(pmf @ (x - m) ** 2)

@@ -141,7 +141,7 @@ def _compound(lam: np.ndarray, jumps: list[np.ndarray], week_k: np.ndarray, G: i
 _HEAD_NORMAL_RATE = 1e4
 
 
-def _head_pmfs(co: Company, ax: AxisSpec, guess: Guess | None, i: int, step: np.ndarray, G: int) -> list[np.ndarray]:
+def _head_pmfs(ax: AxisSpec, guess: Guess | None, i: int, step: np.ndarray, G: int) -> list[np.ndarray]:
     """pmf of each period's head start on axis ``i``'s grid (``(G,)`` per period, grid steps of
     that period): what is already on its way into the period when it starts, from the previous
     solve's mean and variance of it (``guess.head``, ``guess.head_var``, measure units:
@@ -150,11 +150,11 @@ def _head_pmfs(co: Company, ax: AxisSpec, guess: Guess | None, i: int, step: np.
     for k in range(ax.n_periods):
         mean = float(guess.head[i][k]) if guess is not None and i < len(guess.head) else 0.0
         var = float(guess.head_var[i][k]) if guess is not None and i < len(guess.head_var) else 0.0
-        out.append(_head_pmf(co, mean, var, float(step[k]), G))
+        out.append(_head_pmf(mean, var, float(step[k]), G))
     return out
 
 
-def _head_pmf(co: Company, mean: float, var: float, step: float, G: int) -> np.ndarray:
+def _head_pmf(mean: float, var: float, step: float, G: int) -> np.ndarray:
     """pmf on a grid of ``G`` points, ``step`` measure units apart, of a head start of this mean and
     variance (measure units): a compound Poisson of the same two moments, ``N ~ Poisson(mean / c)``
     jumps of ``c = var / mean`` units (a normal ``N`` above :data:`_HEAD_NORMAL_RATE`), each total
@@ -163,20 +163,15 @@ def _head_pmf(co: Company, mean: float, var: float, step: float, G: int) -> np.n
     grid step squared to the variance, whatever the jump's size. (Splitting each jump instead, as
     the weekly increments split a deal, made a jump of a tenth of a step one of 0 or 1 steps: ten
     times the variance.) With no spread, a point split between its two neighbouring points."""
-    pmf = np.zeros(G)
-    if mean <= 0.0 or var <= 0.0:
-        x = max(mean, 0.0) / step
-        a = min(int(x), G - 1)
-        f = x - a if a < G - 1 else 0.0
-        pmf[a] += 1.0 - f
-        if f > 0.0:
-            pmf[a + 1] += f
-        return pmf
     from scipy.special import gammaln, ndtri, xlogy
 
-    c = var / mean  # the jump (measure units): E = rate c, Var = rate c^2
-    rate = mean / c
-    if rate <= _HEAD_NORMAL_RATE:
+    point = mean <= 0.0 or var <= 0.0
+    c = var / mean if not point else 0.0  # the jump (measure units): E = rate c, Var = rate c^2
+    rate = mean / c if not point else 0.0
+    if point:
+        weights = np.ones(1)
+        x = np.array([max(mean, 0.0) / step])
+    elif rate <= _HEAD_NORMAL_RATE:
         n = np.arange(int(rate + 12.0 * math.sqrt(rate) + 20.0))
         # The Poisson pmf as scipy.stats computes it (bit for bit), without the half-second import.
         weights = np.exp(xlogy(n, rate) - gammaln(n + 1) - rate)
@@ -186,14 +181,15 @@ def _head_pmf(co: Company, mean: float, var: float, step: float, G: int) -> np.n
         z /= math.sqrt(float(np.mean(z * z)))  # (the quantiles' own variance, 0.997, made 1)
         weights = np.full(512, 1.0 / 512)
         x = np.maximum(mean + math.sqrt(var) * z, 0.0) / step
+    pmf = np.zeros(G)
     lo = np.minimum(np.floor(x).astype(np.int64), G - 1)
     frac = np.where(lo < G - 1, x - lo, 0.0)
     np.add.at(pmf, lo, weights * (1.0 - frac))
     np.add.at(pmf, np.minimum(lo + 1, G - 1), weights * frac)
-    return pmf / pmf.sum()
+    return pmf if point else pmf / pmf.sum()
 
 
-def _joint_head_starts(co: Company, axes: list[AxisSpec], guess: Guess | None, steps, G, wp, we, resets) -> np.ndarray:
+def _joint_head_starts(axes: list[AxisSpec], guess: Guess | None, steps, G, wp, we, resets) -> np.ndarray:
     """Joint pmf ``(n0, G0, G1)`` of both axes' head starts after each axis-0 period, used where
     axis 1's period ends in the same week.
 
@@ -213,7 +209,7 @@ def _joint_head_starts(co: Company, axes: list[AxisSpec], guess: Guess | None, s
         n1 = axes[1].n_periods
         h0, h1 = (k + 1) % n0, (k1 + 1) % n1
         rest = _head_pmf(
-            co, max(float(guess.head[1][h1] - guess.head[0][h0]), 0.0),
+            max(float(guess.head[1][h1] - guess.head[0][h0]), 0.0),
             max(float(guess.head_var[1][h1] - guess.head_var[0][h0]), 0.0), float(steps[1][h1]), G[1],
         )  # fmt: skip
         ratio = float(steps[0][h0] / steps[1][h1])  # axis-1 steps per axis-0 step
@@ -436,14 +432,14 @@ def build_problem(
                 for k in range(ax.n_periods):
                     pay[k] += pc.period_pay(xs * steps[i][k], person, k)
             n = ax.n_periods
-            heads = _head_pmfs(co, ax, guess, i, steps[i], G[i])
+            heads = _head_pmfs(ax, guess, i, steps[i], G[i])
             reset = np.stack([heads[(k + 1) % n] for k in range(n)])
         else:
             pay = np.zeros((1, G[i]))
             reset = np.ones((1, 1))
         pays.append(pay)
         resets.append(reset)
-    reset01 = _joint_head_starts(co, axes, guess, steps, G, wp, we, resets)
+    reset01 = _joint_head_starts(axes, guess, steps, G, wp, we, resets)
     year_end = np.zeros(G)
     paid_step = np.zeros((pays[0].shape[0], G[0]))
     paid_money = 1.0
