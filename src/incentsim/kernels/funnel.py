@@ -89,6 +89,7 @@ from .rng import (
     PURPOSE_CONVERSIONS,
     PURPOSE_TIMING,
     PURPOSE_VALUES,
+    _below,
     _binomial,
     _keep,
     _leave_advance,
@@ -97,6 +98,7 @@ from .rng import (
     _poisson_small_exp,
     _seed_stream_into,
     _step,
+    _top53,
     _uniform,
     _unit,
     _words,
@@ -453,17 +455,20 @@ def _followup(states, s, n, h, decay, work, recycle):
         p_work = h * work
         p_fol = h
         p_cold = h + (1.0 - h) * decay
+        below_work = _below(p_work)
+        below_fol = _below(p_fol)
+        below_cold = _below(p_cold)
         s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
             x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
-            u = _unit(x)
+            m = _top53(x)
             # Counted without branches (as in rng._leave_advance): p_work <= p_fol <= p_cold.
-            worked = u < p_work
-            followed = u < p_fol
+            worked = m < below_work  # u < p_work
+            followed = m < below_fol
             wk += worked
             ig += followed and not worked
-            rc += followed and not worked and (u - p_work) < (p_fol - p_work) * recycle
-            cold += (u < p_cold) and not followed
+            rc += followed and not worked and (_unit(x) - p_work) < (p_fol - p_work) * recycle
+            cold += (m < below_cold) and not followed
         _keep(states, s, s0, s1, s2, s3)
         return wk, ig, rc, cold, n - wk - ig - cold
     fol = _binomial(states, s, n, h)

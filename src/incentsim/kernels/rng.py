@@ -257,6 +257,24 @@ def _unit(x):
 
 
 @inlined
+def _below(p):
+    """The integer comparison of :func:`_unit`'s 53 bits that decides ``u < p``: with
+    ``m = x >> 11`` (so ``u = m / 2**53``), ``u < p`` exactly when ``m < _below(p)``, as ``m`` is an
+    integer and ``p * 2**53`` is exact (a power-of-two scaling), and ``m < y`` for real ``y`` is
+    ``m < ceil(y)``. For ``p`` in [0, 1]. A per-item comparison then waits for neither the
+    conversion of ``m`` to a float nor the scaling (the stage's and follow-up's steps: one uniform
+    per item, ``python -m benchmarks.kernel_ab``); the decisions, and so the draws, are the same."""
+    return np.uint64(math.ceil(p * 9007199254740992.0))
+
+
+@inlined
+def _top53(x):
+    """The 53 bits of a 64-bit output that :func:`_unit` makes its uniform of (compared with
+    :func:`_below`)."""
+    return x >> np.uint64(11)
+
+
+@inlined
 def _uniform(states, s):
     """Uniform on [0, 1) with 53 random bits."""
     return _unit(_next_u64(states, s))
@@ -489,11 +507,11 @@ def _binomial(states, s, n, p):
         # Counting Bernoulli successes: a few uniforms are cheaper than inversion's log and exp,
         # and most stage stocks per rep are small.
         k = 0
+        below = _below(p)
         s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
             x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
-            if _unit(x) < p:
-                k += 1
+            k += _top53(x) < below  # u < p
         _keep(states, s, s0, s1, s2, s3)
         return k
     if p <= 0.5:
@@ -519,15 +537,16 @@ def _leave_advance(states, s, n, h, p):
     if n <= _SMALL_N and 0.0 < h < 1.0 and 0.0 < p < 1.0:
         leave = 0
         adv = 0
-        hp = h * p
+        below_hp = _below(h * p)
+        below_h = _below(h)
         s0, s1, s2, s3 = _words(states, s)
         for _ in range(n):
             x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
-            u = _unit(x)
+            m = _top53(x)
             # Counted without branches: which way an item goes is a coin toss, and a mispredicted
             # branch costs more than the comparisons.
-            adv += u < hp
-            leave += u < h
+            adv += m < below_hp  # u < h p
+            leave += m < below_h  # u < h
         _keep(states, s, s0, s1, s2, s3)
         return leave, adv
     leave = _binomial(states, s, n, h)
