@@ -438,7 +438,7 @@ def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
     return float(team_wn)
 
 
-@helper
+@inlined
 def _followup(states, s, n, h, decay, work, recycle):
     """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
     or ignored (and then recycled to marketing with ``recycle``), else gone cold (``decay``),

@@ -524,7 +524,7 @@ def _binomial(states, s, n, p):
     return n - _binomial_btpe(states, s, n, q)
 
 
-@helper
+@inlined
 def _leave_advance(states, s, n, h, p):
     """One week of a funnel stage holding ``n`` items: ``(leave, advance)`` with ``leave ~ Bin(n, h)``
     and ``advance ~ Bin(leave, p)``.
