@@ -23,7 +23,7 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 @pytest.mark.parametrize(
     "fn",
     [funnel._simulate, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
-     funnel._snapshot, funnel._choose_roles, funnel._measure, rng._binomial, rng._binomial_inversion,
+     funnel._snapshot, funnel._choose_roles, funnel._choose_role, funnel._measure, rng._binomial, rng._binomial_inversion,
      rng._binomial_btpe, rng._poisson, rng._poisson_ptrs, rng._lognormal, pay._curve_at],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip
@@ -36,7 +36,8 @@ def test_hot_loop_helpers_count_no_references(fn):
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._reset, funnel._choose_roles, rng._binomial, rng._poisson, rng._lognormal, pay._curve_at, dp._after_week, dp._expect_axis0, dp._push_axis0,
+    [funnel._reset, funnel._choose_roles, funnel._choose_role, rng._binomial, rng._poisson, rng._lognormal, pay._curve_at,
+     dp._after_week, dp._expect_axis0, dp._push_axis0,
      dp._push_axis1, dp._fill3, dp._convolve, dp._panjer_on, dp._support_of],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip

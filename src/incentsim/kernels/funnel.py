@@ -635,88 +635,97 @@ def _start_pipeline(states, model, atype, fn):
 
 
 @helper
+def _choose_role(
+    ap, n_persons, levels, ahead, first, second, third, timing, w, land_sales, hold_loss, land_mkt, land_queue,
+    land_lead, weeks_left, annual_target, target, week_period, stage, held, atype, mstage, queue, follow, work_base,
+    ring, period_acc, year_acc, year_paid, tscale, own, own_steps, row, blend,
+):  # fmt: skip
+    """One role's choices of the week (policy ``ap``; ``n_persons`` persons at ability ``levels``)
+    into ``first``, ``second``, ``third`` and ``timing``, after the pipeline forecasts behind each
+    measure axis of its state (:func:`_forecast_axis`, into ``ahead``)."""
+    for a in range(2):
+        if ap.choice.shape[3 + a] > 1:  # a measure axis the policy uses
+            _forecast_axis(
+                ap, a, n_persons, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, stage,
+                held, atype, mstage, queue, follow, work_base, ring, ahead, own, own_steps,
+            )  # fmt: skip
+    NS = ap.scales.shape[0]
+    # One reading of the policy per person, at the person's level; where a ratchet has moved a
+    # person's target (NS > 1), two: the policies solved at the two target scales around the
+    # person's, blended (the timing of the nearer). Each reading computes everyone's grid
+    # coordinates first, then everyone's choices: each person's coordinates end in two
+    # dependent divisions, and the table reads wait for them; in separate loops the processor
+    # works on several persons' divisions (and reads) at once. (One call site of each: numba
+    # compiles an inlined function once per site, and the second reading's own sites cost the
+    # kernel's first compile about 2 s.)
+    for side in range(1 if NS == 1 else 2):
+        for p in range(n_persons):
+            if NS > 1:
+                if side == 0:
+                    j, f = _scale_bracket(ap.scales, tscale[ap.scale_comp[0], p] / ap.base_scale[levels[p]])
+                    row[p] = levels[p] * NS + j
+                    blend[0, p] = ahead[0, p]  # (the forecasts: the coordinates overwrite them)
+                    blend[1, p] = ahead[1, p]
+                    blend[2, p] = f
+                else:
+                    if blend[2, p] == 0.0:
+                        continue
+                    row[p] += 1
+                    ahead[0, p] = blend[0, p]
+                    ahead[1, p] = blend[1, p]
+            else:
+                row[p] = levels[p]
+            _grid_coordinates(
+                ap, ap.group[p], row[p], w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
+                ahead,
+            )  # fmt: skip
+        for p in range(n_persons):
+            if side == 1 and blend[2, p] == 0.0:
+                continue
+            e, s2, t3, tm = _choose(ap, ap.group[p], row[p], w, p, year_paid, ahead)
+            if side == 0:
+                first[p], second[p], third[p], timing[p] = e, s2, t3, tm
+            else:
+                f = blend[2, p]
+                first[p] = (1.0 - f) * first[p] + f * e
+                second[p] = (1.0 - f) * second[p] + f * s2
+                third[p] = (1.0 - f) * third[p] + f * t3
+                if f >= 0.5:
+                    timing[p] = tm
+
+
+@helper
 def _choose_roles(
     pol_sales, pol_mkt, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, annual_target, target,
     week_period, stage, held, atype, mstage, queue, work_base, ring, period_acc, year_acc, year_paid, tscale, own,
     own_steps, mkt_level, ahead_mkt, mkt,
     mkt_timing, ahead_sales, effort, follow, team, timing_sales, row, blend,
 ):  # fmt: skip
-    """Marketing's and sales' choices of the week (:func:`_choose`), after the pipeline forecasts
-    behind each measure axis of their policies' state (:func:`_forecast_axis`; every choice of the
-    week is made from the same state, so they are computed once a week). Marketing's into ``mkt``
+    """Marketing's and sales' choices of the week (:func:`_choose_role`; every choice of the week is
+    made from the same state, so the forecasts are computed once a week). Marketing's into ``mkt``
     (``(3, 1)``: effort, quality focus, unused) and ``mkt_timing``; sales' into ``effort``,
     ``follow``, ``team`` and ``timing_sales`` (each ``(R,)``). ``row`` and ``blend`` are working space
     (:class:`Choice`).
 
-    One call a week for both roles, through one loop body: a call copies its arguments (a policy
-    alone is 11 arrays of up to 7 dimensions). With the forecasts and choices as eight calls a week,
-    the kernel was up to 17 % slower per replication (``shared``; ``separate`` within the noise:
-    ``benchmarks.kernel_ab``, README "Where the kernel's time goes"). Inlined into the kernel instead
-    of called, it ran no faster than the one call and its first compile took 4-9 s longer."""
+    One call a week (a call copies its arguments; with the forecasts and choices as eight calls a
+    week the kernel was up to 17 % slower per replication), and in it one call per role. The roles
+    were one loop body whose policy switched from marketing's to sales' (``ap = pol_mkt if role ==
+    0 else pol_sales``): that variable held all of a policy's fields (11 arrays of up to 7
+    dimensions), which the compiler kept on the stack and copied at each switch. As two calls of
+    :func:`_choose_role` each reads the fields it needs: 2-3 % less per replication, the kernel's
+    compile 0.4 s quicker (``benchmarks.kernel_ab``, ``benchmarks.compile_ab``)."""
     own_steps[0] = -1  # the pipeline moved since last week
-    for role in range(2):
-        # (marketing first: a forecast it computes into ``own`` is sales' too)
-        if role == 0:
-            ap = pol_mkt
-            n_persons = mkt_level.shape[0]
-            levels = mkt_level
-            ahead = ahead_mkt
-            first, second, third, timing = mkt[0], mkt[1], mkt[2], mkt_timing
-        else:
-            ap = pol_sales
-            n_persons = atype.shape[0]
-            levels = atype
-            ahead = ahead_sales
-            first, second, third, timing = effort, follow, team, timing_sales
-        for a in range(2):
-            if ap.choice.shape[3 + a] > 1:  # a measure axis the policy uses
-                _forecast_axis(
-                    ap, a, n_persons, w, land_sales, hold_loss, land_mkt, land_queue, land_lead, weeks_left, stage,
-                    held, atype, mstage, queue, follow, work_base, ring, ahead, own, own_steps,
-                )  # fmt: skip
-        NS = ap.scales.shape[0]
-        # One reading of the policy per person, at the person's level; where a ratchet has moved a
-        # person's target (NS > 1), two: the policies solved at the two target scales around the
-        # person's, blended (the timing of the nearer). Each reading computes everyone's grid
-        # coordinates first, then everyone's choices: each person's coordinates end in two
-        # dependent divisions, and the table reads wait for them; in separate loops the processor
-        # works on several persons' divisions (and reads) at once. (One call site of each: numba
-        # compiles an inlined function once per site, and the second reading's own sites cost the
-        # kernel's first compile about 2 s.)
-        for side in range(1 if NS == 1 else 2):
-            for p in range(n_persons):
-                if NS > 1:
-                    if side == 0:
-                        j, f = _scale_bracket(ap.scales, tscale[ap.scale_comp[0], p] / ap.base_scale[levels[p]])
-                        row[p] = levels[p] * NS + j
-                        blend[0, p] = ahead[0, p]  # (the forecasts: the coordinates overwrite them)
-                        blend[1, p] = ahead[1, p]
-                        blend[2, p] = f
-                    else:
-                        if blend[2, p] == 0.0:
-                            continue
-                        row[p] += 1
-                        ahead[0, p] = blend[0, p]
-                        ahead[1, p] = blend[1, p]
-                else:
-                    row[p] = levels[p]
-                _grid_coordinates(
-                    ap, ap.group[p], row[p], w, p, annual_target, target, week_period, period_acc, year_acc, tscale,
-                    ahead,
-                )  # fmt: skip
-            for p in range(n_persons):
-                if side == 1 and blend[2, p] == 0.0:
-                    continue
-                e, s2, t3, tm = _choose(ap, ap.group[p], row[p], w, p, year_paid, ahead)
-                if side == 0:
-                    first[p], second[p], third[p], timing[p] = e, s2, t3, tm
-                else:
-                    f = blend[2, p]
-                    first[p] = (1.0 - f) * first[p] + f * e
-                    second[p] = (1.0 - f) * second[p] + f * s2
-                    third[p] = (1.0 - f) * third[p] + f * t3
-                    if f >= 0.5:
-                        timing[p] = tm
+    # (marketing first: a forecast it computes into ``own`` is sales' too)
+    _choose_role(
+        pol_mkt, mkt_level.shape[0], mkt_level, ahead_mkt, mkt[0], mkt[1], mkt[2], mkt_timing, w, land_sales,
+        hold_loss, land_mkt, land_queue, land_lead, weeks_left, annual_target, target, week_period, stage, held, atype,
+        mstage, queue, follow, work_base, ring, period_acc, year_acc, year_paid, tscale, own, own_steps, row, blend,
+    )  # fmt: skip
+    _choose_role(
+        pol_sales, atype.shape[0], atype, ahead_sales, effort, follow, team, timing_sales, w, land_sales, hold_loss,
+        land_mkt, land_queue, land_lead, weeks_left, annual_target, target, week_period, stage, held, atype, mstage,
+        queue, follow, work_base, ring, period_acc, year_acc, year_paid, tscale, own, own_steps, row, blend,
+    )  # fmt: skip
 
 
 @stage
