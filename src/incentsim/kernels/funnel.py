@@ -439,38 +439,58 @@ def _measure(code, p, appts, sourced, bk, mg, wn, team_bk, team_mg, team_wn):
 
 
 @inlined
+def _follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
+    """One uniform per waiting appointment (``n`` of them, the first ``n_first`` of the first kind)
+    sorts it into the five outcomes of :func:`_followup` (the position of ``u`` inside an outcome's
+    interval is itself uniform, so it also decides recycling), stepping the stream's words
+    ``s0 .. s3`` in registers.
+
+    Returns
+    -------
+    (worked, worked_first, ignored, recycled, done, done_first, s0, s1, s2, s3)
+        ``done``: worked, ignored or gone cold (what no longer waits); ``*_first``: of the first
+        ``n_first``.
+    """
+    p_work = h * work
+    p_fol = h
+    p_cold = h + (1.0 - h) * decay
+    below_work = _below(p_work)
+    below_fol = _below(p_fol)
+    below_cold = _below(p_cold)
+    wk = wk_first = ig = rc = done = done_first = 0
+    for i in range(n):
+        x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+        m = _top53(x)
+        # Counted without branches (as in rng._leave_advance): p_work <= p_fol <= p_cold.
+        first = i < n_first
+        worked = m < below_work  # u < p_work
+        followed = m < below_fol
+        gone = m < below_cold
+        wk += worked
+        wk_first += worked and first
+        ig += followed and not worked
+        rc += followed and not worked and (_unit(x) - p_work) < (p_fol - p_work) * recycle
+        done += gone
+        done_first += gone and first
+    return wk, wk_first, ig, rc, done, done_first, s0, s1, s2, s3
+
+
+@inlined
 def _followup(states, s, n, h, decay, work, recycle):
     """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
     or ignored (and then recycled to marketing with ``recycle``), else gone cold (``decay``),
-    else still waiting.
+    else still waiting. Up to 8 appointments, one uniform each (:func:`_follow_items`), else
+    four binomials.
 
     Returns
     -------
     (worked, ignored, recycled, cold, waiting) : tuple of int
     """
     if n <= 8:
-        # One uniform per appointment sorts it into the five outcomes (the position of u inside
-        # an outcome's interval is itself uniform, so it also decides recycling).
-        wk = ig = rc = cold = 0
-        p_work = h * work
-        p_fol = h
-        p_cold = h + (1.0 - h) * decay
-        below_work = _below(p_work)
-        below_fol = _below(p_fol)
-        below_cold = _below(p_cold)
         s0, s1, s2, s3 = _words(states, s)
-        for _ in range(n):
-            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
-            m = _top53(x)
-            # Counted without branches (as in rng._leave_advance): p_work <= p_fol <= p_cold.
-            worked = m < below_work  # u < p_work
-            followed = m < below_fol
-            wk += worked
-            ig += followed and not worked
-            rc += followed and not worked and (_unit(x) - p_work) < (p_fol - p_work) * recycle
-            cold += (m < below_cold) and not followed
+        wk, _, ig, rc, done, _, s0, s1, s2, s3 = _follow_items(s0, s1, s2, s3, n, n, h, decay, work, recycle)
         _keep(states, s, s0, s1, s2, s3)
-        return wk, ig, rc, cold, n - wk - ig - cold
+        return wk, ig, rc, done - wk - ig, n - done
     fol = _binomial(states, s, n, h)
     rest = n - fol
     cold = _binomial(states, s, rest, decay)
@@ -856,11 +876,31 @@ def _follow_up(states, model, fn, wk):
     ignored_total = 0
     cold_total = 0
     recycled = 0
+    h = 1.0 if model.sla >= 0 else model.follow_hazard  # (the oldest bucket's; one bucket: the only one)
     for r in range(R):
         s_conv = (r + 1) * N_PURPOSES + PURPOSE_CONVERSIONS
+        work_p = work_base * wk.follow[r]
+        n0 = queue[r, 0, 0]
+        n1 = queue[r, 1, 0]
+        if A == 1 and n0 <= 8 and n1 <= 8:
+            # The usual week: one bucket of each kind, both small: their appointments in one loop,
+            # the genuine ones first (the same uniforms, in the same order, as a loop per kind).
+            s0, s1, s2, s3 = _words(states, s_conv)
+            wkd, worked, ign, rc, done, done0, s0, s1, s2, s3 = _follow_items(
+                s0, s1, s2, s3, n0 + n1, n0, h, model.decay, work_p, model.recycle_share
+            )
+            _keep(states, s_conv, s0, s1, s2, s3)
+            queue[r, 0, 0] = n0 - done0
+            queue[r, 1, 0] = n1 - (done - done0)
+            worked_total += wkd
+            recycled += rc
+            cold_total += done - wkd - ign
+            ignored_total += ign
+            wk.worked[r] = worked
+            wk.ignored[r] = ign
+            continue
         worked = 0
         ign = 0
-        work_p = work_base * wk.follow[r]
         for kind in range(2):
             for age in range(A - 1, -1, -1):
                 n = queue[r, kind, age]
