@@ -109,18 +109,19 @@ def _decisions(xs, ps, by_float, by_bits):
 
 def test_the_integer_threshold_decides_as_the_uniform_does():
     """``u < p`` (``u = _unit(x)``) and ``_top53(x) < _below(p)`` agree for every output ``x`` and
-    every ``p`` in [0, 1]: checked on the outputs right at, just below and just above each ``p``'s
+    every ``p`` (in [0, 1], and beyond it: negative, above 1, infinite, NaN): checked on the outputs right at, just below and just above each ``p``'s
     boundary (``m = ceil(p 2**53)`` and its neighbours), on ends and tiny probabilities, and on
     random outputs (seed 3, 2,000 of them against 400 random ``p``). Fails with the threshold
     ``floor`` instead of ``ceil``, or with ``round``."""
     gen = np.random.default_rng(3)
     ps = np.concatenate([
         [0.0, 1.0, 0.5, 0.25, 2.0**-53, 2.0**-60, 5e-324, 1e-300, 1.0 - 2.0**-53, np.nextafter(1.0, 0.0), 0.1, 1 / 3],
+        [-0.5, -1e300, np.nextafter(1.0, 2.0), 3.0, 1e300, np.inf, -np.inf, np.nan],  # (outside [0, 1])
         gen.random(400),
     ])  # fmt: skip
     scale = 2.0**53
     ms = []
-    for p in ps:
+    for p in ps[np.isfinite(ps) & (ps >= 0) & (ps <= 1)]:
         c = int(np.ceil(p * scale))
         ms += [c - 2, c - 1, c, c + 1, int(np.floor(p * scale))]
     ms = np.clip(np.array(ms + [0, 2**53 - 1], dtype=np.int64), 0, 2**53 - 1).astype(np.uint64)

@@ -263,7 +263,13 @@ def _below(p):
     integer and ``p * 2**53`` is exact (a power-of-two scaling), and ``m < y`` for real ``y`` is
     ``m < ceil(y)``. For ``p`` in [0, 1]. A per-item comparison then waits for neither the
     conversion of ``m`` to a float nor the scaling (the stage's and follow-up's steps: one uniform
-    per item, ``python -m benchmarks.kernel_ab``); the decisions, and so the draws, are the same."""
+    per item, ``python -m benchmarks.kernel_ab``); the decisions, and so the draws, are the same.
+    Outside [0, 1] (and for NaN) as the float comparison decides: never below 0, always above 1
+    (a float beyond the integer's range would convert to nothing defined)."""
+    if not p > 0.0:
+        return np.uint64(0)
+    if p >= 1.0:
+        return np.uint64(9007199254740992)
     return np.uint64(math.ceil(p * 9007199254740992.0))
 
 
