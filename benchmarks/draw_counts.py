@@ -37,6 +37,8 @@ _SAMPLER_KINDS = (
     ("seed_stream", "seed"),
     ("leave_advance", "leave_advance"),
     ("binomial", "binomial"),
+    # (exp(-lam) given, from the kernel's table: replayed so, not with an exp per draw)
+    ("poisson_small_exp", "poisson_exp"),
     ("poisson", "poisson"),
     ("lognormal", "lognormal"),
     ("normal", "normal"),
@@ -165,6 +167,7 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
         "leave_advance": lambda a: (float(a[2]), float(a[3]), float(a[4])),
         "binomial": lambda a: (float(a[2]), float(a[3]), 0.0),
         "poisson": lambda a: (float(a[2]), 0.0, 0.0),
+        "poisson_exp": lambda a: (float(a[2]), float(a[3]), 0.0),
         "lognormal": lambda a: (float(a[2]), float(a[3]), 0.0),
         "normal": lambda a: (0.0, 1.0, 0.0),
         "uniform": lambda a: (0.0, 0.0, 0.0),
@@ -235,7 +238,7 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
             d["mean_n"] = float(n_.mean()) if d["drawing_calls"] else 0.0
             d["mean_np"] = float((n_ * pm).mean()) if d["drawing_calls"] else 0.0
             d["btpe_share"] = float(np.mean(n_ * pm > 30.0)) if d["drawing_calls"] else 0.0
-        elif d["kind"] == "poisson":
+        elif d["kind"] in ("poisson", "poisson_exp"):
             d["mean_lambda"] = float(params[:, 0].mean()) if d["drawing_calls"] else 0.0
             d["ptrs_share"] = float(np.mean(params[:, 0] >= 10.0)) if d["drawing_calls"] else 0.0
         d["rows"] = sorted(d["rows"])

@@ -29,6 +29,7 @@ from incentsim.kernels.rng import (
     _lognormal,
     _normal,
     _poisson,
+    _poisson_small_exp,
     _seed_stream,
     _uniform,
     key_words,
@@ -54,7 +55,9 @@ KIND_POISSON = 1
 KIND_BINOMIAL = 2
 KIND_LOGNORMAL = 3
 KIND_LEAVE_ADVANCE = 5
+KIND_POISSON_EXP = 6  # Poisson with exp(-lam) given, as the kernel's self-prospecting draws it
 _KINDS = {
+    "poisson_exp": KIND_POISSON_EXP,
     "uniform": KIND_UNIFORM,
     "poisson": KIND_POISSON,
     "binomial": KIND_BINOMIAL,
@@ -70,7 +73,7 @@ class DrawPlan(NamedTuple):
     stream: np.ndarray  # (S,) int64 row of the stream the kernel draws from
     count: np.ndarray  # (S,) float64 drawing calls per replication (mean)
     weekly: np.ndarray  # (S,) int64 1: spread over the weeks; 0: once at the start of a replication
-    params: np.ndarray  # (S, Q, 3) float64 parameters (n, p, 0), (lam, 0, 0), (mu, sigma, 0) or (n, h, p)
+    params: np.ndarray  # (S, Q, 3) float64 parameters (n, p, 0), (lam, 0, 0), (lam, exp(-lam), 0), (mu, sigma, 0) or (n, h, p)
     n_params: np.ndarray  # (S,) int64 valid rows of params
     section: tuple  # (S,) kernel section of each site (labels, not passed to numba)
     seed_rows: np.ndarray  # (T,) int64 stream rows the kernel seeds per replication
@@ -111,6 +114,8 @@ def _draw(states, s, kind, a, b, c):
         return float(leave + adv)
     if kind == 0:
         return _uniform(states, s)
+    if kind == 6:
+        return float(_poisson_small_exp(states, s, a, b))
     if kind == 1:
         return float(_poisson(states, s, a))
     if kind == 2:

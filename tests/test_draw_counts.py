@@ -41,7 +41,7 @@ def test_the_stages_and_the_kernels_own_steps_are_counted(counts):
     kinds = {(s["section"], s["kind"]) for s in counts["sites"] if s["drawing_calls"] > 0}
     assert ("_sales_stages", "leave_advance") in kinds
     assert ("_marketing_stages", "leave_advance") in kinds
-    assert ("_followup", "uniform") in kinds
+    assert ("_follow_items", "uniform") in kinds  # (the follow-up's per-appointment loop)
     assert ("_hand_off", "uniform") in kinds
 
 
@@ -49,3 +49,12 @@ def test_the_bound_replays_as_many_uniforms_as_the_kernel_draws(counts):
     # The bound draws each site's count with parameters sampled from those the kernel used: the
     # same work within a few per cent (1 % in the run this was written on).
     assert counts["bound_uniforms_per_replication"] == pytest.approx(counts["uniforms_per_replication"], rel=0.05)
+
+
+def test_self_prospecting_is_replayed_as_the_kernel_draws_it(counts):
+    # The kernel reads exp(-lam) from its action tables; the bound replays the draw with it given
+    # (a Poisson draw computing the exponential each time overstated the bound by about 13 %).
+    site = next(s for s in counts["sites"] if s["section"] == "_self_prospect" and s["drawing_calls"] > 0)
+    assert site["kind"] == "poisson_exp"
+    lam, exp_neg_lam = site["param_sample"][-1][:2]
+    assert exp_neg_lam == pytest.approx(__import__("math").exp(-lam), rel=1e-15)
