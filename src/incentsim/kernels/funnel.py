@@ -475,7 +475,7 @@ def _follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
     return wk, wk_first, ig, rc, done, done_first, s0, s1, s2, s3
 
 
-@inlined
+@helper
 def _followup(states, s, n, h, decay, work, recycle):
     """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
     or ignored (and then recycled to marketing with ``recycle``), else gone cold (``decay``),

@@ -530,7 +530,7 @@ def _binomial(states, s, n, p):
     return n - _binomial_btpe(states, s, n, q)
 
 
-@inlined
+@helper
 def _leave_advance(states, s, n, h, p):
     """One week of a funnel stage holding ``n`` items: ``(leave, advance)`` with ``leave ~ Bin(n, h)``
     and ``advance ~ Bin(leave, p)``.
