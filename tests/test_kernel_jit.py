@@ -23,8 +23,9 @@ def test_numba_still_has_the_option_the_helpers_rely_on():
 @pytest.mark.parametrize(
     "fn",
     [funnel._simulate, funnel._reset, funnel._seed_streams, funnel._draw_abilities, funnel._start_pipeline,
-     funnel._snapshot, funnel._choose_roles, funnel._choose_role, funnel._measure, rng._binomial, rng._binomial_inversion,
-     rng._binomial_btpe, rng._poisson, rng._poisson_ptrs, rng._lognormal, pay._curve_at],
+     funnel._snapshot, funnel._choose_roles, funnel._choose_role, funnel._followup, funnel._measure, rng._binomial,
+     rng._binomial_inversion, rng._binomial_btpe, rng._leave_advance, rng._poisson, rng._poisson_ptrs, rng._lognormal,
+     pay._curve_at],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip
 def test_hot_loop_helpers_count_no_references(fn):
@@ -36,9 +37,8 @@ def test_hot_loop_helpers_count_no_references(fn):
 
 @pytest.mark.parametrize(
     "fn",
-    [funnel._reset, funnel._choose_roles, funnel._choose_role, rng._binomial, rng._poisson, rng._lognormal, pay._curve_at,
-     dp._after_week, dp._expect_axis0, dp._push_axis0,
-     dp._push_axis1, dp._fill3, dp._convolve, dp._panjer_on, dp._support_of],
+    [funnel._reset, funnel._choose_roles, funnel._choose_role, funnel._followup, rng._leave_advance, rng._binomial,
+     rng._poisson, rng._lognormal, pay._curve_at, dp._after_week, dp._expect_axis0, dp._push_axis0, dp._push_axis1, dp._fill3, dp._convolve, dp._panjer_on, dp._support_of],
     ids=lambda f: f.py_func.__name__,
 )  # fmt: skip
 def test_functions_only_kernels_call_build_no_python_entry_points(fn):
@@ -48,15 +48,6 @@ def test_functions_only_kernels_call_build_no_python_entry_points(fn):
     assert fn.targetoptions.get("no_cfunc_wrapper") is True
     assert isinstance(fn, jit.KernelOnly)
     assert fn.py_func.__qualname__ in jit._LINK_ONLY
-
-
-@pytest.mark.parametrize("fn", [funnel._followup, rng._leave_advance], ids=lambda f: f.py_func.__name__)
-def test_the_small_stock_steps_are_inlined_into_their_callers(fn):
-    """A stage's step and the follow-up's, whose small-stock loop runs for nearly every stock of
-    every rep's week, are inlined by numba at their few call sites (``kernels.jit``: the kernel 4-6 %
-    faster, its compile +0.5 s); as helpers they were a call each."""
-    assert fn.targetoptions.get("inline") == "always"
-    assert not isinstance(fn, jit.KernelOnly)
 
 
 def test_a_kernel_only_function_called_from_python_raises_and_names_itself():
