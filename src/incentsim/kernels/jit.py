@@ -8,15 +8,14 @@
   rep's choice of the week cost about 1,700 CPU cycles and the simulation spent 70 % of its time
   in choices and forecasts; without it, and with the forecasts computed once a week, 25 % of a
   replication that takes a third of the cycles (``python -m benchmarks.kernel_sections``).
-- The samplers that dispatch between methods (``_binomial``, ``_poisson``) are helpers too,
-  compiled once, not inlined (``inline="always"``) at every call site: each inlined copy was
-  optimised again in every function that contains it, and the cold compile of the simulation took
-  86 s; with one copy each, 55 s, and the kernel ran 3-6 % faster. The two whose small-stock loop
-  runs for nearly every stock of every rep's week (``rng._leave_advance``, a stage's step, and
-  ``funnel._followup``; two and one call sites) are inlined since 2026-11-30: the kernel 4-6 %
-  faster per replication, its compile from an empty cache +0.5 s (15.2 -> 15.7 s;
-  ``benchmarks.kernel_ab`` and ``benchmarks.compile_ab``, 1 thread, in turns). Inlined before the
-  compile got quicker, they had cost it 4-5 s.
+- The samplers that dispatch between methods (``_binomial``, ``_poisson``, ``_leave_advance``,
+  ``_followup``) are helpers too, compiled once, not inlined (``inline="always"``) at every call
+  site: each inlined copy was optimised again in every function that contains it, and the cold
+  compile of the simulation took 86 s; with one copy each, 55 s, and the kernel runs 3-6 % faster
+  (1 thread, bundled scenario, ``separate`` / ``shared`` / ``hybrid`` 463-470 / 474-476 / 550-551 us
+  per replication against 484-485 / 506-508 / 580-609). Inlining ``_leave_advance`` and
+  ``_followup`` was tried again on 2026-11-30 (the kernel 4-6 % faster, its compile about 1.5 s
+  longer); once the follow-up's usual week ran inline (``funnel._follow_items``) the gain was gone.
 - No kernel allocates: the simulation's working arrays and the solver's (``dp.bellman_work`` ...)
   come from Python, so the kernels and the solver's inner steps keep no reference counts either
   (``_nrt=False``); numba then compiles none of numpy's allocation routines on a first run (the
