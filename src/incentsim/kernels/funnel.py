@@ -475,6 +475,13 @@ def _follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
     return wk, wk_first, ig, rc, done, done_first, s0, s1, s2, s3
 
 
+@inlined
+def _follow_hazard(model, age, A):
+    """The chance that an appointment waiting in age bucket ``age`` (of ``A``) is followed up this
+    week: under a service level, certain in the oldest bucket."""
+    return 1.0 if model.sla >= 0 and age == A - 1 else model.follow_hazard
+
+
 @helper
 def _followup(states, s, n, h, decay, work, recycle):
     """One week for ``n`` waiting appointments: followed up (hazard ``h``) and worked (``work``)
@@ -732,8 +739,8 @@ def _choose_roles(
     were one loop body whose policy switched from marketing's to sales' (``ap = pol_mkt if role ==
     0 else pol_sales``): that variable held all of a policy's fields (11 arrays of up to 7
     dimensions), which the compiler kept on the stack and copied at each switch. As two calls of
-    :func:`_choose_role` each reads the fields it needs: 2-3 % less per replication, the kernel's
-    compile 0.4 s quicker (``benchmarks.kernel_ab``, ``benchmarks.compile_ab``)."""
+    :func:`_choose_role` each reads the fields it needs: 2-3 % less per replication
+    (``benchmarks.kernel_ab``; the kernel's compile the same within the host's noise)."""
     own_steps[0] = -1  # the pipeline moved since last week
     # (marketing first: a forecast it computes into ``own`` is sales' too)
     _choose_role(
@@ -876,7 +883,6 @@ def _follow_up(states, model, fn, wk):
     ignored_total = 0
     cold_total = 0
     recycled = 0
-    h = 1.0 if model.sla >= 0 else model.follow_hazard  # (the oldest bucket's; one bucket: the only one)
     for r in range(R):
         s_conv = (r + 1) * N_PURPOSES + PURPOSE_CONVERSIONS
         work_p = work_base * wk.follow[r]
@@ -887,7 +893,7 @@ def _follow_up(states, model, fn, wk):
             # the genuine ones first (the same uniforms, in the same order, as a loop per kind).
             s0, s1, s2, s3 = _words(states, s_conv)
             wkd, worked, ign, rc, done, done0, s0, s1, s2, s3 = _follow_items(
-                s0, s1, s2, s3, n0 + n1, n0, h, model.decay, work_p, model.recycle_share
+                s0, s1, s2, s3, n0 + n1, n0, _follow_hazard(model, 0, A), model.decay, work_p, model.recycle_share
             )
             _keep(states, s_conv, s0, s1, s2, s3)
             queue[r, 0, 0] = n0 - done0
@@ -907,11 +913,9 @@ def _follow_up(states, model, fn, wk):
                 if n == 0:
                     continue
                 queue[r, kind, age] = 0
-                forced = model.sla >= 0 and age == A - 1
                 wkd, ig, rc, cold, wait = _followup(
-                    states, s_conv, n, 1.0 if forced else model.follow_hazard, model.decay, work_p,
-                    model.recycle_share,
-                )  # fmt: skip
+                    states, s_conv, n, _follow_hazard(model, age, A), model.decay, work_p, model.recycle_share
+                )
                 if kind == 0:
                     worked += wkd
                 worked_total += wkd
