@@ -250,34 +250,38 @@ def _next_u64(states, s):
     return result
 
 
+#: 2**53: a uniform is the top 53 bits of a generator output over this.
+_TWO53 = 9007199254740992
+
+
+@inlined
+def _top53(x):
+    """The top 53 bits of a 64-bit output, of which :func:`_unit` makes its uniform (and which
+    :func:`_below` compares as an integer)."""
+    return x >> np.uint64(11)
+
+
 @inlined
 def _unit(x):
     """Uniform on [0, 1) from the top 53 bits of a 64-bit output."""
-    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return float(_top53(x)) * (1.0 / _TWO53)
 
 
 @inlined
 def _below(p):
     """The integer comparison of :func:`_unit`'s 53 bits that decides ``u < p``: with
-    ``m = x >> 11`` (so ``u = m / 2**53``), ``u < p`` exactly when ``m < _below(p)``, as ``m`` is an
-    integer and ``p * 2**53`` is exact (a power-of-two scaling), and ``m < y`` for real ``y`` is
-    ``m < ceil(y)``. For ``p`` in [0, 1]. A per-item comparison then waits for neither the
-    conversion of ``m`` to a float nor the scaling (the stage's and follow-up's steps: one uniform
-    per item, ``python -m benchmarks.kernel_ab``); the decisions, and so the draws, are the same.
-    Outside [0, 1] (and for NaN) as the float comparison decides: never below 0, always above 1
-    (a float beyond the integer's range would convert to nothing defined)."""
+    ``m = _top53(x)`` (so ``u = m / 2**53``), ``u < p`` exactly when ``m < _below(p)``, as ``m`` is
+    an integer and ``p * 2**53`` is exact (a power-of-two scaling), and ``m < y`` for real ``y`` is
+    ``m < ceil(y)``; below 0 and for NaN never, from 1 on always, as the float comparison decides
+    (a float beyond the integer's range would convert to nothing defined). A per-item comparison
+    then waits for neither the conversion of ``m`` to a float nor the scaling (the stage's and
+    follow-up's steps: one uniform per item, ``python -m benchmarks.kernel_ab``); the decisions,
+    and so the draws, are the same."""
     if not p > 0.0:
         return np.uint64(0)
     if p >= 1.0:
-        return np.uint64(9007199254740992)
-    return np.uint64(math.ceil(p * 9007199254740992.0))
-
-
-@inlined
-def _top53(x):
-    """The 53 bits of a 64-bit output that :func:`_unit` makes its uniform of (compared with
-    :func:`_below`)."""
-    return x >> np.uint64(11)
+        return np.uint64(_TWO53)
+    return np.uint64(math.ceil(p * float(_TWO53)))
 
 
 @inlined
