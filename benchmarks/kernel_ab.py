@@ -1,15 +1,17 @@
 """The simulation kernel's speed at this checkout against another commit, measured in turns.
 
 Run: python -m benchmarks.kernel_ab [--before REF] [--rounds 5] [--replications 2000] [--threads 1]
+[--behaviour optimising|fixed]
 
 Checks out ``--before`` (default ``HEAD``: the last commit, so uncommitted kernel changes are
 compared with it) into a temporary git worktree and times the kernel of both checkouts in
 separate processes, taking turns (before, after, before, after, ...), so that the drift of a
 shared machine falls on both alike. Each turn simulates every scheme of the bundled scenario
-under the same optimising policies (solved once here, handed to both as a pickle), 3 times, and
-keeps the fastest. The report gives, per scheme, the fastest and the median turn of each
-checkout in microseconds per replication, and the change of the fastest. Each checkout compiles
-its kernel on its first turn (its own numba cache folder: the folders are keyed by the sources).
+under the same optimising policies (solved once here, handed to both as a pickle; with
+``--behaviour fixed``, the fixed policy), 3 times, and keeps the fastest. The report gives, per
+scheme, the fastest and the median turn of each checkout in microseconds per replication, and the
+change of the fastest. Each checkout compiles its kernel on its first turn (its own numba cache
+folder: the folders are keyed by the sources).
 """
 
 from __future__ import annotations
@@ -69,8 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--replications", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--behaviour", choices=("optimising", "fixed"), default="optimising")
     args = parser.parse_args(argv)
     from incentsim import load_scenario
+    from incentsim.compile import fixed_policy
     from incentsim.model.policy import solve_policy
 
     sc = load_scenario(SCENARIO)
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         tmp_path = Path(tmp)
         policies = tmp_path / "policies.pkl"
         with open(policies, "wb") as f:
-            solved = {name: solve_policy(sc, name).policy for name in sc.schemes}
+            if args.behaviour == "fixed":
+                solved = {name: fixed_policy(sc) for name in sc.schemes}
+            else:
+                solved = {name: solve_policy(sc, name).policy for name in sc.schemes}
             pickle.dump({n: (p.sales._asdict(), p.marketing._asdict(), p.any_timing) for n, p in solved.items()}, f)
         before = tmp_path / "before"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(before), args.before],
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                           + ", ".join(f"{s} {v:.0f}" for s, v in times[label][-1].items()), flush=True)  # fmt: skip
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False)
-    print(f"\nus per replication, {args.threads} thread(s), {args.replications:,} replications x 3 per turn, "
+    print(f"\nus per replication, {args.behaviour} behaviour, {args.threads} thread(s), {args.replications:,} replications x 3 per turn, "
           f"{args.rounds} turns each; before = {commit}, after = this checkout")  # fmt: skip
     print(f"{'scheme':<10} {'before min':>10} {'after min':>10} {'change':>8} {'before med':>11} {'after med':>10}")
     for name in sc.schemes:

@@ -166,3 +166,36 @@ def test_controls_fixed_behaviour_shows_no_differences(scheme):
     for metric in ("revenue", "period_end_revenue_share", "deals_held_back", "deals_pulled_in", "mean_effort"):
         d = cmp.difference(scheme, metric)
         assert d.mean == 0 and d.ci95 == (0.0, 0.0), metric
+
+
+def test_a_policy_that_changes_with_the_week_is_read_every_week():
+    """The kernel reads a policy that chooses the same every week (fixed behaviour) only in a
+    replication's first week; one that changes with the week must still be read weekly. Sales'
+    effort 1.0 then 1.4 from week 30, marketing's effort doubled from week 30, deals held back in
+    week 51: seed 4, 40 replications x 2 reps, the exact recorded effort and clear differences."""
+    from incentsim.compile import component_index, fixed_policy
+    from incentsim.simulation import simulate
+
+    sc = scenario_from_dict(small(simulation={"replications": 40, "seed": 4, "behaviour": "fixed"},
+                                  sales={"reps": 2}, schemes={"s": LINEAR}))  # fmt: skip
+    fixed = fixed_policy(sc)
+    sales_choice = fixed.sales.choice.copy()
+    sales_choice[:, :, 30:, ..., 0] = 1.4
+    mkt_choice = fixed.marketing.choice.copy()
+    mkt_choice[:, :, 30:, ..., 0] *= 2.0
+    timing = fixed.sales.timing.copy()
+    timing[:, :, 51] = 1  # hold ready deals in the year's last week (the axis of the sales component)
+    axis_comp = np.array([component_index(sc, sc.scheme("s"), "sales", 0), -1])
+    by_week = fixed._replace(
+        sales=fixed.sales._replace(choice=sales_choice, timing=timing, axis_comp=axis_comp,
+                                   axis_year=np.array([1, 0])),
+        marketing=fixed.marketing._replace(choice=mkt_choice),
+        any_timing=True,
+    )
+    base = simulate(sc, "s", replications=40, seed=4, policy=fixed)
+    moved = simulate(sc, "s", replications=40, seed=4, policy=by_week)
+    np.testing.assert_allclose(base.effort_week, 1.0, atol=1e-6)
+    np.testing.assert_allclose(moved.effort_week[:, :30], 1.0, atol=1e-6)
+    np.testing.assert_allclose(moved.effort_week[:, 30:], 1.4, atol=1e-6)
+    assert moved.metrics["leads"].mean() > 1.3 * base.metrics["leads"].mean()
+    assert base.metrics["deals_held_back"].sum() == 0 and moved.metrics["deals_held_back"].sum() > 0

@@ -755,6 +755,24 @@ def _choose_roles(
     )  # fmt: skip
 
 
+@helper
+def _same_every_week(ap):
+    """Whether a role's policy chooses the same whatever its state and the week (the fixed policy,
+    or an unpaid role): one reading of the policy at a replication's start then holds for all its
+    weeks. Checked once per kernel call (a few hundred comparisons)."""
+    if ap.choice.shape[3] * ap.choice.shape[4] * ap.choice.shape[5] != 1 or ap.scales.shape[0] != 1:
+        return False
+    for g in range(ap.choice.shape[0]):
+        for k in range(ap.choice.shape[1]):
+            for w in range(1, ap.choice.shape[2]):
+                if ap.timing[g, k, w, 0, 0, 0] != ap.timing[g, k, 0, 0, 0, 0]:
+                    return False
+                for c in range(3):
+                    if ap.choice[g, k, w, 0, 0, 0, c] != ap.choice[g, k, 0, 0, 0, 0, c]:
+                        return False
+    return True
+
+
 @stage
 def _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk):
     """Everyone's choices at the week's start, from their state (the policies, read by
@@ -1406,6 +1424,9 @@ def _simulate(
     n_years = burn + model.horizon_years
     team_on = model.help_gain > 0.0 or model.event_gain > 0.0
     ct = pol_sales.axis_comp[0]  # deals are held or pulled at the ends of sales' first state axis
+    # Policies that choose the same every week (fixed behaviour) are read in a replication's first
+    # week only: the choices stay in ``wk`` and ``ch`` (nothing else writes them).
+    same_choices = _same_every_week(pol_sales) and _same_every_week(pol_mkt)
     totals = wk.totals
     for i in range(n):
         # One replication (docs/model/funnel.md, "The week in the kernel"): its working arrays
@@ -1434,7 +1455,8 @@ def _simulate(
             if rec and w == 0 and out_pipe.shape[0] > 0:
                 _snapshot(out_pipe, i, y - burn, np.int64(0), np.float64(0.0), fn.mstage, fn.queue, fn.stage, fn.held)
 
-            _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk)
+            if t == 0 or not same_choices:
+                _choices(model, sch, pol_sales, pol_mkt, w, atype, fn, pay, ch, wk)
             e_m = ch.mkt[0, 0]
             q_m = ch.mkt[1, 0]
             vol_q = _through(q_m, model.quality[0], model.quality[1], model.quality[2])
