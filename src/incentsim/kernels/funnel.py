@@ -457,21 +457,24 @@ def _follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
     below_work = _below(p_work)
     below_fol = _below(p_fol)
     below_cold = _below(p_cold)
+    recycle_span = (p_fol - p_work) * recycle
     wk = wk_first = ig = rc = done = done_first = 0
     for i in range(n):
         x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
         m = _top53(x)
-        # Counted without branches (as in rng._leave_advance): p_work <= p_fol <= p_cold.
+        # Counted without branches (as in rng._leave_advance; ``&``, not ``and``, which would
+        # branch on each item's coin toss): p_work <= p_fol <= p_cold.
         first = i < n_first
         worked = m < below_work  # u < p_work
         followed = m < below_fol
         gone = m < below_cold
+        ignored = followed & (not worked)
         wk += worked
-        wk_first += worked and first
-        ig += followed and not worked
-        rc += followed and not worked and (_unit(x) - p_work) < (p_fol - p_work) * recycle
+        wk_first += worked & first
+        ig += ignored
+        rc += ignored & ((_unit(x) - p_work) < recycle_span)
         done += gone
-        done_first += gone and first
+        done_first += gone & first
     return wk, wk_first, ig, rc, done, done_first, s0, s1, s2, s3
 
 
