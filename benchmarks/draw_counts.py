@@ -14,7 +14,13 @@ bundled ``shared`` scheme's 13,000 uniforms per replication were counted, and th
 counts took 0.15 s for 4,000 replications on 2 cores, against 0.50 s with every draw.)
 
 A "variate" is one call of a sampler (a stage's week of ``n`` items is one, whatever ``n``) or one
-in-register step of the kernel's own loops.
+in-register step of the kernel's own loops. The follow-up's per-appointment sort
+(``funnel._follow_items``: one uniform per waiting appointment sorted into five outcomes, a
+multinomial draw as a stage's ``_leave_advance`` is a three-outcome one) is a sampler too: one
+variate per call, parameters ``(n, h, work, decay, recycle)``, replayed as the kernel draws it.
+(Until 2026-11-30 its steps were counted as plain uniforms and the bound replayed them without the
+sort, while it replayed the stages' sort: the bound's follow-up was 6 us a replication against the
+kernel's 31, ``python -m benchmarks.report``.)
 
 The summary (JSON) gives per call site: the section of the kernel (the function it is in), the
 statement, calls, calls that actually drew (``n > 0`` and ``0 < p < 1``; ``lam > 0``), uniforms
@@ -161,7 +167,8 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
     RNG._step = step
     uniform = RNG._uniform  # counts through _step (used below for the bound's replay)
     # Wrap every sampler the kernel module imported from rng, whatever its name. Parameters:
-    # three per draw ((n, p, 0), (lam, 0, 0), (mu, sigma, 0), (n, h, p) of a stage's step).
+    # three per draw ((n, p, 0), (lam, 0, 0), (mu, sigma, 0), (n, h, p) of a stage's step; the
+    # follow-up's sort, below, five).
     params_of = {
         "seed": lambda a: (0.0, 0.0, 0.0),
         "leave_advance": lambda a: (float(a[2]), float(a[3]), float(a[4])),
@@ -190,7 +197,12 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
         loaded["row"] = int(s)
         return orig_words(states, s)
 
+    inside_sampler = {"on": False}
+
     def kernel_step(s0, s1, s2, s3):
+        if inside_sampler["on"]:  # a step of a kernel-side sampler (counted by its wrapper)
+            state["u"] += 1
+            return orig_step(s0, s1, s2, s3)
         d = site("uniform", loaded["row"])
         state["u"] += 1
         d["calls"] += 1
@@ -201,6 +213,26 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
 
     F._words = words
     F._step = kernel_step
+    # The follow-up's sort: one draw per call, from the stream whose words were loaded for it.
+    orig_follow = F._follow_items
+
+    def follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
+        d = site("follow_items", loaded["row"])
+        u0 = state["u"]
+        inside_sampler["on"] = True
+        try:
+            out = orig_follow(s0, s1, s2, s3, n, n_first, h, decay, work, recycle)
+        finally:
+            inside_sampler["on"] = False
+        used = state["u"] - u0
+        d["calls"] += 1
+        d["uniforms"] += used
+        if used > 0:
+            d["drawing_calls"] += 1
+            d["params"].append((float(n), float(h), float(work), float(decay), float(recycle)))
+        return out
+
+    F._follow_items = follow_items
     # A replication starts with _reset (in _simulate's loop): the uniforms between two starts, and
     # from the last start to the end of the run, are one replication's.
     orig_reset = F._reset
@@ -225,7 +257,7 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
     out_sites = []
     for line in sorted(sites):
         d = sites[line]
-        params = np.asarray(d.pop("params") or [(0.0, 0.0, 0.0)], dtype=float)
+        params = np.asarray(d.pop("params") or [(0.0, 0.0, 0.0)], dtype=float)  # (calls, 3 or 5)
         order = np.argsort(
             params[:, 0] * np.maximum(params[:, 1], 1e-300) if d["kind"] == "binomial" else params[:, 0],
             kind="stable",

@@ -22,9 +22,11 @@ from numba import njit, prange
 
 import incentsim  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 from incentsim.kernels import rng as _rng
+from incentsim.kernels.funnel import _follow_items
 from incentsim.kernels.rng import (
     N_PURPOSES,
     _binomial,
+    _keep,
     _leave_advance,
     _lognormal,
     _normal,
@@ -32,6 +34,7 @@ from incentsim.kernels.rng import (
     _poisson_small_exp,
     _seed_stream,
     _uniform,
+    _words,
     key_words,
     root_words,
 )
@@ -56,7 +59,11 @@ KIND_BINOMIAL = 2
 KIND_LOGNORMAL = 3
 KIND_LEAVE_ADVANCE = 5
 KIND_POISSON_EXP = 6  # Poisson with exp(-lam) given, as the kernel's self-prospecting draws it
+KIND_FOLLOW_ITEMS = 7  # the follow-up's sort of n waiting appointments into five outcomes
+#: Parameters per draw (the follow-up's sort has five; the other kinds pad with zeros).
+N_PARAMS = 5
 _KINDS = {
+    "follow_items": KIND_FOLLOW_ITEMS,
     "poisson_exp": KIND_POISSON_EXP,
     "uniform": KIND_UNIFORM,
     "poisson": KIND_POISSON,
@@ -73,7 +80,9 @@ class DrawPlan(NamedTuple):
     stream: np.ndarray  # (S,) int64 row of the stream the kernel draws from
     count: np.ndarray  # (S,) float64 drawing calls per replication (mean)
     weekly: np.ndarray  # (S,) int64 1: spread over the weeks; 0: once at the start of a replication
-    params: np.ndarray  # (S, Q, 3) float64 parameters (n, p, 0), (lam, 0, 0), (lam, exp(-lam), 0), (mu, sigma, 0) or (n, h, p)
+    # (S, Q, N_PARAMS) float64 parameters, zero-padded: (n, p), (lam), (lam, exp(-lam)), (mu, sigma),
+    # (n, h, p) or (n, h, work, decay, recycle)
+    params: np.ndarray
     n_params: np.ndarray  # (S,) int64 valid rows of params
     section: tuple  # (S,) kernel section of each site (labels, not passed to numba)
     seed_rows: np.ndarray  # (T,) int64 stream rows the kernel seeds per replication
@@ -87,7 +96,7 @@ def plan_from_counts(counts: dict) -> DrawPlan:
     seed_rows = counts.get("seed_rows") or list(range(int(round(counts["streams_per_replication"]))))
     plan_stream_max = max(s["stream"] for s in sites)
     q = max(len(s["param_sample"]) for s in sites)
-    params = np.zeros((len(sites), q, 3))
+    params = np.zeros((len(sites), q, N_PARAMS))
     n_params = np.zeros(len(sites), np.int64)
     for i, s in enumerate(sites):
         p = np.asarray(s["param_sample"], dtype=float)
@@ -108,10 +117,15 @@ def plan_from_counts(counts: dict) -> DrawPlan:
 
 
 @njit(cache=True, inline="always")
-def _draw(states, s, kind, a, b, c):
+def _draw(states, s, kind, a, b, c, d, e):
     if kind == 5:  # a stage's week: (leave, advance) of n items with hazard b, advance chance c
         leave, adv = _leave_advance(states, s, int(a), b, c)
         return float(leave + adv)
+    if kind == 7:  # the follow-up's sort: n items, hazard b, work share c, decay d, recycling e
+        s0, s1, s2, s3 = _words(states, s)
+        wk, _, ig, rc, done, _, s0, s1, s2, s3 = _follow_items(s0, s1, s2, s3, int(a), int(a), b, d, c, e)
+        _keep(states, s, s0, s1, s2, s3)
+        return float(wk + ig + rc + done)
     if kind == 0:
         return _uniform(states, s)
     if kind == 6:
@@ -165,7 +179,8 @@ def _draws_only(
                 for _ in range(int(count[k])):
                     pick = pick * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
                     q = int(((pick >> np.uint64(33)) * np.uint64(n_params[k])) >> np.uint64(31))
-                    acc += _draw(states, stream[k], kind[k], params[k, q, 0], params[k, q, 1], params[k, q, 2])
+                    p = params[k, q]
+                    acc += _draw(states, stream[k], kind[k], p[0], p[1], p[2], p[3], p[4])
         for w in range(n_weeks):
             for k in range(S):
                 if active[k] == 0 or weekly[k] == 0:
@@ -175,7 +190,8 @@ def _draws_only(
                 for _ in range(lo, hi):
                     pick = pick * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
                     q = int(((pick >> np.uint64(33)) * np.uint64(n_params[k])) >> np.uint64(31))
-                    acc += _draw(states, stream[k], kind[k], params[k, q, 0], params[k, q, 1], params[k, q, 2])
+                    p = params[k, q]
+                    acc += _draw(states, stream[k], kind[k], p[0], p[1], p[2], p[3], p[4])
         out[i] = acc
 
 

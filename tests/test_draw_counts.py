@@ -41,8 +41,21 @@ def test_the_stages_and_the_kernels_own_steps_are_counted(counts):
     kinds = {(s["section"], s["kind"]) for s in counts["sites"] if s["drawing_calls"] > 0}
     assert ("_sales_stages", "leave_advance") in kinds
     assert ("_marketing_stages", "leave_advance") in kinds
-    assert ("_follow_items", "uniform") in kinds  # (the follow-up's per-appointment loop)
+    assert ("_follow_up", "follow_items") in kinds  # (the follow-up's per-appointment sort)
     assert ("_hand_off", "uniform") in kinds
+
+
+def test_the_follow_ups_sort_is_one_draw_per_call_replayed_with_its_parameters(counts):
+    # The follow-up's sort of n waiting appointments into five outcomes is a sampler, as a stage's
+    # week is: one variate per call with (n, h, work, decay, recycle), its uniforms attributed to
+    # it; the bound replays the sort (until 2026-11-30 its steps were plain uniforms: the bound's
+    # follow-up 6 us a replication against the kernel's 31).
+    site = next(s for s in counts["sites"] if s["kind"] == "follow_items" and s["drawing_calls"] > 0)
+    assert site["section"] == "_follow_up"
+    assert not any(s["section"] == "_follow_items" for s in counts["sites"])  # no step counted twice
+    n, h, work, decay, recycle = site["param_sample"][-1]
+    assert 1 <= n <= 16 and 0.0 < h <= 1.0 and 0.0 < work <= 1.0 and 0.0 <= decay < 1.0 and 0.0 <= recycle <= 1.0
+    assert site["uniforms_per_replication"] > 2 * site["per_replication"]  # several appointments a call
 
 
 def test_the_bound_replays_as_many_uniforms_as_the_kernel_draws(counts):
