@@ -62,7 +62,10 @@ def bench(benchmark, fn, *args, rounds: int = 3, **kwargs):
 
 
 def record(benchmark, sc, replications: int) -> None:
-    """Store the work and the throughput of the best round in ``benchmark.extra_info``."""
+    """Store the work and the throughput of the best round in ``benchmark.extra_info`` (nothing to
+    store under ``--benchmark-disable``, which runs each benchmark once untimed)."""
+    if benchmark.stats is None:
+        return
     best = benchmark.stats.stats.min
     benchmark.extra_info["replications"] = replications
     benchmark.extra_info.update(H.work(sc, replications))
