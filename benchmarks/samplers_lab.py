@@ -1,24 +1,28 @@
 """What cheaper draws would buy: the kernel's commonest draws, timed against alternatives.
 
 ``python -m benchmarks.samplers_lab`` times, on one thread, per call (ns), with the parameters the
-kernel really sees (small counts: a sales stage holds about 2-3 deals per rep, the follow-up queue
-about 2 appointments; from :mod:`benchmarks.draw_counts`):
+kernel really sees (from :mod:`benchmarks.draw_counts`), the kernel's own sampler first ("current")
+and then alternatives:
 
-* ``binomial``: our ``rng._binomial`` as it is now, plain inversion (``rng._binomial_inversion``:
-  a log, an exp and a sqrt per call), inversion with ``log(1 - p)`` precomputed per call site
-  and no sqrt guard, and summing ``n`` Bernoulli uniforms;
-* a **stage step** (``leave ~ Bin(n, h)``, then ``adv ~ Bin(leave, p)``: two binomials, as the
-  kernel does per stage, source and rep each week), against one uniform per item sorted into
-  stay / advance / lost (the same joint distribution: a multinomial with probabilities
-  ``1 - h``, ``h p``, ``h (1 - p)``);
-* the **follow-up step** of one queue kind (follow ``Bin(n, f)``, cold ``Bin(rest, d)``, worked
-  ``Bin(followed, w)``, recycled ``Bin(ignored, r)``: four binomials) against one uniform per item;
-* ``poisson``: our inversion against inversion with ``exp(-lam)`` given (tabulated);
-* ``lognormal`` (Box-Muller: log, sqrt, cos, exp), for reference.
+* a **stage step** (``leave ~ Bin(n, h)``, then ``adv ~ Bin(leave, p)``; a sales stage holds about
+  2-3 deals per rep): the kernel's ``rng._leave_advance`` (one 53-bit uniform per item, sorted into
+  stay / lost / advance without branches), against two 32-bit decisions per generator step (half the
+  steps; each probability then resolved to 2^-32 instead of 2^-53) and the two binomials the kernel
+  drew until 2026-11-29;
+* the **follow-up sort** of ``n`` waiting appointments into five outcomes (about 2 per rep and
+  kind): the kernel's ``funnel._follow_items`` against two 32-bit decisions per step and the four
+  binomials of before;
+* **marketing's stage** ``Bin(n, 0.2)`` with ``n`` about 60 (``n p`` about 12: ``rng._binomial``
+  inverts) against BTPE (``rng._binomial_btpe``, which ``_binomial`` uses from ``n p > 30``);
+* **self-prospecting's Poisson** (``lam`` about 2): the kernel's inversion with ``exp(-lam)`` read
+  from its action tables (``rng._poisson_small_exp``) against ``rng._poisson``, which computes it;
+* ``lognormal`` deal values (Box-Muller: log, sqrt, cos, exp), for reference.
 
-The alternatives draw *different* streams (per-item uniforms instead of one inversion), so
-adopting them changes every result for a given seed (not the distributions): a new stream
-version, a decision for the kernel's owner. Nothing here is used by incentsim.
+The alternatives but the old ones draw *different* streams, so adopting one changes every result
+for a given seed (not the distributions, up to the 32-bit resolution where stated): a new stream
+version, a decision for the kernel's owner. Nothing here is used by incentsim. (Until 2026-11-30 the
+lab's "current" stage and follow-up steps were the binomials the kernel no longer draws, and it
+offered one uniform per item, which the kernel had adopted, as the alternative.)
 """
 
 from __future__ import annotations
@@ -30,16 +34,24 @@ import numpy as np
 from numba import njit
 
 import incentsim  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from incentsim.kernels.funnel import _follow_items
 from incentsim.kernels.rng import (
     _binomial,
-    _binomial_inversion,
+    _binomial_btpe,
+    _keep,
+    _leave_advance,
     _lognormal,
     _poisson,
+    _poisson_small_exp,
     _seed_stream,
-    _uniform,
+    _step,
+    _words,
     key_words,
     root_words,
 )
+
+_TWO32 = 4294967296.0
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 def _states():
@@ -48,61 +60,51 @@ def _states():
     return st
 
 
-@njit(cache=True)
-def _binom_current(st, ns, p):
-    acc = 0
-    for n in ns:
-        acc += _binomial(st, 0, n, p)
-    return acc
-
-
 @njit(cache=True, inline="always")
-def _binom_cached(st, n, p, logq):
-    """Inversion with log(1 - p) precomputed (p <= 0.5, n p small); the search stops at n."""
-    if n <= 0:
-        return 0
-    q = 1.0 - p
-    px = math.exp(n * logq)
-    u = _uniform(st, 0)
-    x = 0
-    r = p / q
-    while u > px and x < n:
-        u -= px
-        x += 1
-        px *= (n - x + 1) * r / x
-    return x
+def _below32(p):
+    """``u < p`` for a 32-bit uniform ``u = m / 2^32`` as ``m < ceil(p 2^32)`` (0 < p < 1)."""
+    return np.uint64(math.ceil(p * _TWO32))
 
 
 @njit(cache=True)
-def _binom_cached_loop(st, ns, p):
-    logq = math.log(1.0 - p)
+def _stage_kernel(st, ns, h, p):
     acc = 0
     for n in ns:
-        acc += _binom_cached(st, n, p, logq)
+        if n == 0:
+            continue
+        leave, adv = _leave_advance(st, 0, n, h, p)
+        acc += leave + 7 * adv
     return acc
 
 
 @njit(cache=True)
-def _binom_inversion_only(st, ns, p):
+def _stage_two_per_step(st, ns, h, p):
+    """Two items per generator step, a 32-bit half each (an odd stock's last half unused)."""
+    below_h = _below32(h)
+    below_hp = _below32(h * p)
     acc = 0
     for n in ns:
-        if n > 0:
-            acc += _binomial_inversion(st, 0, n, p)
+        if n == 0:
+            continue
+        leave = 0
+        adv = 0
+        s0, s1, s2, s3 = _words(st, 0)
+        for i in range((n + 1) // 2):
+            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+            hi = x >> np.uint64(32)
+            lo = x & _LOW32
+            second = 2 * i + 1 < n
+            leave += hi < below_h
+            adv += hi < below_hp
+            leave += second & (lo < below_h)
+            adv += second & (lo < below_hp)
+        _keep(st, 0, s0, s1, s2, s3)
+        acc += leave + 7 * adv
     return acc
 
 
 @njit(cache=True)
-def _binom_bernoulli(st, ns, p):
-    acc = 0
-    for n in ns:
-        for _ in range(n):
-            if _uniform(st, 0) < p:
-                acc += 1
-    return acc
-
-
-@njit(cache=True)
-def _stage_current(st, ns, h, p):
+def _stage_two_binomials(st, ns, h, p):
     acc = 0
     for n in ns:
         if n == 0:
@@ -114,56 +116,83 @@ def _stage_current(st, ns, h, p):
 
 
 @njit(cache=True)
-def _stage_per_item(st, ns, h, p):
-    hp = h * p
+def _follow_kernel(st, ns, f, d, w, r):
     acc = 0
     for n in ns:
-        leave = 0
-        adv = 0
-        for _ in range(n):
-            u = _uniform(st, 0)
-            if u < h:
-                leave += 1
-                if u < hp:
-                    adv += 1
-        acc += leave + 7 * adv
+        if n == 0:
+            continue
+        s0, s1, s2, s3 = _words(st, 0)
+        wk, _, ig, rc, done, _, s0, s1, s2, s3 = _follow_items(s0, s1, s2, s3, n, n, f, d, w, r)
+        _keep(st, 0, s0, s1, s2, s3)
+        acc += wk + 3 * ig + 5 * rc + 11 * done
     return acc
 
 
 @njit(cache=True)
-def _follow_current(st, ns, f, d, w, r):
+def _follow_two_per_step(st, ns, f, d, w, r):
+    """The follow-up sort with a 32-bit half per appointment, two per generator step."""
+    p_work = f * w
+    b_work = _below32(p_work)
+    b_fol = _below32(f)
+    b_cold = _below32(f + (1.0 - f) * d)
+    span = (f - p_work) * r
+    acc = 0
+    for n in ns:
+        if n == 0:
+            continue
+        wk = ig = rc = done = 0
+        s0, s1, s2, s3 = _words(st, 0)
+        for i in range((n + 1) // 2):
+            x, s0, s1, s2, s3 = _step(s0, s1, s2, s3)
+            for half in range(2):
+                m = x >> np.uint64(32) if half == 0 else x & _LOW32
+                real = 2 * i + half < n
+                worked = real & (m < b_work)
+                ignored = real & (m < b_fol) & (not (m < b_work))
+                wk += worked
+                ig += ignored
+                rc += ignored & (float(m) / _TWO32 - p_work < span)
+                done += real & (m < b_cold)
+        _keep(st, 0, s0, s1, s2, s3)
+        acc += wk + 3 * ig + 5 * rc + 11 * done
+    return acc
+
+
+@njit(cache=True)
+def _follow_four_binomials(st, ns, f, d, w, r):
     acc = 0
     for n in ns:
         fol = _binomial(st, 0, n, f)
         rest = n - fol
         cold = _binomial(st, 0, rest, d)
         wk = _binomial(st, 0, fol, w)
-        rec = _binomial(st, 0, fol - wk, r)
-        acc += fol + 3 * cold + 5 * wk + 11 * rec
+        ig = fol - wk
+        rec = _binomial(st, 0, ig, r)
+        acc += wk + 3 * ig + 5 * rec + 11 * (fol + cold)
     return acc
 
 
 @njit(cache=True)
-def _follow_per_item(st, ns, f, d, w, r):
-    # One uniform per item: [0, f w) worked, [f w, f (w + (1-w) r)) ignored and recycled,
-    # [.., f) ignored, [f, f + (1-f) d) cold, else waits.
-    c_w = f * w
-    c_r = c_w + f * (1.0 - w) * r
-    c_cold = f + (1.0 - f) * d
+def _binomial_loop(st, ns, p):
     acc = 0
     for n in ns:
-        fol = cold = wk = rec = 0
-        for _ in range(n):
-            u = _uniform(st, 0)
-            if u < f:
-                fol += 1
-                if u < c_w:
-                    wk += 1
-                elif u < c_r:
-                    rec += 1
-            elif u < c_cold:
-                cold += 1
-        acc += fol + 3 * cold + 5 * wk + 11 * rec
+        acc += _binomial(st, 0, n, p)
+    return acc
+
+
+@njit(cache=True)
+def _btpe_loop(st, ns, p):
+    acc = 0
+    for n in ns:
+        acc += _binomial_btpe(st, 0, n, p)
+    return acc
+
+
+@njit(cache=True)
+def _poisson_exp_loop(st, lams, emls):
+    acc = 0
+    for i in range(lams.shape[0]):
+        acc += _poisson_small_exp(st, 0, lams[i], emls[i])
     return acc
 
 
@@ -172,25 +201,6 @@ def _poisson_loop(st, lams):
     acc = 0
     for lam in lams:
         acc += _poisson(st, 0, lam)
-    return acc
-
-
-@njit(cache=True)
-def _poisson_cached(st, lams, emls):
-    """Inversion with exp(-lam) given (the kernel could tabulate it by ability, action and the
-    number of ignored appointments) and the pmf updated by multiplication only."""
-    acc = 0
-    for i in range(lams.shape[0]):
-        lam = lams[i]
-        u = _uniform(st, 0)
-        k = 0
-        p = emls[i]
-        c = p
-        while u > c and k < 60:
-            k += 1
-            p *= lam / k
-            c += p
-        acc += k
     return acc
 
 
@@ -226,28 +236,31 @@ def run(calls: int = 1_000_000, repeat: int = 5) -> dict[str, dict[str, float]]:
     g = np.random.default_rng(0)
     stage_n = g.poisson(2.7, calls).astype(np.int64)  # sales-stage stock per rep (kernel mean 2.7)
     queue_n = g.poisson(2.1, calls).astype(np.int64)  # follow-up queue per rep and kind (mean 2.1)
+    mkt_n = g.poisson(60.0, calls).astype(np.int64)  # marketing's last stage leaving in a week
     lams = g.uniform(1.5, 2.5, calls)  # self-prospecting rate per rep-week (mean 2.0)
+    emls = np.array([math.exp(-v) for v in lams])
+    follow = (0.5, 0.05, 0.95, 0.5)  # hazard, decay, work share, recycling (the bundled scenario's)
     before = get_num_threads()
     set_num_threads(1)
     try:
         out = {
-            "binomial n~Poisson(2.7), p=0.25": {
-                "current (rng._binomial)": _best(_binom_current, stage_n, 0.25, repeat=repeat),
-                "inversion only (rng._binomial_inversion)": _best(_binom_inversion_only, stage_n, 0.25, repeat=repeat),
-                "inversion, log(1-p) cached": _best(_binom_cached_loop, stage_n, 0.25, repeat=repeat),
-                "sum of n Bernoulli uniforms": _best(_binom_bernoulli, stage_n, 0.25, repeat=repeat),
-            },
             "stage step (leave, advance) n~Poisson(2.7), h=0.25, p=0.5": {
-                "current (2 binomials)": _best(_stage_current, stage_n, 0.25, 0.5, repeat=repeat),
-                "one uniform per item": _best(_stage_per_item, stage_n, 0.25, 0.5, repeat=repeat),
+                "current (rng._leave_advance)": _best(_stage_kernel, stage_n, 0.25, 0.5, repeat=repeat),
+                "two 32-bit decisions per step": _best(_stage_two_per_step, stage_n, 0.25, 0.5, repeat=repeat),
+                "two binomials (until 2026-11-29)": _best(_stage_two_binomials, stage_n, 0.25, 0.5, repeat=repeat),
             },
-            "follow-up step (4 binomials) n~Poisson(2.1)": {
-                "current (4 binomials)": _best(_follow_current, queue_n, 0.5, 0.05, 0.95, 0.5, repeat=repeat),
-                "one uniform per item": _best(_follow_per_item, queue_n, 0.5, 0.05, 0.95, 0.5, repeat=repeat),
+            "follow-up sort n~Poisson(2.1)": {
+                "current (funnel._follow_items)": _best(_follow_kernel, queue_n, *follow, repeat=repeat),
+                "two 32-bit decisions per step": _best(_follow_two_per_step, queue_n, *follow, repeat=repeat),
+                "four binomials (until 2026-11-29)": _best(_follow_four_binomials, queue_n, *follow, repeat=repeat),
+            },
+            "marketing's stage Bin(n~Poisson(60), 0.2)": {
+                "current (rng._binomial: inversion)": _best(_binomial_loop, mkt_n, 0.2, repeat=repeat),
+                "BTPE (rng._binomial_btpe)": _best(_btpe_loop, mkt_n, 0.2, repeat=repeat),
             },
             "poisson lam~U(1.5, 2.5)": {
-                "current (rng._poisson)": _best(_poisson_loop, lams, repeat=repeat),
-                "inversion, exp(-lam) given": _best(_poisson_cached, lams, np.exp(-lams), repeat=repeat),
+                "current (rng._poisson_small_exp)": _best(_poisson_exp_loop, lams, emls, repeat=repeat),
+                "rng._poisson (exp(-lam) computed)": _best(_poisson_loop, lams, repeat=repeat),
             },
             "lognormal": {
                 "current (Box-Muller, no pair cache)": _best(_lognormal_loop, calls, 9.2, 0.7, repeat=repeat)
@@ -265,7 +278,7 @@ def main() -> None:
         print(case)
         base = next(iter(variants.values()))
         for name, ns in variants.items():
-            print(f"  {name:40s} {ns:7.1f} ns/call  ({base / ns:4.1f}x)")
+            print(f"  {name:42s} {ns:7.1f} ns/call  ({base / ns:4.1f}x)")
 
 
 if __name__ == "__main__":
