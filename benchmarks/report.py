@@ -645,7 +645,8 @@ def profile_table(out: dict) -> str:
     lab = out.get("samplers_lab")
     if lab:
         lines.append(
-            "  cheaper draws (benchmarks.samplers_lab, ns per call, 1 thread; changes the streams, not the model):"
+            "  other samplers (benchmarks.samplers_lab, ns per call, 1 thread; each draws other streams, and "
+            "32-bit decisions resolve a probability to 2^-32):"
         )
         for case, variants in lab.items():
             if len(variants) > 1:
