@@ -636,3 +636,24 @@ def test_a_calibration_with_every_cost_given_runs_no_rounds():
     out = P._calibrate(scenario_from_dict(d), scenario_from_dict(d).baseline_name)
     assert out["rounds"] == 0 and out["settled"] is True
     assert (out["sales"], out["marketing"], out["marketing_quality"]) == (9000.0, 7000.0, 100.0)
+
+
+def test_a_comparison_without_a_burn_in_year_says_its_figures_lean_towards_todays(cmp_optimising):
+    # burn_in_years = 0 with optimising behaviour: replications start from today's pipeline and the
+    # recorded year moves away from it (the bundled scenario's revenue +1.7 to +3.7 %,
+    # benchmarks.burn_in), so every report says so; with a burn-in year (the bundled scenario) or
+    # fixed behaviour (today's behaviour is the start) none does. Small scenario, seed 5, N = 50.
+    import html
+
+    from incentsim.report.text import comparison_text
+
+    note = "no burn-in year (simulation.burn_in_years = 0)"
+    d = small(simulation={"replications": 50, "seed": 5, "behaviour": "optimising", "burn_in_years": 0})
+    cmp = compare(scenario_from_dict(d))
+    page = html.unescape(comparison_html(cmp))
+    for text in (comparison_text(cmp), comparison_text(cmp, brief=True), comparison_markdown(cmp), page):
+        assert note in text
+    fixed = small(simulation={"replications": 50, "seed": 5, "behaviour": "fixed", "burn_in_years": 0})
+    assert note not in comparison_text(compare(scenario_from_dict(fixed)))
+    assert note not in comparison_text(cmp_optimising)
+    assert note not in comparison_markdown(cmp_optimising)

@@ -27,7 +27,7 @@ from .markdown import (
     provenance_rows,
     summary_table_rows,
 )
-from .text import unsettled_notes
+from .text import caution_notes
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
@@ -413,7 +413,7 @@ def comparison_html(
         f'<ul class="facts">{facts}</ul>',
         summary_table,
         '<p class="verdict"><b>' + escape(_("Verdict:")) + f"</b> {escape(cmp.verdict)}</p>"
-        + "".join(f'<p class="verdict">{escape(note)}</p>' for note in unsettled_notes(cmp))
+        + "".join(f'<p class="verdict">{escape(note)}</p>' for note in caution_notes(cmp))
         + "</section>",
         "<nav>"
         + escape(_("Contents:"))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..i18n import N_, _
 from ..results import METRICS, ahead_word
 from .format import NA, difference, interval, money, number, share, unit_label
-from .text import BEHAVIOUR_METRICS, KEY_METRICS, unsettled_notes
+from .text import BEHAVIOUR_METRICS, KEY_METRICS, caution_notes
 
 if TYPE_CHECKING:
     from ..comparison import Comparison
@@ -399,7 +399,7 @@ def comparison_markdown(cmp: Comparison, image: str | os.PathLike | None = None,
     ]
     lines += [f"- **{s}**" if i == 0 else f"- {s}" for i, s in enumerate(summary.sentences)]
     lines += ["", md_table(*summary_table_rows(cmp, summary)), "", f"**Verdict:** {cmp.verdict}", ""]
-    lines += [f"> {note}\n" for note in unsettled_notes(cmp)]
+    lines += [f"> {note}\n" for note in caution_notes(cmp)]
     if image is not None:
         target = Path(image)
         if path and path != "-":

@@ -479,10 +479,10 @@ class Session:
                 )
                 ui.html(f"<ul class='inc-facts text-sm' style='margin:0;padding-left:18px'>{facts}</ul>")
                 ui.html(_html_table(header, rows, summary.best)).classes("w-full")
-                from ..report.text import unsettled_notes
+                from ..report.text import caution_notes
 
-                for note in unsettled_notes(cmp):  # a scheme whose equilibrium did not settle
-                    ui.label(note).classes("text-sm inc-muted").props('data-testid="unsettled"')
+                for note in caution_notes(cmp):  # an unsettled equilibrium or calibration, no burn-in
+                    ui.label(note).classes("text-sm inc-muted").props('data-testid="caution"')
             self.figure_slots: dict[str, Any] = {}
             section = None
             for key in figure_keys(cmp):
