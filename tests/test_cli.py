@@ -43,6 +43,21 @@ def test_validate_ok(runner):
     assert result.output.startswith("ok: ") and "scheme shared" in result.output
 
 
+def test_validate_says_when_a_scenario_has_no_burn_in_year(runner, tmp_path):
+    # The bundled scenario as written (one burn-in year) gets no note; with burn_in_years = 0 the
+    # same file is valid and says its figures would lean towards today's behaviour.
+    text = (SCENARIOS / "separate-vs-shared.toml").read_text()
+    assert "burn_in_years = 1" in text
+    no_burn = tmp_path / "no-burn-in.toml"
+    no_burn.write_text(text.replace("burn_in_years = 1", "burn_in_years = 0", 1))
+    note = "no burn-in year (simulation.burn_in_years = 0)"
+    as_written = runner.invoke(cli, ["validate", str(SCENARIOS / "separate-vs-shared.toml")])
+    result = runner.invoke(cli, ["validate", str(no_burn)])
+    assert as_written.exit_code == 0 and note not in as_written.output
+    assert result.exit_code == 0, result.output
+    assert note in result.output and "after 0 burn-in year(s)" in result.output
+
+
 def test_compare_json_contract(runner):
     result = runner.invoke(cli, ["compare", "new-business-plan", "-n", "300", "--seed", "5", "--json", "-"])
     assert result.exit_code == 0, result.output

@@ -41,6 +41,11 @@ def validate_cmd(scenario, quiet):
         f"  simulation: {s.replications_text} replications x {s.horizon_years} year(s) after {s.burn_in_years} "
         f"burn-in year(s), seed {s.seed}, behaviour {s.behaviour}"
     )
+    from ..report.text import burn_in_note
+
+    note = burn_in_note(sc, s.behaviour)
+    if note is not None:
+        click.echo(f"  {note}")
     for name, scheme in sc.schemes.items():
         targets = resolved_targets(sc, scheme)
         parts = []

@@ -90,11 +90,11 @@ def unsettled_notes(cmp: Comparison) -> list[str]:
     return notes
 
 
-def burn_in_note(cmp: Comparison) -> str | None:
-    """A note when the scenario simulates no burn-in year under optimising behaviour: each
-    replication then starts from the pipeline of today's behaviour (``funnel.PipelineStock``, at
-    normal effort), and the recorded figures lean towards it."""
-    if cmp.scenario.simulation.burn_in_years > 0 or all(r.behaviour != "optimising" for r in cmp.results.values()):
+def burn_in_note(scenario, behaviour: str) -> str | None:
+    """A note when ``scenario`` simulates no burn-in year and ``behaviour`` is ``"optimising"``:
+    each replication then starts from the pipeline of today's behaviour (``funnel.PipelineStock``,
+    at normal effort), and the recorded figures lean towards it. Reports and ``validate`` show it."""
+    if scenario.simulation.burn_in_years > 0 or behaviour != "optimising":
         return None
     return (
         "Note: no burn-in year (simulation.burn_in_years = 0): each replication starts from the pipeline of "
@@ -107,7 +107,8 @@ def burn_in_note(cmp: Comparison) -> str | None:
 def caution_notes(cmp: Comparison) -> list[str]:
     """Every note a report shows below the verdict: :func:`unsettled_notes`, then
     :func:`burn_in_note`."""
-    note = burn_in_note(cmp)
+    optimising = any(r.behaviour == "optimising" for r in cmp.results.values())
+    note = burn_in_note(cmp.scenario, "optimising" if optimising else "fixed")
     return unsettled_notes(cmp) + ([note] if note else [])
 
 
