@@ -9,11 +9,11 @@ and then alternatives:
   stay / lost / advance without branches), against two 32-bit decisions per generator step (half the
   steps; each probability then resolved to 2^-32 instead of 2^-53) and the two binomials the kernel
   drew until 2026-11-29;
-* the **follow-up sort** of ``n`` waiting appointments into five outcomes (about 2 per rep and
-  kind): the kernel's ``funnel._follow_items`` against two 32-bit decisions per step and the four
+* the **follow-up sort** of ``n`` waiting appointments into five outcomes (both kinds in one call:
+  about 3 per rep and week, ``benchmarks.draw_counts``): the kernel's ``funnel._follow_items`` against two 32-bit decisions per step and the four
   binomials of before;
-* **marketing's stage** ``Bin(n, 0.2)`` with ``n`` about 60 (``n p`` about 12: ``rng._binomial``
-  inverts) against BTPE (``rng._binomial_btpe``, which ``_binomial`` uses from ``n p > 30``);
+* **marketing's stage**, its second binomial ``Bin(n, 0.2)`` with ``n`` about 60 (``n p`` about 12:
+  ``rng._binomial`` inverts; the first, ``Bin(~180, 1/3)``, already draws by BTPE) against BTPE (``rng._binomial_btpe``, which ``_binomial`` uses from ``n p > 30``);
 * **self-prospecting's Poisson** (``lam`` about 2): the kernel's inversion with ``exp(-lam)`` read
   from its action tables (``rng._poisson_small_exp``) against ``rng._poisson``, which computes it;
 * ``lognormal`` deal values (Box-Muller: log, sqrt, cos, exp), for reference.
@@ -162,6 +162,8 @@ def _follow_two_per_step(st, ns, f, d, w, r):
 def _follow_four_binomials(st, ns, f, d, w, r):
     acc = 0
     for n in ns:
+        if n == 0:
+            continue
         fol = _binomial(st, 0, n, f)
         rest = n - fol
         cold = _binomial(st, 0, rest, d)
@@ -235,7 +237,7 @@ def run(calls: int = 1_000_000, repeat: int = 5) -> dict[str, dict[str, float]]:
 
     g = np.random.default_rng(0)
     stage_n = g.poisson(2.7, calls).astype(np.int64)  # sales-stage stock per rep (kernel mean 2.7)
-    queue_n = g.poisson(2.1, calls).astype(np.int64)  # follow-up queue per rep and kind (mean 2.1)
+    queue_n = g.poisson(2.9, calls).astype(np.int64)  # follow-up queue per rep, both kinds (mean 2.9)
     mkt_n = g.poisson(60.0, calls).astype(np.int64)  # marketing's last stage leaving in a week
     lams = g.uniform(1.5, 2.5, calls)  # self-prospecting rate per rep-week (mean 2.0)
     emls = np.array([math.exp(-v) for v in lams])
@@ -249,12 +251,12 @@ def run(calls: int = 1_000_000, repeat: int = 5) -> dict[str, dict[str, float]]:
                 "two 32-bit decisions per step": _best(_stage_two_per_step, stage_n, 0.25, 0.5, repeat=repeat),
                 "two binomials (until 2026-11-29)": _best(_stage_two_binomials, stage_n, 0.25, 0.5, repeat=repeat),
             },
-            "follow-up sort n~Poisson(2.1)": {
+            "follow-up sort n~Poisson(2.9)": {
                 "current (funnel._follow_items)": _best(_follow_kernel, queue_n, *follow, repeat=repeat),
                 "two 32-bit decisions per step": _best(_follow_two_per_step, queue_n, *follow, repeat=repeat),
                 "four binomials (until 2026-11-29)": _best(_follow_four_binomials, queue_n, *follow, repeat=repeat),
             },
-            "marketing's stage Bin(n~Poisson(60), 0.2)": {
+            "marketing's stage, second binomial Bin(n~Poisson(60), 0.2)": {
                 "current (rng._binomial: inversion)": _best(_binomial_loop, mkt_n, 0.2, repeat=repeat),
                 "BTPE (rng._binomial_btpe)": _best(_btpe_loop, mkt_n, 0.2, repeat=repeat),
             },

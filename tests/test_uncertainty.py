@@ -271,6 +271,20 @@ def test_worlds_whose_baseline_cannot_be_calibrated_are_left_out_and_named(monke
         uncertainty(spec, workers=0)
 
 
+def test_an_analysis_without_a_burn_in_year_says_its_figures_lean_towards_todays():
+    """Seed 7, 4 worlds, N = 30, optimising behaviour, burn_in_years = 0: the analysis across worlds
+    carries the reports' burn-in note (text and JSON); with fixed behaviour (today's behaviour is
+    the start) it does not."""
+    note = "no burn-in year (simulation.burn_in_years = 0)"
+    spec = flip_dict(worlds=4, replications=30)
+    spec["simulation"].update(behaviour="optimising", burn_in_years=0)
+    res = uncertainty(spec, workers=0)
+    assert any(n.startswith(note) for n in res.notes)
+    assert f"Note: {note}" in res.text() and any(note in n for n in res.to_json()["notes"])
+    spec["simulation"]["behaviour"] = "fixed"
+    assert not any(note in n for n in uncertainty(spec, workers=0).notes)
+
+
 def test_the_design_is_seeded_and_chains_cover_every_world():
     sc = scenario_from_dict(flip_dict(worlds=32))
     a = draw_worlds(sc.uncertainty, 7)

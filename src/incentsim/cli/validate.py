@@ -45,7 +45,7 @@ def validate_cmd(scenario, quiet):
 
     note = burn_in_note(sc, s.behaviour)
     if note is not None:
-        click.echo(f"  {note}")
+        click.echo(f"  Note: {note}")
     for name, scheme in sc.schemes.items():
         targets = resolved_targets(sc, scheme)
         parts = []

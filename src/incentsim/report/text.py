@@ -93,11 +93,12 @@ def unsettled_notes(cmp: Comparison) -> list[str]:
 def burn_in_note(scenario, behaviour: str) -> str | None:
     """A note when ``scenario`` simulates no burn-in year and ``behaviour`` is ``"optimising"``:
     each replication then starts from the pipeline of today's behaviour (``funnel.PipelineStock``,
-    at normal effort), and the recorded figures lean towards it. Reports and ``validate`` show it."""
+    at normal effort), and the recorded figures lean towards it. Reports, the analysis across
+    plausible worlds and ``validate`` show it, after "Note: "."""
     if scenario.simulation.burn_in_years > 0 or behaviour != "optimising":
         return None
     return (
-        "Note: no burn-in year (simulation.burn_in_years = 0): each replication starts from the pipeline of "
+        "no burn-in year (simulation.burn_in_years = 0): each replication starts from the pipeline of "
         "today's behaviour, and its first recorded year is spent moving to what each scheme makes people do, so "
         "the figures lean towards today's (in the bundled scenario, revenue 1.7 % to 3.7 % higher than with a "
         "burn-in year: python -m benchmarks.burn_in); burn_in_years = 1 removes this."
@@ -109,7 +110,7 @@ def caution_notes(cmp: Comparison) -> list[str]:
     :func:`burn_in_note`."""
     optimising = any(r.behaviour == "optimising" for r in cmp.results.values())
     note = burn_in_note(cmp.scenario, "optimising" if optimising else "fixed")
-    return unsettled_notes(cmp) + ([note] if note else [])
+    return unsettled_notes(cmp) + ([f"Note: {note}"] if note else [])
 
 
 def comparison_text(

@@ -347,6 +347,11 @@ def analyse(study: Study, table: Any) -> UncertaintyResult:
     if "converged" in t.columns and not t["converged"].astype(bool).all():
         bad = sorted({int(w) for w, c in zip(t["world"], t["converged"], strict=True) if not c})
         notes.append(f"the behaviour equilibrium did not fully converge in {len(bad)} world(s): {bad[:10]}")
+    from ..report.text import burn_in_note
+
+    burn_in = burn_in_note(study.scenario, study.behaviour)
+    if burn_in is not None:
+        notes.append(burn_in)
     return UncertaintyResult(
         scenario=study.scenario.name, source=study.scenario.source, currency=study.scenario.currency,
         schemes=names, behaviour=study.behaviour, worlds=n, replications=study.replications, seed=study.seed,
