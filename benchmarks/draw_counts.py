@@ -145,12 +145,25 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
             }
         return d
 
-    def wrap(kind, orig, params_of):
+    inside_sampler = {"on": False}
+
+    def wrap(kind, orig, params_of, row_of=None):
+        """``orig`` counted as one ``kind`` draw per call (the stream row from its arguments, or
+        ``row_of()``: a kernel-side sampler stepping words loaded before it, whose steps the
+        kernel-step counter below then leaves to this wrapper)."""
+
         def wrapper(*args):
-            row = int(args[6] if kind == "seed" else args[1])
+            row = int(args[6] if kind == "seed" else args[1]) if row_of is None else row_of()
             d = site(kind, row)
             u0 = state["u"]
-            out = orig(*args)
+            if row_of is None:
+                out = orig(*args)
+            else:
+                inside_sampler["on"] = True
+                try:
+                    out = orig(*args)
+                finally:
+                    inside_sampler["on"] = False
             used = state["u"] - u0
             d["calls"] += 1
             d["uniforms"] += used
@@ -197,8 +210,6 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
         loaded["row"] = int(s)
         return orig_words(states, s)
 
-    inside_sampler = {"on": False}
-
     def kernel_step(s0, s1, s2, s3):
         if inside_sampler["on"]:  # a step of a kernel-side sampler (counted by its wrapper)
             state["u"] += 1
@@ -213,26 +224,14 @@ def count(scenario_path: str, scheme: str, replications: int, seed: int, policy=
 
     F._words = words
     F._step = kernel_step
-    # The follow-up's sort: one draw per call, from the stream whose words were loaded for it.
-    orig_follow = F._follow_items
-
-    def follow_items(s0, s1, s2, s3, n, n_first, h, decay, work, recycle):
-        d = site("follow_items", loaded["row"])
-        u0 = state["u"]
-        inside_sampler["on"] = True
-        try:
-            out = orig_follow(s0, s1, s2, s3, n, n_first, h, decay, work, recycle)
-        finally:
-            inside_sampler["on"] = False
-        used = state["u"] - u0
-        d["calls"] += 1
-        d["uniforms"] += used
-        if used > 0:
-            d["drawing_calls"] += 1
-            d["params"].append((float(n), float(h), float(work), float(decay), float(recycle)))
-        return out
-
-    F._follow_items = follow_items
+    # The follow-up's sort: one draw per call, from the stream whose words were loaded for it;
+    # arguments (s0, s1, s2, s3, n, n_first, h, decay, work, recycle).
+    F._follow_items = wrap(
+        "follow_items",
+        F._follow_items,
+        lambda a: (float(a[4]), float(a[6]), float(a[8]), float(a[7]), float(a[9])),
+        row_of=lambda: loaded["row"],
+    )
     # A replication starts with _reset (in _simulate's loop): the uniforms between two starts, and
     # from the last start to the end of the run, are one replication's.
     orig_reset = F._reset
