@@ -577,3 +577,41 @@ def test_a_world_calibrates_from_its_neighbours_solved_baseline_when_it_has_one(
     assert _calibration_start(sc, WorldSolution(kappa, {base: solved})) is solved
     assert _calibration_start(sc, WorldSolution(kappa, {base: SimpleNamespace(warm=None)})) is kappa
     assert _calibration_start(sc, WorldSolution(kappa, {other: solved})) is kappa
+
+
+def test_a_world_refused_from_its_start_is_calibrated_cold_before_it_is_left_out(monkeypatch):
+    """``solve_world``: a calibration refused when started from the nearest solved world is tried
+    again cold, so whether a world is left out never depends on its chain (nine of the bundled
+    analysis' 64 worlds were refused from their starts, each calibrating cold). Refused cold too, it
+    is left out as before. The solver is replaced by stubs: only the order of tries is checked."""
+    from types import SimpleNamespace
+
+    from incentsim.model import policy as P
+    from incentsim.worlds.evaluate import WorldSolution, solve_world
+
+    sc = load_scenario(SCENARIOS / "separate-vs-shared.toml")
+    tries = []
+    refuse_cold = False
+
+    def calibrate(scenario, start=None):
+        tries.append("warm" if start is not None else "cold")
+        if start is not None or refuse_cold:
+            raise ScenarioError("w", "behaviour.baseline_scheme", "no effort cost reproduces the funnel")
+        return {"sales": 1.0}
+
+    monkeypatch.setattr(P, "calibrate", calibrate)
+    monkeypatch.setattr(P, "solve_policy", lambda scenario, scheme, kappa=None, start=None: SimpleNamespace(
+        kappa=kappa, warm=None))  # fmt: skip
+    start = WorldSolution({"sales": 2.0}, {})
+    solution = solve_world(sc, ("separate", "shared"), start=start)
+    assert tries == ["warm", "cold"] and solution.calibration == {"sales": 1.0}
+    assert all(p.kappa == {"sales": 1.0} for p in solution.policies.values())
+    tries.clear()
+    refuse_cold = True
+    with pytest.raises(ScenarioError, match="no effort cost"):
+        solve_world(sc, ("separate", "shared"), start=start)
+    assert tries == ["warm", "cold"]
+    tries.clear()
+    with pytest.raises(ScenarioError, match="no effort cost"):
+        solve_world(sc, ("separate", "shared"))  # no start: one try
+    assert tries == ["cold"]

@@ -676,6 +676,10 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
 #: round (the largest change of weekly mean effort, quality or follow-up).
 SETTLED = 0.05
 
+#: A calibrated quality-focus cost below this share of marketing's bonus at target (a year) is 0: a
+#: focus still above today's at that cost is marketing's free choice (see ``_calibrate``).
+QUALITY_COST_FLOOR = 1e-3
+
 #: Most rounds of a calibration (each a solve of both sides); one that runs out is reported as not
 #: settled.
 CALIBRATION_ROUNDS = 80
@@ -811,6 +815,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
     # identify them (see the check after the loop).
     bounds_s = (max(sc.sales.bonus_at_target, 1.0) * 1e-6, max(sc.sales.bonus_at_target, 1.0) * 1e6)
     bounds_e = (max(bonus_m, 1.0) * 1e-6, max(bonus_m, 1.0) * 1e6)
+    # A focus cost below this (a thousandth of the bonus at target a year) moves no choice: it is 0.
+    floor_q = max(bonus_m, 1.0) * QUALITY_COST_FLOOR
     guesses: dict = {}
     mguess = None
     change = math.inf
@@ -850,6 +856,12 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                     k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
                 else:
                     k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
+                    if high and k_q < floor_q:
+                        # Marketing's free choice is above today's focus: the cost belongs at 0 (as a
+                        # cold calibration finds), which steps in log space approach but never reach;
+                        # a warm start from a world that needed a cost otherwise ran out of rounds and
+                        # the world was refused.
+                        k_q = 0.0
             response = _marketing_field(co, sol)
             fields += [mkt.effort, mkt.quality]
             responses += [response.effort, response.quality]
@@ -870,8 +882,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         change = damping.update(rounds, fields, responses)
         ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
         if _DEBUG:
-            print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q), "ratio", round(ratio, 4),
-                  "mkt", ok_mkt, "change", round(change, 4), "weight", weight)  # fmt: skip
+            print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q, 3), "ratio", round(ratio, 4),
+                  "mkt", ok_mkt, round(effort_m, 4), round(quality_m, 4), "change", round(change, 4), "weight", weight)  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
         previous = change

@@ -97,7 +97,8 @@ def solve_world(sc: Scenario, schemes: tuple[str, ...], start: WorldSolution | N
         Schemes to solve.
     start : WorldSolution, optional
         The nearest world already solved: its calibration and policies are the solver's
-        starting point (a hint; the answer is this world's own).
+        starting point (a hint; the answer is this world's own). A calibration refused from the
+        start is tried again cold: only that refusal leaves the world out.
 
     Returns
     -------
@@ -107,7 +108,17 @@ def solve_world(sc: Scenario, schemes: tuple[str, ...], start: WorldSolution | N
         return WorldSolution()
     from ..model.policy import calibrate, solve_policy
 
-    kappa = warm(calibrate, _calibration_start(sc, start))(sc)
+    from ..scenario.errors import ScenarioError
+
+    first = _calibration_start(sc, start)
+    try:
+        kappa = warm(calibrate, first)(sc)
+    except ScenarioError as exc:
+        if first is None or exc.key != CALIBRATION_KEY:
+            raise
+        # Whether a world is left out must not depend on where its chain started it: only its own
+        # cold calibration refuses it (a start far from the answer may run out of rounds).
+        kappa = calibrate(sc)
     policies = {}
     for name in dict.fromkeys(schemes):
         hint = start.policies.get(name) if start is not None else None
