@@ -107,7 +107,6 @@ def solve_world(sc: Scenario, schemes: tuple[str, ...], start: WorldSolution | N
     if sc.simulation.behaviour != "optimising":
         return WorldSolution()
     from ..model.policy import calibrate, solve_policy
-
     from ..scenario.errors import ScenarioError
 
     first = _calibration_start(sc, start)
