@@ -883,7 +883,8 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
         ok_sales = not calibrate_sales or abs(ratio - 1.0) < 0.004
         if _DEBUG:
             print("calibration round", rounds, "k", round(k_s), round(k_e), round(k_q, 3), "ratio", round(ratio, 4),
-                  "mkt", ok_mkt, round(effort_m, 4), round(quality_m, 4), "change", round(change, 4), "weight", weight)  # fmt: skip
+                  "mkt", ok_mkt, round(effort_m, 4), round(quality_m, 4), "change", round(change, 4),
+                  "weight", weight)  # fmt: skip
         if rounds > 1 and ok_sales and ok_mkt and change < TOL:
             break
         previous = change
