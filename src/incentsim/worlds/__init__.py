@@ -12,7 +12,7 @@ numbers (the year-to-year luck). The simulation noise of ``compare`` is only the
 Modules, one per step:
 
 - :mod:`~incentsim.worlds.design`: the outer design (Sobol or Latin hypercube) and the
-  warm-start chains of nearby worlds;
+  chains of nearby worlds (the run's tasks);
 - :mod:`~incentsim.worlds.evaluate`: one world (calibration, policies, schemes on common random
   numbers) and a chain of worlds;
 - :mod:`~incentsim.worlds.analysis`: P(best), the across-world distribution, expected regret;

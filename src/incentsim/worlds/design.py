@@ -6,12 +6,11 @@ scenario's seed), mapped to each input's distribution by its quantile function, 
 worlds cover the plausible range far more evenly than ``n`` independent draws (Owen 1997,
 "Scrambled net variance for integrals of smooth functions", Annals of Statistics 25(4)).
 
-Worlds are solved in **chains**: a chain is a run of worlds that follow one another along a
-nearest-neighbour path through the design (greedy tour from the world nearest the centre of
-the cube), solved one after the other in one process, so each world's calibration and policy
-solves can start from the nearest world already solved in its chain. Chains have a fixed length
-that does not depend on the number of workers, so the warm starts, and hence the results, are the
-same for one worker or a hundred.
+Worlds run in **chains**: a chain is a run of worlds that follow one another along a
+nearest-neighbour path through the design (greedy tour from the world nearest the centre of the
+cube), one task of the run, its worlds evaluated one after the other in one process. Each world is
+calibrated and solved cold (:mod:`incentsim.worlds.evaluate`), so its results are its own,
+whatever its chain, the chains' length or the number of workers.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 
 from ..scenario.uncertainty import Uncertainty
 
-#: Worlds per chain (warm starts run along a chain; chains run in parallel).
+#: Worlds per chain (a chain is one task of the run; chains run in parallel).
 CHAIN_LENGTH = 4
 
 
@@ -111,8 +110,7 @@ def world_path(worlds: list[World]) -> list[int]:
     """A nearest-neighbour path through the worlds (indices), from the one nearest the cube's centre.
 
     Greedy: from the current world go to the nearest world not yet visited (Euclidean distance
-    in the unit cube; ties to the lower index), so consecutive worlds are close and a warm start
-    from the previous one is a good one. Deterministic.
+    in the unit cube; ties to the lower index), so consecutive worlds are close. Deterministic.
     """
     import numpy as np
 
@@ -143,21 +141,3 @@ def chains(worlds: list[World], length: int = CHAIN_LENGTH) -> list[list[int]]:
     path = world_path(worlds)
     length = max(1, int(length))
     return [path[i : i + length] for i in range(0, len(path), length)]
-
-
-def nearest(u: tuple[float, ...], solved: list[tuple[tuple[float, ...], Any]]) -> Any:
-    """The payload of the solved world nearest to ``u`` (first of equals), or ``None``.
-
-    Parameters
-    ----------
-    u : tuple of float
-        A world's point in the unit cube.
-    solved : list of (point, payload)
-        Worlds already solved, in solving order.
-    """
-    best, best_d = None, float("inf")
-    for point, payload in solved:
-        dist = sum((a - b) ** 2 for a, b in zip(u, point, strict=True))
-        if dist < best_d:
-            best, best_d = payload, dist
-    return best

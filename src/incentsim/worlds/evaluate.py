@@ -7,8 +7,15 @@ simulated on common random numbers: the same inner replications for every scheme
 the root seed with the world's index leading the spawn key, so a world's numbers never depend
 on the worker that ran it.
 
-A chain of worlds (:func:`evaluate_chain`) is solved in one process, each world warm-starting
-from the nearest world already solved in its chain (:func:`solve_world`'s ``start``).
+A chain of neighbouring worlds (:func:`evaluate_chain`) is one task of the run, and each of its
+worlds is calibrated and solved cold, as ``incentsim compare`` solves that world's scenario: its
+answer is its own, whichever worlds share its chain or how many the design has. (Until
+2026-11-30 each world started from the nearest world solved before it in its chain. That was
+slower, not faster: the bundled analysis' 64 worlds took 1,441 calibration rounds from their
+starts against 1,076 cold, ``python -m benchmarks.calibration_rounds --chains``, and the whole run
+244 s against 216 s; a world's answer then moved with its neighbours', where the equilibrium a
+solve settles in depends on where it starts: world 20's profit after bonuses under ``separate``
+by 73,000 EUR.)
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..scenario.schema import Scenario
-from .design import nearest
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class WorldItem:
     index : int
         World index: the ``world`` column and the first element of every spawn key.
     u : tuple of float
-        The world's point in the design's unit cube (for the nearest-world warm start).
+        The world's point in the design's unit cube.
     values : dict
         Key path -> the world's value of each uncertain input (columns of the rows).
     scenario : Scenario
@@ -96,9 +102,11 @@ def solve_world(sc: Scenario, schemes: tuple[str, ...], start: WorldSolution | N
     schemes : tuple of str
         Schemes to solve.
     start : WorldSolution, optional
-        The nearest world already solved: its calibration and policies are the solver's
-        starting point (a hint; the answer is this world's own). A calibration refused from the
-        start is tried again cold: only that refusal leaves the world out.
+        A nearby world already solved: its calibration and policies are the solver's starting
+        point (a hint; the answer agrees with a cold solve to the solver's tolerances, not bit for
+        bit, and where a world has more than one equilibrium it may settle in another; the
+        analysis across worlds solves cold). A calibration refused from the start is tried again
+        cold: only that refusal leaves the world out.
 
     Returns
     -------
@@ -174,7 +182,7 @@ def world_rows(item: WorldItem, solution: WorldSolution) -> list[dict]:
 
 
 def evaluate_chain(chain: list[WorldItem]) -> list[list[dict]]:
-    """Evaluate a chain of worlds in order, each warm-starting from the nearest solved one.
+    """Evaluate a chain of worlds in order, each calibrated and solved cold (see the module).
 
     Parameters
     ----------
@@ -188,18 +196,16 @@ def evaluate_chain(chain: list[WorldItem]) -> list[list[dict]]:
     """
     from ..scenario.errors import ScenarioError
 
-    solved: list[tuple[tuple[float, ...], WorldSolution]] = []
     out = []
     for item in chain:
         try:
-            solution = solve_world(item.scenario, item.schemes, start=nearest(item.u, solved))
+            solution = solve_world(item.scenario, item.schemes)
         except ScenarioError as exc:
             if exc.key != CALIBRATION_KEY:
                 raise
             out.append(excluded_rows(item, exc.reason))
             continue
         out.append(world_rows(item, solution))
-        solved.append((item.u, solution))
     return out
 
 

@@ -59,7 +59,7 @@ class UncertaintyResult:
         Share of the across-world variance of ``best - runner_up`` that is simulation noise
         (NaN when not available).
     chain_length : int
-        Worlds per warm-start chain.
+        Worlds per chain (one task of the run).
     """
 
     scenario: str
