@@ -651,17 +651,21 @@ def calibrate(sc: Scenario, start: dict | SolvedPolicy | None = None) -> dict[st
     start : dict or SolvedPolicy, optional
         The calibration of a nearby scenario (or a solved baseline of one) to start from: the
         search then needs a few solves instead of a dozen. The result agrees with a cold start to
-        the calibration's tolerance (0.2 % of output), not bit for bit.
+        the calibration's tolerance (0.2 % of output), not bit for bit, so it is cached under the
+        start's content, never as the scenario's own: a later cold call gets the cold answer.
     """
     base_name = sc.baseline_name
     sim = sc.simulation
     code = _solver_source_hash()
-    key = (sc.hash, base_name, sim.burn_in_years, sim.horizon_years, code)
+    started = "" if start is None else "-w" + _start_digest(start)
+    key = (sc.hash, base_name, sim.burn_in_years, sim.horizon_years, code, started)
     if key in _CALIBRATION_CACHE:
         return dict(_CALIBRATION_CACHE[key])
     from .._cache import load_json, require, save_json
 
-    cache_name = f"calibration-{sc.hash}-{_safe(base_name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.json"
+    cache_name = (
+        f"calibration-{sc.hash}{started}-{_safe(base_name)}-{sim.burn_in_years}-{sim.horizon_years}-{code}.json"
+    )
     stored = load_json(cache_name, validate=require(_valid_calibration, "not a calibration of this solver"))
     if stored is not None:
         _CALIBRATION_CACHE[key] = stored
@@ -945,20 +949,20 @@ def solve_policy(
     SolvedPolicy
         Cached on disk by scenario, the scheme's content (:attr:`Scheme.hash`: a scheme of one name
         may be solved in several versions, as ``incentsim design``'s candidates are), solver code,
-        given ``kappa`` and, with given ``kappa``, the content of ``start``'s warm start.
+        given ``kappa`` and the content of ``start`` (a cold solve never reads a warm-started one).
     """
     if isinstance(scheme, str):
         scheme = sc.scheme(scheme)
     from .._cache import load_arrays, require, save_arrays
 
     # Given effort costs (the counterfactuals of incentsim.mechanisms: the same people in a world
-    # without one mechanism) are part of the key, and with them a warm start's content: a solve
-    # from a given start is as reproducible as a cold one (it agrees with the cold one only to the
-    # tolerances, so it is a different entry). A start without given costs is a nearby scenario's
-    # solve (uncertain worlds, the web page): its result is cached as the scenario's own.
+    # without one mechanism) are part of the key, and so is a start's content: a solve from a given
+    # start is as reproducible as a cold one, but agrees with it only to the tolerances (or, where
+    # a scenario has two equilibria, settles in the other), so it is a different entry and a cold
+    # solve never reads it.
     given = "" if kappa is None else "-k" + hashlib.sha256(repr(sorted(kappa.items())).encode()).hexdigest()[:12]
-    if kappa is not None and start is not None and start.warm is not None:
-        given += "-w" + warm_digest(start.warm)
+    if start is not None:
+        given += "-w" + _start_digest(start)
     sim = sc.simulation  # the feedback lever depends on the burn-in and horizon
     cache_name = (
         f"policy-{sc.hash}{given}-{_safe(scheme.name)}-{scheme.hash}-{sim.burn_in_years}-{sim.horizon_years}-"
@@ -1229,6 +1233,14 @@ def _warm_from_arrays(d) -> WarmStart | None:
         return WarmStart(mkt=parts["mkt"], sales=parts["sales"], guesses=guesses, kappa=kappa)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _start_digest(start: dict | SolvedPolicy) -> str:
+    """A short hash of what a solve or calibration starts from (a cost-scale dict, or a solve with
+    or without its warm start): equal starts give equal results."""
+    if isinstance(start, dict):
+        return hashlib.sha256(repr(sorted(start.items())).encode()).hexdigest()[:12]
+    return warm_digest(start.warm) if start.warm is not None else "cold-solve"
 
 
 def warm_digest(warm: WarmStart) -> str:
