@@ -15,14 +15,13 @@ behavioural assumptions), three schemes, optimising behaviour, on the embedded D
    process with one numba thread, with CPU seconds per step (calibration, each scheme's policy,
    the inner simulation), and what that predicts for all worlds on ``--workers`` cores.
 
-Whether the solver takes a warm start (``start=`` of ``calibrate`` / ``solve_policy``) is
-printed too: the world loop passes the nearest solved world as soon as it does.
+Every world is calibrated and solved cold (:mod:`incentsim.worlds.evaluate`; until 2026-11-30 from
+the nearest world solved before it in its chain).
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import resource
@@ -52,10 +51,6 @@ def main(argv: list[str] | None = None) -> dict:
     from incentsim.worlds import prepare
     from incentsim.worlds.evaluate import WorldSolution, world_rows
 
-    warm = {
-        "calibrate": "start" in inspect.signature(policy.calibrate).parameters,
-        "solve_policy": "start" in inspect.signature(policy.solve_policy).parameters,
-    }
     load_before = os.getloadavg()[0]
     cpu0, wall0 = _cpu(), time.perf_counter()
     res = incentsim.uncertainty(args.scenario, worlds=args.worlds, replications=args.replications, workers=args.workers)
@@ -66,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
         "scenario": args.scenario, "worlds": args.worlds, "replications": args.replications,
         "schemes": len(res.schemes), "behaviour": res.behaviour, "workers": args.workers,
         "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "cores_used": round(cpu / wall, 2),
-        "load_before": round(load_before, 2), "load_after": round(load_after, 2), "warm_start": warm,
+        "load_before": round(load_before, 2), "load_after": round(load_after, 2),
         "target_seconds": 180, "verdict": res.verdict,
     }  # fmt: skip
 
@@ -107,7 +102,6 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  per world (CPU s, {out['profile_worlds']} worlds, one thread): calibrate {p['calibrate']}, "
               f"3 policies {p['policies']}, simulate {p['simulate']}; predicts {out['predicted_seconds']} s "
               f"on {args.workers} cores")  # fmt: skip
-    print(f"  warm start offered by the solver: {warm}")
     print(json.dumps(out))
     return out
 
