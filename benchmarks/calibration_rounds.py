@@ -42,8 +42,8 @@ def _cold(path: str, worlds: int, index: int) -> tuple[int, object, float, tuple
 
 
 def _chain(path: str, worlds: int, chain: list[int]) -> list[tuple[int, object]]:
-    """Each world of a chain calibrated from the nearest solved one (as the analysis does, but
-    without its cold retry): (index, rounds or "refused")."""
+    """Each world of a chain calibrated from the nearest solved one (as the analysis did until
+    2026-11-30, without the cold retry it has since): (index, rounds or "refused")."""
     os.environ["INCENTSIM_NO_CACHE"] = "1"
     from incentsim.model import policy as P
     from incentsim.scenario.errors import ScenarioError

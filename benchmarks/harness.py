@@ -279,8 +279,8 @@ def time_warm_starts(sc, near) -> dict:
 
     Cold: ``calibrate(near)`` and ``solve_policy(near, scheme, kappa=...)`` from nothing (no disk
     cache, in-memory calibration cleared; the DP kernels loaded first). Warm: ``calibrate(near,
-    start=<the solve of sc's baseline scheme>)`` (what a chain of plausible worlds does,
-    ``worlds.evaluate``), also from ``sc``'s cost scales alone (``warm_from_costs``), and
+    start=<the solve of sc's baseline scheme>)`` (what a chain of plausible worlds did until
+    2026-11-30), also from ``sc``'s cost scales alone (``warm_from_costs``), and
     ``solve_policy(near, scheme, kappa=..., start=<solve of sc>)``. Calibrations: best of 3; solves:
     one run each (a solve costs seconds; ``cpu`` beside ``seconds``).
 

@@ -420,8 +420,8 @@ def compare(
     key : tuple of int
         Spawn-key prefix (sweeps pass the cell).
     solved : dict of str to SolvedPolicy, optional
-        Already solved policies by scheme name (with optimising behaviour), e.g. warm-started
-        solves of an uncertainty analysis; schemes not in it are solved here.
+        Already solved policies by scheme name (with optimising behaviour), e.g. a plausible
+        world's own solves in an uncertainty analysis; schemes not in it are solved here.
     precision : float, optional
         Run in growing batches until the 95 % interval of the profit difference between the best
         scheme and the baseline (or the runner-up) is narrower than this share of the difference
@@ -658,7 +658,7 @@ def solve_policies(
 
     The effort costs are calibrated first (once per scenario: ``model.policy.calibrate``, cached
     in memory and on disk), then each scheme is solved (or read from the policy cache), unless
-    ``solved`` (``{name: SolvedPolicy}``, e.g. warm-started solves across plausible worlds)
+    ``solved`` (``{name: SolvedPolicy}``, e.g. a plausible world's solves)
     already has it; ``status`` hears of each phase.
     """
     from .model.policy import calibrate, solve_policy

@@ -857,7 +857,10 @@ def _calibrate(sc: Scenario, base_name: str, start: dict | SolvedPolicy | None =
                 k_e = min(bounds_e[1], max(bounds_e[0], math.exp(s_effort.step(math.log(effort_m), learn))))
             if not ok_q and not holding:
                 if k_q == 0.0:
-                    k_q = math.exp(s_quality.x)  # a focus penalty is needed: start from the bonus's scale
+                    # A focus penalty is needed: from where the search stands (at first the bonus's
+                    # scale), never below the floor, under which a cost is 0.
+                    s_quality.x = max(s_quality.x, math.log(floor_q))
+                    k_q = math.exp(s_quality.x)
                 else:
                     k_q = math.exp(s_quality.step(math.log(max(quality_m, 1e-6)) - math.log(max(q0, 1e-6)), learn))
                     if high and k_q < floor_q:
