@@ -11,9 +11,9 @@ A chain of neighbouring worlds (:func:`evaluate_chain`) is one task of the run, 
 worlds is calibrated and solved cold, as ``incentsim compare`` solves that world's scenario: its
 answer is its own, whichever worlds share its chain or how many the design has. (Until
 2026-11-30 each world started from the nearest world solved before it in its chain. That was
-slower, not faster: the bundled analysis' 64 worlds took 1,522 calibration rounds from their
-starts against 1,248 cold, ``python -m benchmarks.calibration_rounds --chains``, and the whole run
-257 s against 234 s; and a world's answer moved with its neighbours', as the equilibrium a solve
+slower, not faster: the bundled analysis' 64 worlds took 1,553 calibration rounds from their
+starts against 1,250 cold, ``python -m benchmarks.calibration_rounds --chains``, and the whole run
+257 s against 234-246 s; and a world's answer moved with its neighbours', as the equilibrium a solve
 settles in can depend on where it starts: separate's lead over hybrid moved by more than the
 world's 95 % interval (5,341 EUR) in 19 of the 64 worlds, by 158,000 EUR in world 46.)
 """
