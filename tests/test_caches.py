@@ -16,9 +16,11 @@ from conftest import small
 from incentsim import scenario_from_dict
 
 
-def _scenario():
+def _scenario(quote_conversion: float | None = None):
     d = small(simulation={"replications": 20, "seed": 1, "behaviour": "optimising"})
     d["behaviour"] = {"grid_points": 41}
+    if quote_conversion is not None:
+        d["funnel"]["quote"]["conversion"] = quote_conversion
     return scenario_from_dict(d)
 
 
@@ -245,10 +247,7 @@ def test_a_warm_started_solve_or_calibration_is_never_read_as_the_scenarios_own(
     cold = _arrays(solve_policy(sc, "shared").policy)
     monkeypatch.setenv("INCENTSIM_CACHE_DIR", str(fresh_cache))
     _forget_in_memory()
-    d = small(simulation={"replications": 20, "seed": 1, "behaviour": "optimising"})
-    d["behaviour"] = {"grid_points": 41}
-    d["funnel"]["quote"]["conversion"] = 0.55
-    near = scenario_from_dict(d)
+    near = _scenario(quote_conversion=0.55)
     warm_kappa = dict(calibrate(sc, start=calibrate(near)))
     warm = _arrays(solve_policy(sc, "shared", start=solve_policy(near, "shared")).policy)
     assert warm_kappa != cold_kappa and not _same(warm, cold), "the starts gave the cold answers: the test cannot tell"
